@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+# cgpulse build. `make` builds build/cgpulse; `make test` runs every test; `make run` runs the agent.
+# Shape follows libbpf-bootstrap examples/c/Makefile; header dependencies via -MMD -MP as bpftool does.
+
+OUT      ?= build
+ARCH     ?= $(shell uname -m | sed 's/x86_64/x86/; s/aarch64/arm64/')
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+CC       ?= cc
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VMLINUX  := vmlinux/$(ARCH)/vmlinux.h
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+WARN     := -Wall -Wextra -Werror
+CFLAGS   ?= -g -O2
+ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itests/lib -I$(OUT) -I$(OUT)/proto
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
+	-Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
+
+PROTO_SRCS := $(sort $(wildcard proto/cgpulse/v1/*.proto))
+PROTO_C    := $(patsubst proto/%.proto,$(OUT)/proto/%.pb-c.c,$(PROTO_SRCS))
+AGENT_SRCS := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS)) $(patsubst %.c,%.o,$(PROTO_C))
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+KTEST_SRCS := $(sort $(wildcard tests/kernel/test_*.c))
+TLIB_SRCS  := $(sort $(wildcard tests/lib/*.c))
+TOOL_SRCS  := $(sort $(wildcard tools/*.c))
+UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+KTEST_BINS := $(patsubst tests/kernel/%.c,$(OUT)/tests/%,$(KTEST_SRCS))
+TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS))
+TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
+
+.PHONY: all deps run test test-unit test-kernel test-asan bench install clean lint
+.DELETE_ON_ERROR:
+
+all: $(OUT)/cgpulse $(TOOL_BINS)
+
+deps:
+	$(Q)tools/deps.sh
+
+$(OUT)/bpf $(OUT)/tests $(OUT)/proto:
+	$(Q)mkdir -p $@
+
+# One object: bpf/cgpulse.bpf.c includes every program file, so all programs share one copy of each map.
+$(OUT)/bpf/cgpulse.tmp.bpf.o: bpf/cgpulse.bpf.c $(VMLINUX) | $(OUT)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(OUT)/cgpulse.bpf.o: $(OUT)/bpf/cgpulse.tmp.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(OUT)/cgpulse.skel.h: $(OUT)/cgpulse.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name cgpulse_bpf > $@
+
+$(OUT)/proto/%.pb-c.c $(OUT)/proto/%.pb-c.h: proto/%.proto | $(OUT)/proto
+	$(call msg,PROTOC,$@)
+	$(Q)protoc-c --proto_path=proto --c_out=$(OUT)/proto $<
+
+$(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# Userspace objects wait for the skeleton and generated protobuf headers.
+USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOOL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) $(TLIB_SRCS))
+$(USER_OBJS): | $(OUT)/cgpulse.skel.h $(PROTO_C)
+$(OUT)/agent/playbook_default.o: agent/playbook_default.yaml
+$(OUT)/%.o: %.c
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(OUT)/libcgpulse.a: $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cgpulse: $(OUT)/agent/main.o $(OUT)/libcgpulse.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/%: $(OUT)/tools/%.o $(OUT)/libcgpulse.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+$(OUT)/tests/%: $(OUT)/tests/kernel/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
+
+tests-build: $(UNIT_BINS) $(KTEST_BINS) $(OUT)/cgpulse $(TOOL_BINS)
+
+# `make test`: the plain build, then the same suite built with AddressSanitizer + UBSan.
+test: deps
+	$(Q)$(MAKE) --no-print-directory tests-build
+	$(Q)tests/run.sh $(OUT)
+	$(Q)$(MAKE) --no-print-directory test-asan
+
+test-asan:
+	$(Q)$(MAKE) --no-print-directory OUT=build-asan \
+		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" tests-build
+	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+
+test-unit: $(UNIT_BINS)
+	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
+
+run: deps all
+	$(OUT)/cgpulse run $(ARGS)
+
+bench: deps all
+	$(Q)tools/bench/run.sh $(OUT)
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(OUT)/cgpulse $(DESTDIR)$(PREFIX)/bin/cgpulse
+	$(foreach t,$(TOOL_BINS),install -m 0755 $(t) $(DESTDIR)$(PREFIX)/bin/$(notdir $(t));)
+
+lint:
+	clang-format --dry-run --Werror agent/*.c agent/*.h bpf/*.c bpf/*.h tools/*.c tests/*/*.c
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Iagent agent tools
+
+clean:
+	rm -rf $(OUT) build-asan
+
+-include $(shell find $(OUT) -name '*.d' 2>/dev/null)

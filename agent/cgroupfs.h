@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Where the cgroup hierarchies are mounted, and cgroup id ↔ path. A cgroup's id is its kernfs node id, which is
+ * also the inode number of its directory and the payload of its file handle, so a path is found from an id
+ * with open_by_handle_at() (needs CAP_DAC_READ_SEARCH), with no walk of the tree. */
+#ifndef CGP_CGROUPFS_H
+#define CGP_CGROUPFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cgp_cgroupfs {
+	char v2_mount[256];  /* cgroup2 mount point: /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid) */
+	char mem_mount[256]; /* where the memory controller lives: == v2_mount on pure v2, a v1 mount on hybrid */
+	bool hybrid;	     /* memory controller on a v1 hierarchy */
+	int v2_fd, mem_fd;   /* O_DIRECTORY fds of the two mounts (the same fd number when not hybrid) */
+	uint64_t v2_root_id;
+};
+
+/* Reads /proc/self/mountinfo; returns 0 or -errno with a logged reason. */
+int cgp_cgroupfs_open(struct cgp_cgroupfs *fs);
+void cgp_cgroupfs_close(struct cgp_cgroupfs *fs);
+
+/* Path of cgroup `id` relative to the mount whose fd is given ("/" for the root). -ENOENT when it is gone. */
+int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len);
+/* id of the cgroup at a path relative to a mount, or 0 when there is none. */
+uint64_t cgp_cgroup_id(const char *mount, const char *rel);
+
+#endif

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's subcommands; main.c parses flags into these options. */
+#ifndef CGP_COMMANDS_H
+#define CGP_COMMANDS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
+
+struct cgp_opts {
+	double window_s;	/* snapshot */
+	double interval_s;	/* run */
+	uint64_t iterations;	/* run: stop after this many intervals (0: until a signal) */
+	bool json;
+	bool keep_pins;		/* run: leave maps and links pinned on exit for the next agent */
+	const char *pin_dir;	/* NULL: nothing pinned */
+	uint32_t max_cgroups;
+};
+
+int cgp_cmd_snapshot(const struct cgp_opts *o);
+int cgp_cmd_run(const struct cgp_opts *o);
+
+#endif

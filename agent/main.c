@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0
+/* cgpulse: command line. Each subcommand lives in its own file (snapshot.c, run.c). */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "caps.h"
+#include "commands.h"
+#include "loader.h"
+#include "log.h"
+
+static const char usage[] =
+	"Usage: cgpulse COMMAND [OPTIONS]\n"
+	"\n"
+	"eBPF per-cgroup CPU, memory and OOM-kill telemetry.\n"
+	"\n"
+	"Commands:\n"
+	"  snapshot           attach, measure one window, print one row per cgroup, exit\n"
+	"  run                sample every interval and report OOM kills as they happen, until SIGINT/SIGTERM\n"
+	"  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
+	"  version            print the version\n"
+	"\n"
+	"Options:\n"
+	"  --window SECONDS   snapshot: length of the measured window (default 1)\n"
+	"  --interval SECONDS run: sampling interval (default 1)\n"
+	"  --iterations N     run: exit after N intervals (default: run until a signal)\n"
+	"  --json             one JSON object per line instead of text\n"
+	"  --pin-dir DIR      where maps and links are pinned (run default " CGP_DEFAULT_PIN_DIR
+	"; snapshot pins nothing unless given)\n"
+	"  --no-pin           run: pin nothing\n"
+	"  --keep-pins        run: leave maps and links pinned at exit, so the next agent keeps counters and\n"
+	"                     queued OOM events (a DaemonSet upgrade)\n"
+	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
+	"                     silently\n"
+	"  -v, --verbose      debug logs, libbpf's included\n"
+	"  -h, --help         this text\n";
+
+static int parse_double(const char *flag, const char *s, double min, double *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtod(s, &end);
+	if (errno || *end || *out < min) {
+		cgp_err("%s: '%s' is not a number >= %g", flag, s, min);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"window", required_argument, NULL, 'w'},   {"interval", required_argument, NULL, 'i'},
+		{"iterations", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
+		{"pin-dir", required_argument, NULL, 'p'},  {"no-pin", no_argument, NULL, 'P'},
+		{"keep-pins", no_argument, NULL, 'k'},	    {"max-cgroups", required_argument, NULL, 'm'},
+		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
+		{},
+	};
+	struct cgp_opts o = {.window_s = 1, .interval_s = 1};
+	const char *cmd, *missing;
+	bool no_pin = false, pin_given = false;
+	double d;
+	int c, err;
+
+	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+		fputs(usage, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	cmd = argv[1];
+	optind = 2;
+	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'w':
+			if (parse_double("--window", optarg, 0, &o.window_s))
+				return 2;
+			break;
+		case 'i':
+			if (parse_double("--interval", optarg, 0.01, &o.interval_s))
+				return 2;
+			break;
+		case 'n':
+			if (parse_double("--iterations", optarg, 1, &d))
+				return 2;
+			o.iterations = (uint64_t)d;
+			break;
+		case 'm':
+			if (parse_double("--max-cgroups", optarg, 16, &d))
+				return 2;
+			o.max_cgroups = (uint32_t)d;
+			break;
+		case 'j':
+			o.json = true;
+			break;
+		case 'p':
+			o.pin_dir = optarg;
+			pin_given = true;
+			break;
+		case 'P':
+			no_pin = true;
+			break;
+		case 'k':
+			o.keep_pins = true;
+			break;
+		case 'v':
+			cgp_verbose = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
+		return 2;
+	}
+	if (!strcmp(cmd, "version")) {
+		printf("cgpulse 0.1.0\n");
+		return 0;
+	}
+	if (strcmp(cmd, "snapshot") && strcmp(cmd, "run") && strcmp(cmd, "cleanup")) {
+		cgp_err("unknown command '%s' (see --help)", cmd);
+		return 2;
+	}
+	missing = cgp_missing_capability();
+	if (missing) {
+		cgp_err("missing capability %s: run as root or grant it (see README, Privileges)", missing);
+		return 1;
+	}
+	if (!strcmp(cmd, "cleanup")) {
+		err = cgp_bpf_unpin_dir(pin_given ? o.pin_dir : CGP_DEFAULT_PIN_DIR);
+		if (err)
+			cgp_err("cleanup: %s", strerror(-err));
+		return err ? 1 : 0;
+	}
+	if (!strcmp(cmd, "run") && !pin_given && !no_pin)
+		o.pin_dir = CGP_DEFAULT_PIN_DIR;
+	if (no_pin)
+		o.pin_dir = NULL;
+	err = !strcmp(cmd, "snapshot") ? cgp_cmd_snapshot(&o) : cgp_cmd_run(&o);
+	return err ? 1 : 0;
+}

@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Quantiles of a log2 run-queue wait histogram (slot 0: < 1 us; slot i: [2^(i-1), 2^i) us). Pure. */
+#ifndef CGP_RUNQ_HIST_H
+#define CGP_RUNQ_HIST_H
+
+#include <stdint.h>
+
+/* q in (0, 1]; linear interpolation inside the slot; 0 when the histogram is empty. */
+double cgp_runq_quantile_us(const uint64_t *hist, unsigned slots, double q);
+/* Lower and upper bound in microseconds of slot i. */
+void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi);
+
+#endif

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* One sweep: read the cgroup iterator(s), join memory figures to the cgroup v2 ids, and turn totals into
+ * per-interval samples. Keeps per-cgroup state between sweeps; forgets cgroups that are gone. */
+#ifndef CGP_SAMPLER_H
+#define CGP_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "idmap.h"
+#include "loader.h"
+#include "sample.h"
+
+struct cgp_sampler_stats {
+	uint64_t sweeps;
+	uint64_t records;	   /* iterator records read in the last sweep */
+	uint64_t cgroups;	   /* cgroups known after the last sweep */
+	uint64_t mem_unjoined;	   /* v1 memory cgroups with no cgroup v2 twin of the same path (last sweep) */
+	uint64_t path_failures;	   /* ids whose path could not be resolved (gone between sweep and lookup) */
+	uint64_t cgroups_gone;	   /* total cgroups forgotten because they disappeared */
+	uint64_t drops[4];	   /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+};
+
+struct cgp_sampler {
+	struct cgp_bpf *bpf;
+	struct cgp_idmap cgs;	  /* v2 id → struct cgp_cg */
+	struct cgp_idmap memjoin; /* v1 memcg id → struct cgp_join (hybrid hosts only) */
+	uint32_t gen;
+	uint64_t last_mono_ns;
+	char *buf;
+	size_t cap;
+	struct cgp_sampler_stats stats;
+};
+
+typedef void (*cgp_sample_cb)(const struct cgp_sample *s, void *ctx);
+typedef void (*cgp_gone_cb)(uint64_t cgroup_id, const char *path, void *ctx);
+
+int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf);
+void cgp_sampler_free(struct cgp_sampler *sp);
+/* Sweeps now. Calls `emit` for every cgroup (with the window since the last sweep) unless emit is NULL, and
+ * `gone` for each cgroup seen before but not now. Returns 0 or -errno. */
+int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb gone, void *ctx);
+/* Path of a known cgroup (NULL when unknown); resolves and remembers it when unknown but alive. */
+const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id);
+
+#endif

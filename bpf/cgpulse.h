@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The one header both sides share: map keys, map values and ring-buffer records, in __u32/__u64 only.
+ * Names here are what `bpftool map dump` prints, so they say what they hold. */
+#ifndef CGPULSE_H
+#define CGPULSE_H
+
+#define CGP_RUNQ_SLOTS 24    /* log2 buckets in microseconds: 0: <1us, i: [2^(i-1), 2^i) us, last: the rest */
+#define CGP_MAX_CGROUPS 8192 /* default size of the per-cgroup maps; the agent resizes with --max-cgroups */
+#define CGP_COMM_LEN 16
+
+/* Per-CPU figures of one cgroup, in the slot the cgroup owns (cgroup_cpu map, per-CPU array).
+ * cgroup_id says which cgroup a CPU's copy belongs to: a slot is reused after rmdir and a CPU's copy
+ * is reset the first time the new owner runs there, so a copy with another id counts for nothing. */
+struct cgp_cpu {
+	__u64 cgroup_id;
+	__u64 cpu_ns;		   /* growth of the tasks' se.sum_exec_runtime while in this cgroup */
+	__u64 voluntary_switches;  /* growth of task nvcsw */
+	__u64 involuntary_switches; /* growth of task nivcsw */
+	__u64 runq_delay_ns;	   /* growth of task sched_info.run_delay: time runnable but waiting */
+	__u64 reclaim_ns;	   /* time in memcg reclaim (vmscan memcg_reclaim_begin → end) */
+	__u64 reclaims;
+};
+
+/* Run-queue wait histogram of one cgroup (cgroup_runq map, shared array, same slot as cgroup_cpu). */
+struct cgp_runq {
+	__u64 cgroup_id;
+	__u64 waits[CGP_RUNQ_SLOTS];
+};
+
+/* Task-local state: what the kernel's own per-task counters were when the task was last switched out,
+ * and which cgroup slot the task was last charged to (so the hot path needs no hash lookup). */
+struct cgp_task {
+	__u64 sum_exec_runtime;
+	__u64 run_delay;
+	__u64 pcount;
+	__u64 nvcsw;
+	__u64 nivcsw;
+	__u64 cgroup_id;
+	__u32 slot;
+	__u32 reclaim_depth;
+	__u64 reclaim_start_ns;
+};
+
+/* Counters of what did not fit or was lost (drops map, per-CPU array indexed by enum cgp_drop). */
+enum cgp_drop {
+	CGP_DROP_SLOTS_FULL = 0, /* a cgroup found no free slot: its figures are not collected */
+	CGP_DROP_TASK_STORAGE,	 /* task storage could not be created: that switch was not charged */
+	CGP_DROP_OOM_RINGBUF,	 /* an OOM record did not fit in the ring buffer */
+	CGP_DROP_ITER_WRITE,	 /* the iterator could not write a record (seq buffer full: retried by the kernel) */
+	CGP_DROP_MAX,
+};
+
+/* Iterator output, one per cgroup per sweep: all figures of one cgroup, summed over CPUs in the kernel. */
+enum cgp_rec_flags {
+	CGP_REC_DFL = 1 << 0,	  /* cgroup_id is a cgroup v2 id */
+	CGP_REC_CPU = 1 << 1,	  /* CPU figures present (the cgroup has run since attach) */
+	CGP_REC_MEM = 1 << 2,	  /* memory figures present (the memory controller is on this cgroup) */
+	CGP_REC_MEM_V1 = 1 << 3,  /* memory figures come from a v1 memory hierarchy (hybrid host) */
+};
+
+struct cgp_cgroup_rec {
+	__u64 cgroup_id;
+	__u32 flags;
+	__u32 level;
+	__u64 cpu_ns;
+	__u64 voluntary_switches;
+	__u64 involuntary_switches;
+	__u64 runq_delay_ns;
+	__u64 reclaim_ns;
+	__u64 reclaims;
+	__u64 mem_bytes;
+	__u64 mem_limit_bytes; /* 0: no limit */
+	__u64 oom_kills;       /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
+	__u64 runq_waits[CGP_RUNQ_SLOTS];
+};
+
+/* One OOM kill, sent through the oom_events ring buffer the moment the kernel picks the victim. */
+struct cgp_oom_rec {
+	__u64 ts_boot_ns;  /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;   /* victim's cgroup v2 id */
+	__u64 memcg_id;	   /* victim's memory cgroup id in its own hierarchy (v1 on hybrid) */
+	__u32 pid;	   /* thread id */
+	__u32 tgid;	   /* process id */
+	__u64 rss_anon_bytes;
+	__u64 rss_file_bytes;
+	__u64 rss_shmem_bytes;
+	__u64 pgtables_bytes;
+	__s32 oom_score_adj;
+	__u32 memcg_v1;	   /* 1 when memcg_id is on a v1 hierarchy */
+	char comm[CGP_COMM_LEN];
+};
+
+#endif

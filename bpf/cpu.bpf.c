@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Per-cgroup CPU time, context switches and run-queue waits, from sched_switch alone.
+ *
+ * The kernel already accounts per task what we need (se.sum_exec_runtime, nvcsw/nivcsw and sched_info
+ * run_delay/pcount), so at switch-out we charge prev's cgroup with the growth of those counters since the task
+ * was last switched out. No clock read, no wakeup hooks, no per-event allocation: the figures are the kernel's
+ * own, and time spent waiting on a run queue is counted when the waiting ends (sched_info_arrive, before
+ * this tracepoint), whether the task was woken or preempted — the same waits runqlat measures. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "slots.bpf.h"
+#include "bits.bpf.h"
+
+/* Set before load: CLOCK_MONOTONIC ns at load. Tasks started after it are charged from their first ns. */
+const volatile __u64 cgp_load_mono_ns = 0;
+
+SEC("tp_btf/sched_switch")
+int BPF_PROG(cgp_switch, bool preempt, struct task_struct *prev, struct task_struct *next)
+{
+	__u64 cgid, sum, delay, pcount, nvcsw, nivcsw, d_pcount;
+	struct cgp_runq *r;
+	struct cgp_task *t;
+	struct cgp_cpu *c;
+	__u32 slot;
+
+	if (prev->pid == 0) /* the idle task (pid 0 on every CPU) is no cgroup's time */
+		return 0;
+	t = bpf_task_storage_get(&task_state, prev, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		cgp_count_drop(CGP_DROP_TASK_STORAGE);
+		return 0;
+	}
+	sum = prev->se.sum_exec_runtime;
+	delay = prev->sched_info.run_delay;
+	pcount = prev->sched_info.pcount;
+	nvcsw = prev->nvcsw;
+	nivcsw = prev->nivcsw;
+	cgid = prev->cgroups->dfl_cgrp->kn->id;
+
+	if (!t->cgroup_id && prev->start_time < cgp_load_mono_ns) {
+		/* first sight of a task older than us: what it did before cannot be split by time, start here */
+		t->sum_exec_runtime = sum;
+		t->run_delay = delay;
+		t->pcount = pcount;
+		t->nvcsw = nvcsw;
+		t->nivcsw = nivcsw;
+	}
+	if (cgid != t->cgroup_id) { /* first sight, or the task moved: the only hash lookup on this path */
+		t->cgroup_id = cgid;
+		t->slot = cgp_slot_of(cgid);
+	}
+	slot = t->slot;
+	c = cgp_cpu_of(slot, cgid);
+	if (c) {
+		c->cpu_ns += sum - t->sum_exec_runtime;
+		c->voluntary_switches += nvcsw - t->nvcsw;
+		c->involuntary_switches += nivcsw - t->nivcsw;
+		c->runq_delay_ns += delay - t->run_delay;
+	}
+	d_pcount = pcount - t->pcount;
+	if (d_pcount) {
+		r = bpf_map_lookup_elem(&cgroup_runq, &slot);
+		/* one arrival per run between two switch-outs, so the growth is one wait's length */
+		if (r && r->cgroup_id == cgid)
+			__sync_fetch_and_add(&r->waits[cgp_runq_slot((delay - t->run_delay) / d_pcount)], d_pcount);
+	}
+	t->sum_exec_runtime = sum;
+	t->run_delay = delay;
+	t->pcount = pcount;
+	t->nvcsw = nvcsw;
+	t->nivcsw = nivcsw;
+	return 0;
+}

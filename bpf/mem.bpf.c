@@ -1,0 +1,121 @@
+// SPDX-License-Identifier: GPL-2.0
+/* One sweep of every cgroup: a cgroup iterator walks a hierarchy and writes one struct cgp_cgroup_rec per
+ * cgroup into the reader's buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), and
+ * memory usage, limit and the kernel's own OOM-kill count read straight from the memcg (whichever hierarchy
+ * carries the memory controller). The agent reads it with one read() loop instead of 3 files per cgroup. */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+#include "maps.bpf.h"
+
+const volatile __u64 iter_page_size = 4096;
+const volatile __u32 iter_nr_cpus = 1;
+
+#define CGP_MAX_CPUS 1024
+/* PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: a max at or above it means "no limit" */
+#define CGP_LONG_MAX 0x7fffffffffffffffULL
+
+static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
+{
+	struct cgp_runq *r;
+	struct cgp_cpu *c;
+	__u32 slot, *s;
+
+	s = bpf_map_lookup_elem(&cgroup_slot, &rec->cgroup_id);
+	if (!s)
+		return;
+	slot = *s;
+	for (__u32 cpu = 0; cpu < CGP_MAX_CPUS && cpu < iter_nr_cpus; cpu++) {
+		c = bpf_map_lookup_percpu_elem(&cgroup_cpu, &slot, cpu);
+		if (!c || c->cgroup_id != rec->cgroup_id) /* never used by this owner on that CPU */
+			continue;
+		rec->cpu_ns += c->cpu_ns;
+		rec->voluntary_switches += c->voluntary_switches;
+		rec->involuntary_switches += c->involuntary_switches;
+		rec->runq_delay_ns += c->runq_delay_ns;
+		rec->reclaim_ns += c->reclaim_ns;
+		rec->reclaims += c->reclaims;
+	}
+	r = bpf_map_lookup_elem(&cgroup_runq, &slot);
+	if (r && r->cgroup_id == rec->cgroup_id)
+		__builtin_memcpy(rec->runq_waits, r->waits, sizeof(rec->runq_waits));
+	rec->flags |= CGP_REC_CPU;
+}
+
+static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
+{
+	int memcg_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
+	struct cgroup_subsys_state *css;
+	struct mem_cgroup *memcg;
+	unsigned long max;
+
+	css = BPF_CORE_READ(cgrp, subsys[memcg_id]);
+	if (!css) /* controller not enabled on this cgroup */
+		return;
+	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
+	rec->mem_bytes = BPF_CORE_READ(memcg, memory.usage.counter) * iter_page_size;
+	max = BPF_CORE_READ(memcg, memory.max);
+	rec->mem_limit_bytes = max >= CGP_LONG_MAX / iter_page_size ? 0 : max * iter_page_size;
+	rec->oom_kills = BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event,
+										   MEMCG_OOM_KILL)].counter);
+	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
+}
+
+SEC("iter/cgroup")
+int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
+{
+	struct seq_file *seq = ctx->meta->seq;
+	struct cgroup *cgrp = ctx->cgroup;
+	struct cgp_cgroup_rec rec = {};
+	int dfl;
+
+	if (!cgrp)
+		return 0;
+	dfl = BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
+	rec.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
+	rec.level = BPF_CORE_READ(cgrp, level);
+	if (dfl) {
+		rec.flags |= CGP_REC_DFL;
+		read_cpu(&rec);
+	}
+	read_mem(&rec, cgrp, dfl);
+	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
+		cgp_count_drop(CGP_DROP_ITER_WRITE);
+	return 0;
+}
+
+/* Memory reclaim stalls: time a task spends in memcg direct reclaim, charged to its cgroup. Both tracepoints
+ * fire in the reclaiming task, so the start time lives in its task storage. Optional: the agent skips them
+ * with a logged reason on kernels without vmscan memcg tracepoints. */
+#include "slots.bpf.h"
+
+SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
+int BPF_PROG(cgp_reclaim_in)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cgp_task *t = bpf_task_storage_get(&task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+	if (t && t->reclaim_depth++ == 0)
+		t->reclaim_start_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
+int BPF_PROG(cgp_reclaim_out)
+{
+	struct task_struct *task = bpf_get_current_task_btf();
+	struct cgp_task *t = bpf_task_storage_get(&task_state, task, 0, 0);
+	struct cgp_cpu *c;
+	__u64 cgid;
+
+	if (!t || !t->reclaim_depth || --t->reclaim_depth)
+		return 0;
+	cgid = task->cgroups->dfl_cgrp->kn->id;
+	c = cgp_cpu_of(cgp_slot_of(cgid), cgid);
+	if (c) {
+		c->reclaim_ns += bpf_ktime_get_ns() - t->reclaim_start_ns;
+		c->reclaims++;
+	}
+	return 0;
+}

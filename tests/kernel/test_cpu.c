@@ -1,0 +1,100 @@
+// SPDX-License-Identifier: GPL-2.0
+/* CPU time per cgroup against the kernel's own accounting (cgroup2 cpu.stat usage_usec). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <cmocka.h>
+#include "agentfx.h"
+#include "cgtest.h"
+
+static struct agentfx fx;
+static struct cgt a, b;
+
+static int setup(void **state)
+{
+	(void)state;
+	return fx_open(&fx, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	cgt_destroy(&a);
+	cgt_destroy(&b);
+	fx_close(&fx);
+	return 0;
+}
+
+/* One burner for 2 s: cpu_ns_total within 1% of cpu.stat usage_usec. */
+static void test_cpu_matches_kernel(void **state)
+{
+	const struct cgp_sample *s;
+	uint64_t kernel;
+	double err;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "cpu"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&a, -1, 2.0), NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	kernel = cgt_cpu_usage_ns(&a);
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	assert_string_equal(s->path, a.rel);
+	err = ((double)s->cpu_ns_total - (double)kernel) / (double)kernel;
+	printf("# cpu: cgpulse %.6f s, kernel %.6f s, error %+.4f%%\n", s->cpu_ns_total / 1e9, kernel / 1e9,
+	       err * 100);
+	assert_true(kernel > 1500000000ULL); /* the burner really burned */
+	assert_true(err < 0.01 && err > -0.01);
+	/* the window holds what ran inside it */
+	assert_true(s->cpu_ns_window == s->cpu_ns_total);
+	assert_true(s->voluntary_switches + s->involuntary_switches > 0);
+	cgt_destroy(&a);
+}
+
+/* Two cgroups on one CPU, 2 tasks against 1: CPU time splits 2:1 within 3%. */
+static void test_cpu_ratio_two_to_one(void **state)
+{
+	const struct cgp_sample *sa, *sb;
+	pid_t p[3];
+	double ratio, kratio;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "two"), 0);
+	assert_int_equal(cgt_create(&b, "one"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	p[0] = cgt_spawn_burner(&a, 0, 2.0);
+	p[1] = cgt_spawn_burner(&a, 0, 2.0);
+	p[2] = cgt_spawn_burner(&b, 0, 2.0);
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(cgt_wait(p[i], NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	sa = fx_find(&fx, a.id);
+	sb = fx_find(&fx, b.id);
+	assert_non_null(sa);
+	assert_non_null(sb);
+	ratio = (double)sa->cpu_ns_window / (double)sb->cpu_ns_window;
+	kratio = (double)cgt_cpu_usage_ns(&a) / (double)cgt_cpu_usage_ns(&b);
+	printf("# ratio: cgpulse %.4f, kernel %.4f\n", ratio, kratio);
+	assert_true(ratio > 2.0 * 0.97 && ratio < 2.0 * 1.03);
+	/* the two tasks of a waited for the CPU: the run-queue histogram saw it */
+	assert_true(sa->runq_waits_window > 0);
+	assert_true(sa->runq_p99_us > 0);
+	assert_true(sa->involuntary_switches > 0);
+	cgt_destroy(&a);
+	cgt_destroy(&b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_cpu_matches_kernel),
+		cmocka_unit_test(test_cpu_ratio_two_to_one),
+	};
+
+	if (!cgt_can_run())
+		return 0;
+	return cmocka_run_group_tests_name("kernel_cpu", tests, setup, teardown);
+}

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Idle time, removed cgroups, pinned maps readable with bpftool, and counters kept across an agent restart. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <cmocka.h>
+#include "agentfx.h"
+#include "cgpulse.skel.h"
+#include "cgtest.h"
+
+static struct agentfx fx;
+static struct cgt cg;
+static char pin_dir[64];
+
+static int teardown(void **state)
+{
+	(void)state;
+	cgt_destroy(&cg);
+	fx_close(&fx);
+	if (pin_dir[0])
+		cgp_bpf_unpin_dir(pin_dir);
+	return 0;
+}
+
+static uint64_t proc_stat_busy_idle(uint64_t *idle)
+{
+	unsigned long long v[10] = {};
+	FILE *f = fopen("/proc/stat", "re");
+
+	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+			 &v[5], &v[6], &v[7]) != 8) {
+		if (f)
+			fclose(f);
+		return 0;
+	}
+	fclose(f);
+	*idle = v[3] + v[4];
+	return v[0] + v[1] + v[2] + v[5] + v[6] + v[7];
+}
+
+/* Over a window where one CPU burns and the rest idles, the CPU time charged to all cgroups together follows
+ * /proc/stat's busy time, not busy + idle: the idle task (pid 0) is charged to no cgroup. */
+static void test_idle_lands_nowhere(void **state)
+{
+	uint64_t b0, b1, i0, i1, sum = 0;
+	long hz = sysconf(_SC_CLK_TCK);
+	double busy_s, idle_s, ours_s;
+
+	(void)state;
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(cgt_create(&cg, "idle"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	b0 = proc_stat_busy_idle(&i0);
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&cg, 0, 1.0), NULL), 0);
+	usleep(500000);
+	assert_int_equal(fx_sweep(&fx), 0);
+	b1 = proc_stat_busy_idle(&i1);
+	for (size_t i = 0; i < fx.n; i++)
+		sum += fx.samples[i].cpu_ns_window;
+	busy_s = (double)(b1 - b0) / hz;
+	idle_s = (double)(i1 - i0) / hz;
+	ours_s = sum / 1e9;
+	printf("# idle: all cgroups %.3f s, /proc/stat busy %.3f s idle %.3f s\n", ours_s, busy_s, idle_s);
+	assert_true(idle_s > 0.5); /* the machine did idle in the window */
+	/* tick-based /proc/stat is coarse: allow 0.2 s either way, far less than the idle time */
+	assert_true(ours_s < busy_s + 0.2 && ours_s > busy_s - 0.2);
+	fx_close(&fx);
+	cgt_destroy(&cg);
+}
+
+/* rmdir of a cgroup frees its slot in the kernel maps, and the agent forgets it at the next sweep. */
+static void test_removed_cgroup_entries_gone(void **state)
+{
+	uint64_t id;
+	__u32 slot;
+	int fd;
+
+	(void)state;
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(cgt_create(&cg, "gone"), 0);
+	id = cg.id;
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&cg, -1, 0.05), NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_non_null(fx_find(&fx, id));
+	fd = bpf_map__fd(fx.bpf.skel->maps.cgroup_slot);
+	assert_int_equal(bpf_map_lookup_elem(fd, &id, &slot), 0);
+	assert_int_equal(cgt_destroy(&cg), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_null(fx_find(&fx, id));
+	assert_int_not_equal(bpf_map_lookup_elem(fd, &id, &slot), 0);
+	assert_true(fx.sp.stats.cgroups_gone >= 1);
+	fx_close(&fx);
+}
+
+static int run_cmd(const char *cmd, char *out, size_t len)
+{
+	FILE *p = popen(cmd, "r");
+	size_t n;
+
+	if (!p)
+		return -1;
+	char sink[4096];
+
+	n = fread(out, 1, len - 1, p);
+	out[n] = 0;
+	while (fread(sink, 1, sizeof(sink), p) > 0) /* drain: a dump larger than out must not die of SIGPIPE */
+		;
+	return pclose(p);
+}
+
+/* Every pinned map prints its fields by name with `bpftool map dump pinned`, or (ring buffer, task storage:
+ * not dumpable) shows its BTF; and a second agent on the same pins continues the counters. */
+static void test_pinned_maps_readable_and_kept(void **state)
+{
+	static const char *dumpable[][2] = {
+		{"cgroup_slot", "\"value\""},	 {"cgroup_cpu", "\"cpu_ns\""}, {"cgroup_runq", "\"waits\""},
+		{"slot_alloc", "\"next_slot\""}, {"drops", "\"values\""},
+	};
+	static char out[1 << 20];
+	const struct cgp_sample *s;
+	char cmd[256];
+	uint64_t first;
+
+	(void)state;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cgpulse-test-%d", getpid());
+	assert_int_equal(fx_open(&fx, pin_dir), 0);
+	assert_int_equal(cgt_create(&cg, "pin"), 0);
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&cg, -1, 0.3), NULL), 0);
+	for (size_t i = 0; i < sizeof(dumpable) / sizeof(dumpable[0]); i++) {
+		snprintf(cmd, sizeof(cmd), "bpftool -j map dump pinned %s/%s 2>&1", pin_dir, dumpable[i][0]);
+		assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
+		if (!strstr(out, dumpable[i][1]))
+			fail_msg("%s: %s not in: %.300s", dumpable[i][0], dumpable[i][1], out);
+	}
+	snprintf(cmd, sizeof(cmd), "bpftool map dump pinned %s/cgroup_cpu 2>&1", pin_dir);
+	assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
+	assert_non_null(strstr(out, "involuntary_switches"));
+	for (const char *m = "task_state\0oom_events\0"; *m; m += strlen(m) + 1) {
+		snprintf(cmd, sizeof(cmd), "bpftool map show pinned %s/%s 2>&1", pin_dir, m);
+		assert_int_equal(run_cmd(cmd, out, sizeof(out)), 0);
+		if (!strstr(out, "btf_id") && strcmp(m, "oom_events"))
+			fail_msg("%s carries no BTF: %s", m, out);
+	}
+	assert_int_equal(fx_sweep(&fx), 0);
+	s = fx_find(&fx, cg.id);
+	assert_non_null(s);
+	first = s->cpu_ns_total;
+	assert_true(first > 250000000ULL);
+	/* restart: close without unpinning (as --keep-pins), open again on the same pins */
+	assert_int_equal(fx_restart(&fx, pin_dir), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	s = fx_find(&fx, cg.id);
+	assert_non_null(s);
+	assert_true(s->cpu_ns_total >= first);
+	fx_close(&fx);
+	assert_int_not_equal(access(pin_dir, F_OK), 0); /* closing with unpin removed the pins */
+	pin_dir[0] = 0;
+	cgt_destroy(&cg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_teardown(test_idle_lands_nowhere, teardown),
+		cmocka_unit_test_teardown(test_removed_cgroup_entries_gone, teardown),
+		cmocka_unit_test_teardown(test_pinned_maps_readable_and_kept, teardown),
+	};
+
+	if (!cgt_can_run())
+		return 0;
+	return cmocka_run_group_tests_name("kernel_lifecycle", tests, NULL, NULL);
+}

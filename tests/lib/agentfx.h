@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The real agent pieces, in-process, for kernel tests: load and attach the programs (nothing pinned unless
+ * asked), sweep, and look up one cgroup's sample of the last sweep. */
+#ifndef AGENTFX_H
+#define AGENTFX_H
+
+#include "loader.h"
+#include "sampler.h"
+#include "sample.h"
+
+struct agentfx {
+	struct cgp_bpf bpf;
+	struct cgp_sampler sp;
+	struct cgp_sample *samples;
+	char **paths;
+	size_t n, cap;
+	bool open;
+};
+
+int fx_open(struct agentfx *fx, const char *pin_dir);
+void fx_close(struct agentfx *fx);
+/* An agent restart: close leaving everything pinned (as --keep-pins), open again on the same pins. */
+int fx_restart(struct agentfx *fx, const char *pin_dir);
+int fx_sweep(struct agentfx *fx);
+/* The last sweep's sample of a cgroup, or NULL. */
+const struct cgp_sample *fx_find(const struct agentfx *fx, uint64_t cgroup_id);
+
+#endif

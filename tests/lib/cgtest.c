@@ -1,0 +1,332 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include "cgroupfs.h"
+#include "cgtest.h"
+
+#define CGT_MAX 32
+static struct cgt *live[CGT_MAX];
+static bool atexit_set;
+
+static int write_file(const char *dir, const char *file, const char *val)
+{
+	char p[1200];
+	int fd, n;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n < 0 ? -errno : 0;
+}
+
+static int read_file(const char *dir, const char *file, char *buf, size_t len)
+{
+	char p[1200];
+	ssize_t n;
+	int fd;
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* "key value" lines: the value of key, or 0 */
+static uint64_t keyed(const char *dir, const char *file, const char *key)
+{
+	char buf[4096], *p;
+	size_t kl = strlen(key);
+
+	if (read_file(dir, file, buf, sizeof(buf)))
+		return 0;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	return 0;
+}
+
+static uint64_t single(const char *dir, const char *file)
+{
+	char buf[64];
+
+	if (read_file(dir, file, buf, sizeof(buf)))
+		return 0;
+	if (!strncmp(buf, "max", 3))
+		return UINT64_MAX;
+	return strtoull(buf, NULL, 10);
+}
+
+/* The test's own path in a hierarchy: "0::" for v2, or the line naming `ctrl`. */
+static int own_path(const char *ctrl, char *out, size_t len)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	int found = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *ctrls;
+
+		if (!c2)
+			continue;
+		*c2 = 0;
+		ctrls = c1 + 1;
+		line[strcspn(line, "\n")] = 0;
+		c2[1 + strcspn(c2 + 1, "\n")] = 0;
+		if ((!ctrl && !*ctrls) || (ctrl && strstr(ctrls, ctrl))) {
+			snprintf(out, len, "%s", c2 + 1);
+			found = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return found;
+}
+
+/* The deepest path that is the test's own cgroup or a parent of it in both hierarchies. */
+static void common_base(const char *a, const char *b, char *out, size_t len)
+{
+	size_t i = 0, last = 0;
+
+	while (a[i] && a[i] == b[i]) {
+		if (a[i] == '/')
+			last = i;
+		i++;
+	}
+	if ((!a[i] || a[i] == '/') && (!b[i] || b[i] == '/'))
+		last = i;
+	snprintf(out, len, "%.*s", (int)last, a);
+}
+
+int cgt_create(struct cgt *cg, const char *name)
+{
+	struct cgp_cgroupfs fs;
+	char own_v2[200] = "/", own_mem[200] = "/", base[200];
+	struct stat st;
+	int err;
+
+	memset(cg, 0, sizeof(*cg));
+	err = cgp_cgroupfs_open(&fs);
+	if (err)
+		return err;
+	cgp_cgroupfs_close(&fs);
+	cg->hybrid = fs.hybrid;
+	own_path(NULL, own_v2, sizeof(own_v2));
+	if (fs.hybrid)
+		own_path("memory", own_mem, sizeof(own_mem));
+	else
+		snprintf(own_mem, sizeof(own_mem), "%s", own_v2);
+	common_base(own_v2, own_mem, base, sizeof(base));
+	snprintf(cg->rel, sizeof(cg->rel), "%s/cgpulse-test-%s-%d", strcmp(base, "/") ? base : "", name, getpid());
+	snprintf(cg->v2, sizeof(cg->v2), "%s%s", fs.v2_mount, cg->rel);
+	snprintf(cg->mem, sizeof(cg->mem), "%s%s", fs.mem_mount, cg->rel);
+	if (mkdir(cg->v2, 0755) && errno != EEXIST)
+		return -errno;
+	if (cg->hybrid && mkdir(cg->mem, 0755) && errno != EEXIST) {
+		err = -errno;
+		rmdir(cg->v2);
+		return err;
+	}
+	if (!cg->hybrid) /* pure v2: turn on the controllers the tests read, from the parent down */
+		write_file(cg->v2, "../cgroup.subtree_control", "+memory +cpu");
+	if (stat(cg->v2, &st))
+		return -errno;
+	cg->id = st.st_ino;
+	for (int i = 0; i < CGT_MAX; i++)
+		if (!live[i]) {
+			live[i] = cg;
+			break;
+		}
+	if (!atexit_set) {
+		atexit(cgt_cleanup_all);
+		atexit_set = true;
+	}
+	return 0;
+}
+
+int cgt_enter(const struct cgt *cg, pid_t pid)
+{
+	char v[32];
+	int err;
+
+	snprintf(v, sizeof(v), "%d", pid);
+	err = write_file(cg->v2, "cgroup.procs", v);
+	if (!err && cg->hybrid)
+		err = write_file(cg->mem, "cgroup.procs", v);
+	return err;
+}
+
+int cgt_set_mem_limit(const struct cgt *cg, uint64_t bytes)
+{
+	char v[32];
+
+	snprintf(v, sizeof(v), "%" PRIu64, bytes);
+	return write_file(cg->mem, cg->hybrid ? "memory.limit_in_bytes" : "memory.max", v);
+}
+
+static void kill_all(const char *dir)
+{
+	char buf[8192], *p, *end;
+
+	for (int round = 0; round < 50; round++) {
+		if (read_file(dir, "cgroup.procs", buf, sizeof(buf)) || !buf[0])
+			return;
+		for (p = buf; *p; p = end) {
+			pid_t pid = strtol(p, &end, 10);
+
+			if (end == p)
+				break;
+			if (pid > 0)
+				kill(pid, SIGKILL);
+			while (*end == '\n')
+				end++;
+		}
+		while (waitpid(-1, NULL, WNOHANG) > 0)
+			;
+		usleep(20000);
+	}
+}
+
+int cgt_destroy(struct cgt *cg)
+{
+	int err = 0;
+
+	if (!cg->v2[0])
+		return 0;
+	for (int i = 0; i < CGT_MAX; i++)
+		if (live[i] == cg)
+			live[i] = NULL;
+	kill_all(cg->v2);
+	if (cg->hybrid)
+		kill_all(cg->mem);
+	for (int i = 0; i < 50; i++) { /* rmdir is refused while a killed task is still exiting */
+		err = 0;
+		if (rmdir(cg->v2) && errno != ENOENT)
+			err = -errno;
+		if (cg->hybrid && rmdir(cg->mem) && errno != ENOENT)
+			err = -errno;
+		if (!err)
+			break;
+		usleep(20000);
+	}
+	if (err)
+		fprintf(stderr, "cgtest: could not remove %s: %s\n", cg->rel, strerror(-err));
+	cg->v2[0] = 0;
+	return err;
+}
+
+void cgt_cleanup_all(void)
+{
+	for (int i = 0; i < CGT_MAX; i++)
+		if (live[i])
+			cgt_destroy(live[i]);
+}
+
+uint64_t cgt_cpu_usage_ns(const struct cgt *cg)
+{
+	return keyed(cg->v2, "cpu.stat", "usage_usec") * 1000;
+}
+
+uint64_t cgt_mem_usage(const struct cgt *cg)
+{
+	return single(cg->mem, cg->hybrid ? "memory.usage_in_bytes" : "memory.current");
+}
+
+uint64_t cgt_mem_limit(const struct cgt *cg)
+{
+	return single(cg->mem, cg->hybrid ? "memory.limit_in_bytes" : "memory.max");
+}
+
+uint64_t cgt_oom_kills(const struct cgt *cg)
+{
+	return keyed(cg->mem, cg->hybrid ? "memory.oom_control" : "memory.events", "oom_kill");
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds)
+{
+	pid_t pid = fork();
+
+	if (pid)
+		return pid;
+	if (cpu >= 0) {
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(cpu, &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
+	if (cgt_enter(cg, getpid()))
+		_exit(3);
+	for (double end = now_s() + seconds; now_s() < end;)
+		;
+	_exit(0);
+}
+
+pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd)
+{
+	pid_t pid = fork();
+	char *p;
+
+	if (pid)
+		return pid;
+	if (cgt_enter(cg, getpid()))
+		_exit(3);
+	p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		_exit(4);
+	for (uint64_t i = 0; i < bytes; i += 4096)
+		p[i] = 1;
+	if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+int cgt_wait(pid_t pid, int *status)
+{
+	int st = 0;
+
+	if (waitpid(pid, &st, 0) < 0)
+		return -errno;
+	if (status)
+		*status = st;
+	return 0;
+}
+
+bool cgt_can_run(void)
+{
+	if (geteuid() != 0) {
+		printf("SKIP: kernel tests need root (BPF, cgroups)\n");
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Throwaway cgroups for tests (after the kernel selftests' cgroup_helpers): made under a parent of the test's
+ * own cgroup in every hierarchy we need, named cgpulse-test-<name>-<pid>, and removed (their processes killed)
+ * by cgt_cleanup_all(), which the tests' teardowns and an atexit handler both call. */
+#ifndef CGT_H
+#define CGT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct cgt {
+	char rel[512];	   /* path relative to each hierarchy root, the same in all of them */
+	char v2[1024];	   /* directory in the cgroup2 hierarchy */
+	char mem[1024];	   /* directory in the memory hierarchy (== v2 on pure v2) */
+	bool hybrid;
+	uint64_t id;	   /* cgroup v2 id */
+};
+
+/* Creates the cgroup in the v2 hierarchy and, on hybrid hosts, in the v1 memory hierarchy. */
+int cgt_create(struct cgt *cg, const char *name);
+/* Moves pid into the cgroup in every hierarchy. */
+int cgt_enter(const struct cgt *cg, pid_t pid);
+int cgt_set_mem_limit(const struct cgt *cg, uint64_t bytes);
+/* Kills what runs in it and removes it. */
+int cgt_destroy(struct cgt *cg);
+void cgt_cleanup_all(void);
+
+/* The kernel's own accounting for the cgroup. */
+uint64_t cgt_cpu_usage_ns(const struct cgt *cg);	/* cgroup2 cpu.stat usage_usec × 1000 */
+uint64_t cgt_mem_usage(const struct cgt *cg);		/* memory.usage_in_bytes / memory.current */
+uint64_t cgt_mem_limit(const struct cgt *cg);		/* memory.limit_in_bytes / memory.max */
+uint64_t cgt_oom_kills(const struct cgt *cg);		/* memory.oom_control / memory.events oom_kill */
+
+/* Child processes that join `cg` first. Each returns the child's pid, or -1. */
+pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds); /* cpu < 0: any CPU */
+pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
+int cgt_wait(pid_t pid, int *status);
+
+/* Skip with a printed reason unless root with BPF; returns true when the test may run. */
+bool cgt_can_run(void);
+
+#endif

@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shell twin of cgtest.c for script tests: cgroups named cgpulse-test-<name>-<pid> under a parent of the test's
+# own cgroup in the v2 and memory hierarchies, removed by cgt_cleanup (call it from an EXIT trap).
+CGT_V2=$(awk '$9 == "cgroup2" {print $5; exit}' FS=' ' /proc/self/mountinfo)
+CGT_MEM=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ {print $5; exit}' /proc/self/mountinfo)
+CGT_MADE=()
+
+# common parent of the test's own v2 and memory cgroups
+cgt_base() {
+	local v2 mem
+	v2=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	mem=$(awk -F: '$2 ~ /(^|,)memory(,|$)/ {print $3}' /proc/self/cgroup)
+	[ -n "$mem" ] || mem=$v2
+	while [ "${mem#"$v2"}" = "$mem" ] || { [ "$v2" != / ] && [ -n "${mem#"$v2"}" ] && [ "${mem#"$v2"/}" = "$mem" ]; }; do
+		v2=$(dirname "$v2")
+	done
+	[ "$v2" = / ] && v2=
+	echo "$v2"
+}
+
+# cgt_make NAME → prints the relative path; creates it in every hierarchy we read
+cgt_make() {
+	local rel
+	rel="$(cgt_base)/cgpulse-test-$1-$$"
+	mkdir -p "$CGT_V2$rel" || return 1
+	CGT_MADE+=("$CGT_V2$rel")
+	if [ -n "$CGT_MEM" ]; then
+		mkdir -p "$CGT_MEM$rel" || return 1
+		CGT_MADE+=("$CGT_MEM$rel")
+	else
+		echo +memory > "$CGT_V2$(dirname "$rel")/cgroup.subtree_control" 2>/dev/null || true
+	fi
+	echo "$rel"
+}
+
+cgt_mem_dir() { echo "${CGT_MEM:-$CGT_V2}$1"; }
+
+cgt_set_limit() {
+	if [ -n "$CGT_MEM" ]; then echo "$2" > "$CGT_MEM$1/memory.limit_in_bytes"; else echo "$2" > "$CGT_V2$1/memory.max"; fi
+}
+
+cgt_enter() { # REL PID
+	echo "$2" > "$CGT_V2$1/cgroup.procs" && { [ -z "$CGT_MEM" ] || echo "$2" > "$CGT_MEM$1/cgroup.procs"; }
+}
+
+cgt_cleanup() {
+	local d p i
+	for d in "${CGT_MADE[@]}"; do
+		for i in $(seq 50); do
+			p=$(cat "$d/cgroup.procs" 2>/dev/null)
+			[ -z "$p" ] && break
+			kill -9 $p 2>/dev/null
+			sleep 0.02
+		done
+	done
+	for d in "${CGT_MADE[@]}"; do
+		for i in $(seq 50); do rmdir "$d" 2>/dev/null && break; [ -d "$d" ] || break; sleep 0.02; done
+	done
+	CGT_MADE=()
+}

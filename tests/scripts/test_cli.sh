@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The command line as a user meets it: --help, snapshot --json, run --json with a real OOM kill printed at
+# once, and a clear one-line refusal without privileges.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/cgtest.sh
+B=${CGP_BUILD:-build}/cgpulse
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+agent=
+cleanup() { [ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null; cgt_cleanup; rm -rf "$tmp"; }
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+# --help names every flag
+$B --help > "$tmp/help" || fail "--help exit $?"
+for f in --window --interval --iterations --json --pin-dir --no-pin --keep-pins --max-cgroups --verbose; do
+	grep -q -- "$f" "$tmp/help" || fail "--help does not document $f"
+done
+
+# snapshot --json: one object per line with the documented keys, the root cgroup among them
+$B snapshot --json --window 0.3 > "$tmp/snap" || fail "snapshot exit $?"
+$PY - "$tmp/snap" <<'PY' || fail "snapshot JSON"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+need = ["cgroup_id", "path", "cpu_ns_total", "cpu_ns_window", "cpu_cores", "runq_p50_us", "runq_p99_us",
+        "mem_bytes", "mem_limit_bytes", "oom_kills"]
+root = [r for r in rows if r["path"] == "/"]
+assert root, "no root cgroup row"
+for k in need:
+    assert k in root[0], "missing " + k
+assert all(r["type"] == "sample" for r in rows)
+PY
+
+# run --json: an OOM kill shows up as one oom_kill line with its cgroup's path, before the agent exits
+rel=$(cgt_make cli) || fail "cgroup"
+cgt_set_limit "$rel" $((20 << 20))
+$B run --json --interval 0.5 --no-pin > "$tmp/run" 2> "$tmp/run.err" &
+agent=$!
+for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/run" 2>/dev/null && break; sleep 0.1; done
+sh -c 'echo $$ > "$1/cgroup.procs"; [ -z "$2" ] || echo $$ > "$2/cgroup.procs"; exec head -c 100000000 /dev/zero | tail' \
+	x "$CGT_V2$rel" "${CGT_MEM:+$CGT_MEM$rel}" 2>/dev/null
+for i in $(seq 50); do grep -q '"type":"oom_kill"' "$tmp/run" && break; sleep 0.1; done
+kill -TERM "$agent"; wait "$agent"; rc=$?; agent=
+[ "$rc" -eq 0 ] || fail "run exited $rc on SIGTERM: $(cat "$tmp/run.err")"
+$PY - "$tmp/run" "$rel" <<'PY' || fail "run JSON"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+ooms = [r for r in rows if r["type"] == "oom_kill" and r["path"] == sys.argv[2]]
+assert len(ooms) == 1, "want one oom_kill for %s, got %d" % (sys.argv[2], len(ooms))
+assert ooms[0]["pid"] > 0 and ooms[0]["comm"], ooms[0]
+samples = [r for r in rows if r["type"] == "sample" and r["path"] == sys.argv[2]]
+assert samples, "no sample of the test cgroup"
+PY
+
+# without privileges: one line naming the capability, non-zero exit, nothing pinned
+rm -rf /sys/fs/bpf/cgpulse-test-nocap-$$
+setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
+	$B run --pin-dir /sys/fs/bpf/cgpulse-test-nocap-$$ > "$tmp/nocap.out" 2> "$tmp/nocap.err"
+rc=$?
+[ "$rc" -ne 0 ] || fail "unprivileged run exited 0"
+[ "$(wc -l < "$tmp/nocap.err")" -eq 1 ] || fail "want one line, got: $(cat "$tmp/nocap.err")"
+grep -q 'missing capability CAP_' "$tmp/nocap.err" || fail "no capability named: $(cat "$tmp/nocap.err")"
+[ ! -e /sys/fs/bpf/cgpulse-test-nocap-$$ ] || fail "left a pin dir behind"
+echo "cli: ok"
