@@ -23,6 +23,7 @@ struct cgp_cg {
 	int has_prev;
 	struct cgp_cgroup_rec cur;
 	uint64_t prev_cpu_ns;
+	uint64_t prev_oom_kills;
 	uint64_t prev_runq[CGP_RUNQ_SLOTS];
 };
 
@@ -264,6 +265,7 @@ static void to_sample(const struct cgp_cg *cg, double window_s, uint64_t now, st
 	s->mem_bytes = r->mem_bytes;
 	s->mem_limit_bytes = r->mem_limit_bytes;
 	s->oom_kills = r->oom_kills;
+	s->oom_kills_window = cg->has_prev && r->oom_kills >= cg->prev_oom_kills ? r->oom_kills - cg->prev_oom_kills : 0;
 	s->reclaim_ns_total = r->reclaim_ns;
 	s->reclaims_total = r->reclaims;
 }
@@ -309,6 +311,7 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 			emit(&s, ctx);
 		}
 		cg->prev_cpu_ns = cg->cur.cpu_ns;
+		cg->prev_oom_kills = cg->cur.oom_kills;
 		memcpy(cg->prev_runq, cg->cur.runq_waits, sizeof(cg->prev_runq));
 		cg->has_prev = 1;
 	}

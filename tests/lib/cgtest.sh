@@ -18,10 +18,12 @@ cgt_base() {
 	echo "$v2"
 }
 
-# cgt_make NAME → prints the relative path; creates it in every hierarchy we read
+# cgt_make NAME → sets CGT_REL to the relative path; creates it in every hierarchy we read. Not to be called
+# in $(...): the clean-up list must live in the test's own shell.
 cgt_make() {
 	local rel
 	rel="$(cgt_base)/cgpulse-test-$1-$$"
+	CGT_REL=$rel
 	mkdir -p "$CGT_V2$rel" || return 1
 	CGT_MADE+=("$CGT_V2$rel")
 	if [ -n "$CGT_MEM" ]; then
@@ -30,7 +32,6 @@ cgt_make() {
 	else
 		echo +memory > "$CGT_V2$(dirname "$rel")/cgroup.subtree_control" 2>/dev/null || true
 	fi
-	echo "$rel"
 }
 
 cgt_mem_dir() { echo "${CGT_MEM:-$CGT_V2}$1"; }

@@ -35,7 +35,8 @@ assert all(r["type"] == "sample" for r in rows)
 PY
 
 # run --json: an OOM kill shows up as one oom_kill line with its cgroup's path, before the agent exits
-rel=$(cgt_make cli) || fail "cgroup"
+cgt_make cli || fail "cgroup"
+rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
 $B run --json --interval 0.5 --no-pin > "$tmp/run" 2> "$tmp/run.err" &
 agent=$!
