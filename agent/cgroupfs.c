@@ -28,12 +28,15 @@ static int find_mounts(struct cgp_cgroupfs *fs)
 			continue;
 		if (!strcmp(fstype, "cgroup2") && !fs->v2_mount[0])
 			snprintf(fs->v2_mount, sizeof(fs->v2_mount), "%s", mnt);
-		else if (!strcmp(fstype, "cgroup") && !fs->mem_mount[0]) {
+		else if (!strcmp(fstype, "cgroup")) {
 			char *opt, *save = NULL;
 
-			for (opt = strtok_r(super, ",", &save); opt; opt = strtok_r(NULL, ",", &save))
-				if (!strcmp(opt, "memory"))
+			for (opt = strtok_r(super, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(opt, "memory") && !fs->mem_mount[0])
 					snprintf(fs->mem_mount, sizeof(fs->mem_mount), "%s", mnt);
+				if (!strcmp(opt, "cpu") && !fs->cpu_mount[0])
+					snprintf(fs->cpu_mount, sizeof(fs->cpu_mount), "%s", mnt);
+			}
 		}
 	}
 	fclose(f);
@@ -46,7 +49,7 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 	int err;
 
 	memset(fs, 0, sizeof(*fs));
-	fs->v2_fd = fs->mem_fd = -1;
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
 	err = find_mounts(fs);
 	if (err) {
 		cgp_err("reading /proc/self/mountinfo: %s", strerror(-err));
@@ -72,6 +75,14 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 		cgp_err("opening %s: %s", fs->mem_mount, strerror(errno));
 		return err;
 	}
+	if (fs->cpu_mount[0] && strcmp(fs->cpu_mount, fs->mem_mount)) {
+		fs->cpu_fd = open(fs->cpu_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fs->cpu_fd < 0) {
+			err = -errno;
+			cgp_err("opening %s: %s", fs->cpu_mount, strerror(errno));
+			return err;
+		}
+	}
 	cgp_debug("cgroup2 at %s, memory controller at %s (%s)", fs->v2_mount, fs->mem_mount,
 		  fs->hybrid ? "v1, hybrid host" : "v2");
 	return 0;
@@ -79,11 +90,13 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 
 void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
 {
+	if (fs->cpu_fd >= 0)
+		close(fs->cpu_fd);
 	if (fs->mem_fd >= 0 && fs->mem_fd != fs->v2_fd)
 		close(fs->mem_fd);
 	if (fs->v2_fd >= 0)
 		close(fs->v2_fd);
-	fs->v2_fd = fs->mem_fd = -1;
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
 }
 
 int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len)

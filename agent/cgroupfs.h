@@ -12,8 +12,10 @@
 struct cgp_cgroupfs {
 	char v2_mount[256];  /* cgroup2 mount point: /sys/fs/cgroup (pure v2) or /sys/fs/cgroup/unified (hybrid) */
 	char mem_mount[256]; /* where the memory controller lives: == v2_mount on pure v2, a v1 mount on hybrid */
+	char cpu_mount[256]; /* the v1 mount of the cpu controller on hybrid hosts, "" when cpu is on v2 */
 	bool hybrid;	     /* memory controller on a v1 hierarchy */
 	int v2_fd, mem_fd;   /* O_DIRECTORY fds of the two mounts (the same fd number when not hybrid) */
+	int cpu_fd;	     /* fd of cpu_mount, -1 when none or when it is the memory mount */
 	uint64_t v2_root_id;
 };
 

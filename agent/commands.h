@@ -16,9 +16,16 @@ struct cgp_opts {
 	bool keep_pins;		/* run: leave maps and links pinned on exit for the next agent */
 	const char *pin_dir;	/* NULL: nothing pinned */
 	uint32_t max_cgroups;
+	const char *playbook;	/* run: --playbook FILE; NULL: the embedded default */
 };
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);
 int cgp_cmd_run(const struct cgp_opts *o);
+/* `cgpulse playbook check FILE` / `cgpulse playbook show [--playbook FILE]` */
+int cgp_cmd_playbook(const char *verb, const char *file);
+
+struct cgp_playbook;
+/* The playbook named by `file`, or the embedded default when file is NULL; errors logged as file:line:col. */
+int cgp_playbook_open(const char *file, struct cgp_playbook **out);
 
 #endif

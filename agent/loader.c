@@ -108,9 +108,16 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	char path[512];
 
 	b->max_cgroups = o->max_cgroups ? o->max_cgroups : CGP_MAX_CGROUPS;
+	size_t ring = 64 * 1024;
+
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
 			return -EINVAL;
+	/* a whole sweep of one hierarchy must fit: every cgroup's record plus the ring's 8-byte header */
+	while (ring < (size_t)b->max_cgroups * (sizeof(struct cgp_cgroup_rec) + 8))
+		ring <<= 1;
+	if (bpf_map__set_max_entries(s->maps.sweep_records, ring))
+		return -EINVAL;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	s->rodata->cgp_load_mono_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
 	s->rodata->oom_page_size = page;
@@ -206,7 +213,7 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	int err;
 
 	memset(b, 0, sizeof(*b));
-	b->fs.v2_fd = b->fs.mem_fd = -1;
+	b->fs.v2_fd = b->fs.mem_fd = b->fs.cpu_fd = -1;
 	cgp_log_setup_libbpf();
 	b->nr_cpus = libbpf_num_possible_cpus();
 	if (b->nr_cpus <= 0)
@@ -255,6 +262,14 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 			goto fail;
 		}
 	}
+	if (b->fs.cpu_fd >= 0) {
+		b->iter_cpu = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.cpu_fd);
+		if (!b->iter_cpu) {
+			err = -errno;
+			cgp_err("attaching the cgroup iterator to %s: %s", b->fs.cpu_mount, strerror(-err));
+			goto fail;
+		}
+	}
 	cgp_debug("attached: %s", b->attached);
 	if (b->skipped[0])
 		cgp_info("skipped: %s", b->skipped);
@@ -268,7 +283,8 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 {
 	bpf_link__destroy(b->iter_v2);
 	bpf_link__destroy(b->iter_mem);
-	b->iter_v2 = b->iter_mem = NULL;
+	bpf_link__destroy(b->iter_cpu);
+	b->iter_v2 = b->iter_mem = b->iter_cpu = NULL;
 	if (b->skel) {
 		if (unpin && b->pin_dir[0]) {
 			struct bpf_map *m;

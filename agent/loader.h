@@ -21,6 +21,7 @@ struct cgp_bpf {
 	struct cgp_cgroupfs fs;
 	struct bpf_link *iter_v2;  /* cgroup iterator over the v2 hierarchy */
 	struct bpf_link *iter_mem; /* cgroup iterator over the v1 memory hierarchy (hybrid hosts), else NULL */
+	struct bpf_link *iter_cpu; /* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
 	char pin_dir[256];	   /* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;

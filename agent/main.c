@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
-/* cgpulse: command line. Each subcommand lives in its own file (snapshot.c, run.c). */
+/* cgpulse: command line. Each subcommand lives in its own file (snapshot.c, run.c, playbook_cmd.c). */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -19,6 +19,8 @@ static const char usage[] =
 	"  snapshot           attach, measure one window, print one row per cgroup, exit\n"
 	"  run                sample every interval and report OOM kills as they happen, until SIGINT/SIGTERM\n"
 	"  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
+	"  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
+	"  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
 	"  version            print the version\n"
 	"\n"
 	"Options:\n"
@@ -31,6 +33,8 @@ static const char usage[] =
 	"  --no-pin           run: pin nothing\n"
 	"  --keep-pins        run: leave maps and links pinned at exit, so the next agent keeps counters and\n"
 	"                     queued OOM events (a DaemonSet upgrade)\n"
+	"  --playbook FILE    run: the alert rules (YAML, see README); default: the embedded playbook.\n"
+	"                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
 	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
 	"                     silently\n"
 	"  -v, --verbose      debug logs, libbpf's included\n"
@@ -57,6 +61,7 @@ int main(int argc, char **argv)
 		{"pin-dir", required_argument, NULL, 'p'},  {"no-pin", no_argument, NULL, 'P'},
 		{"keep-pins", no_argument, NULL, 'k'},	    {"max-cgroups", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
+		{"playbook", required_argument, NULL, 'b'},
 		{},
 	};
 	struct cgp_opts o = {.window_s = 1, .interval_s = 1};
@@ -94,6 +99,9 @@ int main(int argc, char **argv)
 		case 'j':
 			o.json = true;
 			break;
+		case 'b':
+			o.playbook = optarg;
+			break;
 		case 'p':
 			o.pin_dir = optarg;
 			pin_given = true;
@@ -114,6 +122,16 @@ int main(int argc, char **argv)
 			fputs(usage, stderr);
 			return 2;
 		}
+	}
+	if (!strcmp(cmd, "playbook")) { /* needs no privileges */
+		const char *verb = optind < argc ? argv[optind++] : "show";
+		const char *file = optind < argc ? argv[optind++] : o.playbook;
+
+		if (optind < argc) {
+			cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
+			return 2;
+		}
+		return cgp_cmd_playbook(verb, file) ? 1 : 0;
 	}
 	if (optind < argc) {
 		cgp_err("unexpected argument '%s' (see --help)", argv[optind]);

@@ -62,6 +62,8 @@ int cgp_oom_reader_fd(const struct cgp_oom_reader *r)
 
 int cgp_oom_reader_consume(struct cgp_oom_reader *r)
 {
+	if (!r->rb) /* never opened (start-up failed) */
+		return 0;
 	return ring_buffer__consume(r->rb);
 }
 

@@ -29,6 +29,13 @@ struct cgp_sample {
 	uint64_t reclaim_ns_total;	   /* time tasks of this cgroup spent in memcg reclaim */
 	uint64_t reclaims_total;
 	uint64_t oom_kills_window;	   /* growth of oom_kills within the window (playbook oom_kills rules) */
+	double cpu_limit_cores;		   /* CFS quota ÷ period (cpu.max); 0 = no limit */
+	double cpu_pct;			   /* cpu_cores as % of the limit, or of the node's CPUs when none */
+	double mem_pct;			   /* mem_bytes as % of the limit, or of the node's memory when none */
+	bool cpu_pct_of_node, mem_pct_of_node; /* which: true = of the node */
+	bool is_container;		   /* a container runtime made this cgroup (see container_path.h) */
+	const char *container_id;	   /* "" when not a container; never NULL */
+	const char *runtime;		   /* "docker", "containerd", ...; "" when unknown; never NULL */
 };
 
 struct cgp_oom_event {

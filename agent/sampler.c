@@ -9,7 +9,10 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
+#include <sys/sysinfo.h>
+#include "container_path.h"
 #include "log.h"
+#include "playbook.h"
 #include "runq_hist.h"
 #include "sampler.h"
 
@@ -19,6 +22,7 @@
 struct cgp_cg {
 	uint64_t id;
 	char *path;
+	struct cgp_container_ref ref; /* parsed once, when the cgroup is first seen */
 	uint32_t gen;
 	int has_prev;
 	struct cgp_cgroup_rec cur;
@@ -49,13 +53,38 @@ static uint64_t wall_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
+static int collect(void *ctx, void *data, size_t size)
+{
+	struct cgp_sampler *sp = ctx;
+
+	if (size != sizeof(struct cgp_cgroup_rec))
+		return 0;
+	if (sp->cap - sp->len < size) {
+		char *nb = realloc(sp->buf, sp->cap * 2);
+
+		if (!nb)
+			return -ENOMEM;
+		sp->buf = nb;
+		sp->cap *= 2;
+	}
+	memcpy(sp->buf + sp->len, data, size);
+	sp->len += size;
+	return 0;
+}
+
 int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->bpf = bpf;
 	sp->cap = 64 * sizeof(struct cgp_cgroup_rec);
 	sp->buf = malloc(sp->cap);
-	if (!sp->buf || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256)) {
+	struct sysinfo si;
+
+	sp->node_cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	sp->node_mem_bytes = sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
+	sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
+	if (!sp->rb || !sp->buf || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
+	    cgp_idmap_init(&sp->cpujoin, 64)) {
 		cgp_sampler_free(sp);
 		return -ENOMEM;
 	}
@@ -73,44 +102,38 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	for (size_t i = 0; i < sp->cgs.cap; i++)
 		if (sp->cgs.keys[i])
 			cg_free(sp->cgs.vals[i]);
-	for (size_t i = 0; i < sp->memjoin.cap; i++)
-		if (sp->memjoin.keys[i])
-			free(sp->memjoin.vals[i]);
+	for (struct cgp_idmap *j = &sp->memjoin; j; j = j == &sp->memjoin ? &sp->cpujoin : NULL) {
+		for (size_t i = 0; i < j->cap; i++)
+			if (j->keys[i])
+				free(j->vals[i]);
+		cgp_idmap_free(j);
+	}
 	cgp_idmap_free(&sp->cgs);
-	cgp_idmap_free(&sp->memjoin);
+	ring_buffer__free(sp->rb);
+	sp->rb = NULL;
 	free(sp->buf);
 	sp->buf = NULL;
 }
 
-/* Reads a whole iterator run into sp->buf; returns the number of bytes or -errno. */
+/* Runs one iterator walk (one read session: the walk happens inside the first read()) and drains what it
+ * wrote into sp->buf; returns the number of bytes or -errno. */
 static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 {
-	size_t len = 0;
+	char scratch[64];
 	ssize_t n;
-	int fd = bpf_iter_create(bpf_link__fd(link));
+	int fd = bpf_iter_create(bpf_link__fd(link)), err;
 
 	if (fd < 0)
 		return -errno;
-	for (;;) {
-		if (sp->cap - len < 4096) {
-			char *nb = realloc(sp->buf, sp->cap * 2);
-
-			if (!nb) {
-				close(fd);
-				return -ENOMEM;
-			}
-			sp->buf = nb;
-			sp->cap *= 2;
-		}
-		n = read(fd, sp->buf + len, sp->cap - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
+	while ((n = read(fd, scratch, sizeof(scratch))) > 0 || (n < 0 && errno == EINTR))
+		;
+	err = n < 0 ? -errno : 0;
 	close(fd);
-	return n < 0 ? -errno : (ssize_t)len;
+	sp->len = 0;
+	n = ring_buffer__consume(sp->rb);
+	if (err)
+		return err;
+	return n < 0 ? n : (ssize_t)sp->len;
 }
 
 static struct cgp_cg *cg_get(struct cgp_sampler *sp, uint64_t id)
@@ -133,7 +156,25 @@ static struct cgp_cg *cg_get(struct cgp_sampler *sp, uint64_t id)
 		return NULL;
 	}
 	cg->id = id;
+	cgp_container_path_parse(cg->path, NULL, NULL, &cg->ref);
 	return cg;
+}
+
+bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_limits *lim, uint64_t *mem_limit)
+{
+	struct cgp_cg *cg = cgp_idmap_get(&sp->cgs, cgroup_id);
+
+	memset(lim, 0, sizeof(*lim));
+	lim->node_cpus = sp->node_cpus;
+	lim->node_mem_bytes = sp->node_mem_bytes;
+	*mem_limit = 0;
+	if (!cg)
+		return false;
+	if ((cg->cur.flags & CGP_REC_CPU_MAX) && cg->cur.cpu_quota_us && cg->cur.cpu_period_us)
+		lim->cpu_limit_cores = (double)cg->cur.cpu_quota_us / (double)cg->cur.cpu_period_us;
+	lim->is_container = cg->ref.kind == CGP_CPATH_CONTAINER;
+	*mem_limit = cg->cur.mem_limit_bytes;
+	return true;
 }
 
 const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id)
@@ -143,18 +184,23 @@ const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id)
 	return cg ? cg->path : NULL;
 }
 
-/* Hybrid hosts: the memory controller lives on a v1 hierarchy whose cgroups have their own ids. Runtimes and
- * systemd create the same path in every hierarchy, so a v1 memory cgroup is joined to the cgroup v2 cgroup of
- * the same path (resolved once per memory cgroup, then cached). */
-static uint64_t join_v2(struct cgp_sampler *sp, uint64_t memcg_id)
+/* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
+ * Runtimes and systemd create the same path in every hierarchy, so a v1 cgroup is joined to the cgroup v2
+ * cgroup of the same path (resolved once per v1 cgroup, then cached until it goes). */
+struct v1h {
+	struct cgp_idmap *join;
+	int fd;
+	const char *mount;
+};
+
+static uint64_t join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1_id)
 {
-	struct cgp_bpf *b = sp->bpf;
-	struct cgp_join *j = cgp_idmap_get(&sp->memjoin, memcg_id);
+	struct cgp_join *j = cgp_idmap_get(h->join, v1_id);
 	char path[4096];
 
 	if (!j) {
 		j = calloc(1, sizeof(*j));
-		if (!j || cgp_idmap_put(&sp->memjoin, memcg_id, j)) {
+		if (!j || cgp_idmap_put(h->join, v1_id, j)) {
 			free(j);
 			return JOIN_NONE;
 		}
@@ -163,8 +209,8 @@ static uint64_t join_v2(struct cgp_sampler *sp, uint64_t memcg_id)
 	j->gen = sp->gen;
 	if (j->v2_id == JOIN_NONE && (!j->looked_up || sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)) {
 		j->looked_up = sp->gen;
-		if (!cgp_cgroup_path(b->fs.mem_fd, b->fs.mem_mount, memcg_id, path, sizeof(path))) {
-			uint64_t id = cgp_cgroup_id(b->fs.v2_mount, path);
+		if (!cgp_cgroup_path(h->fd, h->mount, v1_id, path, sizeof(path))) {
+			uint64_t id = cgp_cgroup_id(sp->bpf->fs.v2_mount, path);
 
 			j->v2_id = id ? id : JOIN_NONE;
 		}
@@ -172,12 +218,19 @@ static uint64_t join_v2(struct cgp_sampler *sp, uint64_t memcg_id)
 	return j->v2_id;
 }
 
-static void take_mem(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
+static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 {
-	cg->cur.mem_bytes = r->mem_bytes;
-	cg->cur.mem_limit_bytes = r->mem_limit_bytes;
-	cg->cur.oom_kills = r->oom_kills;
-	cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
+	if (r->flags & CGP_REC_MEM) {
+		cg->cur.mem_bytes = r->mem_bytes;
+		cg->cur.mem_limit_bytes = r->mem_limit_bytes;
+		cg->cur.oom_kills = r->oom_kills;
+		cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
+	}
+	if (r->flags & CGP_REC_CPU_MAX) {
+		cg->cur.cpu_quota_us = r->cpu_quota_us;
+		cg->cur.cpu_period_us = r->cpu_period_us;
+		cg->cur.flags |= CGP_REC_CPU_MAX;
+	}
 }
 
 static int read_v2(struct cgp_sampler *sp)
@@ -199,49 +252,51 @@ static int read_v2(struct cgp_sampler *sp)
 	return 0;
 }
 
-static int read_mem_v1(struct cgp_sampler *sp)
+static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h)
 {
-	ssize_t n = read_iter(sp, sp->bpf->iter_mem);
+	ssize_t n = read_iter(sp, link);
 	const struct cgp_cgroup_rec *r;
 	struct cgp_cg *cg;
 	uint64_t v2;
 
 	if (n < 0)
 		return n;
-	sp->stats.mem_unjoined = 0;
 	for (r = (void *)sp->buf; (char *)(r + 1) <= sp->buf + n; r++) {
 		sp->stats.records++;
-		if (!(r->flags & CGP_REC_MEM))
+		if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
 			continue;
-		v2 = join_v2(sp, r->cgroup_id);
+		v2 = join_v2(sp, h, r->cgroup_id);
 		cg = v2 == JOIN_NONE ? NULL : cgp_idmap_get(&sp->cgs, v2);
 		if (!cg || cg->gen != sp->gen) {
 			sp->stats.mem_unjoined++;
 			continue;
 		}
-		take_mem(cg, r);
+		take_v1(cg, r);
 	}
-	/* forget memory cgroups that are gone */
-	for (size_t i = 0; i < sp->memjoin.cap; i++) {
-		struct cgp_join *j = sp->memjoin.vals[i];
+	/* forget v1 cgroups that are gone: mark in the walk, delete after it */
+	for (size_t i = 0; i < h->join->cap; i++) {
+		struct cgp_join *j = h->join->vals[i];
 
-		if (sp->memjoin.keys[i] && j->gen != sp->gen)
-			j->v2_id = 0; /* marked; deleted below, outside the walk */
+		if (h->join->keys[i] && j->gen != sp->gen)
+			j->v2_id = 0;
 	}
-	for (size_t i = 0; i < sp->memjoin.cap;) {
-		struct cgp_join *j = sp->memjoin.vals[i];
+	for (size_t i = 0; i < h->join->cap;) {
+		struct cgp_join *j = h->join->vals[i];
 
-		if (sp->memjoin.keys[i] && j->v2_id == 0)
-			free(cgp_idmap_del(&sp->memjoin, sp->memjoin.keys[i])); /* slot i may now hold another */
+		if (h->join->keys[i] && j->v2_id == 0)
+			free(cgp_idmap_del(h->join, h->join->keys[i])); /* slot i may now hold another */
 		else
 			i++;
 	}
 	return 0;
 }
 
-static void to_sample(const struct cgp_cg *cg, double window_s, uint64_t now, struct cgp_sample *s)
+static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, double window_s, uint64_t now,
+		      struct cgp_sample *s)
 {
 	const struct cgp_cgroup_rec *r = &cg->cur;
+	struct cgp_limits lim = {.node_cpus = sp->node_cpus, .node_mem_bytes = sp->node_mem_bytes};
+	struct cgp_measure m;
 
 	memset(s, 0, sizeof(*s));
 	s->cgroup_id = cg->id;
@@ -268,6 +323,21 @@ static void to_sample(const struct cgp_cg *cg, double window_s, uint64_t now, st
 	s->oom_kills_window = cg->has_prev && r->oom_kills >= cg->prev_oom_kills ? r->oom_kills - cg->prev_oom_kills : 0;
 	s->reclaim_ns_total = r->reclaim_ns;
 	s->reclaims_total = r->reclaims;
+	s->is_container = cg->ref.kind == CGP_CPATH_CONTAINER;
+	s->container_id = s->is_container ? cg->ref.id : "";
+	s->runtime = s->is_container ? cgp_runtime_name(cg->ref.runtime) : "";
+	if ((r->flags & CGP_REC_CPU_MAX) && r->cpu_quota_us && r->cpu_period_us)
+		s->cpu_limit_cores = (double)r->cpu_quota_us / (double)r->cpu_period_us;
+	/* the playbook's arithmetic, so that what is printed is what rules compare */
+	lim.cpu_limit_cores = s->cpu_limit_cores;
+	if (cgp_measure(CGP_METRIC_CPU_PCT, s, &lim, &m)) {
+		s->cpu_pct = m.value;
+		s->cpu_pct_of_node = m.limit_kind == CGP_LIMIT_NODE;
+	}
+	if (s->has_mem && cgp_measure(CGP_METRIC_MEM_PCT, s, &lim, &m)) {
+		s->mem_pct = m.value;
+		s->mem_pct_of_node = m.limit_kind == CGP_LIMIT_NODE;
+	}
 }
 
 static void read_drops(struct cgp_sampler *sp)
@@ -275,7 +345,7 @@ static void read_drops(struct cgp_sampler *sp)
 	int fd = bpf_map__fd(sp->bpf->skel->maps.drops);
 	uint64_t v[sp->bpf->nr_cpus];
 
-	for (__u32 k = 0; k < CGP_DROP_MAX && k < 4; k++) {
+	for (__u32 k = 0; k < CGP_DROP_MAX; k++) {
 		sp->stats.drops[k] = 0;
 		if (bpf_map_lookup_elem(fd, &k, v) == 0)
 			for (int c = 0; c < sp->bpf->nr_cpus; c++)
@@ -292,9 +362,15 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 
 	sp->gen++;
 	sp->stats.records = 0;
+	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
+	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
+
+	sp->stats.mem_unjoined = 0;
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
-		err = read_mem_v1(sp);
+		err = read_v1(sp, sp->bpf->iter_mem, &mem);
+	if (!err && sp->bpf->iter_cpu)
+		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
 	if (err) {
 		cgp_err("reading the cgroup iterator: %s", strerror(-err));
 		return err;
@@ -307,7 +383,7 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 		if (cg->gen != sp->gen) /* not in the tree any more: forgotten below, outside this walk */
 			continue;
 		if (emit) {
-			to_sample(cg, window_s, now, &s);
+			to_sample(sp, cg, window_s, now, &s);
 			emit(&s, ctx);
 		}
 		cg->prev_cpu_ns = cg->cur.cpu_ns;

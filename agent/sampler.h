@@ -4,30 +4,39 @@
 #ifndef CGP_SAMPLER_H
 #define CGP_SAMPLER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <linux/types.h>
+#include "cgpulse.h"
 #include "idmap.h"
 #include "loader.h"
 #include "sample.h"
+
+struct ring_buffer;
 
 struct cgp_sampler_stats {
 	uint64_t sweeps;
 	uint64_t records;	   /* iterator records read in the last sweep */
 	uint64_t cgroups;	   /* cgroups known after the last sweep */
-	uint64_t mem_unjoined;	   /* v1 memory cgroups with no cgroup v2 twin of the same path (last sweep) */
+	uint64_t mem_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
 	uint64_t path_failures;	   /* ids whose path could not be resolved (gone between sweep and lookup) */
 	uint64_t cgroups_gone;	   /* total cgroups forgotten because they disappeared */
-	uint64_t drops[4];	   /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
 };
 
 struct cgp_sampler {
 	struct cgp_bpf *bpf;
 	struct cgp_idmap cgs;	  /* v2 id → struct cgp_cg */
-	struct cgp_idmap memjoin; /* v1 memcg id → struct cgp_join (hybrid hosts only) */
+	struct cgp_idmap memjoin; /* v1 memory cgroup id → struct cgp_join (hybrid hosts only) */
+	struct cgp_idmap cpujoin; /* v1 cpu cgroup id → struct cgp_join (hybrid hosts with cpu on its own mount) */
+	double node_cpus;	  /* what a percentage is of when a cgroup has no limit */
+	uint64_t node_mem_bytes;
 	uint32_t gen;
 	uint64_t last_mono_ns;
+	struct ring_buffer *rb; /* drains sweep_records into buf */
 	char *buf;
-	size_t cap;
+	size_t cap, len;
 	struct cgp_sampler_stats stats;
 };
 
@@ -39,6 +48,9 @@ void cgp_sampler_free(struct cgp_sampler *sp);
 /* Sweeps now. Calls `emit` for every cgroup (with the window since the last sweep) unless emit is NULL, and
  * `gone` for each cgroup seen before but not now. Returns 0 or -errno. */
 int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb gone, void *ctx);
+struct cgp_limits;
+/* What a playbook measures a cgroup against, as of the last sweep; false (node figures only) when unknown. */
+bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_limits *lim, uint64_t *mem_limit);
 /* Path of a known cgroup (NULL when unknown); resolves and remembers it when unknown but alive. */
 const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id);
 

@@ -46,7 +46,7 @@ enum cgp_drop {
 	CGP_DROP_SLOTS_FULL = 0, /* a cgroup found no free slot: its figures are not collected */
 	CGP_DROP_TASK_STORAGE,	 /* task storage could not be created: that switch was not charged */
 	CGP_DROP_OOM_RINGBUF,	 /* an OOM record did not fit in the ring buffer */
-	CGP_DROP_ITER_WRITE,	 /* the iterator could not write a record (seq buffer full: retried by the kernel) */
+	CGP_DROP_SWEEP_FULL,	 /* a sweep record did not fit in sweep_records: that cgroup missed one sweep */
 	CGP_DROP_MAX,
 };
 
@@ -56,6 +56,7 @@ enum cgp_rec_flags {
 	CGP_REC_CPU = 1 << 1,	  /* CPU figures present (the cgroup has run since attach) */
 	CGP_REC_MEM = 1 << 2,	  /* memory figures present (the memory controller is on this cgroup) */
 	CGP_REC_MEM_V1 = 1 << 3,  /* memory figures come from a v1 memory hierarchy (hybrid host) */
+	CGP_REC_CPU_MAX = 1 << 4, /* the cpu controller is on this cgroup: cpu_quota_us/cpu_period_us are set */
 };
 
 struct cgp_cgroup_rec {
@@ -72,6 +73,8 @@ struct cgp_cgroup_rec {
 	__u64 mem_limit_bytes; /* 0: no limit */
 	__u64 oom_kills;       /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
 	__u64 runq_waits[CGP_RUNQ_SLOTS];
+	__u64 cpu_quota_us;  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
+	__u64 cpu_period_us; /* CFS bandwidth period */
 };
 
 /* One OOM kill, sent through the oom_events ring buffer the moment the kernel picks the victim. */

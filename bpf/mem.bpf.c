@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One sweep of every cgroup: a cgroup iterator walks a hierarchy and writes one struct cgp_cgroup_rec per
- * cgroup into the reader's buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), and
- * memory usage, limit and the kernel's own OOM-kill count read straight from the memcg (whichever hierarchy
- * carries the memory controller). The agent reads it with one read() loop instead of 3 files per cgroup. */
+ * cgroup into the sweep_records ring buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), memory
+ * usage, limit and the kernel's own OOM-kill count read straight from the memcg, and the CPU limit from the
+ * task group's CFS bandwidth (whichever hierarchies carry the memory and cpu controllers). The agent runs it
+ * with one read() and drains the ring, instead of reading 4 files per cgroup, and limits come with every sweep at no extra cost. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -62,10 +63,26 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
+static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
+{
+	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+	struct cgroup_subsys_state *css;
+	struct task_group *tg;
+	__u64 quota;
+
+	css = BPF_CORE_READ(cgrp, subsys[cpu_id]);
+	if (!css)
+		return;
+	tg = (void *)css - bpf_core_field_offset(struct task_group, css);
+	quota = BPF_CORE_READ(tg, cfs_bandwidth.quota);
+	rec->cpu_period_us = (__u64)BPF_CORE_READ(tg, cfs_bandwidth.period) / 1000; /* ktime_t is signed */
+	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000; /* RUNTIME_INF: no limit */
+	rec->flags |= CGP_REC_CPU_MAX;
+}
+
 SEC("iter/cgroup")
 int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 {
-	struct seq_file *seq = ctx->meta->seq;
 	struct cgroup *cgrp = ctx->cgroup;
 	struct cgp_cgroup_rec rec = {};
 	int dfl;
@@ -80,8 +97,10 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 		read_cpu(&rec);
 	}
 	read_mem(&rec, cgrp, dfl);
-	if (bpf_seq_write(seq, &rec, sizeof(rec)) != 0)
-		cgp_count_drop(CGP_DROP_ITER_WRITE);
+	read_cpu_max(&rec, cgrp);
+	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
+	if (bpf_ringbuf_output(&sweep_records, &rec, sizeof(rec), BPF_RB_NO_WAKEUP) != 0)
+		cgp_count_drop(CGP_DROP_SWEEP_FULL);
 	return 0;
 }
 

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
@@ -99,6 +100,30 @@ static void test_removed_cgroup_entries_gone(void **state)
 	fx_close(&fx);
 }
 
+/* A sweep sees every cgroup, far more than one iterator read buffer holds (32 KiB, ~100 records). */
+static void test_sweep_sees_every_cgroup(void **state)
+{
+	char p[1200];
+	size_t rl, seen = 0;
+
+	(void)state;
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(cgt_create(&cg, "many"), 0);
+	for (int i = 0; i < 500; i++) {
+		snprintf(p, sizeof(p), "%s/c%d", cg.v2, i);
+		assert_int_equal(mkdir(p, 0755), 0);
+	}
+	assert_int_equal(fx_sweep(&fx), 0);
+	rl = strlen(cg.rel);
+	for (size_t i = 0; i < fx.n; i++)
+		if (!strncmp(fx.samples[i].path, cg.rel, rl) && fx.samples[i].path[rl] == '/')
+			seen++;
+	assert_int_equal(seen, 500);
+	assert_int_equal(fx.sp.stats.drops[CGP_DROP_SWEEP_FULL], 0);
+	fx_close(&fx);
+	assert_int_equal(cgt_destroy(&cg), 0);
+}
+
 static int run_cmd(const char *cmd, char *out, size_t len)
 {
 	FILE *p = popen(cmd, "r");
@@ -170,6 +195,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_teardown(test_idle_lands_nowhere, teardown),
 		cmocka_unit_test_teardown(test_removed_cgroup_entries_gone, teardown),
+		cmocka_unit_test_teardown(test_sweep_sees_every_cgroup, teardown),
 		cmocka_unit_test_teardown(test_pinned_maps_readable_and_kept, teardown),
 	};
 

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -208,6 +209,25 @@ static void kill_all(const char *dir)
 	}
 }
 
+/* children first: a test may have made cgroups inside its own */
+static void rmdir_children(const char *dir)
+{
+	char p[1200];
+	struct dirent *de;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d)))
+		if (de->d_type == DT_DIR && de->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			rmdir_children(p);
+			kill_all(p);
+			rmdir(p);
+		}
+	closedir(d);
+}
+
 int cgt_destroy(struct cgt *cg)
 {
 	int err = 0;
@@ -217,9 +237,12 @@ int cgt_destroy(struct cgt *cg)
 	for (int i = 0; i < CGT_MAX; i++)
 		if (live[i] == cg)
 			live[i] = NULL;
+	rmdir_children(cg->v2);
 	kill_all(cg->v2);
-	if (cg->hybrid)
+	if (cg->hybrid) {
+		rmdir_children(cg->mem);
 		kill_all(cg->mem);
+	}
 	for (int i = 0; i < 50; i++) { /* rmdir is refused while a killed task is still exiting */
 		err = 0;
 		if (rmdir(cg->v2) && errno != ENOENT)

@@ -3,6 +3,7 @@
 # own cgroup in the v2 and memory hierarchies, removed by cgt_cleanup (call it from an EXIT trap).
 CGT_V2=$(awk '$9 == "cgroup2" {print $5; exit}' FS=' ' /proc/self/mountinfo)
 CGT_MEM=$(awk '$9 == "cgroup" && $NF ~ /(^|,)memory(,|$)/ {print $5; exit}' /proc/self/mountinfo)
+CGT_CPU=$(awk '$9 == "cgroup" && $NF ~ /(^|,)cpu(,|$)/ {print $5; exit}' /proc/self/mountinfo)
 CGT_MADE=()
 
 # common parent of the test's own v2 and memory cgroups
@@ -30,7 +31,20 @@ cgt_make() {
 		mkdir -p "$CGT_MEM$rel" || return 1
 		CGT_MADE+=("$CGT_MEM$rel")
 	else
-		echo +memory > "$CGT_V2$(dirname "$rel")/cgroup.subtree_control" 2>/dev/null || true
+		echo "+memory +cpu" > "$CGT_V2$(dirname "$rel")/cgroup.subtree_control" 2>/dev/null || true
+	fi
+	if [ -n "$CGT_CPU" ] && [ "$CGT_CPU" != "$CGT_MEM" ]; then
+		mkdir -p "$CGT_CPU$rel" || return 1
+		CGT_MADE+=("$CGT_CPU$rel")
+	fi
+}
+
+# cgt_set_cpu_limit REL QUOTA_US PERIOD_US
+cgt_set_cpu_limit() {
+	if [ -n "$CGT_CPU" ]; then
+		echo "$3" > "$CGT_CPU$1/cpu.cfs_period_us" && echo "$2" > "$CGT_CPU$1/cpu.cfs_quota_us"
+	else
+		echo "$2 $3" > "$CGT_V2$1/cpu.max"
 	fi
 }
 
@@ -41,7 +55,20 @@ cgt_set_limit() {
 }
 
 cgt_enter() { # REL PID
-	echo "$2" > "$CGT_V2$1/cgroup.procs" && { [ -z "$CGT_MEM" ] || echo "$2" > "$CGT_MEM$1/cgroup.procs"; }
+	echo "$2" > "$CGT_V2$1/cgroup.procs" && { [ -z "$CGT_MEM" ] || echo "$2" > "$CGT_MEM$1/cgroup.procs"; } &&
+		{ [ -z "$CGT_CPU" ] || [ ! -d "$CGT_CPU$1" ] || echo "$2" > "$CGT_CPU$1/cgroup.procs"; }
+}
+
+# cgt_run REL CMD...: runs CMD inside the cgroup (every hierarchy) in the background; sets CGT_PID. The child
+# waits for a flag file that is created only once it has been moved, so CMD never runs outside.
+cgt_run() {
+	local rel=$1 flag
+	shift
+	flag=$(mktemp -u /tmp/cgt-go.XXXXXX)
+	sh -c 'while [ ! -e "$0" ]; do sleep 0.01; done; rm -f "$0"; exec "$@"' "$flag" "$@" &
+	CGT_PID=$!
+	cgt_enter "$rel" "$CGT_PID"
+	touch "$flag"
 }
 
 cgt_cleanup() {

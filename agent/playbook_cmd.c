@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0
+/* `cgpulse playbook check FILE` and `cgpulse playbook show`: validate a playbook, print the one in force. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "commands.h"
+#include "log.h"
+#include "playbook.h"
+
+int cgp_playbook_open(const char *file, struct cgp_playbook **out)
+{
+	char err[512];
+	int rc = file ? cgp_playbook_load_file(file, out, err, sizeof(err))
+		      : cgp_playbook_default(out, err, sizeof(err));
+
+	if (rc)
+		fprintf(stderr, "%s\n", err); /* already "file:line:column: reason" */
+	return rc;
+}
+
+int cgp_cmd_playbook(const char *verb, const char *file)
+{
+	struct cgp_playbook *pb;
+	char *text;
+	int err;
+
+	if (strcmp(verb, "check") && strcmp(verb, "show")) {
+		cgp_err("playbook: unknown verb '%s' (check FILE | show [--playbook FILE])", verb);
+		return -EINVAL;
+	}
+	if (!strcmp(verb, "check") && !file) {
+		cgp_err("playbook check: which file? (cgpulse playbook check FILE)");
+		return -EINVAL;
+	}
+	err = cgp_playbook_open(file, &pb);
+	if (err)
+		return err;
+	if (!strcmp(verb, "check")) {
+		printf("%s: ok\n", file);
+	} else {
+		text = cgp_playbook_format(pb);
+		if (!text) {
+			cgp_playbook_free(pb);
+			return -ENOMEM;
+		}
+		fputs(text, stdout);
+		free(text);
+	}
+	cgp_playbook_free(pb);
+	return 0;
+}
