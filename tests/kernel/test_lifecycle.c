@@ -69,7 +69,12 @@ static void test_idle_lands_nowhere(void **state)
 	idle_s = (double)(i1 - i0) / hz;
 	ours_s = sum / 1e9;
 	printf("# idle: all cgroups %.3f s, /proc/stat busy %.3f s idle %.3f s\n", ours_s, busy_s, idle_s);
-	assert_true(idle_s > 0.5); /* the machine did idle in the window */
+	if (idle_s < 0.5) { /* other load filled the CPUs: idle charged or not would look the same */
+		printf("SKIP: only %.2f s of idle time in the window; this test needs a machine that idles\n", idle_s);
+		fx_close(&fx);
+		cgt_destroy(&cg);
+		skip();
+	}
 	/* tick-based /proc/stat is coarse: allow 0.2 s either way, far less than the idle time */
 	assert_true(ours_s < busy_s + 0.2 && ours_s > busy_s - 0.2);
 	fx_close(&fx);
