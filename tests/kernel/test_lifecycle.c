@@ -182,7 +182,8 @@ static void test_pinned_maps_readable_and_kept(void **state)
 	s = fx_find(&fx, cg.id);
 	assert_non_null(s);
 	first = s->cpu_ns_total;
-	assert_true(first > 250000000ULL);
+	assert_true(first > 0);
+	assert_true(first > cgt_cpu_usage_ns(&cg) * 0.99 && first < cgt_cpu_usage_ns(&cg) * 1.01);
 	/* restart: close without unpinning (as --keep-pins), open again on the same pins */
 	assert_int_equal(fx_restart(&fx, pin_dir), 0);
 	assert_int_equal(fx_sweep(&fx), 0);
