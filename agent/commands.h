@@ -17,6 +17,10 @@ struct cgp_opts {
 	const char *pin_dir;	/* NULL: nothing pinned */
 	uint32_t max_cgroups;
 	const char *playbook;	/* run: --playbook FILE; NULL: the embedded default */
+	const char *collector;	/* run: HOST:PORT to push events to; NULL: none */
+	uint64_t spool_bytes;	/* run: bound of unacknowledged events kept for the collector */
+	const char *node;	/* node name in events; NULL: $NODE_NAME or the host name */
+	const char *http;	/* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 };
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);

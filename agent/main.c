@@ -35,6 +35,10 @@ static const char usage[] =
 	"                     queued OOM events (a DaemonSet upgrade)\n"
 	"  --playbook FILE    run: the alert rules (YAML, see README); default: the embedded playbook.\n"
 	"                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
+	"  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
+	"                     after a reconnect from a bounded spool)\n"
+	"  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
+	"  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
 	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
 	"                     silently\n"
 	"  -v, --verbose      debug logs, libbpf's included\n"
@@ -61,10 +65,11 @@ int main(int argc, char **argv)
 		{"pin-dir", required_argument, NULL, 'p'},  {"no-pin", no_argument, NULL, 'P'},
 		{"keep-pins", no_argument, NULL, 'k'},	    {"max-cgroups", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
-		{"playbook", required_argument, NULL, 'b'},
+		{"playbook", required_argument, NULL, 'b'}, {"collector", required_argument, NULL, 'c'},
+		{"spool-bytes", required_argument, NULL, 's'}, {"node", required_argument, NULL, 'N'},
 		{},
 	};
-	struct cgp_opts o = {.window_s = 1, .interval_s = 1};
+	struct cgp_opts o = {.window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20};
 	const char *cmd, *missing;
 	bool no_pin = false, pin_given = false;
 	double d;
@@ -101,6 +106,17 @@ int main(int argc, char **argv)
 			break;
 		case 'b':
 			o.playbook = optarg;
+			break;
+		case 'c':
+			o.collector = optarg;
+			break;
+		case 'N':
+			o.node = optarg;
+			break;
+		case 's':
+			if (parse_double("--spool-bytes", optarg, 4096, &d))
+				return 2;
+			o.spool_bytes = (uint64_t)d;
 			break;
 		case 'p':
 			o.pin_dir = optarg;

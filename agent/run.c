@@ -1,22 +1,44 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `cgpulse run`: one event loop (epoll) over a timerfd for sampling, the OOM ring buffer and a signalfd.
- * Every sample and OOM kill goes through the playbook engine; SIGHUP reloads the playbook. */
+/* `cgpulse run`: one event loop (epoll) over a timerfd for sampling, the kernel's event rings (cgroup
+ * mkdir/rmdir, OOM kills), a signalfd and the collector's socket. Every sample and OOM kill goes through the
+ * playbook engine; every event goes through the publisher (stdout, collector); SIGHUP reloads the playbook. */
 #include <errno.h>
+#include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
-#include <time.h>
+#include <linux/types.h>
+#include "cgpulse.h"
+#include "collector_client.h"
 #include "commands.h"
 #include "loader.h"
 #include "log.h"
 #include "oom.h"
 #include "output.h"
 #include "playbook.h"
+#include "publish.h"
 #include "sampler.h"
+#include "spool.h"
+
+enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR };
+
+struct run_ctx {
+	const struct cgp_opts *o;
+	struct cgp_bpf bpf;
+	struct cgp_sampler sp;
+	struct cgp_oom_reader rings;
+	struct cgp_playbook *pb;
+	struct cgp_engine *engine;
+	struct cgp_publisher pub;
+	struct cgp_spool *spool;
+	struct cgp_cc *cc;
+	int ep, tfd, sfd;
+};
 
 static uint64_t wall_ns(void)
 {
@@ -26,23 +48,11 @@ static uint64_t wall_ns(void)
 	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
 }
 
-struct run_ctx {
-	const struct cgp_opts *o;
-	struct cgp_bpf bpf;
-	struct cgp_sampler sp;
-	struct cgp_oom_reader oom;
-	struct cgp_playbook *pb;
-	struct cgp_engine *engine;
-	uint64_t alerts;
-	int ep, tfd, sfd;
-};
-
 static void on_alert(const struct cgp_alert *a, void *ctx)
 {
 	struct run_ctx *r = ctx;
 
-	r->alerts++;
-	cgp_print_alert(stdout, a, r->o->json);
+	cgp_pub_alert(&r->pub, a, cgp_sampler_name(&r->sp, a->cgroup_id));
 }
 
 static void on_sample(const struct cgp_sample *s, void *ctx)
@@ -55,7 +65,7 @@ static void on_sample(const struct cgp_sample *s, void *ctx)
 		.is_container = s->is_container,
 	};
 
-	cgp_print_sample(stdout, s, r->o->json);
+	cgp_pub_sample(&r->pub, s);
 	cgp_engine_eval(r->engine, s, &lim, s->ts_ns, on_alert, r);
 }
 
@@ -73,9 +83,23 @@ static void on_oom(const struct cgp_oom_event *e, void *ctx)
 	struct cgp_limits lim;
 	uint64_t mem_limit;
 
-	cgp_print_oom(stdout, e, r->o->json);
+	cgp_pub_oom(&r->pub, e);
 	cgp_sampler_limits(&r->sp, e->cgroup_id, &lim, &mem_limit);
 	cgp_engine_oom(r->engine, e, &lim, mem_limit, e->ts_ns, on_alert, r);
+}
+
+static void on_cgroup(int kind, uint64_t cgroup_id, uint64_t ts_ns, void *ctx)
+{
+	struct run_ctx *r = ctx;
+
+	cgp_pub_cgroup(&r->pub, kind == CGP_CGROUP_MKDIR, cgroup_id, ts_ns, cgp_sampler_name(&r->sp, cgroup_id));
+}
+
+static void on_spool_drops(void *arg)
+{
+	struct run_ctx *r = arg;
+
+	cgp_pub_dropped(&r->pub);
 }
 
 /* SIGHUP: a bad new playbook is refused with its reason and the old one stays in force. */
@@ -101,11 +125,34 @@ static void reload(struct run_ctx *r)
 	cgp_info("SIGHUP: playbook %s reloaded", r->o->playbook);
 }
 
-static int watch(int ep, int fd)
+static int watch(int ep, int fd, int tag)
 {
-	struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
 
 	return epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) ? -errno : 0;
+}
+
+static int setup_collector(struct run_ctx *r)
+{
+	struct cgp_cc_cfg cfg = {
+		.addr = r->o->collector,
+		.instance_id = r->pub.instance_id,
+		.zlevel = 1,
+		.on_drops = on_spool_drops,
+		.arg = r,
+	};
+
+	r->spool = cgp_spool_new(r->o->spool_bytes, 0);
+	if (!r->spool)
+		return -ENOMEM;
+	r->cc = cgp_cc_new(&cfg, r->spool);
+	if (!r->cc) {
+		cgp_err("--collector %s: not a HOST:PORT", r->o->collector);
+		return -EINVAL;
+	}
+	r->pub.spool = r->spool;
+	r->pub.cc = r->cc;
+	return 0;
 }
 
 static int setup(struct run_ctx *r)
@@ -118,7 +165,9 @@ static int setup(struct run_ctx *r)
 	sigaddset(&mask, SIGINT);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGPIPE);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
+	sigdelset(&mask, SIGPIPE); /* a collector that hangs up is an error on write, not a signal */
 	r->sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
 	r->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	r->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -129,13 +178,22 @@ static int setup(struct run_ctx *r)
 	its.it_value = its.it_interval;
 	if (timerfd_settime(r->tfd, 0, &its, NULL))
 		return -errno;
-	err = cgp_oom_reader_open(&r->oom, &r->sp, on_oom, r);
+	err = cgp_oom_reader_open(&r->rings, &r->sp, on_oom, r);
 	if (err)
 		return err;
-	if ((err = watch(r->ep, r->sfd)) || (err = watch(r->ep, r->tfd)) ||
-	    (err = watch(r->ep, cgp_oom_reader_fd(&r->oom))))
+	r->rings.cgroup_cb = on_cgroup;
+	if ((err = watch(r->ep, r->sfd, EV_SIGNAL)) || (err = watch(r->ep, r->tfd, EV_TIMER)) ||
+	    (err = watch(r->ep, cgp_oom_reader_fd(&r->rings), EV_RINGS)))
+		return err;
+	if (r->o->collector && (err = setup_collector(r)))
 		return err;
 	return 0;
+}
+
+static void sync_collector(struct run_ctx *r)
+{
+	if (r->cc)
+		cgp_cc_epoll_sync(r->cc, r->ep, (epoll_data_t){.u32 = EV_COLLECTOR});
 }
 
 static int loop(struct run_ctx *r)
@@ -143,37 +201,66 @@ static int loop(struct run_ctx *r)
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
 	uint64_t ticks, done = 0;
-	int n, err;
+	int n, err, timeout;
 
 	for (;;) {
-		n = epoll_wait(r->ep, evs, 8, -1);
+		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
+		sync_collector(r);
+		n = epoll_wait(r->ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			return -errno;
 		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-
-			if (fd == r->sfd) {
+			switch (evs[i].data.u32) {
+			case EV_SIGNAL:
 				while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo != SIGHUP)
 						return 0;
 					reload(r);
 				}
-			} else if (fd == r->tfd) {
+				break;
+			case EV_TIMER:
 				if (read(r->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
-					continue;
-				/* OOM records first, so an OOM is never printed after the sample that counts it */
-				cgp_oom_reader_consume(&r->oom);
+					break;
+				/* event rings first, so an OOM is never published after the sample that counts it */
+				cgp_oom_reader_consume(&r->rings);
 				err = cgp_sampler_sweep(&r->sp, on_sample, on_gone, r);
 				if (err)
 					return err;
+				fflush(stdout);
+				if (r->cc)
+					cgp_cc_kick(r->cc);
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
-			} else {
-				cgp_oom_reader_consume(&r->oom);
+				break;
+			case EV_RINGS:
+				cgp_oom_reader_consume(&r->rings);
+				break;
+			case EV_COLLECTOR:
+				cgp_cc_handle(r->cc, evs[i].events);
+				break;
 			}
 		}
+	}
+}
+
+/* At exit, give the collector a moment to take what is still spooled (bounded: never hang on a dead one). */
+static void drain_collector(struct run_ctx *r)
+{
+	struct cgp_spool_stats st;
+	struct epoll_event ev;
+	uint64_t end = wall_ns() + 2000000000ULL;
+
+	while (r->cc && wall_ns() < end) {
+		cgp_spool_get_stats(r->spool, &st);
+		if (!st.events)
+			break;
+		cgp_cc_kick(r->cc);
+		sync_collector(r);
+		if (epoll_wait(r->ep, &ev, 1, 50) == 1 && ev.data.u32 == EV_COLLECTOR)
+			cgp_cc_handle(r->cc, ev.events);
+		cgp_cc_tick(r->cc);
 	}
 }
 
@@ -191,33 +278,41 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		cgp_playbook_free(r.pb);
 		return -ENOMEM;
 	}
+	cgp_pub_init(&r.pub, o->node, o->json, stdout);
+	r.pub.text_samples = true;
 	err = cgp_bpf_open(&r.bpf, &lo);
-	if (err) {
-		cgp_engine_free(r.engine);
-		cgp_playbook_free(r.pb);
-		return err;
-	}
+	if (err)
+		goto out_engine;
 	err = cgp_sampler_init(&r.sp, &r.bpf);
 	if (!err)
 		err = cgp_sampler_sweep(&r.sp, NULL, NULL, NULL); /* baseline: the first interval starts now */
 	if (!err)
 		err = setup(&r);
 	if (!err) {
-		cgp_info("running: attached %s; sampling every %gs; playbook %s; %s%s", r.bpf.attached, o->interval_s,
+		cgp_info("running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s",
+			 r.pub.node, r.pub.instance_id, r.bpf.attached, o->interval_s,
 			 o->playbook ? o->playbook : "(embedded default)",
-			 r.bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r.bpf.pin_dir);
+			 r.bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r.bpf.pin_dir,
+			 o->collector ? "; collector " : "", o->collector ? o->collector : "");
+		if (!o->json)
+			cgp_print_sample_header(stdout);
 		err = loop(&r);
 	}
 	if (err)
 		cgp_err("%s", strerror(-err));
-	cgp_oom_reader_consume(&r.oom);
-	cgp_oom_reader_close(&r.oom);
+	cgp_oom_reader_consume(&r.rings);
+	drain_collector(&r);
+	cgp_oom_reader_close(&r.rings);
+	cgp_cc_free(r.cc);
+	cgp_spool_free(r.spool);
 	cgp_sampler_free(&r.sp);
 	cgp_bpf_close(&r.bpf, !o->keep_pins);
-	cgp_engine_free(r.engine);
-	cgp_playbook_free(r.pb);
 	for (int *fd = &r.ep; fd <= &r.sfd; fd++)
 		if (*fd >= 0)
 			close(*fd);
+out_engine:
+	cgp_pub_free(&r.pub);
+	cgp_engine_free(r.engine);
+	cgp_playbook_free(r.pb);
 	return err;
 }

@@ -36,6 +36,8 @@ struct cgp_sample {
 	bool is_container;		   /* a container runtime made this cgroup (see container_path.h) */
 	const char *container_id;	   /* "" when not a container; never NULL */
 	const char *runtime;		   /* "docker", "containerd", ...; "" when unknown; never NULL */
+	const char *pod, *pod_namespace, *container_name, *image; /* "" when unknown; never NULL */
+	const char *pod_uid, *qos_class;			   /* from the kubepods path; "" when none */
 };
 
 struct cgp_oom_event {
@@ -47,6 +49,9 @@ struct cgp_oom_event {
 	char comm[16];
 	uint64_t rss_anon_bytes, rss_file_bytes, rss_shmem_bytes, pgtables_bytes;
 	int32_t oom_score_adj;
+	/* the container the victim belonged to ("" when none or unknown; never NULL) */
+	const char *container_id, *runtime, *pod, *pod_namespace, *container_name, *image;
+	bool container_running; /* other processes of the cgroup live on after the kill (init survived) */
 };
 
 #endif

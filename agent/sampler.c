@@ -10,7 +10,6 @@
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
 #include <sys/sysinfo.h>
-#include "container_path.h"
 #include "log.h"
 #include "playbook.h"
 #include "runq_hist.h"
@@ -21,8 +20,7 @@
 
 struct cgp_cg {
 	uint64_t id;
-	char *path;
-	struct cgp_container_ref ref; /* parsed once, when the cgroup is first seen */
+	const struct cgp_cgname *name; /* owned by sp->names; valid until its tombstone expires */
 	uint32_t gen;
 	int has_prev;
 	struct cgp_cgroup_rec cur;
@@ -84,16 +82,18 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 	sp->node_mem_bytes = sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
 	sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
 	if (!sp->rb || !sp->buf || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
-	    cgp_idmap_init(&sp->cpujoin, 64)) {
+	    cgp_idmap_init(&sp->cpujoin, 64) ||
+	    cgp_names_init(&sp->names, &bpf->fs, NULL, CGP_TOMBSTONE_GRACE_NS)) {
 		cgp_sampler_free(sp);
 		return -ENOMEM;
 	}
+	if (cgp_names_walk(&sp->names, wall_ns()))
+		cgp_info("walking %s failed: paths will be found by id as cgroups show up", bpf->fs.v2_mount);
 	return 0;
 }
 
 static void cg_free(struct cgp_cg *cg)
 {
-	free(cg->path);
 	free(cg);
 }
 
@@ -109,6 +109,8 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 		cgp_idmap_free(j);
 	}
 	cgp_idmap_free(&sp->cgs);
+	if (sp->names.meta)
+		cgp_names_free(&sp->names);
 	ring_buffer__free(sp->rb);
 	sp->rb = NULL;
 	free(sp->buf);
@@ -136,27 +138,25 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 	return n < 0 ? n : (ssize_t)sp->len;
 }
 
-static struct cgp_cg *cg_get(struct cgp_sampler *sp, uint64_t id)
+static struct cgp_cg *cg_get(struct cgp_sampler *sp, uint64_t id, uint64_t now)
 {
-	struct cgp_bpf *b = sp->bpf;
 	struct cgp_cg *cg = cgp_idmap_get(&sp->cgs, id);
-	char path[4096];
+	const struct cgp_cgname *name;
 
 	if (cg)
 		return cg;
-	if (cgp_cgroup_path(b->fs.v2_fd, b->fs.v2_mount, id, path, sizeof(path))) {
+	name = cgp_names_get(&sp->names, id, now);
+	if (!name || name->removed_ns) {
 		sp->stats.path_failures++; /* removed between the iterator and now: next sweep won't see it */
 		return NULL;
 	}
 	cg = calloc(1, sizeof(*cg));
-	if (!cg || !(cg->path = strdup(path)) || cgp_idmap_put(&sp->cgs, id, cg)) {
-		if (cg)
-			free(cg->path);
+	if (!cg || cgp_idmap_put(&sp->cgs, id, cg)) {
 		free(cg);
 		return NULL;
 	}
 	cg->id = id;
-	cgp_container_path_parse(cg->path, NULL, NULL, &cg->ref);
+	cg->name = name;
 	return cg;
 }
 
@@ -172,16 +172,26 @@ bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_l
 		return false;
 	if ((cg->cur.flags & CGP_REC_CPU_MAX) && cg->cur.cpu_quota_us && cg->cur.cpu_period_us)
 		lim->cpu_limit_cores = (double)cg->cur.cpu_quota_us / (double)cg->cur.cpu_period_us;
-	lim->is_container = cg->ref.kind == CGP_CPATH_CONTAINER;
+	lim->is_container = cg->name->ref.kind == CGP_CPATH_CONTAINER;
 	*mem_limit = cg->cur.mem_limit_bytes;
 	return true;
 }
 
-const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id)
+const struct cgp_cgname *cgp_sampler_name(struct cgp_sampler *sp, uint64_t cgroup_id)
 {
-	struct cgp_cg *cg = cg_get(sp, cgroup_id);
+	return cgp_names_get(&sp->names, cgroup_id, wall_ns());
+}
 
-	return cg ? cg->path : NULL;
+void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_event *e)
+{
+	char path[CGP_PATH_LEN];
+
+	memcpy(path, e->path, sizeof(path));
+	path[sizeof(path) - 1] = 0;
+	if (e->kind == CGP_CGROUP_MKDIR)
+		cgp_names_mkdir(&sp->names, e->cgroup_id, path, wall_ns());
+	else if (e->kind == CGP_CGROUP_RMDIR)
+		cgp_names_rmdir(&sp->names, e->cgroup_id, wall_ns());
 }
 
 /* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
@@ -233,7 +243,7 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 	}
 }
 
-static int read_v2(struct cgp_sampler *sp)
+static int read_v2(struct cgp_sampler *sp, uint64_t now)
 {
 	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
 	const struct cgp_cgroup_rec *r;
@@ -243,7 +253,7 @@ static int read_v2(struct cgp_sampler *sp)
 		return n;
 	for (r = (void *)sp->buf; (char *)(r + 1) <= sp->buf + n; r++) {
 		sp->stats.records++;
-		cg = cg_get(sp, r->cgroup_id);
+		cg = cg_get(sp, r->cgroup_id, now);
 		if (!cg)
 			continue;
 		cg->cur = *r;
@@ -300,7 +310,7 @@ static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, dou
 
 	memset(s, 0, sizeof(*s));
 	s->cgroup_id = cg->id;
-	s->path = cg->path;
+	s->path = cg->name->path;
 	s->ts_ns = now;
 	s->window_s = window_s;
 	s->cpu_ns_total = r->cpu_ns;
@@ -323,9 +333,15 @@ static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, dou
 	s->oom_kills_window = cg->has_prev && r->oom_kills >= cg->prev_oom_kills ? r->oom_kills - cg->prev_oom_kills : 0;
 	s->reclaim_ns_total = r->reclaim_ns;
 	s->reclaims_total = r->reclaims;
-	s->is_container = cg->ref.kind == CGP_CPATH_CONTAINER;
-	s->container_id = s->is_container ? cg->ref.id : "";
-	s->runtime = s->is_container ? cgp_runtime_name(cg->ref.runtime) : "";
+	s->is_container = cg->name->ref.kind == CGP_CPATH_CONTAINER;
+	s->container_id = s->is_container ? cg->name->ref.id : "";
+	s->runtime = s->is_container ? cg->name->runtime : "";
+	s->pod = cg->name->pod;
+	s->pod_namespace = cg->name->pod_namespace;
+	s->container_name = cg->name->container;
+	s->image = cg->name->image;
+	s->pod_uid = cg->name->ref.pod_uid;
+	s->qos_class = cgp_qos_name(cg->name->ref.qos);
 	if ((r->flags & CGP_REC_CPU_MAX) && r->cpu_quota_us && r->cpu_period_us)
 		s->cpu_limit_cores = (double)r->cpu_quota_us / (double)r->cpu_period_us;
 	/* the playbook's arithmetic, so that what is printed is what rules compare */
@@ -366,7 +382,7 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
 
 	sp->stats.mem_unjoined = 0;
-	err = read_v2(sp);
+	err = read_v2(sp, now);
 	if (!err && sp->bpf->iter_mem)
 		err = read_v1(sp, sp->bpf->iter_mem, &mem);
 	if (!err && sp->bpf->iter_cpu)
@@ -382,6 +398,8 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 			continue;
 		if (cg->gen != sp->gen) /* not in the tree any more: forgotten below, outside this walk */
 			continue;
+		if (!cg->name->named) /* names are read late: the runtime may not have written its state yet */
+			cgp_names_get(&sp->names, cg->id, now);
 		if (emit) {
 			to_sample(sp, cg, window_s, now, &s);
 			emit(&s, ctx);
@@ -399,11 +417,13 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 			continue;
 		}
 		if (gone)
-			gone(cg->id, cg->path, ctx);
+			gone(cg->id, cg->name->path, ctx);
+		cgp_names_rmdir(&sp->names, cg->id, now); /* a tombstone, if the rmdir event did not come first */
 		cg_free(cgp_idmap_del(&sp->cgs, cg->id)); /* slot i may now hold another entry: look again */
 		sp->stats.cgroups_gone++;
 	}
 	sp->stats.cgroups = sp->cgs.len;
+	cgp_names_expire(&sp->names, now);
 	sp->stats.sweeps++;
 	sp->last_mono_ns = now_mono;
 	read_drops(sp);

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "cgpulse.h"
+#include "cgroup_names.h"
 #include "idmap.h"
 #include "loader.h"
 #include "sample.h"
@@ -28,6 +29,7 @@ struct cgp_sampler_stats {
 struct cgp_sampler {
 	struct cgp_bpf *bpf;
 	struct cgp_idmap cgs;	  /* v2 id → struct cgp_cg */
+	struct cgp_names names;	  /* id → path → container → names, with tombstones */
 	struct cgp_idmap memjoin; /* v1 memory cgroup id → struct cgp_join (hybrid hosts only) */
 	struct cgp_idmap cpujoin; /* v1 cpu cgroup id → struct cgp_join (hybrid hosts with cpu on its own mount) */
 	double node_cpus;	  /* what a percentage is of when a cgroup has no limit */
@@ -51,7 +53,10 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 struct cgp_limits;
 /* What a playbook measures a cgroup against, as of the last sweep; false (node figures only) when unknown. */
 bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_limits *lim, uint64_t *mem_limit);
-/* Path of a known cgroup (NULL when unknown); resolves and remembers it when unknown but alive. */
-const char *cgp_sampler_path(struct cgp_sampler *sp, uint64_t cgroup_id);
+/* Identity of a live or recently removed cgroup (NULL when unknown). */
+const struct cgp_cgname *cgp_sampler_name(struct cgp_sampler *sp, uint64_t cgroup_id);
+struct cgp_cgroup_event;
+/* A cgroup_mkdir/cgroup_rmdir record from the kernel. */
+void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_event *e);
 
 #endif

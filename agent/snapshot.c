@@ -7,13 +7,12 @@
 #include "loader.h"
 #include "log.h"
 #include "output.h"
+#include "publish.h"
 #include "sampler.h"
 
 static void print_one(const struct cgp_sample *s, void *ctx)
 {
-	const struct cgp_opts *o = ctx;
-
-	cgp_print_sample(stdout, s, o->json);
+	cgp_pub_sample(ctx, s);
 }
 
 int cgp_cmd_snapshot(const struct cgp_opts *o)
@@ -21,6 +20,7 @@ int cgp_cmd_snapshot(const struct cgp_opts *o)
 	struct cgp_loader_opts lo = {.pin_dir = o->pin_dir, .max_cgroups = o->max_cgroups};
 	struct timespec w = {.tv_sec = (time_t)o->window_s,
 			     .tv_nsec = (long)((o->window_s - (time_t)o->window_s) * 1e9)};
+	struct cgp_publisher pub;
 	struct cgp_sampler sp;
 	struct cgp_bpf b;
 	int err;
@@ -34,9 +34,13 @@ int cgp_cmd_snapshot(const struct cgp_opts *o)
 	while (!err && nanosleep(&w, &w) && errno == EINTR)
 		;
 	if (!err) {
+		cgp_pub_init(&pub, o->node, o->json, stdout);
+		pub.text_samples = true;
 		if (!o->json)
 			cgp_print_sample_header(stdout);
-		err = cgp_sampler_sweep(&sp, print_one, NULL, (void *)o);
+		err = cgp_sampler_sweep(&sp, print_one, NULL, &pub);
+		cgp_pub_free(&pub);
+		fflush(stdout);
 	}
 	cgp_sampler_free(&sp);
 	cgp_bpf_close(&b, true);

@@ -47,6 +47,7 @@ enum cgp_drop {
 	CGP_DROP_TASK_STORAGE,	 /* task storage could not be created: that switch was not charged */
 	CGP_DROP_OOM_RINGBUF,	 /* an OOM record did not fit in the ring buffer */
 	CGP_DROP_SWEEP_FULL,	 /* a sweep record did not fit in sweep_records: that cgroup missed one sweep */
+	CGP_DROP_CGROUP_EVENT,	 /* a mkdir/rmdir record did not fit in cgroup_events: path found later by id */
 	CGP_DROP_MAX,
 };
 
@@ -75,6 +76,20 @@ struct cgp_cgroup_rec {
 	__u64 runq_waits[CGP_RUNQ_SLOTS];
 	__u64 cpu_quota_us;  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
 	__u64 cpu_period_us; /* CFS bandwidth period */
+};
+
+#define CGP_PATH_LEN 256
+
+enum cgp_cgroup_event_kind { CGP_CGROUP_MKDIR = 1, CGP_CGROUP_RMDIR = 2 };
+
+/* A cgroup v2 directory made or removed (cgroup_events ring buffer): the agent learns paths when cgroups are
+ * born, so an event about a cgroup that is already gone still names it. */
+struct cgp_cgroup_event {
+	__u64 ts_boot_ns;
+	__u64 cgroup_id;
+	__u32 kind; /* enum cgp_cgroup_event_kind */
+	__u32 level;
+	char path[CGP_PATH_LEN]; /* relative to the cgroup2 root; cut at CGP_PATH_LEN - 1 */
 };
 
 /* One OOM kill, sent through the oom_events ring buffer the moment the kernel picks the victim. */

@@ -63,8 +63,16 @@ int BPF_PROG(cgp_switch, bool preempt, struct task_struct *prev, struct task_str
 	if (d_pcount) {
 		r = bpf_map_lookup_elem(&cgroup_runq, &slot);
 		/* one arrival per run between two switch-outs, so the growth is one wait's length */
-		if (r && r->cgroup_id == cgid)
-			__sync_fetch_and_add(&r->waits[cgp_runq_slot((delay - t->run_delay) / d_pcount)], d_pcount);
+		if (r && r->cgroup_id == cgid) {
+			__u64 i = cgp_runq_slot((delay - t->run_delay) / d_pcount);
+
+			/* The 6.1 verifier loses the bound here: clang tests a zero-extended copy of the slot
+			 * and indexes with another, and 6.1 does not carry a range across an OR with a known
+			 * constant (it sees the log2 as unbounded). Re-check the very register we index with. */
+			barrier_var(i);
+			if (i < CGP_RUNQ_SLOTS)
+				__sync_fetch_and_add(&r->waits[i], d_pcount);
+		}
 	}
 	t->sum_exec_runtime = sum;
 	t->run_delay = delay;

@@ -74,6 +74,12 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } oom_events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 256 * 1024);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} cgroup_events SEC(".maps");
+
 /* One sweep's records. A cgroup iterator cannot carry a walk across read() calls (it returns -EOPNOTSUPP once
  * the first 32 KiB seq buffer is full), so the iterator writes here in one session and the agent drains it
  * right after. Sized by the agent to hold max_cgroups records; not pinned: it holds nothing between sweeps. */

@@ -25,7 +25,9 @@ static __always_inline __u64 mm_pages(struct mm_struct *mm, int member)
 	struct mm_struct___old *old = (void *)mm;
 	long v;
 
-	if (bpf_core_type_exists(struct mm_rss_stat))
+	/* the flavored name: vmlinux.h (a newer kernel) has no struct mm_rss_stat, and an undefined type never
+	 * matches the kernel's, so the plain name would read "absent" on every kernel */
+	if (bpf_core_type_exists(struct mm_rss_stat___old))
 		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
 	else
 		v = BPF_CORE_READ(mm, rss_stat[member].count); /* percpu_counter_read_positive() */

@@ -93,7 +93,7 @@ print("# cpu_hot: condition true -> firing %.3f s (for: 3 s, interval %.1f s); v
       "recommended %.2f cores" % (delay, interval, f["value"], f["limit"], f["recommended_limit"]))
 assert 3.0 <= delay <= 3.0 + 2 * interval, delay
 assert f["severity"] == "critical" and f["rule"] == "cpu_hot" and f["metric"] == "cpu_pct"
-assert f["threshold"] == 90 and f["limit"] == 0.5 and f["limit_of"] == "limit"
+assert f["threshold"] == 90 and f["limit"] == 0.5 and f["limit_kind"] == "cgroup"
 assert f["recommended_limit"] >= 1.0, f
 assert len(f["evidence"]) >= 2 and all(v > 90 for v in f["evidence"][-2:]), f["evidence"]
 assert f["held_ns"] >= 3e9

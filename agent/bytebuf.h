@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A growable byte buffer with a consumed prefix: what a socket writer, a frame decoder and an encoder need. */
+#ifndef CGP_BYTEBUF_H
+#define CGP_BYTEBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Bytes [off, len) of data are live; [0, off) were consumed and are reclaimed on the next reserve. */
+struct cgp_buf {
+	uint8_t *data;
+	size_t off, len, cap;
+};
+
+#define CGP_BUF_INIT                                                                                                   \
+	{                                                                                                              \
+		0                                                                                                      \
+	}
+
+static inline const uint8_t *cgp_buf_head(const struct cgp_buf *b)
+{
+	return b->data + b->off;
+}
+static inline size_t cgp_buf_size(const struct cgp_buf *b)
+{
+	return b->len - b->off;
+}
+
+/* Makes room for n more bytes after len; returns the write pointer or NULL (out of memory). */
+uint8_t *cgp_buf_reserve(struct cgp_buf *b, size_t n);
+int cgp_buf_append(struct cgp_buf *b, const void *p, size_t n); /* 0 or -ENOMEM */
+void cgp_buf_consume(struct cgp_buf *b, size_t n);		/* drops n bytes from the front */
+void cgp_buf_clear(struct cgp_buf *b);				/* keeps the memory */
+void cgp_buf_free(struct cgp_buf *b);
+
+#endif

@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Every event type as the agent encodes it, decoded by an independent implementation: Google's protobuf
+# runtime (Debian's python3-protobuf) with Python code that protoc generates from the checked-in .proto.
+# Also checks the collector protocol's frames (plain batch, zlib batch, ack) and that the JSON form uses the
+# proto's field names.
+set -u
+cd "$(dirname "$0")/../.."
+B=${CGP_BUILD:-build}
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+command -v protoc >/dev/null || { echo "SKIP: protoc not installed"; exit 77; }
+$PY -c 'import google.protobuf' 2>/dev/null || { echo "SKIP: python3-protobuf not installed"; exit 77; }
+[ -x "$B/cgpulse-encode-samples" ] || fail "$B/cgpulse-encode-samples not built"
+
+mkdir -p "$tmp/py" "$tmp/out"
+protoc --proto_path=proto --python_out="$tmp/py" proto/cgpulse/v1/event.proto || fail "protoc"
+timeout 10 "$B/cgpulse-encode-samples" "$tmp/out" || fail "encoder exit $?"
+
+timeout 30 $PY - "$tmp/py" "$tmp/out" <<'PY' || fail "independent decode"
+import json, sys, zlib
+sys.path.insert(0, sys.argv[1])
+from cgpulse.v1 import event_pb2 as pb
+out = sys.argv[2]
+
+def delimited(data):
+    """protobuf's delimited form: varint length, message."""
+    i, msgs = 0, []
+    while i < len(data):
+        n = shift = 0
+        while True:
+            b = data[i]; i += 1
+            n |= (b & 0x7f) << shift; shift += 7
+            if not b & 0x80:
+                break
+        msgs.append(data[i:i + n]); i += n
+    assert i == len(data), "trailing bytes"
+    return msgs
+
+NODE, INST = "node-1", "5f0c3a1e9d2b4c6a8e7f1029384756ab"
+ATTR = dict(container_id="3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
+            runtime="containerd", pod="web-7d9f8-abcde", namespace="shop", container_name="nginx",
+            pod_uid="0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b", qos_class="burstable")
+WEB = "/kubepods.slice/kubepods-burstable.slice/web.scope"
+NOATTR = {k: "" for k in ATTR}
+# (seq, ts_ns, body name, body fields) as tools/cgpulse-encode-samples.c wrote them
+EXPECT = [
+    (1, 1700000000123456789, "sample", dict(
+        cgroup_id=4026531835, path=WEB, window_s=1.0, cpu_ns_total=987654321012, cpu_ns_window=750000000,
+        cpu_cores=0.75, voluntary_switches=1000, involuntary_switches=20, runq_waits_window=321,
+        runq_p50_us=3.5, runq_p99_us=812.25, has_mem=True, mem_bytes=104857600, mem_limit_bytes=268435456,
+        oom_kills=2, reclaim_ns_total=5555, reclaims_total=7,
+        runq_hist_window=[100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21], **ATTR)),
+    (2, 1700000001000000000, "sample", dict(
+        cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
+        **NOATTR)),
+    (3, 1700000002000000000, "oom_kill", dict(
+        cgroup_id=4026531900, path="/test/oom", memcg_id=31, pid=4242, tgid=4240, comm="stress-ng-vm-wk",
+        rss_anon_bytes=20971520, rss_file_bytes=4096, rss_shmem_bytes=8192, pgtables_bytes=65536,
+        oom_score_adj=-999, **ATTR)),
+    (4, 1700000300000000000, "alert", dict(
+        cgroup_id=4026531835, path=WEB, rule="cpu_critical", severity=pb.SEVERITY_CRITICAL,
+        state=pb.ALERT_STATE_FIRING, metric="cpu_pct", value=97.5, threshold=95.0, held_ns=300000000000,
+        limit=1.0, limit_kind=pb.LIMIT_KIND_CGROUP, evidence=[96.0, 97.0, 97.5],
+        action="scale up CPU (limit 1.0 -> 2.0) or scale out", runbook="https://runbooks.example/cpu",
+        recommended_limit=2.0, reason="threshold", **ATTR)),
+    (5, 1700000003000000000, "cgroup_started", dict(cgroup_id=4026532000, path="/kubepods.slice/new.scope", **ATTR)),
+    (6, 1700000004000000000, "cgroup_stopped", dict(cgroup_id=4026532000, path="/kubepods.slice/new.scope", **ATTR)),
+    (0, 1700000005000000000, "gap", dict(first_missed_seq=100, last_missed_seq=149, missed=50)),
+    (41, 1700000006000000000, "dropped", dict(samples_dropped=10, others_dropped=1, first_dropped_seq=7,
+                                              last_dropped_seq=40, reason="spool_full")),
+]
+
+def check_events(events, where):
+    assert len(events) == len(EXPECT), "%s: %d events, want %d" % (where, len(events), len(EXPECT))
+    for ev, (seq, ts, body, fields) in zip(events, EXPECT):
+        what = "%s seq %d %s" % (where, seq, body)
+        assert ev.node == NODE and ev.instance_id == INST, what + ": envelope"
+        assert ev.seq == seq and ev.ts_ns == ts, what + ": seq/ts_ns %d/%d" % (ev.seq, ev.ts_ns)
+        assert ev.WhichOneof("body") == body, what + ": body is " + str(ev.WhichOneof("body"))
+        msg = getattr(ev, body)
+        for k, want in fields.items():
+            got = getattr(msg, k)
+            if not isinstance(want, (int, float, str, bool)):
+                got = list(got)
+            assert got == want, "%s: %s = %r, want %r" % (what, k, got, want)
+
+# delimited Events, as GET /v1/events and a collector's .pb file carry them
+events = []
+for raw in delimited(open(out + "/events.pb", "rb").read()):
+    ev = pb.Event()
+    ev.ParseFromString(raw)
+    assert ev.SerializeToString() == raw, "Google's runtime re-encodes seq %d differently" % ev.seq
+    events.append(ev)
+check_events(events, "events.pb")
+
+# the collector protocol: Frame{batch}, Frame{batch_zlib}, Frame{ack}
+frames = [pb.Frame.FromString(f) for f in delimited(open(out + "/frames.bin", "rb").read())]
+assert [f.WhichOneof("kind") for f in frames] == ["batch", "batch_zlib", "ack"], "frame kinds"
+check_events(list(frames[0].batch.events), "plain batch")
+assert frames[0].batch.instance_id == INST and frames[0].batch.base_seq == 1, "batch header"
+zb = pb.Batch.FromString(zlib.decompress(frames[1].batch_zlib))
+check_events(list(zb.events), "zlib batch")
+assert zb.instance_id == INST
+assert frames[2].ack.instance_id == INST and frames[2].ack.acked_seq == 41, "ack"
+
+# JSON lines: same events, and every key is the envelope's or a field of the body, by the same name
+ENVELOPE = {"type", "node", "instance_id", "seq", "ts_ns"}
+lines = [json.loads(l) for l in open(out + "/events.jsonl")]
+assert len(lines) == len(EXPECT)
+for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
+    assert j["type"] == body and j["seq"] == seq and j["ts_ns"] == ts and j["instance_id"] == INST
+    names = set(getattr(pb, {"oom_kill": "OomKill", "cgroup_started": "CgroupStarted",
+                             "cgroup_stopped": "CgroupStopped"}.get(body, body.capitalize())).DESCRIPTOR.fields_by_name)
+    extra = set(j) - ENVELOPE - names
+    assert not extra, "%s: JSON keys not in the proto: %s" % (body, extra)
+    msg = getattr(ev, body)
+    for k in set(j) - ENVELOPE:
+        v = getattr(msg, k)
+        if k in ("severity", "state", "limit_kind"):
+            v = pb.DESCRIPTOR.enum_types_by_name[{"severity": "Severity", "state": "AlertState",
+                                                  "limit_kind": "LimitKind"}[k]].values_by_number[v].name
+            assert v.lower().endswith("_" + j[k]), "%s: %s %s vs %s" % (body, k, v, j[k])
+            continue
+        if j[k] is None:
+            assert body == "sample" and not msg.has_mem, "%s: %s is null" % (body, k)
+            continue
+        if not isinstance(j[k], (int, float, str)):
+            v = list(v)
+        assert j[k] == v, "%s: JSON %s = %r, proto %r" % (body, k, j[k], v)
+print("decoded %d events (delimited, plain batch, zlib batch) and the ack with Google's runtime" % len(events))
+PY
+echo "PASS"

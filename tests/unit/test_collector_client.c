@@ -1,0 +1,392 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The collector client against an in-process collector on 127.0.0.1 (real sockets, the real dedup): delivery
+ * and acks, resend after a lost connection, drops reported once the collector is back, a collector that stops
+ * acknowledging, and one that speaks garbage. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "collector_client.h"
+#include "dedup.h"
+#include "event_encode.h"
+#include "frame.h"
+#include "tcp_addr.h"
+#include "wire.h"
+
+#define INSTANCE "cc-test"
+
+/* The fake collector: one connection at a time. */
+struct server {
+	int lfd, fd;
+	bool ack, garbage;
+	struct cgp_frame_decoder dec;
+	struct cgp_buf scratch;
+	struct cgp_dedup *dedup;
+	uint64_t received[4096]; /* seqs in arrival order, resends included */
+	size_t n_received;
+	uint64_t first_base_seq;
+	unsigned accepted;
+};
+
+static struct server srv;
+static char addr[64];
+
+static void server_listen(int port)
+{
+	char why[128];
+
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", port);
+	srv.lfd = cgp_tcp_listen(addr, 8, why, sizeof(why));
+	assert_true(srv.lfd >= 0);
+	snprintf(addr, sizeof(addr), "127.0.0.1:%d", cgp_tcp_local_port(srv.lfd));
+}
+
+static void server_drop_conn(void)
+{
+	if (srv.fd >= 0)
+		close(srv.fd);
+	srv.fd = -1;
+	cgp_frame_decoder_free(&srv.dec);
+	cgp_frame_decoder_init(&srv.dec, CGP_FRAME_MAX_DEFAULT);
+}
+
+static void server_poll(void)
+{
+	uint8_t buf[65536];
+	ssize_t n;
+
+	if (srv.lfd >= 0 && srv.fd < 0) {
+		srv.fd = accept4(srv.lfd, NULL, NULL, SOCK_NONBLOCK);
+		if (srv.fd >= 0) {
+			srv.accepted++;
+			if (srv.garbage)
+				assert_int_equal(send(srv.fd, "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11, 0),
+						 11);
+		}
+	}
+	if (srv.fd < 0)
+		return;
+	while ((n = recv(srv.fd, buf, sizeof(buf), 0)) > 0) {
+		const uint8_t *f;
+		size_t len;
+		char why[128];
+
+		assert_int_equal(cgp_frame_decoder_feed(&srv.dec, buf, (size_t)n), 0);
+		while (cgp_frame_decoder_next(&srv.dec, &f, &len) == 1) {
+			struct cgp_wire_msg m;
+			struct cgp_buf out = CGP_BUF_INIT;
+
+			assert_int_equal(cgp_wire_decode(f, len, 1 << 20, &srv.scratch, &m, why, sizeof(why)), 0);
+			assert_non_null(m.batch);
+			assert_string_equal(m.batch->instance_id, INSTANCE);
+			struct cgp_dedup_instance *in = cgp_dedup_get(srv.dedup, INSTANCE);
+
+			if (!srv.first_base_seq)
+				srv.first_base_seq = m.batch->base_seq;
+			cgp_dedup_floor(in, m.batch->base_seq);
+			for (size_t i = 0; i < m.batch->n_events; i++) {
+				assert_true(srv.n_received < 4096);
+				srv.received[srv.n_received++] = m.batch->events[i]->seq;
+				cgp_dedup_add(in, m.batch->events[i]->seq);
+			}
+			if (srv.ack) {
+				assert_int_equal(cgp_wire_append_ack(&out, INSTANCE, cgp_dedup_acked(in)), 0);
+				assert_int_equal(send(srv.fd, cgp_buf_head(&out), cgp_buf_size(&out), 0),
+						 (ssize_t)cgp_buf_size(&out));
+			}
+			cgp_buf_free(&out);
+			cgp_wire_msg_free(&m);
+		}
+	}
+	if (n == 0)
+		server_drop_conn(); /* the client hung up */
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&srv, 0, sizeof(srv));
+	srv.fd = -1;
+	srv.ack = true;
+	srv.dedup = cgp_dedup_new();
+	cgp_frame_decoder_init(&srv.dec, CGP_FRAME_MAX_DEFAULT);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	server_drop_conn();
+	cgp_frame_decoder_free(&srv.dec);
+	if (srv.lfd >= 0)
+		close(srv.lfd);
+	cgp_buf_free(&srv.scratch);
+	cgp_dedup_free(srv.dedup);
+	return 0;
+}
+
+static uint64_t ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Runs client and server until done() holds or 5 s pass, as the agent's loop would. */
+static bool run_until(struct cgp_cc *cc, int epfd, bool (*done)(struct cgp_cc *, struct cgp_spool *),
+		      struct cgp_spool *sp)
+{
+	for (uint64_t end = ms() + 5000; ms() < end;) {
+		struct epoll_event ev;
+
+		cgp_cc_tick(cc);
+		assert_int_equal(cgp_cc_epoll_sync(cc, epfd, (epoll_data_t){.ptr = cc}), 0);
+		if (epoll_wait(epfd, &ev, 1, 5) == 1)
+			cgp_cc_handle(cc, ev.events);
+		assert_int_equal(cgp_cc_epoll_sync(cc, epfd, (epoll_data_t){.ptr = cc}), 0);
+		server_poll();
+		if (done(cc, sp))
+			return true;
+	}
+	return false;
+}
+
+static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
+{
+	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE, .seq = seq};
+	struct cgp_sample s = {.cgroup_id = seq, .path = "/p", .ts_ns = seq};
+	struct cgp_oom_event o = {.cgroup_id = seq, .path = "/p", .ts_ns = seq};
+	struct cgp_event_build b;
+	struct cgp_buf enc = CGP_BUF_INIT;
+
+	if (sample)
+		cgp_event_build_sample(&b, &m, &s, NULL);
+	else
+		cgp_event_build_oom_kill(&b, &m, &o, NULL);
+	assert_int_equal(cgp_event_pack(&b, &enc), 0);
+	assert_int_equal(cgp_spool_push(sp, seq, sample, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
+	cgp_buf_free(&enc);
+}
+
+static bool spool_empty(struct cgp_cc *cc, struct cgp_spool *sp)
+{
+	struct cgp_spool_stats st;
+
+	(void)cc;
+	cgp_spool_get_stats(sp, &st);
+	return !st.events && !cgp_spool_has_drops(sp);
+}
+
+static bool got_100(struct cgp_cc *cc, struct cgp_spool *sp)
+{
+	(void)cc;
+	(void)sp;
+	return srv.n_received >= 100;
+}
+
+static bool disconnected(struct cgp_cc *cc, struct cgp_spool *sp)
+{
+	struct cgp_cc_stats st;
+
+	(void)sp;
+	cgp_cc_get_stats(cc, &st);
+	return st.disconnects > 0;
+}
+
+static bool failed_twice(struct cgp_cc *cc, struct cgp_spool *sp)
+{
+	struct cgp_cc_stats st;
+
+	(void)sp;
+	cgp_cc_get_stats(cc, &st);
+	return st.connect_failures >= 2;
+}
+
+static void test_deliver_and_ack(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 1000);
+	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .batch_max_events = 16, .zlevel = 1};
+	struct cgp_cc *cc;
+	struct cgp_cc_stats st;
+	int epfd = epoll_create1(0);
+
+	(void)state;
+	server_listen(0);
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	assert_non_null(cc);
+	for (uint64_t s = 1; s <= 100; s++)
+		push(sp, s, s % 10);
+	cgp_cc_kick(cc); /* not connected yet: a no-op */
+	assert_true(run_until(cc, epfd, spool_empty, sp));
+	assert_int_equal(srv.n_received, 100);
+	for (size_t i = 0; i < 100; i++)
+		assert_int_equal(srv.received[i], i + 1);
+	assert_int_equal(srv.first_base_seq, 1);
+	cgp_cc_get_stats(cc, &st);
+	assert_true(st.connected);
+	assert_int_equal(st.connects, 1);
+	assert_int_equal(st.events_sent, 100);
+	assert_int_equal(st.batches_sent, 7); /* 16 per batch */
+	assert_int_equal(st.acked_seq, 100);
+	/* nothing to wait for: the client needs no timer */
+	assert_int_equal(cgp_cc_tick(cc), -1);
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+}
+
+/* The collector takes events without acknowledging them and then goes away: everything is sent again. */
+static void test_resend_after_reconnect(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 1000);
+	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 50};
+	struct cgp_cc *cc;
+	struct cgp_cc_stats st;
+	int epfd = epoll_create1(0);
+
+	(void)state;
+	server_listen(0);
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	srv.ack = false;
+	for (uint64_t s = 1; s <= 100; s++)
+		push(sp, s, true);
+	assert_true(run_until(cc, epfd, got_100, sp));
+	server_drop_conn();
+	srv.ack = true;
+	assert_true(run_until(cc, epfd, spool_empty, sp));
+	assert_int_equal(srv.n_received, 200);
+	assert_int_equal(srv.received[100], 1); /* from the oldest again */
+	cgp_cc_get_stats(cc, &st);
+	assert_int_equal(st.connects, 2);
+	assert_int_equal(st.disconnects, 1);
+	assert_string_equal(st.last_error, "collector closed the connection");
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+}
+
+static unsigned drop_reports;
+static uint64_t next_seq;
+static struct cgp_spool *drop_sp;
+
+static void on_drops(void *arg)
+{
+	struct cgp_spool_drops d;
+	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE};
+	struct cgp_event_build b;
+	struct cgp_buf enc = CGP_BUF_INIT;
+
+	assert_ptr_equal(arg, drop_sp);
+	assert_true(cgp_spool_take_drops(drop_sp, &d));
+	m.seq = next_seq++;
+	cgp_event_build_dropped(&b, &m, 1, &d);
+	assert_int_equal(cgp_event_pack(&b, &enc), 0);
+	assert_int_equal(cgp_spool_push(drop_sp, m.seq, false, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
+	cgp_buf_free(&enc);
+	drop_reports++;
+}
+
+/* Nobody listens while 30 events go into a spool of 10: the collector, once up, gets the 10 newest and a
+ * Dropped event, and acknowledges past the 20 that will never come (base_seq). */
+static void test_drops_reported_when_back(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 10);
+	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE,
+				 .backoff_min_ms = 10,
+				 .backoff_max_ms = 20,
+				 .on_drops = on_drops,
+				 .arg = sp,
+				 .drop_report_ms = 50};
+	struct cgp_cc *cc;
+	struct cgp_cc_stats st;
+	int epfd = epoll_create1(0), port;
+
+	(void)state;
+	server_listen(0);
+	port = cgp_tcp_local_port(srv.lfd);
+	close(srv.lfd); /* the collector is away */
+	srv.lfd = -1;
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	assert_non_null(cc);
+	drop_sp = sp;
+	drop_reports = 0;
+	for (next_seq = 1; next_seq <= 30; next_seq++)
+		push(sp, next_seq, next_seq != 5); /* 5 is an OOM kill: it stays */
+	assert_true(run_until(cc, epfd, failed_twice, sp));
+	assert_int_equal(drop_reports, 0); /* not while nobody listens */
+	server_listen(port);
+	assert_true(run_until(cc, epfd, spool_empty, sp));
+	/* the Dropped event (31) went into a full spool and pushed out sample 22: that is reported too (32) */
+	assert_int_equal(drop_reports, 2);
+	assert_int_equal(srv.n_received, 11);
+	assert_int_equal(srv.received[0], 5);
+	assert_int_equal(srv.received[1], 23);
+	assert_int_equal(srv.received[8], 30);
+	assert_int_equal(srv.received[9], 31);
+	assert_int_equal(srv.received[10], 32);
+	assert_int_equal(srv.first_base_seq, 5);
+	cgp_cc_get_stats(cc, &st);
+	assert_int_equal(st.acked_seq, 32);
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+}
+
+static void test_silent_or_garbage_collector(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 100);
+	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .ack_timeout_ms = 100, .backoff_min_ms = 10};
+	struct cgp_cc *cc;
+	struct cgp_cc_stats st;
+	int epfd = epoll_create1(0);
+
+	(void)state;
+	server_listen(0);
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	srv.ack = false;
+	push(sp, 1, true);
+	assert_true(run_until(cc, epfd, disconnected, sp));
+	cgp_cc_get_stats(cc, &st);
+	assert_string_equal(st.last_error, "collector stopped acknowledging");
+	cgp_cc_free(cc);
+	close(epfd);
+
+	/* a collector that answers with something that is not a frame */
+	server_drop_conn();
+	srv.garbage = true;
+	epfd = epoll_create1(0);
+	cc = cgp_cc_new(&cfg, sp);
+	assert_true(run_until(cc, epfd, disconnected, sp));
+	cgp_cc_get_stats(cc, &st);
+	assert_non_null(strstr(st.last_error, "malformed"));
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_deliver_and_ack, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_resend_after_reconnect, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_drops_reported_when_back, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_silent_or_garbage_collector, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Collector dedup: duplicates refused, the ack watermark only moves over contiguous seqs or a base_seq. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include <cmocka.h>
+
+#include "dedup.h"
+
+static void test_in_order_and_duplicates(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	struct cgp_dedup_instance *a = cgp_dedup_get(d, "a"), *b = cgp_dedup_get(d, "b");
+
+	(void)state;
+	assert_ptr_equal(cgp_dedup_get(d, "a"), a);
+	assert_ptr_not_equal(a, b);
+	for (uint64_t s = 1; s <= 1000; s++)
+		assert_int_equal(cgp_dedup_add(a, s), 1);
+	assert_int_equal(cgp_dedup_acked(a), 1000);
+	assert_int_equal(cgp_dedup_acked(b), 0);
+	/* a resend after a reconnect: all duplicates */
+	for (uint64_t s = 500; s <= 1000; s++)
+		assert_int_equal(cgp_dedup_add(a, s), 0);
+	assert_int_equal(cgp_dedup_add(a, 0), 0);
+	/* the same seq of another instance is new */
+	assert_int_equal(cgp_dedup_add(b, 1), 1);
+	assert_string_equal(cgp_dedup_instance_id(b), "b");
+	assert_int_equal(cgp_dedup_instances(d), 2);
+	cgp_dedup_free(d);
+}
+
+/* Holes hold the watermark until filled, or until base_seq says they will never come. */
+static void test_holes(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	struct cgp_dedup_instance *a = cgp_dedup_get(d, "a");
+
+	(void)state;
+	assert_int_equal(cgp_dedup_add(a, 1), 1);
+	assert_int_equal(cgp_dedup_add(a, 4), 1);
+	assert_int_equal(cgp_dedup_add(a, 5), 1);
+	assert_int_equal(cgp_dedup_add(a, 5), 0);
+	assert_int_equal(cgp_dedup_acked(a), 1);
+	assert_int_equal(cgp_dedup_add(a, 2), 1);
+	assert_int_equal(cgp_dedup_acked(a), 2);
+	/* 3 was dropped by the agent: base_seq 4 moves the watermark past it and over 4 and 5 */
+	cgp_dedup_floor(a, 4);
+	assert_int_equal(cgp_dedup_acked(a), 5);
+	assert_int_equal(cgp_dedup_add(a, 4), 0);
+	assert_int_equal(cgp_dedup_add(a, 6), 1);
+	assert_int_equal(cgp_dedup_acked(a), 6);
+	/* a lower base_seq changes nothing */
+	cgp_dedup_floor(a, 2);
+	assert_int_equal(cgp_dedup_acked(a), 6);
+	cgp_dedup_free(d);
+}
+
+/* A collector that starts with no state meets an agent resending from seq 1,000,000. */
+static void test_fresh_collector_and_window(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	struct cgp_dedup_instance *a = cgp_dedup_get(d, "a");
+
+	(void)state;
+	assert_int_equal(cgp_dedup_add(a, 1000000 + CGP_DEDUP_WINDOW_MAX), -ERANGE);
+	cgp_dedup_floor(a, 1000000);
+	assert_int_equal(cgp_dedup_acked(a), 999999);
+	/* out of order within a window that has to grow several times; stored seqs survive the growth */
+	assert_int_equal(cgp_dedup_add(a, 1000000 + 3), 1);
+	assert_int_equal(cgp_dedup_add(a, 1000000 + 100000), 1);
+	assert_int_equal(cgp_dedup_add(a, 1000000 + 3), 0);
+	assert_int_equal(cgp_dedup_add(a, 1000000 + 100000), 0);
+	for (uint64_t s = 1000000; s < 1000000 + 100000; s++)
+		assert_int_equal(cgp_dedup_add(a, s), s == 1000000 + 3 ? 0 : 1);
+	assert_int_equal(cgp_dedup_acked(a), 1000000 + 100000);
+	cgp_dedup_free(d);
+}
+
+static void test_many_instances(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	char id[32];
+
+	(void)state;
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "inst-%d", i);
+		assert_int_equal(cgp_dedup_add(cgp_dedup_get(d, id), (uint64_t)i + 1), 1);
+	}
+	for (int i = 0; i < 5000; i++) {
+		snprintf(id, sizeof(id), "inst-%d", i);
+		struct cgp_dedup_instance *in = cgp_dedup_get(d, id);
+
+		/* seq i+1 on a fresh instance is a hole above 0, except for instance 0 */
+		assert_int_equal(cgp_dedup_acked(in), i == 0 ? 1 : 0);
+		assert_int_equal(cgp_dedup_add(in, (uint64_t)i + 1), 0);
+	}
+	assert_int_equal(cgp_dedup_instances(d), 5000);
+	cgp_dedup_free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_in_order_and_duplicates),
+	    cmocka_unit_test(test_holes),
+	    cmocka_unit_test(test_fresh_collector_and_window),
+	    cmocka_unit_test(test_many_instances),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Every event type: agent struct → build → pack → protobuf-c unpack → the same figures. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "event_encode.h"
+
+static const struct cgp_event_meta meta = {.node = "node-a", .instance_id = "0123456789abcdef", .seq = 42};
+static const struct cgp_attribution attr = {
+    .container_id = "c0ffee",
+    .runtime = "containerd",
+    .pod = "web-0",
+    .namespace_ = "shop",
+    .container_name = "nginx",
+    .pod_uid = "8a2f5c3e-0000-4000-8000-000000000001",
+    .qos_class = "burstable",
+};
+
+/* Packs the built event and unpacks it again with protobuf-c. */
+static Cgpulse__V1__Event *roundtrip(const struct cgp_event_build *b)
+{
+	struct cgp_buf out = CGP_BUF_INIT;
+	Cgpulse__V1__Event *ev;
+
+	assert_int_equal(cgp_event_pack(b, &out), 0);
+	assert_int_equal(cgp_buf_size(&out), cgp_event_packed_size(b));
+	ev = cgpulse__v1__event__unpack(NULL, cgp_buf_size(&out), cgp_buf_head(&out));
+	assert_non_null(ev);
+	cgp_buf_free(&out);
+	assert_string_equal(ev->node, "node-a");
+	assert_string_equal(ev->instance_id, "0123456789abcdef");
+	return ev;
+}
+
+#define ASSERT_ATTRIBUTION(m)                                                                                          \
+	do {                                                                                                           \
+		assert_string_equal((m)->container_id, "c0ffee");                                                      \
+		assert_string_equal((m)->runtime, "containerd");                                                       \
+		assert_string_equal((m)->pod, "web-0");                                                                \
+		assert_string_equal((m)->namespace_, "shop");                                                          \
+		assert_string_equal((m)->container_name, "nginx");                                                     \
+		assert_string_equal((m)->pod_uid, "8a2f5c3e-0000-4000-8000-000000000001");                             \
+		assert_string_equal((m)->qos_class, "burstable");                                                      \
+	} while (0)
+
+static void test_sample(void **state)
+{
+	struct cgp_sample s = {
+	    .cgroup_id = 12345,
+	    .path = "/kubepods/burstable/pod8a2f/c0ffee",
+	    .ts_ns = 1700000000123456789ull,
+	    .window_s = 1.0,
+	    .cpu_ns_total = 987654321012ull,
+	    .cpu_ns_window = 750000000,
+	    .cpu_cores = 0.75,
+	    .voluntary_switches = 1000,
+	    .involuntary_switches = 20,
+	    .runq_waits_window = 321,
+	    .runq_p50_us = 3.5,
+	    .runq_p99_us = 812.25,
+	    .has_mem = true,
+	    .mem_bytes = 104857600,
+	    .mem_limit_bytes = 268435456,
+	    .oom_kills = 2,
+	    .reclaim_ns_total = 5555,
+	    .reclaims_total = 7,
+	};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	s.runq_hist_window[0] = 100;
+	s.runq_hist_window[3] = 200;
+	s.runq_hist_window[10] = 21;
+	cgp_event_build_sample(&b, &meta, &s, &attr);
+	assert_true(cgp_event_is_sample(&b.ev));
+	ev = roundtrip(&b);
+	assert_int_equal(ev->seq, 42);
+	assert_true(ev->ts_ns == s.ts_ns);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_SAMPLE);
+	Cgpulse__V1__Sample *p = ev->sample;
+
+	assert_int_equal(p->cgroup_id, 12345);
+	assert_string_equal(p->path, s.path);
+	assert_true(p->window_s == 1.0);
+	assert_true(p->cpu_ns_total == s.cpu_ns_total);
+	assert_int_equal(p->cpu_ns_window, 750000000);
+	assert_true(p->cpu_cores == 0.75);
+	assert_int_equal(p->voluntary_switches, 1000);
+	assert_int_equal(p->involuntary_switches, 20);
+	assert_int_equal(p->runq_waits_window, 321);
+	assert_true(p->runq_p50_us == 3.5);
+	assert_true(p->runq_p99_us == 812.25);
+	assert_true(p->has_mem);
+	assert_int_equal(p->mem_bytes, 104857600);
+	assert_int_equal(p->mem_limit_bytes, 268435456);
+	assert_int_equal(p->oom_kills, 2);
+	assert_int_equal(p->reclaim_ns_total, 5555);
+	assert_int_equal(p->reclaims_total, 7);
+	/* trailing empty slots are left out */
+	assert_int_equal(p->n_runq_hist_window, 11);
+	assert_int_equal(p->runq_hist_window[0], 100);
+	assert_int_equal(p->runq_hist_window[3], 200);
+	assert_int_equal(p->runq_hist_window[10], 21);
+	ASSERT_ATTRIBUTION(p);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+
+	/* no memory figures, no attribution, no waits */
+	s.has_mem = false;
+	memset(s.runq_hist_window, 0, sizeof(s.runq_hist_window));
+	cgp_event_build_sample(&b, &meta, &s, NULL);
+	ev = roundtrip(&b);
+	assert_false(ev->sample->has_mem);
+	assert_int_equal(ev->sample->mem_bytes, 0);
+	assert_int_equal(ev->sample->n_runq_hist_window, 0);
+	assert_string_equal(ev->sample->container_id, "");
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+}
+
+static void test_oom_kill(void **state)
+{
+	struct cgp_oom_event o = {
+	    .ts_ns = 1700000000999999999ull,
+	    .cgroup_id = 777,
+	    .path = "/test/oom",
+	    .memcg_id = 31,
+	    .pid = 4242,
+	    .tgid = 4240,
+	    .rss_anon_bytes = 1 << 20,
+	    .rss_file_bytes = 2 << 20,
+	    .rss_shmem_bytes = 3 << 20,
+	    .pgtables_bytes = 4096,
+	    .oom_score_adj = -999,
+	};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	/* all 16 bytes used, no NUL: the kernel's comm need not be terminated */
+	memcpy(o.comm, "0123456789abcdef", 16);
+	cgp_event_build_oom_kill(&b, &meta, &o, &attr);
+	assert_false(cgp_event_is_sample(&b.ev));
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_OOM_KILL);
+	assert_true(ev->ts_ns == o.ts_ns);
+	Cgpulse__V1__OomKill *p = ev->oom_kill;
+
+	assert_int_equal(p->cgroup_id, 777);
+	assert_string_equal(p->path, "/test/oom");
+	assert_int_equal(p->memcg_id, 31);
+	assert_int_equal(p->pid, 4242);
+	assert_int_equal(p->tgid, 4240);
+	assert_string_equal(p->comm, "0123456789abcdef");
+	assert_int_equal(p->rss_anon_bytes, 1 << 20);
+	assert_int_equal(p->rss_file_bytes, 2 << 20);
+	assert_int_equal(p->rss_shmem_bytes, 3 << 20);
+	assert_int_equal(p->pgtables_bytes, 4096);
+	assert_int_equal(p->oom_score_adj, -999);
+	ASSERT_ATTRIBUTION(p);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+}
+
+static void test_alert(void **state)
+{
+	struct cgp_alert a = {
+	    .ts_ns = 1700000300000000000ull,
+	    .cgroup_id = 99,
+	    .path = "/svc",
+	    .rule = "cpu_critical",
+	    .severity = CGP_SEV_CRITICAL,
+	    .state = CGP_ALERT_FIRING,
+	    .metric = "cpu_pct",
+	    .value = 97.5,
+	    .threshold = 95,
+	    .held_ns = 300000000000ull,
+	    .limit = 1.0,
+	    .limit_kind = CGP_LIMIT_CGROUP,
+	    .evidence = {96, 97, 97.5},
+	    .evidence_len = 3,
+	    .action = "scale up CPU",
+	    .runbook = "",
+	    .recommended_limit = 2.0,
+	    .reason = "threshold",
+	};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	cgp_event_build_alert(&b, &meta, &a, &attr);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_ALERT);
+	assert_true(ev->ts_ns == a.ts_ns);
+	Cgpulse__V1__Alert *p = ev->alert;
+
+	assert_int_equal(p->cgroup_id, 99);
+	assert_string_equal(p->path, "/svc");
+	assert_string_equal(p->rule, "cpu_critical");
+	assert_int_equal(p->severity, CGPULSE__V1__SEVERITY__SEVERITY_CRITICAL);
+	assert_int_equal(p->state, CGPULSE__V1__ALERT_STATE__ALERT_STATE_FIRING);
+	assert_string_equal(p->metric, "cpu_pct");
+	assert_true(p->value == 97.5);
+	assert_true(p->threshold == 95);
+	assert_true(p->held_ns == 300000000000ull);
+	assert_true(p->limit == 1.0);
+	assert_int_equal(p->limit_kind, CGPULSE__V1__LIMIT_KIND__LIMIT_KIND_CGROUP);
+	assert_int_equal(p->n_evidence, 3);
+	assert_true(p->evidence[2] == 97.5);
+	assert_string_equal(p->action, "scale up CPU");
+	assert_string_equal(p->runbook, "");
+	assert_true(p->recommended_limit == 2.0);
+	assert_string_equal(p->reason, "threshold");
+	ASSERT_ATTRIBUTION(p);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+
+	/* the C enums and the proto enums must keep the same numbers */
+	assert_int_equal(CGP_SEV_WARNING, CGPULSE__V1__SEVERITY__SEVERITY_WARNING);
+	assert_int_equal(CGP_ALERT_RESOLVED, CGPULSE__V1__ALERT_STATE__ALERT_STATE_RESOLVED);
+	assert_int_equal(CGP_LIMIT_NODE, CGPULSE__V1__LIMIT_KIND__LIMIT_KIND_NODE);
+}
+
+static void test_cgroup_gap_dropped(void **state)
+{
+	struct cgp_spool_drops d = {.samples = 10, .others = 1, .first_seq = 5, .last_seq = 20};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	cgp_event_build_cgroup_started(&b, &meta, 111, 5, "/a/b", &attr);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_CGROUP_STARTED);
+	assert_int_equal(ev->ts_ns, 111);
+	assert_int_equal(ev->cgroup_started->cgroup_id, 5);
+	assert_string_equal(ev->cgroup_started->path, "/a/b");
+	ASSERT_ATTRIBUTION(ev->cgroup_started);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+
+	cgp_event_build_cgroup_stopped(&b, &meta, 222, 5, "/a/b", &attr);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_CGROUP_STOPPED);
+	assert_int_equal(ev->ts_ns, 222);
+	assert_int_equal(ev->cgroup_stopped->cgroup_id, 5);
+	ASSERT_ATTRIBUTION(ev->cgroup_stopped);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+
+	cgp_event_build_gap(&b, &meta, 333, 100, 149);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_GAP);
+	assert_int_equal(ev->seq, 0); /* outside the sequence */
+	assert_int_equal(ev->gap->first_missed_seq, 100);
+	assert_int_equal(ev->gap->last_missed_seq, 149);
+	assert_int_equal(ev->gap->missed, 50);
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+
+	cgp_event_build_dropped(&b, &meta, 444, &d);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_DROPPED);
+	assert_int_equal(ev->seq, 42);
+	assert_int_equal(ev->dropped->samples_dropped, 10);
+	assert_int_equal(ev->dropped->others_dropped, 1);
+	assert_int_equal(ev->dropped->first_dropped_seq, 5);
+	assert_int_equal(ev->dropped->last_dropped_seq, 20);
+	assert_string_equal(ev->dropped->reason, "spool_full");
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+}
+
+/* proto3 strings must be UTF-8: a comm or path of arbitrary bytes is sanitized, valid text is kept as is. */
+static void test_invalid_utf8(void **state)
+{
+	struct cgp_oom_event o = {.path = "/bad\xff\xfe/p\xc3\xa9"};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	memcpy(o.comm, "x\x80y\xe2\x82\xac", 7);
+	cgp_event_build_oom_kill(&b, &meta, &o, NULL);
+	ev = roundtrip(&b);
+	assert_string_equal(ev->oom_kill->path, "/bad?"
+						"?/p\xc3\xa9");
+	assert_string_equal(ev->oom_kill->comm, "x?y\xe2\x82\xac");
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sample),	 cmocka_unit_test(test_oom_kill),
+	    cmocka_unit_test(test_alert),	 cmocka_unit_test(test_cgroup_gap_dropped),
+	    cmocka_unit_test(test_invalid_utf8),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

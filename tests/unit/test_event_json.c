@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/* JSON form: the keys the agent's --json output and the collector's .jsonl promise, with the proto's names. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "event_encode.h"
+#include "event_json.h"
+
+static const struct cgp_event_meta meta = {.node = "n1", .instance_id = "inst", .seq = 7};
+
+/* Asserts that obj has exactly the keys in want, in that order. */
+static void assert_keys(json_t *obj, const char *const *want, size_t n)
+{
+	const char *k;
+	json_t *v;
+	size_t i = 0;
+
+	json_object_foreach(obj, k, v)
+	{
+		assert_true(i < n);
+		assert_string_equal(k, want[i]);
+		i++;
+	}
+	assert_int_equal(i, n);
+}
+
+static void test_sample_keys(void **state)
+{
+	static const char *const keys[] = {
+	    "type",
+	    "cgroup_id",
+	    "path",
+	    "ts_ns",
+	    "window_s",
+	    "cpu_ns_total",
+	    "cpu_ns_window",
+	    "cpu_cores",
+	    "voluntary_switches",
+	    "involuntary_switches",
+	    "runq_waits_window",
+	    "runq_p50_us",
+	    "runq_p99_us",
+	    "mem_bytes",
+	    "mem_limit_bytes",
+	    "oom_kills",
+	    "reclaim_ns_total",
+	    "reclaims_total",
+	    "oom_kills_window",
+	    "cpu_limit_cores",
+	    "cpu_pct",
+	    "cpu_pct_of",
+	    "mem_pct",
+	    "mem_pct_of",
+	    "runq_hist_window",
+	};
+	struct cgp_sample s = {.cgroup_id = 3,
+			       .path = "/x",
+			       .ts_ns = 5,
+			       .window_s = 1,
+			       .cpu_cores = 0.5,
+			       .has_mem = true,
+			       .mem_bytes = 4096,
+			       .mem_limit_bytes = 0};
+	struct cgp_event_build b;
+	json_t *j;
+
+	(void)state;
+	s.runq_hist_window[1] = 9;
+	cgp_event_build_sample(&b, &meta, &s, NULL);
+	j = cgp_event_json(&b.ev, 0);
+	assert_non_null(j);
+	assert_keys(j, keys, sizeof(keys) / sizeof(keys[0]));
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "sample");
+	assert_int_equal(json_integer_value(json_object_get(j, "mem_bytes")), 4096);
+	assert_int_equal(json_integer_value(json_object_get(j, "mem_limit_bytes")), 0);
+	assert_true(json_real_value(json_object_get(j, "cpu_cores")) == 0.5);
+	assert_int_equal(json_array_size(json_object_get(j, "runq_hist_window")), 2);
+	json_decref(j);
+
+	/* unknown memory is null, not 0; the envelope comes right after type */
+	s.has_mem = false;
+	s.cpu_cores = 1.0 / 0.0;
+	cgp_event_build_sample(&b, &meta, &s, NULL);
+	j = cgp_event_json(&b.ev, CGP_JSON_ENVELOPE);
+	assert_non_null(j);
+	assert_true(json_is_null(json_object_get(j, "mem_bytes")));
+	assert_true(json_is_null(json_object_get(j, "oom_kills")));
+	assert_true(json_is_null(json_object_get(j, "cpu_cores")));
+	char *line = json_dumps(j, JSON_COMPACT);
+
+	assert_non_null(strstr(line, "{\"type\":\"sample\",\"node\":\"n1\",\"instance_id\":\"inst\",\"seq\":7,"));
+	free(line);
+	json_decref(j);
+}
+
+static void test_oom_keys(void **state)
+{
+	static const char *const keys[] = {
+	    "type",	      "cgroup_id",     "path",		 "memcg_id",	   "pid",
+	    "tgid",	      "comm",	       "rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes",
+	    "pgtables_bytes", "oom_score_adj", "container_running", "ts_ns", "container_id", "pod",
+	};
+	struct cgp_oom_event o = {.path = "/p", .pid = 1, .comm = "stress", .oom_score_adj = -500, .ts_ns = 9};
+	struct cgp_attribution a = {.container_id = "abc", .pod = "web"};
+	struct cgp_event_build b;
+	json_t *j;
+
+	(void)state;
+	cgp_event_build_oom_kill(&b, &meta, &o, &a);
+	j = cgp_event_json(&b.ev, 0);
+	assert_non_null(j);
+	/* only the attribution that is known */
+	assert_keys(j, keys, sizeof(keys) / sizeof(keys[0]));
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "oom_kill");
+	assert_string_equal(json_string_value(json_object_get(j, "comm")), "stress");
+	assert_int_equal(json_integer_value(json_object_get(j, "oom_score_adj")), -500);
+	json_decref(j);
+}
+
+static void test_alert_and_others(void **state)
+{
+	struct cgp_alert a = {.path = "/p",
+			      .rule = "memory_high",
+			      .severity = CGP_SEV_WARNING,
+			      .state = CGP_ALERT_RESOLVED,
+			      .metric = "mem_pct",
+			      .limit_kind = CGP_LIMIT_NODE,
+			      .evidence = {1, 2},
+			      .evidence_len = 2,
+			      .action = "a",
+			      .runbook = "",
+			      .reason = "threshold"};
+	struct cgp_spool_drops d = {.samples = 3, .first_seq = 1, .last_seq = 3};
+	struct cgp_event_build b;
+	json_t *j;
+
+	(void)state;
+	cgp_event_build_alert(&b, &meta, &a, NULL);
+	j = cgp_event_json(&b.ev, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "alert");
+	assert_string_equal(json_string_value(json_object_get(j, "severity")), "warning");
+	assert_string_equal(json_string_value(json_object_get(j, "state")), "resolved");
+	assert_string_equal(json_string_value(json_object_get(j, "limit_kind")), "node");
+	assert_int_equal(json_array_size(json_object_get(j, "evidence")), 2);
+	json_decref(j);
+
+	cgp_event_build_dropped(&b, &meta, 1, &d);
+	j = cgp_event_json(&b.ev, CGP_JSON_ENVELOPE);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "dropped");
+	assert_int_equal(json_integer_value(json_object_get(j, "samples_dropped")), 3);
+	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 7);
+	json_decref(j);
+
+	cgp_event_build_gap(&b, &meta, 1, 10, 19);
+	j = cgp_event_json(&b.ev, CGP_JSON_ENVELOPE);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "gap");
+	assert_int_equal(json_integer_value(json_object_get(j, "missed")), 10);
+	json_decref(j);
+
+	cgp_event_build_cgroup_started(&b, &meta, 1, 2, "/c", NULL);
+	j = cgp_event_json(&b.ev, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "cgroup_started");
+	json_decref(j);
+	cgp_event_build_cgroup_stopped(&b, &meta, 1, 2, "/c", NULL);
+	j = cgp_event_json(&b.ev, 0);
+	assert_string_equal(json_string_value(json_object_get(j, "type")), "cgroup_stopped");
+	json_decref(j);
+
+	/* an event with no body has no JSON form */
+	Cgpulse__V1__Event empty = CGPULSE__V1__EVENT__INIT;
+
+	assert_null(cgp_event_json(&empty, 0));
+}
+
+/* A foreign sender's invalid UTF-8 still gives a JSON line. */
+static void test_invalid_utf8_from_wire(void **state)
+{
+	Cgpulse__V1__Event ev = CGPULSE__V1__EVENT__INIT;
+	Cgpulse__V1__CgroupStarted cs = CGPULSE__V1__CGROUP_STARTED__INIT;
+	json_t *j;
+
+	(void)state;
+	cs.path = "/a\xff";
+	ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STARTED;
+	ev.cgroup_started = &cs;
+	j = cgp_event_json(&ev, 0);
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(j, "path")), "/a?");
+	json_decref(j);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_sample_keys),
+	    cmocka_unit_test(test_oom_keys),
+	    cmocka_unit_test(test_alert_and_others),
+	    cmocka_unit_test(test_invalid_utf8_from_wire),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

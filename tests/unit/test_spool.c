@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Spool: send order, ack, rewind after a reconnect, and what goes first when it is full. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "spool.h"
+
+/* Pushes seq with a payload naming it, so the content can be checked too. */
+static void push(struct cgp_spool *sp, uint64_t seq, bool sample, size_t len)
+{
+	char buf[256];
+
+	memset(buf, 'x', sizeof(buf));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seq);
+	assert_int_equal(cgp_spool_push(sp, seq, sample, buf, len), 0);
+}
+
+/* Hands out every unsent event; returns how many, and their seqs in out. */
+static size_t drain(struct cgp_spool *sp, uint64_t *out, size_t max)
+{
+	const struct cgp_spool_entry *e;
+	size_t n = 0;
+
+	while ((e = cgp_spool_peek_unsent(sp))) {
+		char want[32];
+
+		snprintf(want, sizeof(want), "%llu", (unsigned long long)e->seq);
+		assert_memory_equal(e->data, want, strlen(want));
+		assert_true(n < max);
+		out[n++] = e->seq;
+		cgp_spool_mark_sent(sp);
+	}
+	return n;
+}
+
+static void test_order_ack_rewind(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 100);
+	uint64_t got[16];
+	struct cgp_spool_stats st;
+
+	(void)state;
+	/* samples and OOM/alert events interleaved: sending merges them back into seq order */
+	push(sp, 1, true, 20);
+	push(sp, 2, false, 20);
+	push(sp, 3, true, 20);
+	push(sp, 4, true, 20);
+	push(sp, 5, false, 20);
+	assert_int_equal(cgp_spool_base_seq(sp), 1);
+	assert_int_equal(drain(sp, got, 16), 5);
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(got[i], i + 1);
+	push(sp, 6, true, 20);
+	assert_int_equal(drain(sp, got, 16), 1);
+	assert_int_equal(got[0], 6);
+
+	assert_int_equal(cgp_spool_ack(sp, 3), 3);
+	assert_int_equal(cgp_spool_base_seq(sp), 4);
+	/* a stale ack releases nothing */
+	assert_int_equal(cgp_spool_ack(sp, 2), 0);
+	/* reconnect: everything unacknowledged again, oldest first */
+	cgp_spool_rewind(sp);
+	assert_int_equal(drain(sp, got, 16), 3);
+	assert_int_equal(got[0], 4);
+	assert_int_equal(got[1], 5);
+	assert_int_equal(got[2], 6);
+	assert_int_equal(cgp_spool_ack(sp, 6), 3);
+	assert_null(cgp_spool_peek_unsent(sp));
+	/* empty: every seq so far is done */
+	assert_int_equal(cgp_spool_base_seq(sp), 7);
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.events, 0);
+	assert_int_equal(st.bytes, 0);
+	assert_int_equal(st.pushed_total, 6);
+	assert_int_equal(st.acked_total, 6);
+	assert_int_equal(st.acked_seq, 6);
+	cgp_spool_free(sp);
+}
+
+static void test_refusals(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(100, 0);
+
+	(void)state;
+	assert_null(cgp_spool_new(0, 0));
+	push(sp, 5, true, 10);
+	assert_int_equal(cgp_spool_push(sp, 5, true, "x", 1), -EINVAL);
+	assert_int_equal(cgp_spool_push(sp, 4, false, "x", 1), -EINVAL);
+	char big[101] = {0};
+
+	assert_int_equal(cgp_spool_push(sp, 6, false, big, sizeof(big)), -E2BIG);
+	/* a refused push changes nothing */
+	assert_int_equal(cgp_spool_base_seq(sp), 5);
+	cgp_spool_free(sp);
+}
+
+/* Full by count: the oldest samples go, OOM kills and alerts stay while any sample is left. */
+static void test_full_drops_samples_first(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(0, 4);
+	struct cgp_spool_drops d;
+	struct cgp_spool_stats st;
+	uint64_t got[16];
+
+	(void)state;
+	push(sp, 1, false, 10); /* OOM */
+	push(sp, 2, true, 10);
+	push(sp, 3, true, 10);
+	push(sp, 4, false, 10); /* alert */
+	assert_false(cgp_spool_take_drops(sp, &d));
+	push(sp, 5, true, 10); /* drops 2 */
+	push(sp, 6, true, 10); /* drops 3 */
+	assert_int_equal(drain(sp, got, 16), 4);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[1], 4);
+	assert_int_equal(got[2], 5);
+	assert_int_equal(got[3], 6);
+	assert_true(cgp_spool_take_drops(sp, &d));
+	assert_int_equal(d.samples, 2);
+	assert_int_equal(d.others, 0);
+	assert_int_equal(d.first_seq, 2);
+	assert_int_equal(d.last_seq, 3);
+	assert_false(cgp_spool_take_drops(sp, &d));
+	/* the holes at 2 and 3 do not hold back base_seq: 1 is still the oldest held */
+	assert_int_equal(cgp_spool_base_seq(sp), 1);
+	assert_int_equal(cgp_spool_ack(sp, 1), 1);
+	assert_int_equal(cgp_spool_base_seq(sp), 4);
+
+	/* only OOM/alert events left: then the oldest of those goes */
+	push(sp, 7, false, 10);
+	push(sp, 8, false, 10);	 /* drops sample 5 */
+	push(sp, 9, false, 10);	 /* drops sample 6 */
+	push(sp, 10, false, 10); /* no sample left: drops 4 */
+	assert_true(cgp_spool_take_drops(sp, &d));
+	assert_int_equal(d.samples, 2);
+	assert_int_equal(d.others, 1);
+	assert_int_equal(d.first_seq, 4);
+	assert_int_equal(d.last_seq, 6);
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.events, 4);
+	assert_int_equal(st.dropped_samples_total, 4);
+	assert_int_equal(st.dropped_others_total, 1);
+	/* 7..10 were pushed after the last drain: all unsent */
+	assert_int_equal(drain(sp, got, 16), 4);
+	assert_int_equal(got[0], 7);
+	assert_int_equal(got[3], 10);
+	cgp_spool_free(sp);
+}
+
+/* Full by bytes: enough old samples go to make room for one large event. */
+static void test_full_by_bytes(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(100, 0);
+	struct cgp_spool_drops d;
+	struct cgp_spool_stats st;
+	uint64_t got[16];
+
+	(void)state;
+	for (uint64_t s = 1; s <= 5; s++)
+		push(sp, s, s != 3, 20); /* 3 is an OOM */
+	/* hand out 1..3 only: sent but unacknowledged events can be dropped too, and the cursor must follow */
+	for (int i = 0; i < 3; i++)
+		cgp_spool_mark_sent(sp);
+	push(sp, 6, true, 70); /* 100 held, needs 70: samples 1, 2, 4, 5 go, OOM 3 stays */
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.events, 2);
+	assert_int_equal(st.bytes, 90);
+	assert_true(cgp_spool_take_drops(sp, &d));
+	assert_int_equal(d.samples, 4);
+	assert_int_equal(d.others, 0);
+	assert_int_equal(d.first_seq, 1);
+	assert_int_equal(d.last_seq, 5);
+	/* 3 was handed out before; 6 is next */
+	assert_int_equal(drain(sp, got, 16), 1);
+	assert_int_equal(got[0], 6);
+	cgp_spool_rewind(sp);
+	assert_int_equal(drain(sp, got, 16), 2);
+	assert_int_equal(got[0], 3);
+	assert_int_equal(got[1], 6);
+	cgp_spool_free(sp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_order_ack_rewind),
+	    cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_full_drops_samples_first),
+	    cmocka_unit_test(test_full_by_bytes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Writes one event of every type, encoded by the agent's own encoder, for an independent decoder to check
+ * (tests/scripts/test_proto_roundtrip.sh): DIR/events.pb (delimited Events), DIR/events.jsonl (their JSON
+ * form) and DIR/frames.bin (the collector protocol: a plain batch, a zlib batch and an ack, as frames).
+ * The values are fixed; the test holds the same values. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "event_encode.h"
+#include "event_json.h"
+#include "frame.h"
+#include "wire.h"
+
+#define NODE	 "node-1"
+#define INSTANCE "5f0c3a1e9d2b4c6a8e7f1029384756ab"
+
+static const struct cgp_attribution attr = {
+    .container_id = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
+    .runtime = "containerd",
+    .pod = "web-7d9f8-abcde",
+    .namespace_ = "shop",
+    .container_name = "nginx",
+    .pod_uid = "0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b",
+    .qos_class = "burstable",
+};
+
+static int write_file(const char *dir, const char *name, const struct cgp_buf *b)
+{
+	char path[4096];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f || fwrite(cgp_buf_head(b), 1, cgp_buf_size(b), f) != cgp_buf_size(b) || fclose(f)) {
+		fprintf(stderr, "cgpulse-encode-samples: cannot write %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	return 0;
+}
+
+/* Adds the built event to every output. */
+static int emit(struct cgp_event_build *b, struct cgp_buf *pb, struct cgp_buf *jsonl, struct cgp_batch *batch)
+{
+	struct cgp_buf ev = CGP_BUF_INIT;
+	int err = cgp_event_pack(b, &ev);
+
+	if (!err)
+		err = cgp_frame_append(pb, cgp_buf_head(&ev), cgp_buf_size(&ev));
+	if (!err)
+		err = cgp_batch_add(batch, cgp_buf_head(&ev), cgp_buf_size(&ev));
+	if (!err)
+		err = cgp_event_json_append(&b->ev, CGP_JSON_ENVELOPE, jsonl);
+	if (!err)
+		err = cgp_buf_append(jsonl, "\n", 1);
+	cgp_buf_free(&ev);
+	return err;
+}
+
+int main(int argc, char **argv)
+{
+	struct cgp_buf pb = CGP_BUF_INIT, jsonl = CGP_BUF_INIT, frames = CGP_BUF_INIT;
+	struct cgp_event_meta m = {.node = NODE, .instance_id = INSTANCE, .seq = 1};
+	struct cgp_event_build b;
+	struct cgp_batch batch;
+	int err = 0;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: cgpulse-encode-samples DIR\n");
+		return 2;
+	}
+	cgp_batch_init(&batch);
+
+	struct cgp_sample s = {
+	    .cgroup_id = 4026531835ull,
+	    .path = "/kubepods.slice/kubepods-burstable.slice/web.scope",
+	    .ts_ns = 1700000000123456789ull,
+	    .window_s = 1.0,
+	    .cpu_ns_total = 987654321012ull,
+	    .cpu_ns_window = 750000000,
+	    .cpu_cores = 0.75,
+	    .voluntary_switches = 1000,
+	    .involuntary_switches = 20,
+	    .runq_waits_window = 321,
+	    .runq_p50_us = 3.5,
+	    .runq_p99_us = 812.25,
+	    .has_mem = true,
+	    .mem_bytes = 104857600,
+	    .mem_limit_bytes = 268435456,
+	    .oom_kills = 2,
+	    .reclaim_ns_total = 5555,
+	    .reclaims_total = 7,
+	    .runq_hist_window = {100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21},
+	};
+
+	cgp_event_build_sample(&b, &m, &s, &attr);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	/* no memory figures; a path that is not UTF-8 (any bytes are a valid cgroup name) */
+	struct cgp_sample s2 = {.cgroup_id = 1,
+				.path = "/odd-\xff\xfe-name",
+				.ts_ns = 1700000001000000000ull,
+				.window_s = 0.5,
+				.cpu_cores = 0.0};
+
+	m.seq = 2;
+	cgp_event_build_sample(&b, &m, &s2, NULL);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	struct cgp_oom_event o = {
+	    .ts_ns = 1700000002000000000ull,
+	    .cgroup_id = 4026531900ull,
+	    .path = "/test/oom",
+	    .memcg_id = 31,
+	    .pid = 4242,
+	    .tgid = 4240,
+	    .rss_anon_bytes = 20971520,
+	    .rss_file_bytes = 4096,
+	    .rss_shmem_bytes = 8192,
+	    .pgtables_bytes = 65536,
+	    .oom_score_adj = -999,
+	};
+
+	memcpy(o.comm, "stress-ng-vm-wk", 16); /* 15 characters and the NUL */
+	m.seq = 3;
+	cgp_event_build_oom_kill(&b, &m, &o, &attr);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	struct cgp_alert a = {
+	    .ts_ns = 1700000300000000000ull,
+	    .cgroup_id = 4026531835ull,
+	    .path = "/kubepods.slice/kubepods-burstable.slice/web.scope",
+	    .rule = "cpu_critical",
+	    .severity = CGP_SEV_CRITICAL,
+	    .state = CGP_ALERT_FIRING,
+	    .metric = "cpu_pct",
+	    .value = 97.5,
+	    .threshold = 95,
+	    .held_ns = 300000000000ull,
+	    .limit = 1.0,
+	    .limit_kind = CGP_LIMIT_CGROUP,
+	    .evidence = {96.0, 97.0, 97.5},
+	    .evidence_len = 3,
+	    .action = "scale up CPU (limit 1.0 -> 2.0) or scale out",
+	    .runbook = "https://runbooks.example/cpu",
+	    .recommended_limit = 2.0,
+	    .reason = "threshold",
+	};
+
+	m.seq = 4;
+	cgp_event_build_alert(&b, &m, &a, &attr);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	m.seq = 5;
+	cgp_event_build_cgroup_started(&b, &m, 1700000003000000000ull, 4026532000ull, "/kubepods.slice/new.scope",
+				       &attr);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	m.seq = 6;
+	cgp_event_build_cgroup_stopped(&b, &m, 1700000004000000000ull, 4026532000ull, "/kubepods.slice/new.scope",
+				       &attr);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	m.seq = 0;
+	cgp_event_build_gap(&b, &m, 1700000005000000000ull, 100, 149);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	struct cgp_spool_drops d = {.samples = 10, .others = 1, .first_seq = 7, .last_seq = 40};
+
+	m.seq = 41; /* after the events it reports */
+	cgp_event_build_dropped(&b, &m, 1700000006000000000ull, &d);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	/* the same events as one plain batch, then again (re-read from events.pb) as one zlib batch, then an ack */
+	err |= cgp_batch_finish(&batch, INSTANCE, 1, 0, &frames);
+	for (const uint8_t *p = cgp_buf_head(&pb), *end = p + cgp_buf_size(&pb); p < end;) {
+		uint64_t n;
+		int h = cgp_varint_get(p, (size_t)(end - p), &n);
+
+		if (h <= 0)
+			return 1;
+		err |= cgp_batch_add(&batch, p + h, (size_t)n);
+		p += h + n;
+	}
+	err |= cgp_batch_finish(&batch, INSTANCE, 1, 6, &frames);
+	err |= cgp_wire_append_ack(&frames, INSTANCE, 41);
+	if (err) {
+		fprintf(stderr, "cgpulse-encode-samples: encoding failed\n");
+		return 1;
+	}
+	err = write_file(argv[1], "events.pb", &pb) || write_file(argv[1], "events.jsonl", &jsonl) ||
+	      write_file(argv[1], "frames.bin", &frames);
+	cgp_batch_free(&batch);
+	cgp_buf_free(&pb);
+	cgp_buf_free(&jsonl);
+	cgp_buf_free(&frames);
+	return err;
+}
