@@ -65,9 +65,11 @@ void cgp_names_free(struct cgp_names *n)
 	n->meta = NULL;
 }
 
-static void classify(struct cgp_names *n, struct cgp_cgname *c)
+/* With ask_runtimes, ids without a runtime prefix are looked up in the runtimes' state (plain runc, ctr). Not at
+ * mkdir time: the runtime writes its state just after making the cgroup, and a miss would be cached. */
+static void classify(struct cgp_names *n, struct cgp_cgname *c, bool ask_runtimes)
 {
-	cgp_container_path_parse(c->path, cgp_meta_cache_known_id, n->meta, &c->ref);
+	cgp_container_path_parse(c->path, ask_runtimes ? cgp_meta_cache_known_id : NULL, n->meta, &c->ref);
 	c->runtime = cgp_runtime_name(c->ref.runtime);
 }
 
@@ -87,7 +89,7 @@ static struct cgp_cgname *add(struct cgp_names *n, uint64_t id, const char *path
 	c->id = id;
 	c->pod = c->pod_namespace = c->container = c->image = empty;
 	c->first_seen_ns = now;
-	classify(n, c);
+	classify(n, c, false);
 	return c;
 }
 
@@ -132,14 +134,14 @@ int cgp_names_walk(struct cgp_names *n, uint64_t now_ns)
 }
 
 /* names are read late: runtimes write their state after they make the cgroup */
-static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t now)
+static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t now, bool now_or_never)
 {
 	const struct cgp_container_meta *m;
 
 	if (c->ref.kind != CGP_CPATH_CONTAINER) {
 		/* plain runc / ctr containers carry no prefix: known only once the runtime's state exists */
-		if (now - c->first_seen_ns < NAMES_RETRY_NS)
-			classify(n, c);
+		if (now_or_never || now - c->first_seen_ns < NAMES_RETRY_NS)
+			classify(n, c, true);
 		if (c->ref.kind != CGP_CPATH_CONTAINER) {
 			c->named = now - c->first_seen_ns >= NAMES_RETRY_NS;
 			return;
@@ -176,7 +178,24 @@ const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_
 			return NULL;
 	}
 	if (!c->named)
-		name_container(n, c, now_ns);
+		name_container(n, c, now_ns, false);
+	return c;
+}
+
+const struct cgp_cgname *cgp_names_get_fresh(struct cgp_names *n, uint64_t id, uint64_t now_ns)
+{
+	struct cgp_cgname *c = cgp_idmap_get(&n->live, id);
+	const char *base;
+
+	if (!c || c->named)
+		return cgp_names_get(n, id, now_ns);
+	/* forget a cached "no such container" from before the runtime wrote its state */
+	base = strrchr(c->path, '/');
+	if (base && base[1])
+		cgp_meta_cache_forget(n->meta, base + 1);
+	if (c->ref.kind == CGP_CPATH_CONTAINER)
+		cgp_meta_cache_forget(n->meta, c->ref.id);
+	name_container(n, c, now_ns, true);
 	return c;
 }
 

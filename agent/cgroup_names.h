@@ -54,6 +54,9 @@ void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns);
  * Container names are read here, late, because runtimes write their state after making the cgroup. The
  * pointer stays valid until the tombstone expires. */
 const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns);
+/* The same, but for an event that must be named now (an OOM kill): what the runtimes' state says at this
+ * moment, not a cached miss. */
+const struct cgp_cgname *cgp_names_get_fresh(struct cgp_names *n, uint64_t id, uint64_t now_ns);
 /* Drops tombstones older than the grace period. */
 void cgp_names_expire(struct cgp_names *n, uint64_t now_ns);
 

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "container_meta.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
 
@@ -21,6 +22,7 @@ struct cgp_opts {
 	uint64_t spool_bytes;	/* run: bound of unacknowledged events kept for the collector */
 	const char *node;	/* node name in events; NULL: $NODE_NAME or the host name */
 	const char *http;	/* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
 };
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);

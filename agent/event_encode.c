@@ -113,6 +113,7 @@ void cgp_event_build_oom_kill(struct cgp_event_build *b, const struct cgp_event_
 	p->pgtables_bytes = o->pgtables_bytes;
 	p->oom_score_adj = o->oom_score_adj;
 	p->container_running = o->container_running;
+	p->mem_limit_bytes = o->mem_limit_bytes;
 	SET_ATTRIBUTION(b, p, a);
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_OOM_KILL;
 	b->ev.oom_kill = p;

@@ -236,6 +236,7 @@ static void oom_kill(struct w *w, const Cgpulse__V1__Event *ev)
 	i64(w, o->oom_score_adj);
 	key(w, "container_running");
 	raw(w, o->container_running ? "true" : "false", o->container_running ? 4 : 5);
+	put_u64(w, "mem_limit_bytes", o->mem_limit_bytes);
 	put_u64(w, "ts_ns", ev->ts_ns);
 	PUT_ATTRIBUTION(w, o);
 }

@@ -39,6 +39,13 @@ static const char usage[] =
 	"                     after a reconnect from a bounded spool)\n"
 	"  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
 	"  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
+	"  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
+	"  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
+	"  --runc-root LIST   comma-separated runc --root dirs (default /run/runc)\n"
+	"  --crio-root DIR    CRI-O's containers dir (default /var/lib/containers/storage/overlay-containers)\n"
+	"  --podman-root DIR  podman's containers dir (default as CRI-O's)\n"
+	"  --docker-root DIR  Docker's containers dir (default /var/lib/docker/containers)\n"
+	"                     (container names come from these, never from the API server)\n"
 	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
 	"                     silently\n"
 	"  -v, --verbose      debug logs, libbpf's included\n"
@@ -67,9 +74,13 @@ int main(int argc, char **argv)
 		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
 		{"playbook", required_argument, NULL, 'b'}, {"collector", required_argument, NULL, 'c'},
 		{"spool-bytes", required_argument, NULL, 's'}, {"node", required_argument, NULL, 'N'},
+		{"containerd-state", required_argument, NULL, 1001}, {"containerd-namespaces", required_argument, NULL, 1002},
+		{"runc-root", required_argument, NULL, 1003}, {"crio-root", required_argument, NULL, 1004},
+		{"podman-root", required_argument, NULL, 1005}, {"docker-root", required_argument, NULL, 1006},
 		{},
 	};
-	struct cgp_opts o = {.window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20};
+	struct cgp_opts o = {.window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20,
+			     .roots = cgp_meta_default_roots};
 	const char *cmd, *missing;
 	bool no_pin = false, pin_given = false;
 	double d;
@@ -109,6 +120,24 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.collector = optarg;
+			break;
+		case 1001:
+			o.roots.containerd_state = optarg;
+			break;
+		case 1002:
+			o.roots.containerd_namespaces = optarg;
+			break;
+		case 1003:
+			o.roots.runc_roots = optarg;
+			break;
+		case 1004:
+			o.roots.crio_containers = optarg;
+			break;
+		case 1005:
+			o.roots.podman_containers = optarg;
+			break;
+		case 1006:
+			o.roots.docker_containers = optarg;
 			break;
 		case 'N':
 			o.node = optarg;

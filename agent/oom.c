@@ -59,7 +59,7 @@ static int on_record(void *ctx, void *data, size_t len)
 
 	if (len < sizeof(*rec))
 		return 0;
-	n = cgp_sampler_name(r->sampler, rec->cgroup_id);
+	n = cgp_sampler_name_fresh(r->sampler, rec->cgroup_id);
 	e.ts_ns = rec->ts_boot_ns + r->boot_to_wall_ns;
 	e.cgroup_id = rec->cgroup_id;
 	e.path = n ? n->path : "(unknown)";
@@ -80,6 +80,7 @@ static int on_record(void *ctx, void *data, size_t len)
 	e.rss_shmem_bytes = rec->rss_shmem_bytes;
 	e.pgtables_bytes = rec->pgtables_bytes;
 	e.oom_score_adj = rec->oom_score_adj;
+	e.mem_limit_bytes = rec->mem_limit_bytes;
 	r->events++;
 	r->cb(&e, r->ctx);
 	return 0;

@@ -85,6 +85,9 @@ static void on_oom(const struct cgp_oom_event *e, void *ctx)
 
 	cgp_pub_oom(&r->pub, e);
 	cgp_sampler_limits(&r->sp, e->cgroup_id, &lim, &mem_limit);
+	/* a container that lived less than an interval was never sampled: the record itself says enough */
+	lim.is_container = e->container_id[0] != 0;
+	mem_limit = e->mem_limit_bytes;
 	cgp_engine_oom(r->engine, e, &lim, mem_limit, e->ts_ns, on_alert, r);
 }
 
@@ -284,6 +287,8 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	if (err)
 		goto out_engine;
 	err = cgp_sampler_init(&r.sp, &r.bpf);
+	if (!err)
+		err = cgp_sampler_set_roots(&r.sp, &o->roots);
 	if (!err)
 		err = cgp_sampler_sweep(&r.sp, NULL, NULL, NULL); /* baseline: the first interval starts now */
 	if (!err)

@@ -52,6 +52,7 @@ struct cgp_oom_event {
 	/* the container the victim belonged to ("" when none or unknown; never NULL) */
 	const char *container_id, *runtime, *pod, *pod_namespace, *container_name, *image;
 	bool container_running; /* other processes of the cgroup live on after the kill (init survived) */
+	uint64_t mem_limit_bytes; /* the victim's memory cgroup's limit at the kill; 0 = none */
 };
 
 #endif

@@ -87,9 +87,13 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 		cgp_sampler_free(sp);
 		return -ENOMEM;
 	}
-	if (cgp_names_walk(&sp->names, wall_ns()))
-		cgp_info("walking %s failed: paths will be found by id as cgroups show up", bpf->fs.v2_mount);
 	return 0;
+}
+
+int cgp_sampler_set_roots(struct cgp_sampler *sp, const struct cgp_meta_roots *roots)
+{
+	cgp_names_free(&sp->names);
+	return cgp_names_init(&sp->names, &sp->bpf->fs, roots, CGP_TOMBSTONE_GRACE_NS);
 }
 
 static void cg_free(struct cgp_cg *cg)
@@ -180,6 +184,11 @@ bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_l
 const struct cgp_cgname *cgp_sampler_name(struct cgp_sampler *sp, uint64_t cgroup_id)
 {
 	return cgp_names_get(&sp->names, cgroup_id, wall_ns());
+}
+
+const struct cgp_cgname *cgp_sampler_name_fresh(struct cgp_sampler *sp, uint64_t cgroup_id)
+{
+	return cgp_names_get_fresh(&sp->names, cgroup_id, wall_ns());
 }
 
 void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_event *e)
@@ -376,6 +385,11 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 	struct cgp_sample s;
 	int err;
 
+	if (!sp->walked) { /* the one walk of the tree; mkdir/rmdir events keep it current from then on */
+		sp->walked = true;
+		if (cgp_names_walk(&sp->names, now))
+			cgp_info("walking %s failed: paths will be found by id", sp->bpf->fs.v2_mount);
+	}
 	sp->gen++;
 	sp->stats.records = 0;
 	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};

@@ -35,6 +35,7 @@ struct cgp_sampler {
 	double node_cpus;	  /* what a percentage is of when a cgroup has no limit */
 	uint64_t node_mem_bytes;
 	uint32_t gen;
+	bool walked;
 	uint64_t last_mono_ns;
 	struct ring_buffer *rb; /* drains sweep_records into buf */
 	char *buf;
@@ -53,8 +54,11 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 struct cgp_limits;
 /* What a playbook measures a cgroup against, as of the last sweep; false (node figures only) when unknown. */
 bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_limits *lim, uint64_t *mem_limit);
-/* Identity of a live or recently removed cgroup (NULL when unknown). */
+/* Identity of a live or recently removed cgroup (NULL when unknown); fresh: ask the runtimes now. */
 const struct cgp_cgname *cgp_sampler_name(struct cgp_sampler *sp, uint64_t cgroup_id);
+const struct cgp_cgname *cgp_sampler_name_fresh(struct cgp_sampler *sp, uint64_t cgroup_id);
+/* Where the runtimes keep their state (before the first sweep); NULL: their defaults. */
+int cgp_sampler_set_roots(struct cgp_sampler *sp, const struct cgp_meta_roots *roots);
 struct cgp_cgroup_event;
 /* A cgroup_mkdir/cgroup_rmdir record from the kernel. */
 void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_event *e);

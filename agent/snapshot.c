@@ -30,6 +30,8 @@ int cgp_cmd_snapshot(const struct cgp_opts *o)
 		return err;
 	err = cgp_sampler_init(&sp, &b);
 	if (!err)
+		err = cgp_sampler_set_roots(&sp, &o->roots);
+	if (!err)
 		err = cgp_sampler_sweep(&sp, NULL, NULL, NULL); /* the window starts here */
 	while (!err && nanosleep(&w, &w) && errno == EINTR)
 		;

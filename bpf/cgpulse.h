@@ -106,6 +106,7 @@ struct cgp_oom_rec {
 	__s32 oom_score_adj;
 	__u32 memcg_v1;	   /* 1 when memcg_id is on a v1 hierarchy */
 	char comm[CGP_COMM_LEN];
+	__u64 mem_limit_bytes; /* the victim's memory cgroup's limit; 0: none */
 };
 
 #endif

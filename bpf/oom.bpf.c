@@ -46,8 +46,13 @@ static __always_inline void fill_from_task(struct cgp_oom_rec *r, struct task_st
 	r->cgroup_id = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn, id);
 	css = BPF_CORE_READ(task, cgroups, subsys[memcg_id]);
 	if (css) {
+		struct mem_cgroup *memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
+		unsigned long max = BPF_CORE_READ(memcg, memory.max);
+
 		r->memcg_id = BPF_CORE_READ(css, cgroup, kn, id);
 		r->memcg_v1 = BPF_CORE_READ(css, cgroup, root, hierarchy_id) != 0;
+		/* PAGE_COUNTER_MAX (LONG_MAX / PAGE_SIZE) and above: no limit */
+		r->mem_limit_bytes = max >= 0x7fffffffffffffffULL / oom_page_size ? 0 : max * oom_page_size;
 	}
 	r->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
 	mm = BPF_CORE_READ(task, mm);

@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The real agent pushing to the real collector, which is stopped for 5 s (SIGKILL) while the agent keeps
+# sampling and a real OOM kill happens, then started again on the same port and file: after dedup every
+# sequence number the agent published arrives exactly once, the OOM kill among them.
+set -u
+cd "$(dirname "$0")/../.."
+. tests/lib/cgtest.sh
+BUILD=${CGP_BUILD:-build}
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+agent= coll=
+cleanup() {
+	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
+	[ -n "$coll" ] && kill "$coll" 2>/dev/null && wait "$coll" 2>/dev/null
+	cgt_cleanup
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+fail() { echo "FAIL: $*"; sed 's/^/  agent: /' "$tmp/agent.err" 2>/dev/null | tail -5; sed 's/^/  collector: /' "$tmp/coll.err" 2>/dev/null | tail -5; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+
+start_collector() { # [PORT]
+	"$BUILD/cgpulse-collector" --listen "127.0.0.1:${1:-0}" --out "$tmp/events.jsonl" --port-file "$tmp/port" \
+		2>> "$tmp/coll.err" &
+	coll=$!
+	for i in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
+	[ -s "$tmp/port" ] || fail "collector did not start"
+}
+
+cgt_make coll || fail "cgroup"
+rel=$CGT_REL
+cgt_set_limit "$rel" $((20 << 20))
+start_collector
+port=$(cat "$tmp/port")
+"$BUILD/cgpulse" run --json --interval 0.3 --no-pin --collector "127.0.0.1:$port" > "$tmp/agent.out" 2> "$tmp/agent.err" &
+agent=$!
+for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/events.jsonl" 2>/dev/null && break; sleep 0.1; done
+grep -q '"type":"sample"' "$tmp/events.jsonl" || fail "no sample reached the collector"
+
+kill -9 "$coll"; wait "$coll" 2>/dev/null; coll=
+rm -f "$tmp/port"
+sleep 1
+cgt_run "$rel" sh -c 'head -c 100000000 /dev/zero | tail'
+wait "$CGT_PID" 2>/dev/null
+sleep 4
+start_collector "$port"
+# the agent reconnects (backoff with jitter) and resends what was not acknowledged
+for i in $(seq 100); do grep -q '"type":"oom_kill"' "$tmp/events.jsonl" && break; sleep 0.1; done
+sleep 1
+kill -TERM "$agent"; wait "$agent"; rc=$?; agent=
+[ "$rc" -eq 0 ] || fail "agent exit $rc"
+kill -TERM "$coll"; wait "$coll" 2>/dev/null; coll=
+
+$PY - "$tmp/agent.out" "$tmp/events.jsonl" "$rel" <<'PY' || fail "delivery"
+import json, sys, collections
+sent = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
+got = [json.loads(l) for l in open(sys.argv[2])]
+inst = sent[0]["instance_id"]
+got = [e for e in got if e.get("instance_id") == inst]
+count = collections.Counter(e["seq"] for e in got)
+dups = [s for s, n in count.items() if n > 1]
+missing = sorted(set(e["seq"] for e in sent) - set(count))
+print("# agent published %d events (seq 1..%d), collector stored %d, duplicates %d, missing %d"
+      % (len(sent), sent[-1]["seq"], len(got), len(dups), len(missing)))
+assert not dups, dups[:10]
+assert not missing, missing[:10]
+assert [e["seq"] for e in sent] == list(range(1, len(sent) + 1)), "agent seq not contiguous"
+ooms = [e for e in got if e["type"] == "oom_kill" and e["path"] == sys.argv[3]]
+assert len(ooms) == 1, ooms
+PY
+echo "agent+collector: ok"
