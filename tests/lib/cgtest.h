@@ -13,6 +13,7 @@ struct cgt {
 	char rel[512];	   /* path relative to each hierarchy root, the same in all of them */
 	char v2[1024];	   /* directory in the cgroup2 hierarchy */
 	char mem[1024];	   /* directory in the memory hierarchy (== v2 on pure v2) */
+	char cpu[1024];	   /* directory in a v1 cpu hierarchy of its own (hybrid), "" when cpu is on v2 */
 	bool hybrid;
 	uint64_t id;	   /* cgroup v2 id */
 };
@@ -22,6 +23,8 @@ int cgt_create(struct cgt *cg, const char *name);
 /* Moves pid into the cgroup in every hierarchy. */
 int cgt_enter(const struct cgt *cg, pid_t pid);
 int cgt_set_mem_limit(const struct cgt *cg, uint64_t bytes);
+/* CPU weight as cgroup v2 counts it (100 = default): cpu.weight, or cpu.shares × 1024 / 100 on v1. */
+int cgt_set_cpu_weight(const struct cgt *cg, unsigned weight);
 /* Kills what runs in it and removes it. */
 int cgt_destroy(struct cgt *cg);
 void cgt_cleanup_all(void);
@@ -33,7 +36,8 @@ uint64_t cgt_mem_limit(const struct cgt *cg);		/* memory.limit_in_bytes / memory
 uint64_t cgt_oom_kills(const struct cgt *cg);		/* memory.oom_control / memory.events oom_kill */
 
 /* Child processes that join `cg` first. Each returns the child's pid, or -1. */
-pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds); /* cpu < 0: any CPU */
+pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds); /* wall seconds; cpu < 0: any CPU */
+pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds); /* until it used this much CPU */
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
 int cgt_wait(pid_t pid, int *status);
 
