@@ -2,6 +2,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <unistd.h>
+#include <errno.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <linux/capability.h>
 #include "caps.h"
@@ -36,4 +38,20 @@ const char *cgp_missing_capability(void)
 	if (!has(d, CAP_DAC_READ_SEARCH))
 		return "CAP_DAC_READ_SEARCH";
 	return NULL;
+}
+
+int cgp_drop_capabilities(void)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {};
+
+	/* the bounding set first, while CAP_SETPCAP is still ours */
+	for (int cap = 0; cap <= 63; cap++)
+		if (cap != CAP_DAC_READ_SEARCH && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) && errno != EINVAL)
+			return -errno;
+	d[CAP_DAC_READ_SEARCH / 32].effective = 1u << (CAP_DAC_READ_SEARCH % 32);
+	d[CAP_DAC_READ_SEARCH / 32].permitted = 1u << (CAP_DAC_READ_SEARCH % 32);
+	if (syscall(SYS_capset, &h, d))
+		return -errno;
+	return prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) ? -errno : 0;
 }

@@ -15,6 +15,7 @@ struct cgp_opts {
 	uint64_t iterations;	/* run: stop after this many intervals (0: until a signal) */
 	bool json;
 	bool keep_pins;		/* run: leave maps and links pinned on exit for the next agent */
+	bool keep_caps;		/* run: do not drop capabilities after attaching (debugging) */
 	const char *pin_dir;	/* NULL: nothing pinned */
 	uint32_t max_cgroups;
 	const char *playbook;	/* run: --playbook FILE; NULL: the embedded default */

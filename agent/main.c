@@ -38,6 +38,8 @@ static const char usage[] =
 	"  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
 	"                     after a reconnect from a bounded spool)\n"
 	"  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
+	"  --http ADDR:PORT   run: serve /metrics, /v1/events and /healthz there (default 0.0.0.0:9464;\n"
+	"                     \"off\" for none)\n"
 	"  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
 	"  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
 	"  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
@@ -48,6 +50,8 @@ static const char usage[] =
 	"                     (container names come from these, never from the API server)\n"
 	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
 	"                     silently\n"
+	"  --keep-caps        run: keep every capability (by default all but CAP_DAC_READ_SEARCH are dropped once\n"
+	"                     the programs are attached)\n"
 	"  -v, --verbose      debug logs, libbpf's included\n"
 	"  -h, --help         this text\n";
 
@@ -70,10 +74,11 @@ int main(int argc, char **argv)
 		{"window", required_argument, NULL, 'w'},   {"interval", required_argument, NULL, 'i'},
 		{"iterations", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
 		{"pin-dir", required_argument, NULL, 'p'},  {"no-pin", no_argument, NULL, 'P'},
-		{"keep-pins", no_argument, NULL, 'k'},	    {"max-cgroups", required_argument, NULL, 'm'},
+		{"keep-pins", no_argument, NULL, 'k'}, {"keep-caps", no_argument, NULL, 'K'},	    {"max-cgroups", required_argument, NULL, 'm'},
 		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
 		{"playbook", required_argument, NULL, 'b'}, {"collector", required_argument, NULL, 'c'},
 		{"spool-bytes", required_argument, NULL, 's'}, {"node", required_argument, NULL, 'N'},
+		{"http", required_argument, NULL, 'H'},
 		{"containerd-state", required_argument, NULL, 1001}, {"containerd-namespaces", required_argument, NULL, 1002},
 		{"runc-root", required_argument, NULL, 1003}, {"crio-root", required_argument, NULL, 1004},
 		{"podman-root", required_argument, NULL, 1005}, {"docker-root", required_argument, NULL, 1006},
@@ -142,6 +147,9 @@ int main(int argc, char **argv)
 		case 'N':
 			o.node = optarg;
 			break;
+		case 'H':
+			o.http = optarg;
+			break;
 		case 's':
 			if (parse_double("--spool-bytes", optarg, 4096, &d))
 				return 2;
@@ -156,6 +164,9 @@ int main(int argc, char **argv)
 			break;
 		case 'k':
 			o.keep_pins = true;
+			break;
+		case 'K':
+			o.keep_caps = true;
 			break;
 		case 'v':
 			cgp_verbose = true;

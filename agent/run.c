@@ -11,9 +11,11 @@
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <linux/types.h>
 #include "cgpulse.h"
+#include "caps.h"
 #include "collector_client.h"
 #include "commands.h"
 #include "loader.h"
@@ -37,6 +39,7 @@ struct run_ctx {
 	struct cgp_publisher pub;
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
+	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	int ep, tfd, sfd;
 };
 
@@ -105,7 +108,20 @@ static void on_spool_drops(void *arg)
 	cgp_pub_dropped(&r->pub);
 }
 
-/* SIGHUP: a bad new playbook is refused with its reason and the old one stays in force. */
+static bool playbook_changed(struct run_ctx *r)
+{
+	struct stat st;
+	bool changed;
+
+	if (!r->o->playbook || stat(r->o->playbook, &st))
+		return false;
+	changed = st.st_mtim.tv_sec != r->playbook_mtime.tv_sec || st.st_mtim.tv_nsec != r->playbook_mtime.tv_nsec;
+	r->playbook_mtime = st.st_mtim;
+	return changed;
+}
+
+/* SIGHUP, or the file changed (a ConfigMap update): a bad new playbook is refused with its reason and the old
+ * one stays in force. */
 static void reload(struct run_ctx *r)
 {
 	struct cgp_playbook *pb;
@@ -115,17 +131,17 @@ static void reload(struct run_ctx *r)
 		return;
 	}
 	if (cgp_playbook_open(r->o->playbook, &pb)) {
-		cgp_err("SIGHUP: %s refused; the playbook in force stays", r->o->playbook);
+		cgp_err("reload: %s refused; the playbook in force stays", r->o->playbook);
 		return;
 	}
 	if (cgp_engine_set_playbook(r->engine, pb, wall_ns(), on_alert, r)) {
-		cgp_err("SIGHUP: out of memory applying %s; the playbook in force stays", r->o->playbook);
+		cgp_err("reload: out of memory applying %s; the playbook in force stays", r->o->playbook);
 		cgp_playbook_free(pb);
 		return;
 	}
 	cgp_playbook_free(r->pb);
 	r->pb = pb;
-	cgp_info("SIGHUP: playbook %s reloaded", r->o->playbook);
+	cgp_info("playbook %s reloaded", r->o->playbook);
 }
 
 static int watch(int ep, int fd, int tag)
@@ -228,6 +244,8 @@ static int loop(struct run_ctx *r)
 					break;
 				/* event rings first, so an OOM is never published after the sample that counts it */
 				cgp_oom_reader_consume(&r->rings);
+				if (playbook_changed(r))
+					reload(r);
 				err = cgp_sampler_sweep(&r->sp, on_sample, on_gone, r);
 				if (err)
 					return err;
@@ -276,6 +294,7 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	err = cgp_playbook_open(o->playbook, &r.pb);
 	if (err)
 		return err;
+	playbook_changed(&r); /* remember the mtime of what was loaded */
 	r.engine = cgp_engine_new(r.pb);
 	if (!r.engine) {
 		cgp_playbook_free(r.pb);
@@ -293,6 +312,8 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		err = cgp_sampler_sweep(&r.sp, NULL, NULL, NULL); /* baseline: the first interval starts now */
 	if (!err)
 		err = setup(&r);
+	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
+		cgp_err("dropping capabilities: %s", strerror(-err));
 	if (!err) {
 		cgp_info("running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s",
 			 r.pub.node, r.pub.instance_id, r.bpf.attached, o->interval_s,

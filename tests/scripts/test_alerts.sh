@@ -42,6 +42,7 @@ rules:
     action: "Raise the memory limit"
 YAML
 $B playbook check "$tmp/pb.yaml" > /dev/null || fail "test playbook refused"
+cp "$tmp/pb.yaml" "$tmp/pb.good"
 $B run --json --interval $INTERVAL --no-pin --playbook "$tmp/pb.yaml" > "$tmp/out" 2> "$tmp/err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/out" 2>/dev/null && break; sleep 0.1; done
@@ -64,6 +65,10 @@ rules:
 kill -HUP "$agent"; sleep 1
 kill -0 "$agent" || fail "agent died on SIGHUP with a bad playbook"
 grep -q "pb.yaml:4:13: " "$tmp/err" || fail "bad playbook on SIGHUP not reported with line:column"
+# a changed file is picked up without a signal (a ConfigMap update), and a good one is taken
+sed 's/cpu_hot/cpu_hot2/' "$tmp/pb.good" > "$tmp/pb.yaml"
+for i in $(seq 30); do grep -q "playbook .*pb.yaml reloaded" "$tmp/err" && break; sleep 0.1; done
+grep -q "playbook .*pb.yaml reloaded" "$tmp/err" || fail "changed playbook not reloaded"
 kill -TERM "$agent"; wait "$agent"; rc=$?; agent=
 [ "$rc" -eq 0 ] || fail "agent exit $rc"
 

@@ -41,6 +41,10 @@ cgt_set_limit "$rel" $((20 << 20))
 $B run --json --interval 0.5 --no-pin > "$tmp/run" 2> "$tmp/run.err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/run" 2>/dev/null && break; sleep 0.1; done
+# once attached, the agent keeps only CAP_DAC_READ_SEARCH (bit 2) and nothing can give it more
+grep -q '^CapEff:[[:space:]]*0000000000000004$' /proc/$agent/status || fail "capabilities not dropped: $(grep Cap /proc/$agent/status)"
+grep -q '^CapBnd:[[:space:]]*0000000000000004$' /proc/$agent/status || fail "bounding set not cleared"
+grep -q '^NoNewPrivs:[[:space:]]*1$' /proc/$agent/status || fail "no_new_privs not set"
 sh -c 'echo $$ > "$1/cgroup.procs"; [ -z "$2" ] || echo $$ > "$2/cgroup.procs"; exec head -c 100000000 /dev/zero | tail' \
 	x "$CGT_V2$rel" "${CGT_MEM:+$CGT_MEM$rel}" 2>/dev/null
 for i in $(seq 50); do grep -q '"type":"oom_kill"' "$tmp/run" && break; sleep 0.1; done
