@@ -95,6 +95,10 @@ static struct cgp_cgname *add(struct cgp_names *n, uint64_t id, const char *path
 
 void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t now_ns)
 {
+	/* an old record read late (the ring keeps what was not read yet) of a cgroup already gone: an id is
+	 * never reused, so a tombstone means the cgroup is over; live and dead never hold the same id */
+	if (cgp_idmap_get(&n->dead, id))
+		return;
 	add(n, id, path[0] ? path : "/", now_ns);
 }
 
@@ -150,6 +154,11 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 	m = cgp_meta_cache_get(n->meta, c->ref.id, c->ref.runtime);
 	if (!m)
 		return; /* not there yet: the cache retries after META_RETRY_NS */
+	if (!m->pod && !m->container && !m->image && now - c->first_seen_ns < NAMES_RETRY_NS) {
+		/* state written before its annotations (or a runtime that names nothing): look again later */
+		cgp_meta_cache_forget(n->meta, c->ref.id);
+		return;
+	}
 	set_str(&c->pod, m->pod);
 	set_str(&c->pod_namespace, m->pod_namespace);
 	set_str(&c->container, m->container);
