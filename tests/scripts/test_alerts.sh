@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The playbook on the real kernel, through the real agent: a burner in a cgroup limited to 0.5 cores with a
-# `cpu_pct above 90 for 3s` rule fires within for: + two intervals (never before for:), resolves after the
+# `cpu_pct above 80 for 3s` rule fires within for: + two intervals (never before for:), resolves after the
 # burner stops; a real OOM kill fires the oom rule at once; SIGHUP with a bad file keeps the old playbook.
 set -u
 cd "$(dirname "$0")/../.."
@@ -27,10 +27,10 @@ version: 1
 rules:
   - name: cpu_hot
     metric: cpu_pct
-    above: 90
+    above: 80
     for: 3s
     severity: critical
-    resolve_below: 50
+    resolve_below: 40
     select: "$hot"
     action: "Scale up CPU"
   - name: oom_now
@@ -49,7 +49,7 @@ for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/out" 2>/dev/null && brea
 
 cgt_run "$hot" sh -c 'while :; do :; done'
 burner=$CGT_PID
-for i in $(seq 100); do grep -q '"state":"firing"' "$tmp/out" && break; sleep 0.1; done
+for i in $(seq 200); do grep -q '"state":"firing"' "$tmp/out" && break; sleep 0.1; done
 kill -9 "$burner"; wait "$burner" 2>/dev/null
 for i in $(seq 60); do grep -q '"state":"resolved"' "$tmp/out" && break; sleep 0.1; done
 
@@ -81,13 +81,13 @@ alerts = [r for r in rows if r["type"] == "alert" and r["path"] == hot]
 assert abs(samples[-1]["cpu_limit_cores"] - 0.5) < 1e-9, samples[-1]
 firing = [a for a in alerts if a["state"] == "firing"]
 assert firing, "no firing alert"
-# the condition has held since the start of the last unbroken run of samples above 90% before firing (on a busy
+# the condition has held since the start of the last unbroken run of samples above 80% before firing (on a busy
 # machine a throttled burner can dip below for one sample, and for: then starts again, as it should)
 true_at = None
 for smp in samples:
     if smp["ts_ns"] > firing[0]["ts_ns"]:
         break
-    true_at = (true_at or smp["ts_ns"]) if smp["cpu_pct"] > 90 else None
+    true_at = (true_at or smp["ts_ns"]) if smp["cpu_pct"] > 80 else None
 resolved = [a for a in alerts if a["state"] == "resolved"]
 assert len(firing) == 1, "want one firing, got %d" % len(firing)
 assert len(resolved) == 1, "want one resolved, got %d" % len(resolved)
@@ -98,11 +98,11 @@ print("# cpu_hot: condition true -> firing %.3f s (for: 3 s, interval %.1f s); v
       "recommended %.2f cores" % (delay, interval, f["value"], f["limit"], f["recommended_limit"]))
 assert 3.0 <= delay <= 3.0 + 2 * interval, delay
 assert f["severity"] == "critical" and f["rule"] == "cpu_hot" and f["metric"] == "cpu_pct"
-assert f["threshold"] == 90 and f["limit"] == 0.5 and f["limit_kind"] == "cgroup"
+assert f["threshold"] == 80 and f["limit"] == 0.5 and f["limit_kind"] == "cgroup"
 assert f["recommended_limit"] >= 1.0, f
-assert len(f["evidence"]) >= 2 and all(v > 90 for v in f["evidence"][-2:]), f["evidence"]
+assert len(f["evidence"]) >= 2 and all(v > 80 for v in f["evidence"][-2:]), f["evidence"]
 assert f["held_ns"] >= 3e9
-assert resolved[0]["ts_ns"] > f["ts_ns"] and resolved[0]["value"] < 50
+assert resolved[0]["ts_ns"] > f["ts_ns"] and resolved[0]["value"] < 40
 ooms = [r for r in rows if r["type"] == "alert" and r["rule"] == "oom_now" and r["state"] == "firing"]
 assert len(ooms) == 1 and ooms[0]["path"] == oom, ooms
 assert any(r["type"] == "oom_kill" and r["path"] == oom for r in rows)
