@@ -16,11 +16,11 @@ struct cgp_ring_event {
 };
 
 struct cgp_event_ring_stats {
-	size_t events, bytes;	 /* held now */
-	uint64_t first_seq;	 /* oldest held, 0 when empty */
-	uint64_t last_seq;	 /* newest ever pushed, 0 before the first push */
-	uint64_t evicted_total;	 /* pushed out to make room */
-	uint64_t evicted_upto;	 /* highest seq pushed out, 0 when none */
+	size_t events, bytes;	/* held now */
+	uint64_t first_seq;	/* oldest held, 0 when empty */
+	uint64_t last_seq;	/* newest ever pushed, 0 before the first push */
+	uint64_t evicted_total; /* pushed out to make room */
+	uint64_t evicted_upto;	/* highest seq pushed out, 0 when none */
 };
 
 struct cgp_event_ring;

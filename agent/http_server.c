@@ -12,6 +12,9 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
 #include <microhttpd.h>
 #include <zlib.h>
 
@@ -22,8 +25,8 @@
 #include "log.h"
 #include "tcp_addr.h"
 
-#define STREAM_BLOCK 16384    /* libmicrohttpd's buffer for one chunk of a stream */
-#define STREAM_BATCH 65536    /* event bytes taken from the ring per refill: one gzip flush per batch */
+#define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
+#define STREAM_BATCH 65536     /* event bytes taken from the ring per refill: one gzip flush per batch */
 #define GZIP_WBITS   (14 + 16) /* 16 KiB window, gzip wrapper: a stream's deflate state stays under 100 KiB */
 #define GZIP_MEMLVL  6
 #define EVENTS_TYPE  "application/vnd.google.protobuf; proto=cgpulse.v1.Event; encoding=delimited"
@@ -42,6 +45,10 @@ struct stream {
 
 struct cgp_http {
 	struct MHD_Daemon *d;
+	/* what the agent polls: libmicrohttpd's epoll fd and `wake`. A resumed connection does not make
+	 * libmicrohttpd's own fd readable in external-epoll mode, so publish rings `wake` instead. */
+	int ep, wake;
+	bool woken;
 	int port;
 	struct cgp_http_cfg cfg;
 	struct cgp_event_ring *ring;
@@ -142,8 +149,8 @@ static int gzip_once(const void *in, size_t len, struct cgp_buf *out)
 	return err;
 }
 
-static enum MHD_Result reply(struct MHD_Connection *c, struct cgp_http *h, enum cgp_http_endpoint ep,
-			     unsigned status, const char *type, const void *body, size_t len, bool gzip)
+static enum MHD_Result reply(struct MHD_Connection *c, struct cgp_http *h, enum cgp_http_endpoint ep, unsigned status,
+			     const char *type, const void *body, size_t len, bool gzip)
 {
 	struct cgp_buf z = CGP_BUF_INIT;
 	struct MHD_Response *r;
@@ -259,10 +266,11 @@ static int stream_fill(struct stream *s)
 		}
 	}
 out:
-	if (!err && s->gzip && cgp_buf_size(raw)) {
+	if (s->gzip) {
 		/* a sync flush per batch: the consumer can decode all of it now, not when the window fills */
-		err = deflate_into(&s->z, cgp_buf_head(raw), cgp_buf_size(raw), Z_SYNC_FLUSH, &s->out);
-		cgp_buf_clear(raw);
+		if (!err && cgp_buf_size(raw))
+			err = deflate_into(&s->z, cgp_buf_head(raw), cgp_buf_size(raw), Z_SYNC_FLUSH, &s->out);
+		cgp_buf_clear(raw); /* shared by every stream */
 	}
 	return err;
 }
@@ -318,6 +326,7 @@ static void stream_free(void *cls)
 static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c)
 {
 	const char *since = MHD_lookup_connection_value(c, MHD_GET_ARGUMENT_KIND, "since");
+	const union MHD_ConnectionInfo *ci;
 	struct cgp_event_ring_stats rs;
 	struct MHD_Response *r;
 	struct stream *s;
@@ -337,7 +346,8 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 		/* an agent restart starts seq again at 1: an old consumer must not wait for seqs that never come */
 		if (after > rs.last_seq)
 			return reply_text(c, h, CGP_HTTP_EP_EVENTS, MHD_HTTP_CONFLICT,
-					  "since=%" PRIu64 " is ahead of this agent instance (%s), whose last seq is %" PRIu64
+					  "since=%" PRIu64
+					  " is ahead of this agent instance (%s), whose last seq is %" PRIu64
 					  ": start again with since=0\n",
 					  after, h->cfg.instance_id, rs.last_seq);
 	} else {
@@ -349,6 +359,11 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 		return reply_text(c, h, CGP_HTTP_EP_EVENTS, MHD_HTTP_SERVICE_UNAVAILABLE,
 				  "too many event streams (%u)\n", h->cfg.max_streams);
 	}
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	/* a fixed buffer (no autotuning to megabytes): a stalled consumer pins little memory and, once it reads
+	 * again, meets its Gap soon instead of megabytes of stale events */
+	if (ci && setsockopt(ci->connect_fd, SOL_SOCKET, SO_SNDBUF, &h->cfg.stream_sndbuf, sizeof(int)))
+		cgp_debug("http: SO_SNDBUF on an event stream: %s", strerror(errno));
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return MHD_NO;
@@ -423,6 +438,20 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	}
 }
 
+static int mhd_fd(const struct cgp_http *h)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+
+	return i ? i->epoll_fd : -1;
+}
+
+static int watch(int ep, int fd)
+{
+	struct epoll_event ev = {.events = EPOLLIN};
+
+	return fd < 0 ? -1 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+}
+
 struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t whylen)
 {
 	struct cgp_http *h = calloc(1, sizeof(*h));
@@ -432,6 +461,7 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
+	h->ep = h->wake = -1;
 	h->cfg = *cfg;
 	if (!h->cfg.addr)
 		h->cfg.addr = CGP_HTTP_DEFAULT_ADDR;
@@ -440,15 +470,17 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 	if (!h->cfg.instance_id)
 		h->cfg.instance_id = "";
 	if (!h->cfg.ring_events)
-		h->cfg.ring_events = 8192;
+		h->cfg.ring_events = 16384;
 	if (!h->cfg.ring_bytes)
-		h->cfg.ring_bytes = 8u << 20;
+		h->cfg.ring_bytes = 4u << 20;
 	if (!h->cfg.max_streams)
 		h->cfg.max_streams = 16;
 	if (!h->cfg.max_connections)
 		h->cfg.max_connections = 64;
 	if (!h->cfg.idle_timeout_s)
 		h->cfg.idle_timeout_s = 60;
+	if (!h->cfg.stream_sndbuf || h->cfg.stream_sndbuf > INT_MAX)
+		h->cfg.stream_sndbuf = 256u << 10;
 	snprintf(h->health_reason, sizeof(h->health_reason), "starting");
 	h->ring = cgp_event_ring_new(h->cfg.ring_events, h->cfg.ring_bytes);
 	if (!h->ring) {
@@ -459,17 +491,29 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 	if (fd < 0)
 		goto fail;
 	h->port = cgp_tcp_local_port(fd);
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL,
-				on_request, h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
-				h->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s,
-				MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_END);
+	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+				h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
+				MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s, MHD_OPTION_EXTERNAL_LOGGER,
+				mhd_log, NULL, MHD_OPTION_END);
 	if (!h->d) {
 		close(fd);
 		snprintf(why, whylen, "%s: libmicrohttpd could not start", h->cfg.addr);
 		goto fail;
 	}
+	h->ep = epoll_create1(EPOLL_CLOEXEC);
+	h->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (h->ep < 0 || h->wake < 0 || watch(h->ep, mhd_fd(h)) || watch(h->ep, h->wake)) {
+		snprintf(why, whylen, "epoll for HTTP: %s", strerror(errno));
+		goto fail;
+	}
 	return h;
 fail:
+	if (h->d)
+		MHD_stop_daemon(h->d);
+	if (h->ep > 0)
+		close(h->ep);
+	if (h->wake > 0)
+		close(h->wake);
 	cgp_event_ring_free(h->ring);
 	free(h);
 	return NULL;
@@ -489,6 +533,8 @@ void cgp_http_free(struct cgp_http *h)
 	}
 	MHD_run(h->d);
 	MHD_stop_daemon(h->d);
+	close(h->ep);
+	close(h->wake);
 	cgp_event_ring_free(h->ring);
 	cgp_buf_free(&h->raw);
 	cgp_buf_free(&h->gap);
@@ -497,9 +543,7 @@ void cgp_http_free(struct cgp_http *h)
 
 int cgp_http_fd(const struct cgp_http *h)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
-
-	return i ? i->epoll_fd : -1;
+	return h->ep;
 }
 
 int cgp_http_port(const struct cgp_http *h)
@@ -511,6 +555,8 @@ int cgp_http_timeout_ms(struct cgp_http *h)
 {
 	MHD_UNSIGNED_LONG_LONG ms;
 
+	if (h->woken)
+		return 0;
 	if (MHD_get_timeout(h->d, &ms) != MHD_YES)
 		return -1;
 	return ms < INT_MAX ? (int)ms : INT_MAX;
@@ -518,13 +564,23 @@ int cgp_http_timeout_ms(struct cgp_http *h)
 
 int cgp_http_run(struct cgp_http *h)
 {
+	uint64_t n;
+
+	if (h->woken) {
+		h->woken = false;
+		if (read(h->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
+			cgp_debug("http: reading the wake-up eventfd: %s", strerror(errno));
+	}
 	return MHD_run(h->d) == MHD_YES ? 0 : -EIO;
 }
 
 void cgp_http_set_health(struct cgp_http *h, bool ok, const char *reason)
 {
 	h->healthy = ok;
-	snprintf(h->health_reason, sizeof(h->health_reason), "%s", reason && *reason ? reason : ok ? "ok" : "unhealthy");
+	snprintf(h->health_reason, sizeof(h->health_reason), "%s",
+		 reason && *reason ? reason
+		 : ok		   ? "ok"
+				   : "unhealthy");
 }
 
 int cgp_http_publish(struct cgp_http *h, uint64_t seq, const void *ev, size_t len)
@@ -537,9 +593,14 @@ int cgp_http_publish(struct cgp_http *h, uint64_t seq, const void *ev, size_t le
 		return err;
 	/* -E2BIG too: waiting streams then get a Gap for it */
 	for (struct stream *s = h->streams; s; s = s->next) {
-		if (s->suspended) {
-			s->suspended = false;
-			MHD_resume_connection(s->conn);
+		if (!s->suspended)
+			continue;
+		s->suspended = false;
+		MHD_resume_connection(s->conn);
+		if (!h->woken) { /* once per loop iteration, however many events a sweep publishes */
+			static const uint64_t one = 1;
+
+			h->woken = write(h->wake, &one, sizeof(one)) == sizeof(one);
 		}
 	}
 	return err;

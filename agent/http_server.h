@@ -8,8 +8,9 @@
  *                             Without since: from the oldest held event. Accept-Encoding: gzip is honoured,
  *                             flushed after every batch of events.
  * A stream reads the ring of recent events (event_ring.h) through its own cursor: publishing copies an event
- * once into the ring and wakes the suspended streams, whatever their consumers' speed. A consumer that falls
- * behind the ring gets a Gap event naming the seqs it missed, never a silent jump.
+ * once into the ring and wakes the suspended streams, whatever their consumers' speed. A stream's own queue is
+ * bounded: its cursor into the ring, one batch of encoded bytes, and a fixed kernel send buffer. A consumer
+ * that falls behind the ring gets a Gap event naming the seqs it missed, never a silent jump.
  *
  * Wiring into an epoll loop:
  *   h = cgp_http_new(&cfg, why, sizeof(why));
@@ -39,10 +40,11 @@ typedef int (*cgp_http_metrics_fn)(void *arg, struct cgp_buf *out);
 struct cgp_http_cfg {
 	const char *addr;		/* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
 	const char *node, *instance_id; /* envelope of Gap events; must outlive the server */
-	size_t ring_events, ring_bytes; /* recent events held for since=; 0: 8192 events, 8 MiB */
+	size_t ring_events, ring_bytes; /* recent events held for since=; 0: 16384 events, 4 MiB */
 	unsigned max_streams;		/* concurrent /v1/events streams; 0: 16 */
 	unsigned max_connections;	/* 0: 64 */
 	unsigned idle_timeout_s;	/* a connection that moves no byte for this long is closed; 0: 60 */
+	unsigned stream_sndbuf;		/* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
 	cgp_http_metrics_fn metrics;	/* NULL: /metrics answers 503 */
 	void *metrics_arg;
 };
@@ -75,7 +77,8 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 /* Ends every stream and closes every connection. */
 void cgp_http_free(struct cgp_http *h);
 
-/* libmicrohttpd's epoll fd: add it to the agent's epoll for EPOLLIN. */
+/* An epoll fd (libmicrohttpd's own, and a wake-up for streams that publish resumed): add it to the agent's
+ * epoll for EPOLLIN; readable means call cgp_http_run. */
 int cgp_http_fd(const struct cgp_http *h);
 /* Milliseconds until cgp_http_run must be called even without readiness; -1: no deadline. */
 int cgp_http_timeout_ms(struct cgp_http *h);

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `cgpulse run`: one event loop (epoll) over a timerfd for sampling, the kernel's event rings (cgroup
- * mkdir/rmdir, OOM kills), a signalfd and the collector's socket. Every sample and OOM kill goes through the
- * playbook engine; every event goes through the publisher (stdout, collector); SIGHUP reloads the playbook. */
+ * mkdir/rmdir, OOM kills), a signalfd, the collector's socket and the HTTP server. Every sample and OOM kill
+ * goes through the playbook engine; every event goes through the publisher (stdout, collector, HTTP stream);
+ * SIGHUP (or a changed file) reloads the playbook. */
 #include <errno.h>
+#include <malloc.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -14,9 +16,14 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include <linux/types.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "cgpulse.skel.h"
 #include "cgpulse.h"
 #include "caps.h"
 #include "collector_client.h"
+#include "http_server.h"
+#include "metrics.h"
 #include "commands.h"
 #include "loader.h"
 #include "log.h"
@@ -27,7 +34,9 @@
 #include "sampler.h"
 #include "spool.h"
 
-enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR };
+enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP };
+
+#define MAX_PROGS 16
 
 struct run_ctx {
 	const struct cgp_opts *o;
@@ -40,6 +49,10 @@ struct run_ctx {
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
+	struct cgp_http *http;
+	struct cgp_metrics *metrics;
+	double sweep_s_total, sweep_s_last;
+	struct cgp_bpf_prog_stat progs[MAX_PROGS];
 	int ep, tfd, sfd;
 };
 
@@ -69,6 +82,8 @@ static void on_sample(const struct cgp_sample *s, void *ctx)
 	};
 
 	cgp_pub_sample(&r->pub, s);
+	if (r->metrics)
+		cgp_metrics_sample(r->metrics, s);
 	cgp_engine_eval(r->engine, s, &lim, s->ts_ns, on_alert, r);
 }
 
@@ -77,6 +92,8 @@ static void on_gone(uint64_t cgroup_id, const char *path, void *ctx)
 	struct run_ctx *r = ctx;
 
 	(void)path;
+	if (r->metrics)
+		cgp_metrics_gone(r->metrics, cgroup_id);
 	cgp_engine_cgroup_gone(r->engine, cgroup_id, wall_ns(), on_alert, r);
 }
 
@@ -144,6 +161,61 @@ static void reload(struct run_ctx *r)
 	cgp_info("playbook %s reloaded", r->o->playbook);
 }
 
+static bool bpf_stats_on(void)
+{
+	char c = '0';
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = '0';
+		fclose(f);
+	}
+	return c == '1';
+}
+
+/* /metrics: the agent's own figures next to the per-cgroup ones, so users can check its cost on their nodes */
+static int render_metrics(void *arg, struct cgp_buf *out)
+{
+	struct run_ctx *r = arg;
+	struct cgp_agent_counters c = {0};
+	struct cgp_spool_stats ss = {0};
+	struct cgp_http_stats hs;
+	struct bpf_program *p;
+
+	c.events_published = r->pub.published;
+	if (r->spool) {
+		cgp_spool_get_stats(r->spool, &ss);
+		c.events_sent = ss.acked_total;
+		c.spool_dropped_samples = ss.dropped_samples_total;
+		c.spool_dropped_others = ss.dropped_others_total;
+		c.spool_events = ss.events;
+		c.spool_bytes = ss.bytes;
+	}
+	memcpy(c.records_lost, r->sp.stats.drops, sizeof(c.records_lost));
+	c.cgroups_tracked = r->sp.stats.cgroups;
+	c.sweeps = r->sp.stats.sweeps;
+	c.sweep_seconds_total = r->sweep_s_total;
+	c.last_sweep_seconds = r->sweep_s_last;
+	c.bpf_stats_enabled = bpf_stats_on();
+	bpf_object__for_each_program(p, r->bpf.skel->obj) {
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (c.n_progs >= MAX_PROGS || bpf_program__fd(p) < 0 ||
+		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		r->progs[c.n_progs].name = bpf_program__name(p);
+		r->progs[c.n_progs].run_time_ns = info.run_time_ns;
+		r->progs[c.n_progs].run_cnt = info.run_cnt;
+		c.n_progs++;
+	}
+	c.progs = r->progs;
+	cgp_http_get_stats(r->http, &hs);
+	c.http = &hs;
+	return cgp_metrics_render(r->metrics, &c, out);
+}
+
 static int watch(int ep, int fd, int tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = tag};
@@ -206,6 +278,28 @@ static int setup(struct run_ctx *r)
 		return err;
 	if (r->o->collector && (err = setup_collector(r)))
 		return err;
+	if (!r->o->http || strcmp(r->o->http, "off")) {
+		struct cgp_http_cfg hc = {
+			.addr = r->o->http,
+			.node = r->pub.node,
+			.instance_id = r->pub.instance_id,
+			.metrics = render_metrics,
+			.metrics_arg = r,
+		};
+		char why[256];
+
+		r->metrics = cgp_metrics_new();
+		r->http = r->metrics ? cgp_http_new(&hc, why, sizeof(why)) : NULL;
+		if (!r->http) {
+			cgp_err("--http %s: %s", r->o->http ? r->o->http : CGP_HTTP_DEFAULT_ADDR,
+				r->metrics ? why : "out of memory");
+			return -EADDRNOTAVAIL;
+		}
+		r->pub.hook = cgp_http_publish_hook;
+		r->pub.hook_arg = r->http;
+		if ((err = watch(r->ep, cgp_http_fd(r->http), EV_HTTP)))
+			return err;
+	}
 	return 0;
 }
 
@@ -219,11 +313,19 @@ static int loop(struct run_ctx *r)
 {
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
-	uint64_t ticks, done = 0;
+	uint64_t ticks, done = 0, sweep_start;
 	int n, err, timeout;
 
+	if (r->http)
+		cgp_http_set_health(r->http, true, NULL);
 	for (;;) {
 		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
+		if (r->http) {
+			int ht = cgp_http_timeout_ms(r->http);
+
+			if (ht >= 0 && (timeout < 0 || ht < timeout))
+				timeout = ht;
+		}
 		sync_collector(r);
 		n = epoll_wait(r->ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
@@ -246,9 +348,15 @@ static int loop(struct run_ctx *r)
 				cgp_oom_reader_consume(&r->rings);
 				if (playbook_changed(r))
 					reload(r);
+				sweep_start = wall_ns();
 				err = cgp_sampler_sweep(&r->sp, on_sample, on_gone, r);
-				if (err)
+				if (err) {
+					if (r->http)
+						cgp_http_set_health(r->http, false, "sweep failed");
 					return err;
+				}
+				r->sweep_s_last = (wall_ns() - sweep_start) / 1e9;
+				r->sweep_s_total += r->sweep_s_last;
 				fflush(stdout);
 				if (r->cc)
 					cgp_cc_kick(r->cc);
@@ -263,6 +371,9 @@ static int loop(struct run_ctx *r)
 				break;
 			}
 		}
+		/* every turn, not only when its fd fired: a flowing stream needs runs with no fd ready */
+		if (r->http)
+			cgp_http_run(r->http);
 	}
 }
 
@@ -305,6 +416,8 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	err = cgp_bpf_open(&r.bpf, &lo);
 	if (err)
 		goto out_engine;
+	/* loading parsed the kernel's BTF (megabytes, freed by now): give that heap back to the system */
+	malloc_trim(0);
 	err = cgp_sampler_init(&r.sp, &r.bpf);
 	if (!err)
 		err = cgp_sampler_set_roots(&r.sp, &o->roots);
@@ -315,11 +428,13 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
 		cgp_err("dropping capabilities: %s", strerror(-err));
 	if (!err) {
-		cgp_info("running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s",
+		cgp_info("running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s; "
+			 "http port %d",
 			 r.pub.node, r.pub.instance_id, r.bpf.attached, o->interval_s,
 			 o->playbook ? o->playbook : "(embedded default)",
 			 r.bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r.bpf.pin_dir,
-			 o->collector ? "; collector " : "", o->collector ? o->collector : "");
+			 o->collector ? "; collector " : "", o->collector ? o->collector : "",
+			 r.http ? cgp_http_port(r.http) : 0);
 		if (!o->json)
 			cgp_print_sample_header(stdout);
 		err = loop(&r);
@@ -329,6 +444,8 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	cgp_oom_reader_consume(&r.rings);
 	drain_collector(&r);
 	cgp_oom_reader_close(&r.rings);
+	cgp_http_free(r.http);
+	cgp_metrics_free(r.metrics);
 	cgp_cc_free(r.cc);
 	cgp_spool_free(r.spool);
 	cgp_sampler_free(&r.sp);

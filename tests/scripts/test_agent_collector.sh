@@ -33,7 +33,7 @@ rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
 start_collector
 port=$(cat "$tmp/port")
-"$BUILD/cgpulse" run --json --interval 0.3 --no-pin --collector "127.0.0.1:$port" > "$tmp/agent.out" 2> "$tmp/agent.err" &
+"$BUILD/cgpulse" run --json --interval 0.3 --no-pin --http 127.0.0.1:0 --collector "127.0.0.1:$port" > "$tmp/agent.out" 2> "$tmp/agent.err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/events.jsonl" 2>/dev/null && break; sleep 0.1; done
 grep -q '"type":"sample"' "$tmp/events.jsonl" || fail "no sample reached the collector"

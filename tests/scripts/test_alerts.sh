@@ -43,7 +43,7 @@ rules:
 YAML
 $B playbook check "$tmp/pb.yaml" > /dev/null || fail "test playbook refused"
 cp "$tmp/pb.yaml" "$tmp/pb.good"
-$B run --json --interval $INTERVAL --no-pin --playbook "$tmp/pb.yaml" > "$tmp/out" 2> "$tmp/err" &
+$B run --json --interval $INTERVAL --no-pin --http 127.0.0.1:0 --playbook "$tmp/pb.yaml" > "$tmp/out" 2> "$tmp/err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/out" 2>/dev/null && break; sleep 0.1; done
 

@@ -38,7 +38,7 @@ PY
 cgt_make cli || fail "cgroup"
 rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
-$B run --json --interval 0.5 --no-pin > "$tmp/run" 2> "$tmp/run.err" &
+$B run --json --interval 0.5 --no-pin --http 127.0.0.1:0 > "$tmp/run" 2> "$tmp/run.err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/run" 2>/dev/null && break; sleep 0.1; done
 # once attached, the agent keeps only CAP_DAC_READ_SEARCH (bit 2) and nothing can give it more

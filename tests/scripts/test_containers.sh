@@ -22,7 +22,7 @@ CGP_RUNC_ROOT=$CGP_TMP/runc
 mkdir -p "$CGP_RUNC_ROOT"
 
 out=$CGP_TMP/agent.out
-"$B" run --json --interval 0.5 --no-pin --runc-root "$CGP_RUNC_ROOT" --containerd-state "$CGP_CONTAINERD_STATE" \
+"$B" run --json --interval 0.5 --no-pin --http 127.0.0.1:0 --runc-root "$CGP_RUNC_ROOT" --containerd-state "$CGP_CONTAINERD_STATE" \
 	--containerd-namespaces "$CGP_CTR_NS" > "$out" 2> "$CGP_TMP/agent.err" &
 agent=$!
 cgp_defer "kill $agent 2>/dev/null; wait $agent 2>/dev/null"

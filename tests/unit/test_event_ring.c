@@ -1,0 +1,200 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Ring of recent events: since() lookups, eviction by count and by bytes, and the Gap a consumer gets for
+ * what was pushed out before it read it. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "event_ring.h"
+
+/* Pushes seq with a payload naming it (len bytes, at least the digits). */
+static void push(struct cgp_event_ring *r, uint64_t seq, size_t len)
+{
+	char buf[1024];
+
+	memset(buf, 'x', sizeof(buf));
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seq);
+	assert_int_equal(cgp_event_ring_push(r, seq, buf, len), 0);
+}
+
+/* Everything a consumer that has seen up to `after` reads, as seqs, with a gap written as -first,-last. */
+static size_t read_all(const struct cgp_event_ring *r, uint64_t after, int64_t *out, size_t max)
+{
+	const struct cgp_ring_event *ev;
+	uint64_t first, last;
+	size_t n = 0;
+
+	for (;;) {
+		switch (cgp_event_ring_since(r, after, &ev, &first, &last)) {
+		case CGP_RING_WAIT:
+			return n;
+		case CGP_RING_GAP:
+			assert_true(n + 2 <= max);
+			assert_true(first == after + 1 && last >= first);
+			out[n++] = -(int64_t)first;
+			out[n++] = -(int64_t)last;
+			after = last;
+			break;
+		case CGP_RING_EVENT: {
+			char want[32];
+
+			snprintf(want, sizeof(want), "%llu", (unsigned long long)ev->seq);
+			assert_memory_equal(ev->data, want, strlen(want));
+			assert_true(ev->seq > after);
+			assert_true(n < max);
+			out[n++] = (int64_t)ev->seq;
+			after = ev->seq;
+			break;
+		}
+		}
+	}
+}
+
+static void test_since(void **state)
+{
+	struct cgp_event_ring *r = cgp_event_ring_new(8, 1 << 20);
+	int64_t got[32];
+	const struct cgp_ring_event *ev;
+	uint64_t f, l;
+
+	(void)state;
+	assert_non_null(r);
+	assert_int_equal(cgp_event_ring_since(r, 0, &ev, &f, &l), CGP_RING_WAIT);
+	for (uint64_t s = 1; s <= 5; s++)
+		push(r, s, 16);
+	assert_int_equal(read_all(r, 0, got, 32), 5);
+	assert_int_equal(got[0], 1);
+	assert_int_equal(got[4], 5);
+	assert_int_equal(read_all(r, 3, got, 32), 2);
+	assert_int_equal(got[0], 4);
+	assert_int_equal(got[1], 5);
+	assert_int_equal(read_all(r, 5, got, 32), 0);
+	/* a consumer ahead of the ring (another instance's seq) just waits; the HTTP layer refuses it earlier */
+	assert_int_equal(read_all(r, 99, got, 32), 0);
+
+	/* seqs only grow */
+	assert_int_equal(cgp_event_ring_push(r, 5, "5", 1), -EINVAL);
+	assert_int_equal(cgp_event_ring_push(r, 2, "2", 1), -EINVAL);
+	cgp_event_ring_free(r);
+}
+
+static void test_evict_by_count_gives_gap(void **state)
+{
+	struct cgp_event_ring *r = cgp_event_ring_new(4, 1 << 20);
+	struct cgp_event_ring_stats st;
+	int64_t got[32];
+
+	(void)state;
+	for (uint64_t s = 1; s <= 10; s++)
+		push(r, s, 16);
+	cgp_event_ring_get_stats(r, &st);
+	assert_int_equal(st.events, 4);
+	assert_int_equal(st.bytes, 64);
+	assert_int_equal(st.first_seq, 7);
+	assert_int_equal(st.last_seq, 10);
+	assert_int_equal(st.evicted_total, 6);
+	assert_int_equal(st.evicted_upto, 6);
+
+	/* seen 2: missed 3..6, then 7..10 */
+	assert_int_equal(read_all(r, 2, got, 32), 6);
+	assert_int_equal(got[0], -3);
+	assert_int_equal(got[1], -6);
+	assert_int_equal(got[2], 7);
+	assert_int_equal(got[5], 10);
+	/* from the very start: 1..6 gone */
+	assert_int_equal(read_all(r, 0, got, 32), 6);
+	assert_int_equal(got[0], -1);
+	assert_int_equal(got[1], -6);
+	/* seen 6 exactly: nothing missed */
+	assert_int_equal(read_all(r, 6, got, 32), 4);
+	assert_int_equal(got[0], 7);
+	cgp_event_ring_free(r);
+}
+
+static void test_evict_by_bytes(void **state)
+{
+	struct cgp_event_ring *r = cgp_event_ring_new(100, 1000);
+	struct cgp_event_ring_stats st;
+	int64_t got[32];
+
+	(void)state;
+	for (uint64_t s = 1; s <= 5; s++)
+		push(r, s, 300);
+	cgp_event_ring_get_stats(r, &st);
+	assert_int_equal(st.events, 3);
+	assert_int_equal(st.bytes, 900);
+	assert_int_equal(st.first_seq, 3);
+	push(r, 6, 100); /* fits beside 3..5 */
+	cgp_event_ring_get_stats(r, &st);
+	assert_int_equal(st.events, 4);
+	assert_int_equal(st.bytes, 1000);
+	push(r, 7, 1); /* one byte over: the oldest goes */
+	cgp_event_ring_get_stats(r, &st);
+	assert_int_equal(st.first_seq, 4);
+	assert_int_equal(st.bytes, 701);
+	assert_int_equal(read_all(r, 1, got, 32), 6);
+	assert_int_equal(got[0], -2);
+	assert_int_equal(got[1], -3);
+	assert_int_equal(got[2], 4);
+	assert_int_equal(got[5], 7);
+	cgp_event_ring_free(r);
+}
+
+/* An event larger than the whole ring is never held: a consumer gets a Gap for it, not a silent jump. */
+static void test_too_big(void **state)
+{
+	struct cgp_event_ring *r = cgp_event_ring_new(100, 100);
+	static char big[101];
+	int64_t got[32];
+
+	(void)state;
+	push(r, 1, 10);
+	push(r, 2, 10);
+	assert_int_equal(cgp_event_ring_push(r, 3, big, sizeof(big)), -E2BIG);
+	push(r, 4, 10);
+	assert_int_equal(read_all(r, 1, got, 32), 3);
+	assert_int_equal(got[0], -2);
+	assert_int_equal(got[1], -3);
+	assert_int_equal(got[2], 4);
+	cgp_event_ring_free(r);
+}
+
+/* Seqs from the publisher go up by one; the ring still finds the right place when they do not. */
+static void test_sparse_seqs_and_wraparound(void **state)
+{
+	struct cgp_event_ring *r = cgp_event_ring_new(5, 1 << 20);
+	int64_t got[32];
+
+	(void)state;
+	for (uint64_t s = 10; s <= 100; s += 10)
+		push(r, s, 8); /* 60..100 held, the array wrapped around */
+	assert_int_equal(read_all(r, 75, got, 32), 3);
+	assert_int_equal(got[0], 80);
+	assert_int_equal(got[2], 100);
+	assert_int_equal(read_all(r, 60, got, 32), 4);
+	assert_int_equal(got[0], 70);
+	assert_int_equal(read_all(r, 49, got, 32), 7);
+	assert_int_equal(got[0], -50);
+	assert_int_equal(got[1], -50);
+	assert_int_equal(got[2], 60);
+	cgp_event_ring_free(r);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_since),
+	    cmocka_unit_test(test_evict_by_count_gives_gap),
+	    cmocka_unit_test(test_evict_by_bytes),
+	    cmocka_unit_test(test_too_big),
+	    cmocka_unit_test(test_sparse_seqs_and_wraparound),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
