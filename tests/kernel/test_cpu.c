@@ -55,7 +55,7 @@ static void test_cpu_matches_kernel(void **state)
 }
 
 /* Two cgroups burning on one CPU with CPU weights 2:1 (cpu.weight on v2, cpu.shares on a v1 cpu hierarchy):
- * the measured split is 2:1 within 3%, as the kernel's own accounting says. */
+ * the measured split is the kernel's own within 3%, and about 2:1. */
 static void test_cpu_ratio_two_to_one(void **state)
 {
 	const struct cgp_sample *sa, *sb;
@@ -83,7 +83,9 @@ static void test_cpu_ratio_two_to_one(void **state)
 	kratio = (double)cgt_cpu_usage_ns(&a) / (double)cgt_cpu_usage_ns(&b);
 	printf("# ratio: cgpulse %.4f, kernel %.4f\n", ratio, kratio);
 	assert_true(ratio > kratio * 0.97 && ratio < kratio * 1.03);
-	assert_true(ratio > 2.0 * 0.97 && ratio < 2.0 * 1.03);
+	/* the kernel's own split, only roughly 2:1: under QEMU TCG it ranged 1.92..2.12 over 12 runs (equal to
+	 * cgpulse's to 4 digits every time), so this bound checks the setup, the one above checks cgpulse */
+	assert_true(kratio > 2.0 * 0.9 && kratio < 2.0 * 1.1);
 	/* the two tasks of a waited for the CPU: the run-queue histogram saw it */
 	assert_true(sa->runq_waits_window > 0);
 	assert_true(sa->runq_p99_us > 0);
