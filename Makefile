@@ -107,6 +107,7 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run.sh $(OUT)
 	$(Q)$(MAKE) --no-print-directory test-asan
+	$(Q)$(MAKE) --no-print-directory test-vm
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory OUT=build-asan \
@@ -135,4 +136,5 @@ lint:
 clean:
 	rm -rf $(OUT) build-asan
 
+-include tools/vm/vm.mk
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -41,7 +41,7 @@ grep -q '"type":"sample"' "$tmp/events.jsonl" || fail "no sample reached the col
 kill -9 "$coll"; wait "$coll" 2>/dev/null; coll=
 rm -f "$tmp/port"
 sleep 1
-cgt_run "$rel" sh -c 'head -c 100000000 /dev/zero | tail'
+cgt_run "$rel" tail /dev/zero # one process: exactly one OOM kill
 wait "$CGT_PID" 2>/dev/null
 sleep 4
 start_collector "$port"

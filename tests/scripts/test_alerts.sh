@@ -53,7 +53,7 @@ for i in $(seq 200); do grep -q '"state":"firing"' "$tmp/out" && break; sleep 0.
 kill -9 "$burner"; wait "$burner" 2>/dev/null
 for i in $(seq 60); do grep -q '"state":"resolved"' "$tmp/out" && break; sleep 0.1; done
 
-cgt_run "$oom" sh -c 'head -c 100000000 /dev/zero | tail'
+cgt_run "$oom" tail /dev/zero # one process: exactly one OOM kill
 wait "$CGT_PID" 2>/dev/null
 for i in $(seq 50); do grep -q '"rule":"oom_now"' "$tmp/out" && break; sleep 0.1; done
 

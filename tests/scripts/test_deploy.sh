@@ -62,5 +62,5 @@ PY
 "$B" playbook show | tail -n +2 | grep -v 'runbook: ""' > "$tmp/default"
 diff -u "$tmp/default" "$tmp/cm" || fail "the ConfigMap's playbook differs from the embedded default"
 grep -q '^FROM .* AS build' deploy/Dockerfile || fail "Dockerfile is not multi-stage"
-make -n OUT=build-static build-static/cgpulse build-static/cgpulse-collector > /dev/null || fail "Dockerfile's make targets"
+make -n build/cgpulse build/cgpulse-collector > /dev/null || fail "Dockerfile's make targets"
 echo "deploy: ok"

@@ -1,0 +1,59 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# Usage: run.sh VM_OUT INITRAMFS SERIES...  (SERIES: 6.1, 6.12)
+# Boots each Debian cloud kernel with the test initramfs under QEMU, pure cgroup v2, with a time limit; reads the
+# guest's "CGPVM:" lines from the serial console; prints one line per kernel and "N passed, N failed" overall.
+# A kernel that cannot be fetched, does not boot, or does not finish in time counts as a failure.
+set -u
+vm=$1 initrd=$2
+shift 2
+here=$(cd "$(dirname "$0")" && pwd)
+timeout_s=${CGP_VM_TIMEOUT:-120}
+mkdir -p "$vm/kernels" "$vm/logs"
+# KVM only where a KVM module is really loaded: on these machines /dev/kvm can exist with no usable KVM behind it
+# (QEMU aborts or crawls on a stock kernel), and TCG is proven to work everywhere.
+accel=tcg
+if [ -w /dev/kvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
+	accel=kvm
+fi
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "test-vm: qemu-system-x86_64 not found (apt-get install qemu-system-x86)" >&2
+	exit 1
+fi
+
+pass=0 fail=0 skip=0
+for series in "$@"; do
+	log=$vm/logs/$series.log
+	start=$(date +%s)
+	if ! kernel=$("$here/fetch-kernel.sh" "$series" "$vm/kernels"); then
+		echo "test-vm: $series: FAILED: could not fetch the kernel (see above)"
+		fail=$((fail + 1))
+		continue
+	fi
+	# cgroup_no_v1=all + unified_cgroup_hierarchy: the pure v2 node most clusters run; panic=-1 and -no-reboot
+	# turn a guest crash into a QEMU exit instead of a hang until the timeout
+	timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu max -m 1G -smp 2 -kernel "$kernel" -initrd "$initrd" \
+		-append "console=ttyS0 quiet panic=-1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all" \
+		-nographic -no-reboot -nic none -serial stdio -monitor none -display none </dev/null >"$log" 2>&1
+	rc=$?
+	secs=$(($(date +%s) - start))
+	tr -d '\r' <"$log" | grep -a '^CGPVM: test' | sed "s/^CGPVM: test/  $series:/"
+	# which programs the agent attached and which it skipped, and why, on this kernel
+	tr -d '\r' <"$log" | grep -a '^cgpulse: .*\(attached\|skipped\):' | sed "s/^cgpulse: [a-z]*: /  $series: agent /"
+	sum=$(tr -d '\r' <"$log" | grep -a '^CGPVM: summary' | tail -n 1)
+	if [ -z "$sum" ]; then
+		why="no summary from the guest"
+		[ "$rc" -eq 124 ] && why="timed out after ${timeout_s}s"
+		echo "test-vm: $series ($(basename "$kernel")): FAILED: $why (qemu exit $rc), console log: $log"
+		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
+		fail=$((fail + 1))
+		continue
+	fi
+	p=$(echo "$sum" | sed -n 's/.* passed=\([0-9]*\).*/\1/p')
+	f=$(echo "$sum" | sed -n 's/.* failed=\([0-9]*\).*/\1/p')
+	s=$(echo "$sum" | sed -n 's/.* skipped=\([0-9]*\).*/\1/p')
+	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
+	echo "test-vm: ${sum#CGPVM: summary } (${secs}s, console log: $log)"
+done
+echo "$pass passed, $fail failed, $skip skipped"
+[ "$fail" -eq 0 ]
