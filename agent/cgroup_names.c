@@ -144,8 +144,10 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 
 	if (c->ref.kind != CGP_CPATH_CONTAINER) {
 		/* plain runc / ctr containers carry no prefix: known only once the runtime's state exists */
-		if (now_or_never || now - c->first_seen_ns < NAMES_RETRY_NS)
+		if (now_or_never || (now - c->first_seen_ns < NAMES_RETRY_NS && now - c->checked_ns >= META_RETRY_NS)) {
+			c->checked_ns = now; /* asking every sweep would cost every young cgroup a lookup per interval */
 			classify(n, c, true);
+		}
 		if (c->ref.kind != CGP_CPATH_CONTAINER) {
 			c->named = now - c->first_seen_ns >= NAMES_RETRY_NS;
 			return;

@@ -24,6 +24,7 @@ struct cgp_cgname {
 	const char *runtime; /* "" when unknown */
 	uint64_t first_seen_ns;
 	uint64_t removed_ns; /* 0 while the cgroup exists */
+	uint64_t checked_ns; /* when the runtimes' state was last asked about it */
 	bool named;	     /* names read (or not a container) */
 };
 
