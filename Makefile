@@ -137,4 +137,5 @@ clean:
 	rm -rf $(OUT) build-asan
 
 -include tools/vm/vm.mk
+-include tools/bench/bench.mk
 -include $(shell find $(OUT) -name '*.d' 2>/dev/null)

@@ -26,7 +26,7 @@ struct cgp_cg {
 	struct cgp_cgroup_rec cur;
 	uint64_t prev_cpu_ns;
 	uint64_t prev_oom_kills;
-	uint64_t prev_runq[CGP_RUNQ_SLOTS];
+	uint32_t prev_runq[CGP_RUNQ_SLOTS];
 };
 
 struct cgp_join {
@@ -328,9 +328,8 @@ static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, dou
 	s->voluntary_switches = r->voluntary_switches;
 	s->involuntary_switches = r->involuntary_switches;
 	for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
-		uint64_t prev = cg->has_prev ? cg->prev_runq[i] : 0;
-
-		s->runq_hist_window[i] = r->runq_waits[i] >= prev ? r->runq_waits[i] - prev : r->runq_waits[i];
+		/* 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap */
+		s->runq_hist_window[i] = (uint32_t)(r->runq_waits[i] - (cg->has_prev ? cg->prev_runq[i] : 0));
 		s->runq_waits_window += s->runq_hist_window[i];
 	}
 	s->runq_p50_us = cgp_runq_quantile_us(s->runq_hist_window, CGP_RUNQ_SLOTS, 0.50);

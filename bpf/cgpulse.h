@@ -73,7 +73,7 @@ struct cgp_cgroup_rec {
 	__u64 mem_bytes;
 	__u64 mem_limit_bytes; /* 0: no limit */
 	__u64 oom_kills;       /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
-	__u64 runq_waits[CGP_RUNQ_SLOTS];
+	__u32 runq_waits[CGP_RUNQ_SLOTS]; /* low 32 bits of the totals: keeps a sweep's ring small */
 	__u64 cpu_quota_us;  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
 	__u64 cpu_period_us; /* CFS bandwidth period */
 };

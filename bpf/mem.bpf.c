@@ -40,7 +40,8 @@ static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 	}
 	r = bpf_map_lookup_elem(&cgroup_runq, &slot);
 	if (r && r->cgroup_id == rec->cgroup_id)
-		__builtin_memcpy(rec->runq_waits, r->waits, sizeof(rec->runq_waits));
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++) /* low 32 bits: the agent takes deltas modulo 2^32 */
+			rec->runq_waits[i] = r->waits[i];
 	rec->flags |= CGP_REC_CPU;
 }
 
@@ -51,7 +52,7 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	struct mem_cgroup *memcg;
 	unsigned long max;
 
-	css = BPF_CORE_READ(cgrp, subsys[memcg_id]);
+	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
 	if (!css) /* controller not enabled on this cgroup */
 		return;
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
@@ -70,7 +71,7 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	struct task_group *tg;
 	__u64 quota;
 
-	css = BPF_CORE_READ(cgrp, subsys[cpu_id]);
+	css = cgrp->subsys[cpu_id];
 	if (!css)
 		return;
 	tg = (void *)css - bpf_core_field_offset(struct task_group, css);
@@ -89,9 +90,10 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 
 	if (!cgrp)
 		return 0;
-	dfl = BPF_CORE_READ(cgrp, root, hierarchy_id) == 0;
-	rec.cgroup_id = BPF_CORE_READ(cgrp, kn, id);
-	rec.level = BPF_CORE_READ(cgrp, level);
+	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
+	dfl = cgrp->root->hierarchy_id == 0;
+	rec.cgroup_id = cgrp->kn->id;
+	rec.level = cgrp->level;
 	if (dfl) {
 		rec.flags |= CGP_REC_DFL;
 		read_cpu(&rec);
