@@ -229,6 +229,7 @@ static int setup_collector(struct run_ctx *r)
 		.addr = r->o->collector,
 		.instance_id = r->pub.instance_id,
 		.zlevel = 1,
+		.backoff_max_ms = 5000, /* a collector back from a restart is found within 5 s */
 		.on_drops = on_spool_drops,
 		.arg = r,
 	};

@@ -46,7 +46,7 @@ wait "$CGT_PID" 2>/dev/null
 sleep 4
 start_collector "$port"
 # the agent reconnects (backoff with jitter) and resends what was not acknowledged
-for i in $(seq 100); do grep -q '"type":"oom_kill"' "$tmp/events.jsonl" && break; sleep 0.1; done
+for i in $(seq 200); do grep -q '"type":"oom_kill"' "$tmp/events.jsonl" && break; sleep 0.1; done
 sleep 1
 kill -TERM "$agent"; wait "$agent"; rc=$?; agent=
 [ "$rc" -eq 0 ] || fail "agent exit $rc"
