@@ -17,6 +17,9 @@
 
 #define JOIN_NONE UINT64_MAX
 #define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
+/* A v1 cpu hierarchy (hybrid hosts) is walked for CPU limits only this often, and when cgroups appeared since:
+ * limits change rarely, and that walk would otherwise be a third of every sweep. */
+#define CPU_LIMIT_SWEEPS 10
 
 struct cgp_cg {
 	uint64_t id;
@@ -24,6 +27,7 @@ struct cgp_cg {
 	uint32_t gen;
 	int has_prev;
 	struct cgp_cgroup_rec cur;
+	double cpu_limit_cores; /* CFS quota / period, 0 = none; kept across sweeps that do not read limits */
 	uint64_t prev_cpu_ns;
 	uint64_t prev_oom_kills;
 	uint32_t prev_runq[CGP_RUNQ_SLOTS];
@@ -161,6 +165,7 @@ static struct cgp_cg *cg_get(struct cgp_sampler *sp, uint64_t id, uint64_t now)
 	}
 	cg->id = id;
 	cg->name = name;
+	sp->cgs_added++;
 	return cg;
 }
 
@@ -174,8 +179,7 @@ bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_l
 	*mem_limit = 0;
 	if (!cg)
 		return false;
-	if ((cg->cur.flags & CGP_REC_CPU_MAX) && cg->cur.cpu_quota_us && cg->cur.cpu_period_us)
-		lim->cpu_limit_cores = (double)cg->cur.cpu_quota_us / (double)cg->cur.cpu_period_us;
+	lim->cpu_limit_cores = cg->cpu_limit_cores;
 	lim->is_container = cg->name->ref.kind == CGP_CPATH_CONTAINER;
 	*mem_limit = cg->cur.mem_limit_bytes;
 	return true;
@@ -237,6 +241,11 @@ static uint64_t join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1
 	return j->v2_id;
 }
 
+static double cpu_limit(const struct cgp_cgroup_rec *r)
+{
+	return r->cpu_quota_us && r->cpu_period_us ? (double)r->cpu_quota_us / (double)r->cpu_period_us : 0;
+}
+
 static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 {
 	if (r->flags & CGP_REC_MEM) {
@@ -245,11 +254,8 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cur.oom_kills = r->oom_kills;
 		cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
 	}
-	if (r->flags & CGP_REC_CPU_MAX) {
-		cg->cur.cpu_quota_us = r->cpu_quota_us;
-		cg->cur.cpu_period_us = r->cpu_period_us;
-		cg->cur.flags |= CGP_REC_CPU_MAX;
-	}
+	if (r->flags & CGP_REC_CPU_MAX)
+		cg->cpu_limit_cores = cpu_limit(r);
 }
 
 static int read_v2(struct cgp_sampler *sp, uint64_t now)
@@ -267,6 +273,8 @@ static int read_v2(struct cgp_sampler *sp, uint64_t now)
 			continue;
 		cg->cur = *r;
 		cg->gen = sp->gen;
+		if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
+			cg->cpu_limit_cores = cpu_limit(r);
 	}
 	return 0;
 }
@@ -350,8 +358,7 @@ static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, dou
 	s->image = cg->name->image;
 	s->pod_uid = cg->name->ref.pod_uid;
 	s->qos_class = cgp_qos_name(cg->name->ref.qos);
-	if ((r->flags & CGP_REC_CPU_MAX) && r->cpu_quota_us && r->cpu_period_us)
-		s->cpu_limit_cores = (double)r->cpu_quota_us / (double)r->cpu_period_us;
+	s->cpu_limit_cores = cg->cpu_limit_cores;
 	/* the playbook's arithmetic, so that what is printed is what rules compare */
 	lim.cpu_limit_cores = s->cpu_limit_cores;
 	if (cgp_measure(CGP_METRIC_CPU_PCT, s, &lim, &m)) {
@@ -398,8 +405,11 @@ int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb go
 	err = read_v2(sp, now);
 	if (!err && sp->bpf->iter_mem)
 		err = read_v1(sp, sp->bpf->iter_mem, &mem);
-	if (!err && sp->bpf->iter_cpu)
+	if (!err && sp->bpf->iter_cpu && (sp->cgs_added || sp->gen - sp->cpu_walked_gen >= CPU_LIMIT_SWEEPS)) {
 		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
+		sp->cpu_walked_gen = sp->gen;
+		sp->cgs_added = 0;
+	}
 	if (err) {
 		cgp_err("reading the cgroup iterator: %s", strerror(-err));
 		return err;

@@ -35,6 +35,8 @@ struct cgp_sampler {
 	double node_cpus;	  /* what a percentage is of when a cgroup has no limit */
 	uint64_t node_mem_bytes;
 	uint32_t gen;
+	uint32_t cpu_walked_gen; /* last sweep that walked a v1 cpu hierarchy for limits */
+	uint64_t cgs_added;	 /* cgroups met since then */
 	bool walked;
 	uint64_t last_mono_ns;
 	struct ring_buffer *rb; /* drains sweep_records into buf */

@@ -330,6 +330,7 @@ row "  + cgpulse (all programs attached)" "$(summ "$T/e2e_cgpulse")" "$(summ "$T
 
 # ---- 2. sweep cost, 3. agent footprint ---------------------------------------------------------------------
 
+val2() { sed -n "s/^$2 \([0-9.]*\)$/\1/p" "$1"; } # FILE KEY, "key value" lines
 val() { sed -n "s/.*\b$2=\([0-9,]*\).*/\1/p" "$1" | head -1; } # FILE KEY
 per_cg() { # FILE KEY NCG -> one µs-per-cgroup figure per line
 	val "$1" "$2" | tr ',' '\n' | awk -v n="$3" 'NF && n > 0 { printf "%.3f\n", $1 / 1000 / n }'
@@ -462,6 +463,80 @@ NEV=$(wc -l <"$T/oomlat")
 P99=$(sort -g "$T/oomlat" | awk '{ v[n++] = $1 } END { if (n) { i = int(0.99 * n + 0.999) - 1; print v[i < 0 ? 0 : i] } }')
 row "OOM kill → agent stdout (ms)" "p50 $(summ "$T/oomlat" | cut -d" " -f1) p99 ${P99:-n/a} [$(summ "$T/oomlat" | sed 's/.*\[//; s/\]//')]" \
 	"$NEV events for $((${k1:-0} - ${k0:-0})) kernel kills (target p99 < 50 ms at the collector)"
+# ---- 3c. OOM kill → collector latency ---------------------------------------------------------------------
+
+mkfifo "$T/coll.pipe"
+"$B/cgpbench" stamp <"$T/coll.pipe" >"$T/coll.stamped" &
+CSTAMP_PID=$!
+PIDS+=("$CSTAMP_PID")
+"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out - >"$T/coll.pipe" 2>"$T/coll.err" &
+COLL_PID=$!
+PIDS+=("$COLL_PID")
+for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
+"$OUT/cgpulse" run --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
+	>/dev/null 2>"$T/agent_coll.err" &
+AGENT_PID=$!
+PIDS+=("$AGENT_PID")
+sleep 2
+for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
+sleep 1
+kill -INT "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+kill -TERM "$COLL_PID"
+wait "$COLL_PID" "$CSTAMP_PID" 2>/dev/null
+grep '"type": *"oom_kill"' "$T/coll.stamped" | grep "$OOM_CG" |
+	sed -n 's/^\([0-9]*\) .*"ts_ns": *\([0-9]*\).*/\1 \2/p' | awk '{ printf "%.3f\n", ($1 - $2) / 1e6 }' >"$T/colllat"
+NEV=$(wc -l <"$T/colllat")
+P99=$(sort -g "$T/colllat" | awk '{ v[n++] = $1 } END { if (n) { i = int(0.99 * n + 0.999) - 1; print v[i < 0 ? 0 : i] } }')
+row "OOM kill → line at the collector (ms)" "p50 $(summ "$T/colllat" | cut -d" " -f1) p99 ${P99:-n/a} [$(summ "$T/colllat" | sed 's/.*\[//; s/\]//')]" \
+	"$NEV events (target p99 < 50 ms)"
+
+# ---- 4. collector ingest, event size, playbook evaluation ------------------------------------------------
+
+section "4. Collector ingest, event size, playbook evaluation"
+for ((r = 0; r < REPS; r++)); do
+	rm -f "$T/ing.port"
+	taskset -c 0 "$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/ing.port" --out "$T/ing.jsonl" \
+		2>"$T/ing.err" &
+	ING=$!
+	for _ in $(seq 50); do [ -s "$T/ing.port" ] && break; sleep 0.1; done
+	taskset -c 1 "$OUT/cgpulse-loadgen" --connect "127.0.0.1:$(cat "$T/ing.port")" --agents 4 --events 100000 \
+		>"$T/ing.gen" 2>&1
+	# the collector's own CPU time while it took 400,000 events (utime + stime, clock ticks)
+	ticks=$(awk '{ print $14 + $15 }' "/proc/$ING/stat")
+	kill -TERM "$ING"
+	wait "$ING" 2>/dev/null
+	stored=$(wc -l <"$T/ing.jsonl")
+	awk -v n="$stored" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (t > 0) printf "%.0f\n", n / (t / hz) }' >>"$T/ingest"
+	rm -f "$T/ing.jsonl"
+done
+row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out (target ≥ 200,000)"
+# bytes per sample event on the wire, from a real agent's stream
+"$OUT/cgpulse" run --no-pin --interval 0.5 --iterations 4 --http 127.0.0.1:0 >/dev/null 2>"$T/sz.err" &
+SZ=$!
+for _ in $(seq 50); do grep -q 'http port [1-9]' "$T/sz.err" && break; sleep 0.1; done
+sleep 1.2
+timeout 1 curl -s -N "http://127.0.0.1:$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$T/sz.err")/v1/events?since=0" -o "$T/sz.pb"
+wait "$SZ" 2>/dev/null
+/usr/bin/python3 - "$T/sz.pb" <<'PY' >"$T/sz.out" 2>/dev/null || echo "n/a" >"$T/sz.out"
+import sys
+data, pos, sizes = open(sys.argv[1], "rb").read(), 0, []
+while pos < len(data):
+    n, shift = 0, 0
+    while True:
+        b = data[pos]; pos += 1; n |= (b & 0x7f) << shift; shift += 7
+        if not b & 0x80: break
+    if pos + n > len(data): break
+    sizes.append(n); pos += n
+print("%.0f B per event (%d events of a real agent, protobuf, before zlib)" % (sum(sizes) / len(sizes), len(sizes)))
+PY
+row "encoded size of a sample event" "$(cat "$T/sz.out")" "every field set, attribution empty outside containers"
+for ((r = 0; r < REPS; r++)); do "$B/enginebench" 10000 60 >"$T/eng$r"; done
+for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" engine_ns_per_cgroup; done >"$T/eng_ns"
+for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" build_ns_per_cgroup; done >"$T/build_ns"
+row "playbook evaluation, 10,000 cgroups (ns/cgroup)" "$(summ "$T/eng_ns")" \
+	"default playbook, rules pending/firing/resolving; baseline: building the sample's event $(summ "$T/build_ns" | cut -d' ' -f1) ns"
+
 printf '\nload average at end %s; BPF programs loaded by others at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(others_progs | grep . || echo none)"
 exit 0
