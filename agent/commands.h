@@ -8,6 +8,7 @@
 #include "container_meta.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
+#define CGP_VERSION "0.1.0"
 
 struct cgp_opts {
 	double window_s;	/* snapshot */

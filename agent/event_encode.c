@@ -208,6 +208,26 @@ void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_m
 	b->ev.dropped = p;
 }
 
+void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
+				   const char *version, const char *kernel, const char *cgroup_mode, char **attached,
+				   size_t n_attached, char **skipped, size_t n_skipped, uint32_t max_cgroups)
+{
+	Cgpulse__V1__AgentStarted *p = &b->body.agent_started;
+
+	envelope(b, m, ts_ns);
+	cgpulse__v1__agent_started__init(p);
+	p->version = text(b, version);
+	p->kernel = text(b, kernel);
+	p->cgroup_mode = text(b, cgroup_mode);
+	p->n_programs_attached = n_attached;
+	p->programs_attached = attached;
+	p->n_programs_skipped = n_skipped;
+	p->programs_skipped = skipped;
+	p->max_cgroups = max_cgroups;
+	b->ev.body_case = CGPULSE__V1__EVENT__BODY_AGENT_STARTED;
+	b->ev.agent_started = p;
+}
+
 size_t cgp_event_packed_size(const struct cgp_event_build *b)
 {
 	return cgpulse__v1__event__get_packed_size(&b->ev);

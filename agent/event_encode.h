@@ -44,6 +44,7 @@ struct cgp_event_build {
 		Cgpulse__V1__CgroupStopped cgroup_stopped;
 		Cgpulse__V1__Gap gap;
 		Cgpulse__V1__Dropped dropped;
+		Cgpulse__V1__AgentStarted agent_started;
 	} body;
 	char comm[17];	  /* the kernel's comm need not be NUL-terminated */
 	char fixed[4096]; /* strings that were not valid UTF-8, with the bad bytes replaced by '?' */
@@ -66,6 +67,10 @@ void cgp_event_build_gap(struct cgp_event_build *b, const struct cgp_event_meta 
 void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
 			     const struct cgp_spool_drops *d);
 
+/* attached / skipped: arrays of n strings, kept alive by the caller until the event is packed */
+void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
+				   const char *version, const char *kernel, const char *cgroup_mode, char **attached,
+				   size_t n_attached, char **skipped, size_t n_skipped, uint32_t max_cgroups);
 /* True for the events the spool may drop first. */
 static inline bool cgp_event_is_sample(const Cgpulse__V1__Event *ev)
 {

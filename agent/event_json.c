@@ -325,6 +325,8 @@ const char *cgp_event_type_name(const Cgpulse__V1__Event *ev)
 		return "gap";
 	case CGPULSE__V1__EVENT__BODY_DROPPED:
 		return "dropped";
+	case CGPULSE__V1__EVENT__BODY_AGENT_STARTED:
+		return "agent_started";
 	default:
 		return NULL;
 	}
@@ -381,6 +383,29 @@ int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct c
 		put_u64(&w, "last_dropped_seq", ev->dropped->last_dropped_seq);
 		put_str(&w, "reason", ev->dropped->reason);
 		break;
+	case CGPULSE__V1__EVENT__BODY_AGENT_STARTED: {
+		const Cgpulse__V1__AgentStarted *a = ev->agent_started;
+
+		put_u64(&w, "ts_ns", ev->ts_ns);
+		put_str(&w, "version", a->version);
+		put_str(&w, "kernel", a->kernel);
+		put_str(&w, "cgroup_mode", a->cgroup_mode);
+		for (int k = 0; k < 2; k++) {
+			char **v = k ? a->programs_skipped : a->programs_attached;
+			size_t n = k ? a->n_programs_skipped : a->n_programs_attached;
+
+			key(&w, k ? "programs_skipped" : "programs_attached");
+			raw(&w, "[", 1);
+			for (size_t i = 0; i < n; i++) {
+				if (i)
+					raw(&w, ",", 1);
+				text(&w, v[i]);
+			}
+			raw(&w, "]", 1);
+		}
+		put_u64(&w, "max_cgroups", a->max_cgroups);
+		break;
+	}
 	default:
 		break;
 	}

@@ -222,8 +222,8 @@ static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *
 
 static enum MHD_Result serve_healthz(struct cgp_http *h, struct MHD_Connection *c)
 {
-	if (h->healthy)
-		return reply_text(c, h, CGP_HTTP_EP_HEALTHZ, MHD_HTTP_OK, "ok\n");
+	if (h->healthy) /* "ok", and what the agent said it runs with */
+		return reply_text(c, h, CGP_HTTP_EP_HEALTHZ, MHD_HTTP_OK, "%s\n", h->health_reason);
 	return reply_text(c, h, CGP_HTTP_EP_HEALTHZ, MHD_HTTP_SERVICE_UNAVAILABLE, "%s\n", h->health_reason);
 }
 

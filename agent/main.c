@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (!strcmp(cmd, "version")) {
-		printf("cgpulse 0.1.0\n");
+		printf("cgpulse %s\n", CGP_VERSION);
 		return 0;
 	}
 	if (strcmp(cmd, "snapshot") && strcmp(cmd, "run") && strcmp(cmd, "cleanup")) {

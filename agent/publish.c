@@ -6,8 +6,11 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/random.h>
+#include <sys/utsname.h>
 #include "collector_client.h"
+#include "commands.h"
 #include "event_json.h"
+#include "loader.h"
 #include "log.h"
 #include "output.h"
 #include "publish.h"
@@ -182,4 +185,38 @@ void cgp_pub_dropped(struct cgp_publisher *p)
 	cgp_info("spool full: dropped %" PRIu64 " samples and %" PRIu64 " other events (seq %" PRIu64 "..%" PRIu64
 		 "), reported as a Dropped event",
 		 d.samples, d.others, d.first_seq, d.last_seq);
+}
+
+/* splits "a b c" (attached) or "name: reason; name: reason; " (skipped) in place */
+static size_t split(char *s, const char *sep, char **out, size_t max)
+{
+	size_t n = 0;
+	char *save = NULL;
+
+	for (char *t = strtok_r(s, sep, &save); t && n < max; t = strtok_r(NULL, sep, &save))
+		if (*t)
+			out[n++] = t;
+	return n;
+}
+
+void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b)
+{
+	char attached[sizeof(b->attached)], skipped[sizeof(b->skipped)], *a[32], *sk[32];
+	struct cgp_event_meta m = next_meta(p);
+	struct utsname u;
+	struct timespec ts;
+	size_t na, ns;
+
+	uname(&u);
+	clock_gettime(CLOCK_REALTIME, &ts);
+	memcpy(attached, b->attached, sizeof(attached));
+	memcpy(skipped, b->skipped, sizeof(skipped));
+	na = split(attached, " ", a, 32);
+	ns = split(skipped, ";", sk, 32);
+	for (size_t i = 0; i < ns; i++)
+		while (*sk[i] == ' ')
+			sk[i]++;
+	cgp_event_build_agent_started(&p->b, &m, ts.tv_sec * 1000000000ULL + ts.tv_nsec, CGP_VERSION, u.release,
+				      b->fs.hybrid ? "hybrid" : "v2", a, na, sk, ns, b->max_cgroups);
+	fan_out(p, true);
 }

@@ -45,6 +45,9 @@ void cgp_pub_oom(struct cgp_publisher *p, const struct cgp_oom_event *e);
 void cgp_pub_alert(struct cgp_publisher *p, const struct cgp_alert *a, const struct cgp_cgname *n);
 void cgp_pub_cgroup(struct cgp_publisher *p, bool started, uint64_t cgroup_id, uint64_t ts_ns,
 		    const struct cgp_cgname *n);
+struct cgp_bpf;
+/* The first event of an instance: programs attached and skipped (and why), kernel, cgroup layout. */
+void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b);
 /* The spool dropped events: report how many, as an event of its own. */
 void cgp_pub_dropped(struct cgp_publisher *p);
 

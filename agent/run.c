@@ -318,8 +318,14 @@ static int loop(struct run_ctx *r)
 	uint64_t ticks, done = 0, sweep_start;
 	int n, err, timeout;
 
-	if (r->http)
-		cgp_http_set_health(r->http, true, NULL);
+	if (r->http) {
+		char health[sizeof(r->bpf.attached) + sizeof(r->bpf.skipped) + 64];
+
+		snprintf(health, sizeof(health), "ok\nattached: %s\nskipped: %s", r->bpf.attached,
+			 r->bpf.skipped[0] ? r->bpf.skipped : "none");
+		cgp_http_set_health(r->http, true, health);
+	}
+	cgp_pub_agent_started(&r->pub, &r->bpf);
 	for (;;) {
 		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
 		if (r->http) {

@@ -27,7 +27,9 @@ port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$tmp/err")
 url=http://127.0.0.1:$port
 sleep 1
 
-[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/healthz")" = 200 ] || fail "/healthz not 200"
+[ "$(curl -s -o "$tmp/health" -w '%{http_code}' "$url/healthz")" = 200 ] || fail "/healthz not 200"
+grep -q '^attached: .*cgp_switch' "$tmp/health" || fail "/healthz does not say what is attached: $(cat "$tmp/health")"
+grep -q '^skipped: ' "$tmp/health" || fail "/healthz does not say what was skipped"
 curl -sf "$url/metrics" > "$tmp/metrics" || fail "/metrics"
 promtool check metrics < "$tmp/metrics" || fail "promtool check metrics"
 for m in cgpulse_cgroup_cpu_seconds_total cgpulse_cgroup_memory_bytes cgpulse_sweep_duration_seconds_count cgpulse_events_published_total; do

@@ -57,6 +57,9 @@ rows = [json.loads(l) for l in open(sys.argv[1])]
 ooms = [r for r in rows if r["type"] == "oom_kill" and r["path"] == sys.argv[2]]
 assert len(ooms) == int(sys.argv[3]) >= 1, "want %s oom_kill events for %s (the kernel's count), got %d" % (sys.argv[3], sys.argv[2], len(ooms))
 assert ooms[0]["pid"] > 0 and ooms[0]["comm"], ooms[0]
+first = rows[0]
+assert first["type"] == "agent_started" and first["seq"] == 1, first
+assert "cgp_switch" in first["programs_attached"] and "cgp_oom_victim" in first["programs_attached"], first
 samples = [r for r in rows if r["type"] == "sample" and r["path"] == sys.argv[2]]
 assert samples, "no sample of the test cgroup"
 PY
