@@ -26,10 +26,10 @@ struct cgp_alert {
 	enum cgp_limit_kind limit_kind;
 	double evidence[CGP_EVIDENCE_MAX]; /* recent values, oldest first */
 	unsigned evidence_len;
-	const char *action;	    /* playbook action text */
-	const char *runbook;	    /* may be "" */
-	double recommended_limit;   /* concrete new limit, same unit as limit; 0 if none */
-	const char *reason;	    /* "threshold", "cgroup_removed", "oom_kill", ... */
+	const char *action;	  /* playbook action text */
+	const char *runbook;	  /* may be "" */
+	double recommended_limit; /* concrete new limit, same unit as limit; 0 if none */
+	const char *reason;	  /* "threshold", "cgroup_removed", "oom_kill", ... */
 };
 
 #endif

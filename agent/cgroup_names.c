@@ -9,8 +9,8 @@
 #include "log.h"
 
 #define NAMES_RETRY_NS (30ULL * 1000000000ULL) /* how long a new cgroup may still turn out to be a container */
-#define META_RETRY_NS (2ULL * 1000000000ULL)   /* a container whose state was not there yet is read again */
-#define META_CACHE 4096
+#define META_RETRY_NS  (2ULL * 1000000000ULL)  /* a container whose state was not there yet is read again */
+#define META_CACHE     4096
 
 static char empty[] = "";
 
@@ -145,7 +145,8 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 	if (c->ref.kind != CGP_CPATH_CONTAINER) {
 		/* plain runc / ctr containers carry no prefix: known only once the runtime's state exists */
 		if (now_or_never || (now - c->first_seen_ns < NAMES_RETRY_NS && now - c->checked_ns >= META_RETRY_NS)) {
-			c->checked_ns = now; /* asking every sweep would cost every young cgroup a lookup per interval */
+			c->checked_ns =
+			    now; /* asking every sweep would cost every young cgroup a lookup per interval */
 			classify(n, c, true);
 		}
 		if (c->ref.kind != CGP_CPATH_CONTAINER) {

@@ -8,22 +8,22 @@
 #include "container_meta.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
-#define CGP_VERSION "0.1.0"
+#define CGP_VERSION	    "0.1.0"
 
 struct cgp_opts {
-	double window_s;	/* snapshot */
-	double interval_s;	/* run */
-	uint64_t iterations;	/* run: stop after this many intervals (0: until a signal) */
+	double window_s;     /* snapshot */
+	double interval_s;   /* run */
+	uint64_t iterations; /* run: stop after this many intervals (0: until a signal) */
 	bool json;
-	bool keep_pins;		/* run: leave maps and links pinned on exit for the next agent */
-	bool keep_caps;		/* run: do not drop capabilities after attaching (debugging) */
-	const char *pin_dir;	/* NULL: nothing pinned */
+	bool keep_pins;	     /* run: leave maps and links pinned on exit for the next agent */
+	bool keep_caps;	     /* run: do not drop capabilities after attaching (debugging) */
+	const char *pin_dir; /* NULL: nothing pinned */
 	uint32_t max_cgroups;
-	const char *playbook;	/* run: --playbook FILE; NULL: the embedded default */
-	const char *collector;	/* run: HOST:PORT to push events to; NULL: none */
-	uint64_t spool_bytes;	/* run: bound of unacknowledged events kept for the collector */
-	const char *node;	/* node name in events; NULL: $NODE_NAME or the host name */
-	const char *http;	/* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	const char *playbook;	     /* run: --playbook FILE; NULL: the embedded default */
+	const char *collector;	     /* run: HOST:PORT to push events to; NULL: none */
+	uint64_t spool_bytes;	     /* run: bound of unacknowledged events kept for the collector */
+	const char *node;	     /* node name in events; NULL: $NODE_NAME or the host name */
+	const char *http;	     /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
 };
 

@@ -100,8 +100,7 @@ int cgp_bpf_unpin_dir(const char *dir)
 static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
 	struct cgpulse_bpf *s = b->skel;
-	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq,
-				  s->maps.free_slots};
+	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots};
 	struct timespec now;
 	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *m;
@@ -123,7 +122,8 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	s->rodata->oom_page_size = page;
 	s->rodata->iter_page_size = page;
 	s->rodata->iter_nr_cpus = b->nr_cpus;
-	bpf_object__for_each_map(m, s->obj) {
+	bpf_object__for_each_map(m, s->obj)
+	{
 		if (!bpf_map__is_internal(m) && b->pin_dir[0]) {
 			snprintf(path, sizeof(path), "%s/%s", b->pin_dir, bpf_map__name(m));
 			bpf_map__set_pin_path(m, path);
@@ -167,7 +167,8 @@ static int attach_all(struct cgp_bpf *b)
 	char path[512];
 	int err;
 
-	bpf_object__for_each_program(p, b->skel->obj) {
+	bpf_object__for_each_program(p, b->skel->obj)
+	{
 		const char *name = bpf_program__name(p);
 
 		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER)
@@ -240,9 +241,10 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	err = cgpulse_bpf__load(b->skel);
 	if (err) {
 		cgp_err("loading the BPF programs: %s%s", strerror(-err),
-			err == -EINVAL && b->pin_dir[0] ? " (maps pinned under the pin dir by an agent with other sizes? "
-							  "`cgpulse cleanup` removes them)"
-							: "");
+			err == -EINVAL && b->pin_dir[0]
+			    ? " (maps pinned under the pin dir by an agent with other sizes? "
+			      "`cgpulse cleanup` removes them)"
+			    : "");
 		goto fail;
 	}
 	err = attach_all(b);
@@ -289,9 +291,7 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 		if (unpin && b->pin_dir[0]) {
 			struct bpf_map *m;
 
-			bpf_object__for_each_map(m, b->skel->obj)
-				if (bpf_map__pin_path(m))
-					bpf_map__unpin(m, NULL);
+			bpf_object__for_each_map(m, b->skel->obj) if (bpf_map__pin_path(m)) bpf_map__unpin(m, NULL);
 			for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
 				if (*b->skel->skeleton->progs[i].link)
 					bpf_link__unpin(*b->skel->skeleton->progs[i].link);

@@ -12,8 +12,8 @@ struct cgpulse_bpf;
 struct bpf_link;
 
 struct cgp_loader_opts {
-	const char *pin_dir;   /* NULL: nothing pinned (one-shot snapshot) */
-	uint32_t max_cgroups;  /* size of the per-cgroup maps */
+	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
+	uint32_t max_cgroups; /* size of the per-cgroup maps */
 };
 
 struct cgp_bpf {
@@ -25,8 +25,8 @@ struct cgp_bpf {
 	char pin_dir[256];	   /* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;
-	char attached[256];	   /* names of the programs attached, for logs and /healthz */
-	char skipped[512];	   /* "program: reason; ..." */
+	char attached[256]; /* names of the programs attached, for logs and /healthz */
+	char skipped[512];  /* "program: reason; ..." */
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);

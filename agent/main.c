@@ -11,49 +11,49 @@
 #include "log.h"
 
 static const char usage[] =
-	"Usage: cgpulse COMMAND [OPTIONS]\n"
-	"\n"
-	"eBPF per-cgroup CPU, memory and OOM-kill telemetry.\n"
-	"\n"
-	"Commands:\n"
-	"  snapshot           attach, measure one window, print one row per cgroup, exit\n"
-	"  run                sample every interval and report OOM kills as they happen, until SIGINT/SIGTERM\n"
-	"  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
-	"  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
-	"  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
-	"  version            print the version\n"
-	"\n"
-	"Options:\n"
-	"  --window SECONDS   snapshot: length of the measured window (default 1)\n"
-	"  --interval SECONDS run: sampling interval (default 1)\n"
-	"  --iterations N     run: exit after N intervals (default: run until a signal)\n"
-	"  --json             one JSON object per line instead of text\n"
-	"  --pin-dir DIR      where maps and links are pinned (run default " CGP_DEFAULT_PIN_DIR
-	"; snapshot pins nothing unless given)\n"
-	"  --no-pin           run: pin nothing\n"
-	"  --keep-pins        run: leave maps and links pinned at exit, so the next agent keeps counters and\n"
-	"                     queued OOM events (a DaemonSet upgrade)\n"
-	"  --playbook FILE    run: the alert rules (YAML, see README); default: the embedded playbook.\n"
-	"                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
-	"  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
-	"                     after a reconnect from a bounded spool)\n"
-	"  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
-	"  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
-	"                     0.0.0.0:24785; \"off\" for none)\n"
-	"  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
-	"  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
-	"  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
-	"  --runc-root LIST   comma-separated runc --root dirs (default /run/runc)\n"
-	"  --crio-root DIR    CRI-O's containers dir (default /var/lib/containers/storage/overlay-containers)\n"
-	"  --podman-root DIR  podman's containers dir (default as CRI-O's)\n"
-	"  --docker-root DIR  Docker's containers dir (default /var/lib/docker/containers)\n"
-	"                     (container names come from these, never from the API server)\n"
-	"  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
-	"                     silently\n"
-	"  --keep-caps        run: keep every capability (by default all but CAP_DAC_READ_SEARCH are dropped once\n"
-	"                     the programs are attached)\n"
-	"  -v, --verbose      debug logs, libbpf's included\n"
-	"  -h, --help         this text\n";
+    "Usage: cgpulse COMMAND [OPTIONS]\n"
+    "\n"
+    "eBPF per-cgroup CPU, memory and OOM-kill telemetry.\n"
+    "\n"
+    "Commands:\n"
+    "  snapshot           attach, measure one window, print one row per cgroup, exit\n"
+    "  run                sample every interval and report OOM kills as they happen, until SIGINT/SIGTERM\n"
+    "  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
+    "  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
+    "  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
+    "  version            print the version\n"
+    "\n"
+    "Options:\n"
+    "  --window SECONDS   snapshot: length of the measured window (default 1)\n"
+    "  --interval SECONDS run: sampling interval (default 1)\n"
+    "  --iterations N     run: exit after N intervals (default: run until a signal)\n"
+    "  --json             one JSON object per line instead of text\n"
+    "  --pin-dir DIR      where maps and links are pinned (run default " CGP_DEFAULT_PIN_DIR
+    "; snapshot pins nothing unless given)\n"
+    "  --no-pin           run: pin nothing\n"
+    "  --keep-pins        run: leave maps and links pinned at exit, so the next agent keeps counters and\n"
+    "                     queued OOM events (a DaemonSet upgrade)\n"
+    "  --playbook FILE    run: the alert rules (YAML, see README); default: the embedded playbook.\n"
+    "                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
+    "  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
+    "                     after a reconnect from a bounded spool)\n"
+    "  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
+    "  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
+    "                     0.0.0.0:24785; \"off\" for none)\n"
+    "  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
+    "  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
+    "  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
+    "  --runc-root LIST   comma-separated runc --root dirs (default /run/runc)\n"
+    "  --crio-root DIR    CRI-O's containers dir (default /var/lib/containers/storage/overlay-containers)\n"
+    "  --podman-root DIR  podman's containers dir (default as CRI-O's)\n"
+    "  --docker-root DIR  Docker's containers dir (default /var/lib/docker/containers)\n"
+    "                     (container names come from these, never from the API server)\n"
+    "  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
+    "                     silently\n"
+    "  --keep-caps        run: keep every capability (by default all but CAP_DAC_READ_SEARCH are dropped once\n"
+    "                     the programs are attached)\n"
+    "  -v, --verbose      debug logs, libbpf's included\n"
+    "  -h, --help         this text\n";
 
 static int parse_double(const char *flag, const char *s, double min, double *out)
 {
@@ -71,21 +71,32 @@ static int parse_double(const char *flag, const char *s, double min, double *out
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"window", required_argument, NULL, 'w'},   {"interval", required_argument, NULL, 'i'},
-		{"iterations", required_argument, NULL, 'n'}, {"json", no_argument, NULL, 'j'},
-		{"pin-dir", required_argument, NULL, 'p'},  {"no-pin", no_argument, NULL, 'P'},
-		{"keep-pins", no_argument, NULL, 'k'}, {"keep-caps", no_argument, NULL, 'K'},	    {"max-cgroups", required_argument, NULL, 'm'},
-		{"verbose", no_argument, NULL, 'v'},	    {"help", no_argument, NULL, 'h'},
-		{"playbook", required_argument, NULL, 'b'}, {"collector", required_argument, NULL, 'c'},
-		{"spool-bytes", required_argument, NULL, 's'}, {"node", required_argument, NULL, 'N'},
-		{"http", required_argument, NULL, 'H'},
-		{"containerd-state", required_argument, NULL, 1001}, {"containerd-namespaces", required_argument, NULL, 1002},
-		{"runc-root", required_argument, NULL, 1003}, {"crio-root", required_argument, NULL, 1004},
-		{"podman-root", required_argument, NULL, 1005}, {"docker-root", required_argument, NULL, 1006},
-		{},
+	    {"window", required_argument, NULL, 'w'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {"iterations", required_argument, NULL, 'n'},
+	    {"json", no_argument, NULL, 'j'},
+	    {"pin-dir", required_argument, NULL, 'p'},
+	    {"no-pin", no_argument, NULL, 'P'},
+	    {"keep-pins", no_argument, NULL, 'k'},
+	    {"keep-caps", no_argument, NULL, 'K'},
+	    {"max-cgroups", required_argument, NULL, 'm'},
+	    {"verbose", no_argument, NULL, 'v'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"playbook", required_argument, NULL, 'b'},
+	    {"collector", required_argument, NULL, 'c'},
+	    {"spool-bytes", required_argument, NULL, 's'},
+	    {"node", required_argument, NULL, 'N'},
+	    {"http", required_argument, NULL, 'H'},
+	    {"containerd-state", required_argument, NULL, 1001},
+	    {"containerd-namespaces", required_argument, NULL, 1002},
+	    {"runc-root", required_argument, NULL, 1003},
+	    {"crio-root", required_argument, NULL, 1004},
+	    {"podman-root", required_argument, NULL, 1005},
+	    {"docker-root", required_argument, NULL, 1006},
+	    {},
 	};
-	struct cgp_opts o = {.window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20,
-			     .roots = cgp_meta_default_roots};
+	struct cgp_opts o = {
+	    .window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20, .roots = cgp_meta_default_roots};
 	const char *cmd, *missing;
 	bool no_pin = false, pin_given = false;
 	double d;

@@ -17,8 +17,8 @@ static void who(char *buf, size_t len, const char *id, const char *pod, const ch
 
 void cgp_print_sample_header(FILE *f)
 {
-	fprintf(f, "%-12s %9s %6s %7s %9s %9s %10s %10s %6s %4s  %-30s %s\n", "CGROUP_ID", "CPU_CORES", "LIMIT",
-		"CPU%", "RUNQ_P50", "RUNQ_P99", "MEM_MB", "LIMIT_MB", "MEM%", "OOM", "CONTAINER", "PATH");
+	fprintf(f, "%-12s %9s %6s %7s %9s %9s %10s %10s %6s %4s  %-30s %s\n", "CGROUP_ID", "CPU_CORES", "LIMIT", "CPU%",
+		"RUNQ_P50", "RUNQ_P99", "MEM_MB", "LIMIT_MB", "MEM%", "OOM", "CONTAINER", "PATH");
 }
 
 void cgp_print_sample(FILE *f, const struct cgp_sample *s)
@@ -44,8 +44,9 @@ void cgp_print_oom(FILE *f, const struct cgp_oom_event *e)
 	char c[256];
 
 	who(c, sizeof(c), e->container_id, e->pod, e->pod_namespace, e->container_name);
-	fprintf(f, "OOM KILL pid %u (%s) tgid %u in %s%s container %s [cgroup %" PRIu64 "]: anon %.1f MiB, file %.1f MiB, "
-		   "shmem %.1f MiB, oom_score_adj %d\n",
+	fprintf(f,
+		"OOM KILL pid %u (%s) tgid %u in %s%s container %s [cgroup %" PRIu64 "]: anon %.1f MiB, file %.1f MiB, "
+		"shmem %.1f MiB, oom_score_adj %d\n",
 		e->pid, e->comm, e->tgid, e->path, e->container_running ? " (still running)" : "", c, e->cgroup_id,
 		e->rss_anon_bytes / 1048576.0, e->rss_file_bytes / 1048576.0, e->rss_shmem_bytes / 1048576.0,
 		e->oom_score_adj);
@@ -54,8 +55,9 @@ void cgp_print_oom(FILE *f, const struct cgp_oom_event *e)
 
 void cgp_print_alert(FILE *f, const struct cgp_alert *a, const char *container)
 {
-	fprintf(f, "ALERT %s %s %s on %s%s%s [cgroup %" PRIu64 "]: %s %.1f (threshold %.1f, held %.1fs, limit %g of "
-		   "%s, reason %s); recommended limit %g. %s\n",
+	fprintf(f,
+		"ALERT %s %s %s on %s%s%s [cgroup %" PRIu64 "]: %s %.1f (threshold %.1f, held %.1fs, limit %g of "
+		"%s, reason %s); recommended limit %g. %s\n",
 		a->state == CGP_ALERT_FIRING ? "FIRING" : "RESOLVED",
 		a->severity == CGP_SEV_CRITICAL ? "critical" : "warning", a->rule, a->path,
 		container ? " container " : "", container ? container : "", a->cgroup_id, a->metric, a->value,

@@ -11,8 +11,8 @@
 int cgp_playbook_open(const char *file, struct cgp_playbook **out)
 {
 	char err[512];
-	int rc = file ? cgp_playbook_load_file(file, out, err, sizeof(err))
-		      : cgp_playbook_default(out, err, sizeof(err));
+	int rc =
+	    file ? cgp_playbook_load_file(file, out, err, sizeof(err)) : cgp_playbook_default(out, err, sizeof(err));
 
 	if (rc)
 		fprintf(stderr, "%s\n", err); /* already "file:line:column: reason" */

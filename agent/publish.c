@@ -109,14 +109,14 @@ void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s)
 {
 	struct cgp_event_meta m = next_meta(p);
 	struct cgp_attribution a = {
-		.container_id = s->container_id,
-		.runtime = s->runtime,
-		.pod = s->pod,
-		.namespace_ = s->pod_namespace,
-		.container_name = s->container_name,
-		.pod_uid = s->pod_uid,
-		.qos_class = s->qos_class,
-		.image = s->image,
+	    .container_id = s->container_id,
+	    .runtime = s->runtime,
+	    .pod = s->pod,
+	    .namespace_ = s->pod_namespace,
+	    .container_name = s->container_name,
+	    .pod_uid = s->pod_uid,
+	    .qos_class = s->qos_class,
+	    .image = s->image,
 	};
 
 	cgp_event_build_sample(&p->b, &m, s, &a);
@@ -129,12 +129,12 @@ void cgp_pub_oom(struct cgp_publisher *p, const struct cgp_oom_event *e)
 {
 	struct cgp_event_meta m = next_meta(p);
 	struct cgp_attribution a = {
-		.container_id = e->container_id,
-		.runtime = e->runtime,
-		.pod = e->pod,
-		.namespace_ = e->pod_namespace,
-		.container_name = e->container_name,
-		.image = e->image,
+	    .container_id = e->container_id,
+	    .runtime = e->runtime,
+	    .pod = e->pod,
+	    .namespace_ = e->pod_namespace,
+	    .container_name = e->container_name,
+	    .image = e->image,
 	};
 
 	cgp_event_build_oom_kill(&p->b, &m, e, &a);

@@ -24,8 +24,8 @@ struct cgp_publisher {
 	char instance_id[40]; /* a random UUID, new on each start */
 	uint64_t seq;	      /* of the last event */
 	bool json;
-	bool text_samples;    /* text mode prints sample rows (run) */
-	FILE *out;	      /* NULL: nothing on stdout */
+	bool text_samples; /* text mode prints sample rows (run) */
+	FILE *out;	   /* NULL: nothing on stdout */
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
 	cgp_event_hook hook;

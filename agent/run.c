@@ -75,10 +75,10 @@ static void on_sample(const struct cgp_sample *s, void *ctx)
 {
 	struct run_ctx *r = ctx;
 	struct cgp_limits lim = {
-		.cpu_limit_cores = s->cpu_limit_cores,
-		.node_cpus = r->sp.node_cpus,
-		.node_mem_bytes = r->sp.node_mem_bytes,
-		.is_container = s->is_container,
+	    .cpu_limit_cores = s->cpu_limit_cores,
+	    .node_cpus = r->sp.node_cpus,
+	    .node_mem_bytes = r->sp.node_mem_bytes,
+	    .is_container = s->is_container,
 	};
 
 	cgp_pub_sample(&r->pub, s);
@@ -198,7 +198,8 @@ static int render_metrics(void *arg, struct cgp_buf *out)
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
 	c.bpf_stats_enabled = bpf_stats_on();
-	bpf_object__for_each_program(p, r->bpf.skel->obj) {
+	bpf_object__for_each_program(p, r->bpf.skel->obj)
+	{
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
 
@@ -226,12 +227,12 @@ static int watch(int ep, int fd, int tag)
 static int setup_collector(struct run_ctx *r)
 {
 	struct cgp_cc_cfg cfg = {
-		.addr = r->o->collector,
-		.instance_id = r->pub.instance_id,
-		.zlevel = 1,
-		.backoff_max_ms = 5000, /* a collector back from a restart is found within 5 s */
-		.on_drops = on_spool_drops,
-		.arg = r,
+	    .addr = r->o->collector,
+	    .instance_id = r->pub.instance_id,
+	    .zlevel = 1,
+	    .backoff_max_ms = 5000, /* a collector back from a restart is found within 5 s */
+	    .on_drops = on_spool_drops,
+	    .arg = r,
 	};
 
 	r->spool = cgp_spool_new(r->o->spool_bytes, 0);
@@ -281,12 +282,12 @@ static int setup(struct run_ctx *r)
 		return err;
 	if (!r->o->http || strcmp(r->o->http, "off")) {
 		struct cgp_http_cfg hc = {
-			.addr = r->o->http,
-			.node = r->pub.node,
-			.instance_id = r->pub.instance_id,
-			.ring_bytes = 2 << 20, /* recent events for since=: bounded, and a good part of the agent's RSS */
-			.metrics = render_metrics,
-			.metrics_arg = r,
+		    .addr = r->o->http,
+		    .node = r->pub.node,
+		    .instance_id = r->pub.instance_id,
+		    .ring_bytes = 2 << 20, /* recent events for since=: bounded, and a good part of the agent's RSS */
+		    .metrics = render_metrics,
+		    .metrics_arg = r,
 		};
 		char why[256];
 
@@ -458,9 +459,12 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	cgp_spool_free(r.spool);
 	cgp_sampler_free(&r.sp);
 	cgp_bpf_close(&r.bpf, !o->keep_pins);
-	for (int *fd = &r.ep; fd <= &r.sfd; fd++)
-		if (*fd >= 0)
-			close(*fd);
+	for (size_t i = 0; i < 3; i++) {
+		int fd = i == 0 ? r.ep : i == 1 ? r.tfd : r.sfd;
+
+		if (fd >= 0)
+			close(fd);
+	}
 out_engine:
 	cgp_pub_free(&r.pub);
 	cgp_engine_free(r.engine);

@@ -15,7 +15,7 @@
 #include "runq_hist.h"
 #include "sampler.h"
 
-#define JOIN_NONE UINT64_MAX
+#define JOIN_NONE	  UINT64_MAX
 #define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
 /* A v1 cpu hierarchy (hybrid hosts) is walked for CPU limits only this often, and when cgroups appeared since:
  * limits change rarely, and that walk would otherwise be a third of every sweep. */
@@ -86,8 +86,7 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 	sp->node_mem_bytes = sysinfo(&si) ? 0 : (uint64_t)si.totalram * si.mem_unit;
 	sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
 	if (!sp->rb || !sp->buf || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
-	    cgp_idmap_init(&sp->cpujoin, 64) ||
-	    cgp_names_init(&sp->names, &bpf->fs, NULL, CGP_TOMBSTONE_GRACE_NS)) {
+	    cgp_idmap_init(&sp->cpujoin, 64) || cgp_names_init(&sp->names, &bpf->fs, NULL, CGP_TOMBSTONE_GRACE_NS)) {
 		cgp_sampler_free(sp);
 		return -ENOMEM;
 	}
@@ -346,7 +345,8 @@ static void to_sample(const struct cgp_sampler *sp, const struct cgp_cg *cg, dou
 	s->mem_bytes = r->mem_bytes;
 	s->mem_limit_bytes = r->mem_limit_bytes;
 	s->oom_kills = r->oom_kills;
-	s->oom_kills_window = cg->has_prev && r->oom_kills >= cg->prev_oom_kills ? r->oom_kills - cg->prev_oom_kills : 0;
+	s->oom_kills_window =
+	    cg->has_prev && r->oom_kills >= cg->prev_oom_kills ? r->oom_kills - cg->prev_oom_kills : 0;
 	s->reclaim_ns_total = r->reclaim_ns;
 	s->reclaims_total = r->reclaims;
 	s->is_container = cg->name->ref.kind == CGP_CPATH_CONTAINER;

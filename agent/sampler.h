@@ -18,11 +18,11 @@ struct ring_buffer;
 
 struct cgp_sampler_stats {
 	uint64_t sweeps;
-	uint64_t records;	   /* iterator records read in the last sweep */
-	uint64_t cgroups;	   /* cgroups known after the last sweep */
-	uint64_t mem_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
-	uint64_t path_failures;	   /* ids whose path could not be resolved (gone between sweep and lookup) */
-	uint64_t cgroups_gone;	   /* total cgroups forgotten because they disappeared */
+	uint64_t records;	      /* iterator records read in the last sweep */
+	uint64_t cgroups;	      /* cgroups known after the last sweep */
+	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
+	uint64_t path_failures;	      /* ids whose path could not be resolved (gone between sweep and lookup) */
+	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
 	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
 };
 

@@ -4,20 +4,20 @@
 #ifndef CGPULSE_H
 #define CGPULSE_H
 
-#define CGP_RUNQ_SLOTS 24    /* log2 buckets in microseconds: 0: <1us, i: [2^(i-1), 2^i) us, last: the rest */
+#define CGP_RUNQ_SLOTS	24   /* log2 buckets in microseconds: 0: <1us, i: [2^(i-1), 2^i) us, last: the rest */
 #define CGP_MAX_CGROUPS 8192 /* default size of the per-cgroup maps; the agent resizes with --max-cgroups */
-#define CGP_COMM_LEN 16
+#define CGP_COMM_LEN	16
 
 /* Per-CPU figures of one cgroup, in the slot the cgroup owns (cgroup_cpu map, per-CPU array).
  * cgroup_id says which cgroup a CPU's copy belongs to: a slot is reused after rmdir and a CPU's copy
  * is reset the first time the new owner runs there, so a copy with another id counts for nothing. */
 struct cgp_cpu {
 	__u64 cgroup_id;
-	__u64 cpu_ns;		   /* growth of the tasks' se.sum_exec_runtime while in this cgroup */
-	__u64 voluntary_switches;  /* growth of task nvcsw */
+	__u64 cpu_ns;		    /* growth of the tasks' se.sum_exec_runtime while in this cgroup */
+	__u64 voluntary_switches;   /* growth of task nvcsw */
 	__u64 involuntary_switches; /* growth of task nivcsw */
-	__u64 runq_delay_ns;	   /* growth of task sched_info.run_delay: time runnable but waiting */
-	__u64 reclaim_ns;	   /* time in memcg reclaim (vmscan memcg_reclaim_begin → end) */
+	__u64 runq_delay_ns;	    /* growth of task sched_info.run_delay: time runnable but waiting */
+	__u64 reclaim_ns;	    /* time in memcg reclaim (vmscan memcg_reclaim_begin → end) */
 	__u64 reclaims;
 };
 
@@ -71,11 +71,11 @@ struct cgp_cgroup_rec {
 	__u64 reclaim_ns;
 	__u64 reclaims;
 	__u64 mem_bytes;
-	__u64 mem_limit_bytes; /* 0: no limit */
-	__u64 oom_kills;       /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
+	__u64 mem_limit_bytes;		  /* 0: no limit */
+	__u64 oom_kills;		  /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
 	__u32 runq_waits[CGP_RUNQ_SLOTS]; /* low 32 bits of the totals: keeps a sweep's ring small */
-	__u64 cpu_quota_us;  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
-	__u64 cpu_period_us; /* CFS bandwidth period */
+	__u64 cpu_quota_us;		  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
+	__u64 cpu_period_us;		  /* CFS bandwidth period */
 };
 
 #define CGP_PATH_LEN 256
@@ -94,17 +94,17 @@ struct cgp_cgroup_event {
 
 /* One OOM kill, sent through the oom_events ring buffer the moment the kernel picks the victim. */
 struct cgp_oom_rec {
-	__u64 ts_boot_ns;  /* bpf_ktime_get_boot_ns() */
-	__u64 cgroup_id;   /* victim's cgroup v2 id */
-	__u64 memcg_id;	   /* victim's memory cgroup id in its own hierarchy (v1 on hybrid) */
-	__u32 pid;	   /* thread id */
-	__u32 tgid;	   /* process id */
+	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() */
+	__u64 cgroup_id;  /* victim's cgroup v2 id */
+	__u64 memcg_id;	  /* victim's memory cgroup id in its own hierarchy (v1 on hybrid) */
+	__u32 pid;	  /* thread id */
+	__u32 tgid;	  /* process id */
 	__u64 rss_anon_bytes;
 	__u64 rss_file_bytes;
 	__u64 rss_shmem_bytes;
 	__u64 pgtables_bytes;
 	__s32 oom_score_adj;
-	__u32 memcg_v1;	   /* 1 when memcg_id is on a v1 hierarchy */
+	__u32 memcg_v1; /* 1 when memcg_id is on a v1 hierarchy */
 	char comm[CGP_COMM_LEN];
 	__u64 mem_limit_bytes; /* the victim's memory cgroup's limit; 0: none */
 };

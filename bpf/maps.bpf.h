@@ -6,7 +6,6 @@
 
 #include "cgpulse.h"
 
-
 /* cgroup v2 id → slot in cgroup_cpu / cgroup_runq */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -3,7 +3,8 @@
  * cgroup into the sweep_records ring buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), memory
  * usage, limit and the kernel's own OOM-kill count read straight from the memcg, and the CPU limit from the
  * task group's CFS bandwidth (whichever hierarchies carry the memory and cpu controllers). The agent runs it
- * with one read() and drains the ring, instead of reading 4 files per cgroup, and limits come with every sweep at no extra cost. */
+ * with one read() and drains the ring, instead of reading 4 files per cgroup, and limits come with every sweep at no
+ * extra cost. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -53,14 +54,14 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	unsigned long max;
 
 	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
-	if (!css) /* controller not enabled on this cgroup */
+	if (!css)		      /* controller not enabled on this cgroup */
 		return;
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
 	rec->mem_bytes = BPF_CORE_READ(memcg, memory.usage.counter) * iter_page_size;
 	max = BPF_CORE_READ(memcg, memory.max);
 	rec->mem_limit_bytes = max >= CGP_LONG_MAX / iter_page_size ? 0 : max * iter_page_size;
-	rec->oom_kills = BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event,
-										   MEMCG_OOM_KILL)].counter);
+	rec->oom_kills =
+	    BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
@@ -77,7 +78,7 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	tg = (void *)css - bpf_core_field_offset(struct task_group, css);
 	quota = BPF_CORE_READ(tg, cfs_bandwidth.quota);
 	rec->cpu_period_us = (__u64)BPF_CORE_READ(tg, cfs_bandwidth.period) / 1000; /* ktime_t is signed */
-	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000; /* RUNTIME_INF: no limit */
+	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000;			    /* RUNTIME_INF: no limit */
 	rec->flags |= CGP_REC_CPU_MAX;
 }
 

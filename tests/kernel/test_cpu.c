@@ -44,8 +44,7 @@ static void test_cpu_matches_kernel(void **state)
 	assert_non_null(s);
 	assert_string_equal(s->path, a.rel);
 	err = ((double)s->cpu_ns_total - (double)kernel) / (double)kernel;
-	printf("# cpu: cgpulse %.6f s, kernel %.6f s, error %+.4f%%\n", s->cpu_ns_total / 1e9, kernel / 1e9,
-	       err * 100);
+	printf("# cpu: cgpulse %.6f s, kernel %.6f s, error %+.4f%%\n", s->cpu_ns_total / 1e9, kernel / 1e9, err * 100);
 	assert_true(kernel > 1900000000ULL); /* the burner really burned its 2 s */
 	assert_true(err < 0.01 && err > -0.01);
 	/* the window holds what ran inside it */
@@ -97,8 +96,8 @@ static void test_cpu_ratio_two_to_one(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_cpu_matches_kernel),
-		cmocka_unit_test(test_cpu_ratio_two_to_one),
+	    cmocka_unit_test(test_cpu_matches_kernel),
+	    cmocka_unit_test(test_cpu_ratio_two_to_one),
 	};
 
 	if (!cgt_can_run())

@@ -36,8 +36,8 @@ static uint64_t proc_stat_busy_idle(uint64_t *idle)
 	unsigned long long v[10] = {};
 	FILE *f = fopen("/proc/stat", "re");
 
-	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-			 &v[5], &v[6], &v[7]) != 8) {
+	if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+			 &v[6], &v[7]) != 8) {
 		if (f)
 			fclose(f);
 		return 0;
@@ -153,8 +153,8 @@ static int run_cmd(const char *cmd, char *out, size_t len)
 static void test_pinned_maps_readable_and_kept(void **state)
 {
 	static const char *dumpable[][2] = {
-		{"cgroup_slot", "\"value\""},	 {"cgroup_cpu", "\"cpu_ns\""}, {"cgroup_runq", "\"waits\""},
-		{"slot_alloc", "\"next_slot\""}, {"drops", "\"values\""},
+	    {"cgroup_slot", "\"value\""},    {"cgroup_cpu", "\"cpu_ns\""}, {"cgroup_runq", "\"waits\""},
+	    {"slot_alloc", "\"next_slot\""}, {"drops", "\"values\""},
 	};
 	static char out[1 << 20];
 	const struct cgp_sample *s;
@@ -202,10 +202,10 @@ static void test_pinned_maps_readable_and_kept(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_teardown(test_idle_lands_nowhere, teardown),
-		cmocka_unit_test_teardown(test_removed_cgroup_entries_gone, teardown),
-		cmocka_unit_test_teardown(test_sweep_sees_every_cgroup, teardown),
-		cmocka_unit_test_teardown(test_pinned_maps_readable_and_kept, teardown),
+	    cmocka_unit_test_teardown(test_idle_lands_nowhere, teardown),
+	    cmocka_unit_test_teardown(test_removed_cgroup_entries_gone, teardown),
+	    cmocka_unit_test_teardown(test_sweep_sees_every_cgroup, teardown),
+	    cmocka_unit_test_teardown(test_pinned_maps_readable_and_kept, teardown),
 	};
 
 	if (!cgt_can_run())

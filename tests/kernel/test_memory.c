@@ -128,8 +128,8 @@ static void test_oom_kill_reported_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_memory_matches_kernel),
-		cmocka_unit_test(test_oom_kill_reported_once),
+	    cmocka_unit_test(test_memory_matches_kernel),
+	    cmocka_unit_test(test_oom_kill_reported_once),
 	};
 
 	if (!cgt_can_run())

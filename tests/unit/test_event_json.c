@@ -102,9 +102,23 @@ static void test_sample_keys(void **state)
 static void test_oom_keys(void **state)
 {
 	static const char *const keys[] = {
-	    "type",	      "cgroup_id",     "path",		 "memcg_id",	   "pid",
-	    "tgid",	      "comm",	       "rss_anon_bytes", "rss_file_bytes", "rss_shmem_bytes",
-	    "pgtables_bytes", "oom_score_adj", "container_running", "mem_limit_bytes", "ts_ns", "container_id", "pod",
+	    "type",
+	    "cgroup_id",
+	    "path",
+	    "memcg_id",
+	    "pid",
+	    "tgid",
+	    "comm",
+	    "rss_anon_bytes",
+	    "rss_file_bytes",
+	    "rss_shmem_bytes",
+	    "pgtables_bytes",
+	    "oom_score_adj",
+	    "container_running",
+	    "mem_limit_bytes",
+	    "ts_ns",
+	    "container_id",
+	    "pod",
 	};
 	struct cgp_oom_event o = {.path = "/p", .pid = 1, .comm = "stress", .oom_score_adj = -500, .ts_ns = 9};
 	struct cgp_attribution a = {.container_id = "abc", .pod = "web"};

@@ -60,8 +60,8 @@ static void test_delete_during_walk(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_put_get_del),
-		cmocka_unit_test(test_delete_during_walk),
+	    cmocka_unit_test(test_put_get_del),
+	    cmocka_unit_test(test_delete_during_walk),
 	};
 
 	return cmocka_run_group_tests_name("idmap", tests, NULL, NULL);

@@ -49,9 +49,9 @@ static void test_slot_bounds(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_empty_is_zero),
-		cmocka_unit_test(test_quantiles_interpolate_inside_slot),
-		cmocka_unit_test(test_slot_bounds),
+	    cmocka_unit_test(test_empty_is_zero),
+	    cmocka_unit_test(test_quantiles_interpolate_inside_slot),
+	    cmocka_unit_test(test_slot_bounds),
 	};
 
 	return cmocka_run_group_tests_name("runq_hist", tests, NULL, NULL);

@@ -28,7 +28,8 @@ int main(int argc, char **argv)
 	int err;
 
 	if (argc != 2) {
-		fprintf(stderr, "usage: ablate_load abl_storage|abl_fields|abl_percpu|abl_full|abl_nostate|abl_nohelper\n");
+		fprintf(stderr,
+			"usage: ablate_load abl_storage|abl_fields|abl_percpu|abl_full|abl_nostate|abl_nohelper\n");
 		return 2;
 	}
 	prctl(PR_SET_PDEATHSIG, SIGTERM); /* die with the harness: nothing stays attached */

@@ -30,8 +30,8 @@ static void count(const struct cgp_alert *a, void *ctx)
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 10000, intervals = argc > 2 ? (unsigned)atoi(argv[2]) : 60;
-	struct cgp_limits lim = {.cpu_limit_cores = 1.0, .node_cpus = 64, .node_mem_bytes = 256ULL << 30,
-				 .is_container = true};
+	struct cgp_limits lim = {
+	    .cpu_limit_cores = 1.0, .node_cpus = 64, .node_mem_bytes = 256ULL << 30, .is_container = true};
 	struct cgp_event_meta meta = {.node = "bench", .instance_id = "bench"};
 	struct cgp_event_build *b = malloc(sizeof(*b));
 	struct cgp_sample *s = calloc(n, sizeof(*s));
@@ -76,8 +76,8 @@ int main(int argc, char **argv)
 		}
 		enc += cpu_ns() - t0;
 	}
-	printf("cgroups %u\nintervals %u\nengine_ns_per_cgroup %.1f\nbuild_ns_per_cgroup %.1f\nalerts %u\n", n, intervals,
-	       eng / ((double)n * intervals), enc / ((double)n * intervals), alerts);
+	printf("cgroups %u\nintervals %u\nengine_ns_per_cgroup %.1f\nbuild_ns_per_cgroup %.1f\nalerts %u\n", n,
+	       intervals, eng / ((double)n * intervals), enc / ((double)n * intervals), alerts);
 	cgp_engine_free(e);
 	cgp_playbook_free(pb);
 	free(paths);
