@@ -285,7 +285,7 @@ static int setup(struct run_ctx *r)
 		    .addr = r->o->http,
 		    .node = r->pub.node,
 		    .instance_id = r->pub.instance_id,
-		    .ring_bytes = 2 << 20, /* recent events for since=: bounded, and a good part of the agent's RSS */
+		    .ring_bytes = 1 << 20, /* recent events for since=: bounded, and a good part of the agent's RSS */
 		    .metrics = render_metrics,
 		    .metrics_arg = r,
 		};
