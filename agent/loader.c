@@ -15,6 +15,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
+#include "clock.h"
 #include "loader.h"
 #include "log.h"
 
@@ -101,7 +102,6 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
 	struct cgpulse_bpf *s = b->skel;
 	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots};
-	struct timespec now;
 	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *m;
 	char path[512];
@@ -117,8 +117,7 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 		ring <<= 1;
 	if (bpf_map__set_max_entries(s->maps.sweep_records, ring))
 		return -EINVAL;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	s->rodata->cgp_load_mono_ns = now.tv_sec * 1000000000ULL + now.tv_nsec;
+	s->rodata->cgp_load_mono_ns = cgp_mono_ns();
 	s->rodata->oom_page_size = page;
 	s->rodata->iter_page_size = page;
 	s->rodata->iter_nr_cpus = b->nr_cpus;

@@ -8,15 +8,8 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
+#include "clock.h"
 #include "oom.h"
-
-static int64_t clock_ns(clockid_t c)
-{
-	struct timespec ts;
-
-	clock_gettime(c, &ts);
-	return ts.tv_sec * 1000000000LL + ts.tv_nsec;
-}
 
 /* Does anything but the victim still run in the cgroup? One file read, only when an OOM kill happens. */
 static bool others_alive(struct cgp_oom_reader *r, const char *path, uint32_t victim_tgid)
@@ -92,7 +85,7 @@ int cgp_oom_reader_open(struct cgp_oom_reader *r, struct cgp_sampler *sp, cgp_oo
 	r->sampler = sp;
 	r->cb = cb;
 	r->ctx = ctx;
-	r->boot_to_wall_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	r->boot_to_wall_ns = (int64_t)cgp_clock_ns(CLOCK_REALTIME) - (int64_t)cgp_clock_ns(CLOCK_BOOTTIME);
 	/* cgroup events first: an OOM record is always read after the mkdir that named its cgroup */
 	r->rb = ring_buffer__new(bpf_map__fd(sp->bpf->skel->maps.cgroup_events), on_cgroup, r, NULL);
 	if (!r->rb)

@@ -7,6 +7,7 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
+#include "clock.h"
 #include "collector_client.h"
 #include "commands.h"
 #include "event_json.h"
@@ -174,13 +175,11 @@ void cgp_pub_dropped(struct cgp_publisher *p)
 {
 	struct cgp_spool_drops d;
 	struct cgp_event_meta m;
-	struct timespec ts;
 
 	if (!p->spool || !cgp_spool_take_drops(p->spool, &d))
 		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
 	m = next_meta(p);
-	cgp_event_build_dropped(&p->b, &m, ts.tv_sec * 1000000000ULL + ts.tv_nsec, &d);
+	cgp_event_build_dropped(&p->b, &m, cgp_wall_ns(), &d);
 	fan_out(p, true);
 	cgp_info("spool full: dropped %" PRIu64 " samples and %" PRIu64 " other events (seq %" PRIu64 "..%" PRIu64
 		 "), reported as a Dropped event",
@@ -204,11 +203,9 @@ void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b)
 	char attached[sizeof(b->attached)], skipped[sizeof(b->skipped)], *a[32], *sk[32];
 	struct cgp_event_meta m = next_meta(p);
 	struct utsname u;
-	struct timespec ts;
 	size_t na, ns;
 
 	uname(&u);
-	clock_gettime(CLOCK_REALTIME, &ts);
 	memcpy(attached, b->attached, sizeof(attached));
 	memcpy(skipped, b->skipped, sizeof(skipped));
 	na = split(attached, " ", a, 32);
@@ -216,7 +213,7 @@ void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b)
 	for (size_t i = 0; i < ns; i++)
 		while (*sk[i] == ' ')
 			sk[i]++;
-	cgp_event_build_agent_started(&p->b, &m, ts.tv_sec * 1000000000ULL + ts.tv_nsec, CGP_VERSION, u.release,
-				      b->fs.hybrid ? "hybrid" : "v2", a, na, sk, ns, b->max_cgroups);
+	cgp_event_build_agent_started(&p->b, &m, cgp_wall_ns(), CGP_VERSION, u.release, b->fs.hybrid ? "hybrid" : "v2",
+				      a, na, sk, ns, b->max_cgroups);
 	fan_out(p, true);
 }

@@ -21,6 +21,7 @@
 #include "cgpulse.skel.h"
 #include "cgpulse.h"
 #include "caps.h"
+#include "clock.h"
 #include "collector_client.h"
 #include "http_server.h"
 #include "metrics.h"
@@ -56,14 +57,6 @@ struct run_ctx {
 	int ep, tfd, sfd;
 };
 
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
 static void on_alert(const struct cgp_alert *a, void *ctx)
 {
 	struct run_ctx *r = ctx;
@@ -94,7 +87,7 @@ static void on_gone(uint64_t cgroup_id, const char *path, void *ctx)
 	(void)path;
 	if (r->metrics)
 		cgp_metrics_gone(r->metrics, cgroup_id);
-	cgp_engine_cgroup_gone(r->engine, cgroup_id, wall_ns(), on_alert, r);
+	cgp_engine_cgroup_gone(r->engine, cgroup_id, cgp_wall_ns(), on_alert, r);
 }
 
 static void on_oom(const struct cgp_oom_event *e, void *ctx)
@@ -105,9 +98,7 @@ static void on_oom(const struct cgp_oom_event *e, void *ctx)
 
 	cgp_pub_oom(&r->pub, e);
 	cgp_sampler_limits(&r->sp, e->cgroup_id, &lim, &mem_limit);
-	/* a container that lived less than an interval was never sampled: the record itself says enough */
-	lim.is_container = e->container_id[0] != 0;
-	mem_limit = e->mem_limit_bytes;
+	mem_limit = e->mem_limit_bytes; /* the limit at the kill, from the kernel, beats the last sweep's */
 	cgp_engine_oom(r->engine, e, &lim, mem_limit, e->ts_ns, on_alert, r);
 }
 
@@ -151,7 +142,7 @@ static void reload(struct run_ctx *r)
 		cgp_err("reload: %s refused; the playbook in force stays", r->o->playbook);
 		return;
 	}
-	if (cgp_engine_set_playbook(r->engine, pb, wall_ns(), on_alert, r)) {
+	if (cgp_engine_set_playbook(r->engine, pb, cgp_wall_ns(), on_alert, r)) {
 		cgp_err("reload: out of memory applying %s; the playbook in force stays", r->o->playbook);
 		cgp_playbook_free(pb);
 		return;
@@ -357,14 +348,14 @@ static int loop(struct run_ctx *r)
 				cgp_oom_reader_consume(&r->rings);
 				if (playbook_changed(r))
 					reload(r);
-				sweep_start = wall_ns();
+				sweep_start = cgp_wall_ns();
 				err = cgp_sampler_sweep(&r->sp, on_sample, on_gone, r);
 				if (err) {
 					if (r->http)
 						cgp_http_set_health(r->http, false, "sweep failed");
 					return err;
 				}
-				r->sweep_s_last = (wall_ns() - sweep_start) / 1e9;
+				r->sweep_s_last = (cgp_wall_ns() - sweep_start) / 1e9;
 				r->sweep_s_total += r->sweep_s_last;
 				fflush(stdout);
 				if (r->cc)
@@ -391,9 +382,9 @@ static void drain_collector(struct run_ctx *r)
 {
 	struct cgp_spool_stats st;
 	struct epoll_event ev;
-	uint64_t end = wall_ns() + 2000000000ULL;
+	uint64_t end = cgp_wall_ns() + 2000000000ULL;
 
-	while (r->cc && wall_ns() < end) {
+	while (r->cc && cgp_wall_ns() < end) {
 		cgp_spool_get_stats(r->spool, &st);
 		if (!st.events)
 			break;

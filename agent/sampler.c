@@ -10,6 +10,7 @@
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
 #include <sys/sysinfo.h>
+#include "clock.h"
 #include "log.h"
 #include "playbook.h"
 #include "runq_hist.h"
@@ -38,22 +39,6 @@ struct cgp_join {
 	uint32_t gen;	/* last sweep that saw it */
 	uint32_t looked_up;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
-
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec * 1000000000ULL + ts.tv_nsec;
-}
 
 static int collect(void *ctx, void *data, size_t size)
 {
@@ -176,8 +161,12 @@ bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_l
 	lim->node_cpus = sp->node_cpus;
 	lim->node_mem_bytes = sp->node_mem_bytes;
 	*mem_limit = 0;
-	if (!cg)
+	if (!cg) { /* never swept (it lived less than an interval): its name still says if it is a container */
+		const struct cgp_cgname *n = cgp_names_get(&sp->names, cgroup_id, cgp_wall_ns());
+
+		lim->is_container = n && n->ref.kind == CGP_CPATH_CONTAINER;
 		return false;
+	}
 	lim->cpu_limit_cores = cg->cpu_limit_cores;
 	lim->is_container = cg->name->ref.kind == CGP_CPATH_CONTAINER;
 	*mem_limit = cg->cur.mem_limit_bytes;
@@ -186,12 +175,12 @@ bool cgp_sampler_limits(struct cgp_sampler *sp, uint64_t cgroup_id, struct cgp_l
 
 const struct cgp_cgname *cgp_sampler_name(struct cgp_sampler *sp, uint64_t cgroup_id)
 {
-	return cgp_names_get(&sp->names, cgroup_id, wall_ns());
+	return cgp_names_get(&sp->names, cgroup_id, cgp_wall_ns());
 }
 
 const struct cgp_cgname *cgp_sampler_name_fresh(struct cgp_sampler *sp, uint64_t cgroup_id)
 {
-	return cgp_names_get_fresh(&sp->names, cgroup_id, wall_ns());
+	return cgp_names_get_fresh(&sp->names, cgroup_id, cgp_wall_ns());
 }
 
 void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_event *e)
@@ -201,9 +190,9 @@ void cgp_sampler_cgroup_event(struct cgp_sampler *sp, const struct cgp_cgroup_ev
 	memcpy(path, e->path, sizeof(path));
 	path[sizeof(path) - 1] = 0;
 	if (e->kind == CGP_CGROUP_MKDIR)
-		cgp_names_mkdir(&sp->names, e->cgroup_id, path, wall_ns());
+		cgp_names_mkdir(&sp->names, e->cgroup_id, path, cgp_wall_ns());
 	else if (e->kind == CGP_CGROUP_RMDIR)
-		cgp_names_rmdir(&sp->names, e->cgroup_id, wall_ns());
+		cgp_names_rmdir(&sp->names, e->cgroup_id, cgp_wall_ns());
 }
 
 /* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
@@ -386,7 +375,7 @@ static void read_drops(struct cgp_sampler *sp)
 
 int cgp_sampler_sweep(struct cgp_sampler *sp, cgp_sample_cb emit, cgp_gone_cb gone, void *ctx)
 {
-	uint64_t now_mono = mono_ns(), now = wall_ns();
+	uint64_t now_mono = cgp_mono_ns(), now = cgp_wall_ns();
 	double window_s = sp->last_mono_ns ? (double)(now_mono - sp->last_mono_ns) / 1e9 : 0;
 	struct cgp_sample s;
 	int err;
