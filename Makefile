@@ -21,22 +21,27 @@ endif
 
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -g -O2
-ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itests/lib -I$(OUT) -I$(OUT)/proto
+ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itools -Itests/lib -I$(OUT) -I$(OUT)/proto
 LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
 	-Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 
 PROTO_SRCS := $(sort $(wildcard proto/cgpulse/v1/*.proto))
 PROTO_C    := $(patsubst proto/%.proto,$(OUT)/proto/%.pb-c.c,$(PROTO_SRCS))
-AGENT_SRCS := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c)))
+# agent/<stage>/ are the stages of the data's way (lib < collect < names < playbook < events < sinks); the
+# command files in agent/ sit on top. tools/collector/ links only lib and events (the codec).
+STAGES     := lib collect names playbook events sinks
+AGENT_SRCS := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c $(foreach s,$(STAGES),agent/$(s)/*.c))))
 LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS)) $(patsubst %.c,%.o,$(PROTO_C))
+COLL_SRCS  := $(sort $(wildcard tools/collector/*.c))
+COLL_LIB   := $(patsubst %.c,$(OUT)/%.o,$(filter-out tools/collector/main.c,$(COLL_SRCS)))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 KTEST_SRCS := $(sort $(wildcard tests/kernel/test_*.c))
 TLIB_SRCS  := $(sort $(wildcard tests/lib/*.c))
 TOOL_SRCS  := $(sort $(wildcard tools/*.c))
 UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 KTEST_BINS := $(patsubst tests/kernel/%.c,$(OUT)/tests/%,$(KTEST_SRCS))
-TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS))
+TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS)) $(OUT)/cgpulse-collector
 TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
 
 .PHONY: all deps run test test-unit test-kernel test-asan bench install clean lint
@@ -72,9 +77,10 @@ $(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Userspace objects wait for the skeleton and generated protobuf headers.
-USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOOL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) $(TLIB_SRCS))
+USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOOL_SRCS) $(COLL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) \
+	     $(TLIB_SRCS))
 $(USER_OBJS): | $(OUT)/cgpulse.skel.h $(PROTO_C)
-$(OUT)/agent/playbook_default.o: agent/playbook_default.yaml
+$(OUT)/agent/playbook/default.o: agent/playbook/default.yaml
 $(OUT)/%.o: %.c
 	$(call msg,CC,$@)
 	$(Q)mkdir -p $(dir $@)
@@ -88,11 +94,19 @@ $(OUT)/cgpulse: $(OUT)/agent/main.o $(OUT)/libcgpulse.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUT)/libcollector.a: $(COLL_LIB)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cgpulse-collector: $(OUT)/tools/collector/main.o $(OUT)/libcollector.a $(OUT)/libcgpulse.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 $(OUT)/%: $(OUT)/tools/%.o $(OUT)/libcgpulse.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT)/tests
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TLIB_OBJS) $(OUT)/libcollector.a $(OUT)/libcgpulse.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
@@ -130,8 +144,8 @@ install: all
 	$(foreach t,$(TOOL_BINS),install -m 0755 $(t) $(DESTDIR)$(PREFIX)/bin/$(notdir $(t));)
 
 lint:
-	clang-format --dry-run --Werror agent/*.c agent/*.h bpf/*.c bpf/*.h tools/*.c tools/bench/*.c tests/*/*.c
-	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Iagent \
+	clang-format --dry-run --Werror agent/*.[ch] agent/*/*.[ch] bpf/*.[ch] tools/*.c tools/*/*.[ch] tests/*/*.[ch]
+	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Iagent -Itools \
 		--suppress='unknownMacro:*.bpf.c' agent tools
 
 clean:

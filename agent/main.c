@@ -7,8 +7,8 @@
 #include <string.h>
 #include "caps.h"
 #include "commands.h"
-#include "loader.h"
-#include "log.h"
+#include "collect/loader.h"
+#include "lib/log.h"
 
 static const char usage[] =
     "Usage: cgpulse COMMAND [OPTIONS]\n"

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "commands.h"
-#include "log.h"
-#include "playbook.h"
+#include "lib/log.h"
+#include "playbook/playbook.h"
 
 int cgp_playbook_open(const char *file, struct cgp_playbook **out)
 {

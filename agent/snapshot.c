@@ -4,11 +4,11 @@
 #include <stdio.h>
 #include <time.h>
 #include "commands.h"
-#include "loader.h"
-#include "log.h"
-#include "output.h"
-#include "publish.h"
-#include "sampler.h"
+#include "collect/loader.h"
+#include "lib/log.h"
+#include "events/event_text.h"
+#include "events/publish.h"
+#include "collect/sampler.h"
 
 static void print_one(const struct cgp_sample *s, void *ctx)
 {

@@ -7,10 +7,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "event_encode.h"
-#include "event_json.h"
-#include "frame.h"
-#include "wire.h"
+#include "events/event_encode.h"
+#include "events/event_json.h"
+#include "events/frame.h"
+#include "events/wire.h"
 
 #define NODE	 "node-1"
 #define INSTANCE "5f0c3a1e9d2b4c6a8e7f1029384756ab"

@@ -12,10 +12,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "collector_client.h"
-#include "event_encode.h"
-#include "log.h"
-#include "spool.h"
+#include "sinks/collector_client.h"
+#include "events/event_encode.h"
+#include "lib/log.h"
+#include "events/spool.h"
 
 struct agent {
 	char id[64];

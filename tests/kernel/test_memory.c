@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include "agentfx.h"
 #include "cgtest.h"
-#include "oom.h"
+#include "collect/rings.h"
 
 static struct agentfx fx;
 static struct cgt cg;

@@ -4,9 +4,9 @@
 #ifndef AGENTFX_H
 #define AGENTFX_H
 
-#include "loader.h"
-#include "sampler.h"
-#include "sample.h"
+#include "collect/loader.h"
+#include "collect/sampler.h"
+#include "collect/sample.h"
 
 struct agentfx {
 	struct cgp_bpf bpf;

@@ -13,7 +13,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include "cgroupfs.h"
+#include "collect/cgroupfs.h"
 #include "cgtest.h"
 
 #define CGT_MAX 32

@@ -16,12 +16,12 @@
 
 #include <cmocka.h>
 
-#include "collector_client.h"
-#include "dedup.h"
-#include "event_encode.h"
-#include "frame.h"
-#include "tcp_addr.h"
-#include "wire.h"
+#include "sinks/collector_client.h"
+#include "collector/dedup.h"
+#include "events/event_encode.h"
+#include "events/frame.h"
+#include "lib/tcp_addr.h"
+#include "events/wire.h"
 
 #define INSTANCE "cc-test"
 

@@ -22,8 +22,8 @@
 
 #include <cmocka.h>
 
-#include "container_meta.h"
-#include "container_path.h"
+#include "names/container_meta.h"
+#include "names/container_path.h"
 
 #define CRI_ID	       "2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36"
 #define CRI_SANDBOX_ID "7bd5db88ae6e5e52e941a2709ed9c18d7572f32db6ea44e8afe783227711151a"

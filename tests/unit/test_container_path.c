@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "container_path.h"
+#include "names/container_path.h"
 
 #define ID_DOCKER_DEB  "4f797c539e6c745de61a93ca3ff892358ecbcaccd8414d5db545c38428142970"
 #define ID_DOCKER_EL   "9ec39b91f3d70e1beff50a308f77067065ea6be0d91a3378375056cd4422cf3d"

@@ -9,7 +9,7 @@
 
 #include <cmocka.h>
 
-#include "dedup.h"
+#include "collector/dedup.h"
 
 static void test_in_order_and_duplicates(void **state)
 {

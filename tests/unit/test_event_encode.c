@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "event_encode.h"
+#include "events/event_encode.h"
 
 static const struct cgp_event_meta meta = {.node = "node-a", .instance_id = "0123456789abcdef", .seq = 42};
 static const struct cgp_attribution attr = {

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "event_encode.h"
-#include "event_json.h"
+#include "events/event_encode.h"
+#include "events/event_json.h"
 
 static const struct cgp_event_meta meta = {.node = "n1", .instance_id = "inst", .seq = 7};
 

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "event_ring.h"
+#include "events/event_ring.h"
 
 /* Pushes seq with a payload naming it (len bytes, at least the digits). */
 static void push(struct cgp_event_ring *r, uint64_t seq, size_t len)

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "frame.h"
+#include "events/frame.h"
 
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
 

@@ -35,10 +35,10 @@
 
 #include <cmocka.h>
 
-#include "event_encode.h"
-#include "frame.h"
-#include "http_server.h"
-#include "metrics.h"
+#include "events/event_encode.h"
+#include "events/frame.h"
+#include "sinks/http_server.h"
+#include "sinks/metrics.h"
 
 #define NODE	 "test-node"
 #define INSTANCE "http-test-instance"

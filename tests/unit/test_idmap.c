@@ -5,7 +5,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "idmap.h"
+#include "lib/idmap.h"
 
 static void test_put_get_del(void **state)
 {

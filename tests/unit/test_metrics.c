@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <math.h>
 
-#include "metrics.h"
+#include "sinks/metrics.h"
 
 static const char *WEB_LABELS = "cgroup_id=\"4026531835\",path=\"/kubepods.slice/web.scope\","
 				"container_id=\"3f4e5d6c\",pod=\"web-7d9f8\",namespace=\"shop\",container=\"nginx\"";

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "playbook.h"
+#include "playbook/playbook.h"
 
 #define S(x)	 ((uint64_t)(x)*1000000000ull)
 #define MIB	 (1024.0 * 1024.0)

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "playbook.h"
+#include "playbook/playbook.h"
 
 #define NS_PER_S 1000000000ull
 
@@ -88,7 +88,7 @@ static void test_default_equals_design_table(void **state)
 
 static void test_default_is_the_repo_file(void **state)
 {
-	FILE *f = fopen("agent/playbook_default.yaml", "rb");
+	FILE *f = fopen("agent/playbook/default.yaml", "rb");
 	char *buf = malloc(cgp_playbook_default_yaml_len + 1);
 	size_t n;
 

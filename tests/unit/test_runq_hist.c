@@ -5,8 +5,8 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
-#include "runq_hist.h"
-#include "sample.h"
+#include "collect/runq_hist.h"
+#include "collect/sample.h"
 
 static void test_empty_is_zero(void **state)
 {

@@ -10,7 +10,7 @@
 
 #include <cmocka.h>
 
-#include "spool.h"
+#include "events/spool.h"
 
 /* Pushes seq with a payload naming it, so the content can be checked too. */
 static void push(struct cgp_spool *sp, uint64_t seq, bool sample, size_t len)

@@ -10,9 +10,9 @@
 
 #include <cmocka.h>
 
-#include "event_encode.h"
-#include "frame.h"
-#include "wire.h"
+#include "events/event_encode.h"
+#include "events/frame.h"
+#include "events/wire.h"
 
 static void add_sample(struct cgp_batch *b, uint64_t seq)
 {

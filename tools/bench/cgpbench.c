@@ -32,9 +32,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
-#include "cgroupfs.h"
-#include "loader.h"
-#include "sampler.h"
+#include "collect/cgroupfs.h"
+#include "collect/loader.h"
+#include "collect/sampler.h"
 
 static volatile sig_atomic_t stop;
 

@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include "event_encode.h"
-#include "playbook.h"
+#include "events/event_encode.h"
+#include "playbook/playbook.h"
 
 static double cpu_ns(void)
 {

@@ -38,7 +38,7 @@ SIZES="1000 10000"
 FOOT_1S=30
 FOOT_10S=40
 OOM_KILLS=50
-# the agent re-checks a cgroup it has just met for container state for 30 s (agent/cgroup_names.c
+# the agent re-checks a cgroup it has just met for container state for 30 s (agent/names/cgroup_names.c
 # NAMES_RETRY_NS); steady-state figures are taken after that
 STEADY_AFTER=32
 if [ "${BENCH_QUICK:-0}" = 1 ]; then

@@ -1,0 +1,135 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include "collect/cgroupfs.h"
+#include "lib/log.h"
+
+#define FILEID_KERNFS 0xfe
+
+/* mountinfo line: id parent maj:min root mountpoint options - fstype source superoptions */
+static int find_mounts(struct cgp_cgroupfs *fs)
+{
+	char line[4096], mnt[256], fstype[64], super[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *dash = strstr(line, " - ");
+
+		if (!dash || sscanf(line, "%*s %*s %*s %*s %255s", mnt) != 1)
+			continue;
+		if (sscanf(dash, " - %63s %*s %1023s", fstype, super) != 2)
+			continue;
+		if (!strcmp(fstype, "cgroup2") && !fs->v2_mount[0])
+			snprintf(fs->v2_mount, sizeof(fs->v2_mount), "%s", mnt);
+		else if (!strcmp(fstype, "cgroup")) {
+			char *opt, *save = NULL;
+
+			for (opt = strtok_r(super, ",", &save); opt; opt = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(opt, "memory") && !fs->mem_mount[0])
+					snprintf(fs->mem_mount, sizeof(fs->mem_mount), "%s", mnt);
+				if (!strcmp(opt, "cpu") && !fs->cpu_mount[0])
+					snprintf(fs->cpu_mount, sizeof(fs->cpu_mount), "%s", mnt);
+			}
+		}
+	}
+	fclose(f);
+	return 0;
+}
+
+int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
+{
+	struct stat st;
+	int err;
+
+	memset(fs, 0, sizeof(*fs));
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
+	err = find_mounts(fs);
+	if (err) {
+		cgp_err("reading /proc/self/mountinfo: %s", strerror(-err));
+		return err;
+	}
+	if (!fs->v2_mount[0]) {
+		cgp_err("no cgroup2 hierarchy is mounted: cgpulse keys every figure by cgroup v2 id");
+		return -ENOENT;
+	}
+	fs->hybrid = fs->mem_mount[0] != 0;
+	if (!fs->hybrid)
+		snprintf(fs->mem_mount, sizeof(fs->mem_mount), "%s", fs->v2_mount);
+	fs->v2_fd = open(fs->v2_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fs->v2_fd < 0 || fstat(fs->v2_fd, &st)) {
+		err = -errno;
+		cgp_err("opening %s: %s", fs->v2_mount, strerror(errno));
+		return err;
+	}
+	fs->v2_root_id = st.st_ino;
+	fs->mem_fd = fs->hybrid ? open(fs->mem_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : fs->v2_fd;
+	if (fs->mem_fd < 0) {
+		err = -errno;
+		cgp_err("opening %s: %s", fs->mem_mount, strerror(errno));
+		return err;
+	}
+	if (fs->cpu_mount[0] && strcmp(fs->cpu_mount, fs->mem_mount)) {
+		fs->cpu_fd = open(fs->cpu_mount, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (fs->cpu_fd < 0) {
+			err = -errno;
+			cgp_err("opening %s: %s", fs->cpu_mount, strerror(errno));
+			return err;
+		}
+	}
+	cgp_debug("cgroup2 at %s, memory controller at %s (%s)", fs->v2_mount, fs->mem_mount,
+		  fs->hybrid ? "v1, hybrid host" : "v2");
+	return 0;
+}
+
+void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
+{
+	if (fs->cpu_fd >= 0)
+		close(fs->cpu_fd);
+	if (fs->mem_fd >= 0 && fs->mem_fd != fs->v2_fd)
+		close(fs->mem_fd);
+	if (fs->v2_fd >= 0)
+		close(fs->v2_fd);
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
+}
+
+int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS}, .id = id};
+	char proc[64], abs[4096];
+	size_t mlen = strlen(mount);
+	ssize_t n;
+	int fd;
+
+	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ESTALE ? -ENOENT : -errno;
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	n = readlink(proc, abs, sizeof(abs) - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	abs[n] = 0;
+	if (strncmp(abs, mount, mlen) || (abs[mlen] && abs[mlen] != '/'))
+		return -EXDEV; /* outside our view of the mount (another cgroup namespace) */
+	snprintf(buf, len, "%s", abs[mlen] ? abs + mlen : "/");
+	return 0;
+}
+
+uint64_t cgp_cgroup_id(const char *mount, const char *rel)
+{
+	char p[4352];
+	struct stat st;
+
+	snprintf(p, sizeof(p), "%s%s", mount, strcmp(rel, "/") ? rel : "");
+	return stat(p, &st) ? 0 : st.st_ino;
+}

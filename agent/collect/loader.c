@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <errno.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <linux/magic.h>
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/types.h>
+#include "cgpulse.h"
+#include "cgpulse.skel.h"
+#include "lib/clock.h"
+#include "collect/loader.h"
+#include "lib/log.h"
+
+static void add_note(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+{
+	size_t used = strlen(buf);
+
+	if (used < len)
+		snprintf(buf + used, len - used, fmt, a, b);
+}
+
+/* The typedef btf_trace_<tp> exists for every raw tracepoint the kernel has. */
+static bool kernel_has_tp(const struct btf *vmlinux, const char *tp)
+{
+	char name[128];
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	return btf__find_by_name_kind(vmlinux, name, BTF_KIND_TYPEDEF) > 0;
+}
+
+/* mark_victim passes (struct task_struct *, uid_t) since v6.1-era kernels and an int pid before. */
+static bool mark_victim_passes_task(const struct btf *vmlinux)
+{
+	int id = btf__find_by_name_kind(vmlinux, "btf_trace_mark_victim", BTF_KIND_TYPEDEF);
+	const struct btf_type *t;
+	const struct btf_param *p;
+
+	if (id <= 0)
+		return false;
+	t = btf__type_by_id(vmlinux, id);
+	t = btf__type_by_id(vmlinux, t->type); /* pointer */
+	if (!t || !btf_is_ptr(t))
+		return false;
+	t = btf__type_by_id(vmlinux, t->type); /* func proto */
+	if (!t || !btf_is_func_proto(t) || btf_vlen(t) < 2)
+		return false;
+	p = btf_params(t);
+	t = btf__type_by_id(vmlinux, p[1].type); /* param 0 is the void *ctx */
+	return t && btf_is_ptr(t);
+}
+
+static int ensure_bpffs(const char *pin_dir)
+{
+	struct statfs sfs;
+
+	if (statfs("/sys/fs/bpf", &sfs) == 0 && sfs.f_type == BPF_FS_MAGIC)
+		goto mkdir;
+	if (mount("bpf", "/sys/fs/bpf", "bpf", 0, NULL)) {
+		cgp_err("mounting bpffs at /sys/fs/bpf: %s", strerror(errno));
+		return -errno;
+	}
+	cgp_info("mounted bpffs at /sys/fs/bpf");
+mkdir:
+	if (mkdir(pin_dir, 0700) && errno != EEXIST) {
+		cgp_err("creating %s: %s", pin_dir, strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void link_pin_path(char *buf, size_t len, const char *dir, const char *prog)
+{
+	snprintf(buf, len, "%s/link_%s", dir, prog);
+}
+
+int cgp_bpf_unpin_dir(const char *dir)
+{
+	struct dirent *de;
+	char p[512];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.') {
+			snprintf(p, sizeof(p), "%s/%s", dir, de->d_name);
+			unlink(p);
+		}
+	closedir(d);
+	return rmdir(dir) ? -errno : 0;
+}
+
+static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
+{
+	struct cgpulse_bpf *s = b->skel;
+	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots};
+	long page = sysconf(_SC_PAGESIZE);
+	struct bpf_map *m;
+	char path[512];
+
+	b->max_cgroups = o->max_cgroups ? o->max_cgroups : CGP_MAX_CGROUPS;
+	size_t ring = 64 * 1024;
+
+	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
+			return -EINVAL;
+	/* a whole sweep of one hierarchy must fit: every cgroup's record plus the ring's 8-byte header */
+	while (ring < (size_t)b->max_cgroups * (sizeof(struct cgp_cgroup_rec) + 8))
+		ring <<= 1;
+	if (bpf_map__set_max_entries(s->maps.sweep_records, ring))
+		return -EINVAL;
+	s->rodata->cgp_load_mono_ns = cgp_mono_ns();
+	s->rodata->oom_page_size = page;
+	s->rodata->iter_page_size = page;
+	s->rodata->iter_nr_cpus = b->nr_cpus;
+	bpf_object__for_each_map(m, s->obj)
+	{
+		if (!bpf_map__is_internal(m) && b->pin_dir[0]) {
+			snprintf(path, sizeof(path), "%s/%s", b->pin_dir, bpf_map__name(m));
+			bpf_map__set_pin_path(m, path);
+		} else {
+			bpf_map__set_pin_path(m, NULL);
+		}
+	}
+	return 0;
+}
+
+static void choose_programs(struct cgp_bpf *b)
+{
+	struct cgpulse_bpf *s = b->skel;
+	struct btf *vmlinux = btf__load_vmlinux_btf();
+
+	if (!vmlinux) {
+		cgp_info("no kernel BTF readable: keeping default program choices");
+		return;
+	}
+	if (mark_victim_passes_task(vmlinux)) {
+		bpf_program__set_autoload(s->progs.cgp_oom_victim_pid, false);
+	} else {
+		bpf_program__set_autoload(s->progs.cgp_oom_victim, false);
+		add_note(b->skipped, sizeof(b->skipped), "%s: %s; ", "cgp_oom_victim",
+			 "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
+	}
+	if (!kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") ||
+	    !kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end")) {
+		bpf_program__set_autoload(s->progs.cgp_reclaim_in, false);
+		bpf_program__set_autoload(s->progs.cgp_reclaim_out, false);
+		add_note(b->skipped, sizeof(b->skipped), "%s: %s; ", "cgp_reclaim_in/out",
+			 "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
+	}
+	btf__free(vmlinux);
+}
+
+static int attach_all(struct cgp_bpf *b)
+{
+	struct bpf_program *p;
+	struct bpf_link *l;
+	char path[512];
+	int err;
+
+	bpf_object__for_each_program(p, b->skel->obj)
+	{
+		const char *name = bpf_program__name(p);
+
+		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER)
+			continue;
+		if (b->pin_dir[0]) {
+			/* an earlier agent's link stays attached until its pin goes: replace it, don't double count.
+			 * No time is lost in between: figures are deltas of the kernel's own per-task counters. */
+			link_pin_path(path, sizeof(path), b->pin_dir, name);
+			unlink(path);
+		}
+		l = bpf_program__attach(p);
+		if (!l) {
+			err = -errno;
+			cgp_err("attaching %s: %s", name, strerror(-err));
+			return err;
+		}
+		if (b->pin_dir[0] && bpf_link__pin(l, path))
+			cgp_info("pinning %s: %s (it stays attached only while this agent runs)", path,
+				 strerror(errno));
+		/* the skeleton destroys links it knows about; keep ours in a list via the skeleton's slots */
+		for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
+			if (*b->skel->skeleton->progs[i].prog == p)
+				*b->skel->skeleton->progs[i].link = l;
+		add_note(b->attached, sizeof(b->attached), "%s%s", b->attached[0] ? " " : "", name);
+	}
+	return 0;
+}
+
+static struct bpf_link *attach_iter(struct bpf_program *p, int cgroup_fd)
+{
+	union bpf_iter_link_info info = {};
+	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
+
+	info.cgroup.cgroup_fd = cgroup_fd;
+	info.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+	opts.link_info = &info;
+	opts.link_info_len = sizeof(info);
+	return bpf_program__attach_iter(p, &opts);
+}
+
+int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
+{
+	int err;
+
+	memset(b, 0, sizeof(*b));
+	b->fs.v2_fd = b->fs.mem_fd = b->fs.cpu_fd = -1;
+	cgp_log_setup_libbpf();
+	b->nr_cpus = libbpf_num_possible_cpus();
+	if (b->nr_cpus <= 0)
+		return -EINVAL;
+	err = cgp_cgroupfs_open(&b->fs);
+	if (err)
+		return err;
+	if (o->pin_dir) {
+		snprintf(b->pin_dir, sizeof(b->pin_dir), "%s", o->pin_dir);
+		err = ensure_bpffs(b->pin_dir);
+		if (err)
+			goto fail;
+	}
+	b->skel = cgpulse_bpf__open();
+	if (!b->skel) {
+		err = -errno;
+		cgp_err("opening the BPF object: %s", strerror(-err));
+		goto fail;
+	}
+	err = set_sizes(b, o);
+	if (err)
+		goto fail;
+	choose_programs(b);
+	err = cgpulse_bpf__load(b->skel);
+	if (err) {
+		cgp_err("loading the BPF programs: %s%s", strerror(-err),
+			err == -EINVAL && b->pin_dir[0]
+			    ? " (maps pinned under the pin dir by an agent with other sizes? "
+			      "`cgpulse cleanup` removes them)"
+			    : "");
+		goto fail;
+	}
+	err = attach_all(b);
+	if (err)
+		goto fail;
+	b->iter_v2 = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.v2_fd);
+	if (!b->iter_v2) {
+		err = -errno;
+		cgp_err("attaching the cgroup iterator to %s: %s", b->fs.v2_mount, strerror(-err));
+		goto fail;
+	}
+	if (b->fs.hybrid) {
+		b->iter_mem = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.mem_fd);
+		if (!b->iter_mem) {
+			err = -errno;
+			cgp_err("attaching the cgroup iterator to %s: %s", b->fs.mem_mount, strerror(-err));
+			goto fail;
+		}
+	}
+	if (b->fs.cpu_fd >= 0) {
+		b->iter_cpu = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.cpu_fd);
+		if (!b->iter_cpu) {
+			err = -errno;
+			cgp_err("attaching the cgroup iterator to %s: %s", b->fs.cpu_mount, strerror(-err));
+			goto fail;
+		}
+	}
+	cgp_debug("attached: %s", b->attached);
+	if (b->skipped[0])
+		cgp_info("skipped: %s", b->skipped);
+	return 0;
+fail:
+	cgp_bpf_close(b, true);
+	return err;
+}
+
+void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
+{
+	bpf_link__destroy(b->iter_v2);
+	bpf_link__destroy(b->iter_mem);
+	bpf_link__destroy(b->iter_cpu);
+	b->iter_v2 = b->iter_mem = b->iter_cpu = NULL;
+	if (b->skel) {
+		if (unpin && b->pin_dir[0]) {
+			struct bpf_map *m;
+
+			bpf_object__for_each_map(m, b->skel->obj) if (bpf_map__pin_path(m)) bpf_map__unpin(m, NULL);
+			for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
+				if (*b->skel->skeleton->progs[i].link)
+					bpf_link__unpin(*b->skel->skeleton->progs[i].link);
+		}
+		cgpulse_bpf__destroy(b->skel);
+		b->skel = NULL;
+	}
+	if (unpin && b->pin_dir[0])
+		rmdir(b->pin_dir);
+	cgp_cgroupfs_close(&b->fs);
+}

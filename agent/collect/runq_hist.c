@@ -1,0 +1,32 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <math.h>
+#include "collect/runq_hist.h"
+
+void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi)
+{
+	*lo = i ? ldexp(1.0, i - 1) : 0.0;
+	*hi = ldexp(1.0, i);
+}
+
+double cgp_runq_quantile_us(const uint64_t *hist, unsigned slots, double q)
+{
+	uint64_t total = 0, seen = 0;
+	double rank, lo, hi;
+
+	for (unsigned i = 0; i < slots; i++)
+		total += hist[i];
+	if (!total)
+		return 0;
+	rank = q * (double)total;
+	for (unsigned i = 0; i < slots; i++) {
+		if (!hist[i])
+			continue;
+		if ((double)(seen + hist[i]) >= rank) {
+			cgp_runq_slot_bounds(i, &lo, &hi);
+			return lo + (hi - lo) * (rank - (double)seen) / (double)hist[i];
+		}
+		seen += hist[i];
+	}
+	cgp_runq_slot_bounds(slots - 1, &lo, &hi);
+	return hi;
+}

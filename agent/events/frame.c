@@ -1,0 +1,224 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Varint-delimited frames, zlib, and the incremental frame decoder. */
+#include "events/frame.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+size_t cgp_varint_len(uint64_t v)
+{
+	size_t n = 1;
+
+	while (v >= 0x80) {
+		v >>= 7;
+		n++;
+	}
+	return n;
+}
+
+size_t cgp_varint_put(uint8_t *out, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		out[n++] = (uint8_t)(v | 0x80);
+		v >>= 7;
+	}
+	out[n++] = (uint8_t)v;
+	return n;
+}
+
+int cgp_varint_get(const uint8_t *p, size_t n, uint64_t *v)
+{
+	uint64_t r = 0;
+
+	for (size_t i = 0; i < CGP_VARINT_MAX; i++) {
+		if (i == n)
+			return 0;
+		/* the tenth byte may only hold bit 63 */
+		if (i == CGP_VARINT_MAX - 1 && p[i] > 1)
+			return -EBADMSG;
+		r |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (!(p[i] & 0x80)) {
+			*v = r;
+			return (int)i + 1;
+		}
+	}
+	return -EBADMSG;
+}
+
+int cgp_frame_append(struct cgp_buf *out, const void *msg, size_t len)
+{
+	uint8_t *w = cgp_buf_reserve(out, CGP_VARINT_MAX + len);
+
+	if (!w)
+		return -ENOMEM;
+	size_t h = cgp_varint_put(w, len);
+
+	if (len)
+		memcpy(w + h, msg, len);
+	out->len += h + len;
+	return 0;
+}
+
+int cgp_zlib_compress(const void *in, size_t len, int level, struct cgp_buf *out)
+{
+	uLongf bound = compressBound(len);
+	uint8_t *w = cgp_buf_reserve(out, bound);
+
+	if (!w)
+		return -ENOMEM;
+	if (compress2(w, &bound, in, len, level) != Z_OK)
+		return -EIO;
+	out->len += bound;
+	return 0;
+}
+
+int cgp_zlib_inflate(const void *in, size_t len, size_t max_out, struct cgp_buf *out)
+{
+	z_stream zs = {0};
+	size_t start = out->len, produced = 0;
+	int ret = -EBADMSG, zr;
+
+	if (inflateInit(&zs) != Z_OK)
+		return -ENOMEM;
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = (uInt)len;
+	do {
+		/* grow geometrically from a guess, but never hand zlib more room than max_out allows (+1 to see excess)
+		 */
+		size_t room = produced < 16384 ? 16384 : produced;
+
+		if (room > max_out + 1 - produced)
+			room = max_out + 1 - produced;
+		if (room > UINT32_MAX)
+			room = UINT32_MAX;
+		uint8_t *w = cgp_buf_reserve(out, room);
+
+		if (!w) {
+			ret = -ENOMEM;
+			goto out;
+		}
+		zs.next_out = w;
+		zs.avail_out = (uInt)room;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		out->len += room - zs.avail_out;
+		produced += room - zs.avail_out;
+		if (produced > max_out) {
+			ret = -EMSGSIZE;
+			goto out;
+		}
+		if (zr == Z_STREAM_END) {
+			ret = zs.avail_in ? -EBADMSG : 0;
+			goto out;
+		}
+		/* Z_BUF_ERROR with input left means no progress was possible: the stream is cut short */
+		if (zr != Z_OK || (zs.avail_in == 0 && zs.avail_out != 0))
+			goto out;
+	} while (1);
+out:
+	inflateEnd(&zs);
+	if (ret)
+		out->len = start;
+	return ret;
+}
+
+void cgp_frame_decoder_init(struct cgp_frame_decoder *d, size_t max_frame)
+{
+	memset(d, 0, sizeof(*d));
+	d->max_frame = max_frame;
+}
+
+void cgp_frame_decoder_free(struct cgp_frame_decoder *d)
+{
+	cgp_buf_free(&d->buf);
+}
+
+static void release(struct cgp_frame_decoder *d)
+{
+	if (d->consume) {
+		cgp_buf_consume(&d->buf, d->consume);
+		d->consume = 0;
+	}
+}
+
+uint8_t *cgp_frame_decoder_space(struct cgp_frame_decoder *d, size_t want)
+{
+	release(d);
+	return cgp_buf_reserve(&d->buf, want);
+}
+
+void cgp_frame_decoder_commit(struct cgp_frame_decoder *d, size_t n)
+{
+	d->buf.len += n;
+}
+
+int cgp_frame_decoder_feed(struct cgp_frame_decoder *d, const void *data, size_t len)
+{
+	release(d);
+	return cgp_buf_append(&d->buf, data, len);
+}
+
+int cgp_frame_decoder_next(struct cgp_frame_decoder *d, const uint8_t **frame, size_t *len)
+{
+	uint64_t n;
+	int h;
+
+	if (d->err)
+		return d->err;
+	release(d);
+	const uint8_t *p = cgp_buf_head(&d->buf);
+	size_t avail = cgp_buf_size(&d->buf);
+
+	h = cgp_varint_get(p, avail, &n);
+	if (h < 0) {
+		snprintf(d->why, sizeof(d->why), "malformed frame length (varint longer than %d bytes)",
+			 CGP_VARINT_MAX);
+		return d->err = -EBADMSG;
+	}
+	if (h == 0) {
+		/* reject a huge length as soon as its known bytes already exceed the limit */
+		uint64_t partial = 0;
+
+		for (size_t i = 0; i < avail; i++)
+			partial |= (uint64_t)(p[i] & 0x7f) << (7 * i);
+		if (partial > d->max_frame) {
+			n = partial;
+			goto too_big;
+		}
+		return 0;
+	}
+	if (n > d->max_frame)
+		goto too_big;
+	if (avail - (size_t)h < n)
+		return 0;
+	*frame = p + h;
+	*len = (size_t)n;
+	d->consume = (size_t)h + (size_t)n;
+	return 1;
+too_big:
+	snprintf(d->why, sizeof(d->why), "frame length %s%" PRIu64 " exceeds the limit of %zu bytes",
+		 h ? "" : "at least ", n, d->max_frame);
+	return d->err = -EMSGSIZE;
+}
+
+int cgp_frame_decoder_finish(struct cgp_frame_decoder *d)
+{
+	release(d);
+	if (d->err)
+		return d->err;
+	if (cgp_buf_size(&d->buf)) {
+		snprintf(d->why, sizeof(d->why), "stream ended inside a frame (%zu bytes of it received)",
+			 cgp_buf_size(&d->buf));
+		return d->err = -EPIPE;
+	}
+	return 0;
+}
+
+size_t cgp_frame_decoder_pending(const struct cgp_frame_decoder *d)
+{
+	return cgp_buf_size(&d->buf) - d->consume;
+}

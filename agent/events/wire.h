@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The collector protocol's messages (proto/README.md): building a Batch frame from already-serialized events
+ * without re-encoding them, building an Ack frame, and decoding a received frame into a Batch or an Ack. */
+#ifndef CGP_WIRE_H
+#define CGP_WIRE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/bytebuf.h"
+#include "cgpulse/v1/event.pb-c.h"
+
+/* A Batch being assembled. A Batch's events field is "tag, length, bytes" per event, so serialized events are
+ * appended as they are. */
+struct cgp_batch {
+	struct cgp_buf body;
+	struct cgp_buf z; /* compression scratch */
+	size_t events;
+};
+
+void cgp_batch_init(struct cgp_batch *b);
+void cgp_batch_free(struct cgp_batch *b);
+int cgp_batch_add(struct cgp_batch *b, const void *event, size_t len); /* 0 or -ENOMEM */
+void cgp_batch_reset(struct cgp_batch *b);			       /* drops what was added */
+/* Size the batch's frame would have uncompressed. */
+static inline size_t cgp_batch_bytes(const struct cgp_batch *b)
+{
+	return cgp_buf_size(&b->body);
+}
+/* Appends one frame carrying the batch to out (Frame.batch_zlib when zlevel > 0, else Frame.batch), then
+ * empties the batch. 0, -ENOMEM, -EIO. */
+int cgp_batch_finish(struct cgp_batch *b, const char *instance_id, uint64_t base_seq, int zlevel, struct cgp_buf *out);
+
+/* Appends one frame carrying Ack{instance_id, acked_seq}. */
+int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t acked_seq);
+
+/* A decoded frame: exactly one of batch and ack is set. */
+struct cgp_wire_msg {
+	Cgpulse__V1__Batch *batch;
+	Cgpulse__V1__Ack *ack;
+	const uint8_t *batch_bytes; /* the serialized Batch (inflated if it came compressed) */
+	size_t batch_len;
+	bool compressed;
+};
+
+/* Decodes the message of one frame. scratch holds the inflated batch (reused between calls); max_inflate
+ * bounds it. 0, or -EBADMSG / -EMSGSIZE / -ENOMEM with a reason in why. */
+int cgp_wire_decode(const uint8_t *msg, size_t len, size_t max_inflate, struct cgp_buf *scratch,
+		    struct cgp_wire_msg *out, char *why, size_t whylen);
+void cgp_wire_msg_free(struct cgp_wire_msg *m);
+
+/* Walks the top-level fields of a serialized message: 1 and the field's number, wire type and value (a byte
+ * range for length-delimited fields, *num for varints), 0 at the end, -EBADMSG when malformed. */
+struct cgp_pb_field {
+	uint32_t number;
+	int wire_type;
+	const uint8_t *data;
+	size_t len;
+	uint64_t num;
+};
+int cgp_pb_next_field(const uint8_t **p, const uint8_t *end, struct cgp_pb_field *f);
+
+#endif

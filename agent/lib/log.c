@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <stdarg.h>
+#include <stdio.h>
+#include <bpf/libbpf.h>
+#include "lib/log.h"
+
+bool cgp_verbose;
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "cgpulse: %s", prefix);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void cgp_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("error: ", fmt, ap);
+	va_end(ap);
+}
+
+void cgp_info(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog("", fmt, ap);
+	va_end(ap);
+}
+
+void cgp_debug(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!cgp_verbose)
+		return;
+	va_start(ap, fmt);
+	vlog("debug: ", fmt, ap);
+	va_end(ap);
+}
+
+static int libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if (level == LIBBPF_DEBUG && !cgp_verbose)
+		return 0;
+	if (level == LIBBPF_INFO && !cgp_verbose)
+		return 0;
+	return vfprintf(stderr, fmt, ap);
+}
+
+void cgp_log_setup_libbpf(void)
+{
+	libbpf_set_print(libbpf_print);
+}

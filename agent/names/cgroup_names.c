@@ -1,0 +1,230 @@
+// SPDX-License-Identifier: GPL-2.0
+#define _XOPEN_SOURCE 700
+#include <errno.h>
+#include <ftw.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include "names/cgroup_names.h"
+#include "lib/log.h"
+
+#define NAMES_RETRY_NS (30ULL * 1000000000ULL) /* how long a new cgroup may still turn out to be a container */
+#define META_RETRY_NS  (2ULL * 1000000000ULL)  /* a container whose state was not there yet is read again */
+#define META_CACHE     4096
+
+static char empty[] = "";
+
+int cgp_names_init(struct cgp_names *n, const struct cgp_cgroupfs *fs, const struct cgp_meta_roots *roots,
+		   uint64_t grace_ns)
+{
+	memset(n, 0, sizeof(*n));
+	n->fs = fs;
+	n->grace_ns = grace_ns;
+	n->meta = cgp_meta_cache_new(roots ? roots : &cgp_meta_default_roots, META_CACHE, META_RETRY_NS);
+	if (!n->meta || cgp_idmap_init(&n->live, 256) || cgp_idmap_init(&n->dead, 64)) {
+		cgp_names_free(n);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static void set_str(char **dst, const char *src)
+{
+	if (*dst != empty)
+		free(*dst);
+	*dst = src && *src ? strdup(src) : NULL;
+	if (!*dst)
+		*dst = empty;
+}
+
+static void name_free(struct cgp_cgname *c)
+{
+	if (!c)
+		return;
+	free(c->path);
+	set_str(&c->pod, NULL);
+	set_str(&c->pod_namespace, NULL);
+	set_str(&c->container, NULL);
+	set_str(&c->image, NULL);
+	free(c);
+}
+
+static void free_all(struct cgp_idmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			name_free(m->vals[i]);
+	cgp_idmap_free(m);
+}
+
+void cgp_names_free(struct cgp_names *n)
+{
+	free_all(&n->live);
+	free_all(&n->dead);
+	cgp_meta_cache_free(n->meta);
+	n->meta = NULL;
+}
+
+/* With ask_runtimes, ids without a runtime prefix are looked up in the runtimes' state (plain runc, ctr). Not at
+ * mkdir time: the runtime writes its state just after making the cgroup, and a miss would be cached. */
+static void classify(struct cgp_names *n, struct cgp_cgname *c, bool ask_runtimes)
+{
+	cgp_container_path_parse(c->path, ask_runtimes ? cgp_meta_cache_known_id : NULL, n->meta, &c->ref);
+	c->runtime = cgp_runtime_name(c->ref.runtime);
+}
+
+static struct cgp_cgname *add(struct cgp_names *n, uint64_t id, const char *path, uint64_t now)
+{
+	struct cgp_cgname *c = cgp_idmap_get(&n->live, id);
+
+	if (c) /* already known (the walk and a mkdir event may both report it) */
+		return c;
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->path = strdup(path)) || cgp_idmap_put(&n->live, id, c)) {
+		if (c)
+			free(c->path);
+		free(c);
+		return NULL;
+	}
+	c->id = id;
+	c->pod = c->pod_namespace = c->container = c->image = empty;
+	c->first_seen_ns = now;
+	classify(n, c, false);
+	return c;
+}
+
+void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t now_ns)
+{
+	/* an old record read late (the ring keeps what was not read yet) of a cgroup already gone: an id is
+	 * never reused, so a tombstone means the cgroup is over; live and dead never hold the same id */
+	if (cgp_idmap_get(&n->dead, id))
+		return;
+	add(n, id, path[0] ? path : "/", now_ns);
+}
+
+void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)
+{
+	struct cgp_cgname *c = cgp_idmap_del(&n->live, id);
+
+	if (!c)
+		return;
+	c->removed_ns = now_ns;
+	if (cgp_idmap_put(&n->dead, id, c))
+		name_free(c);
+}
+
+static struct cgp_names *walking;
+static uint64_t walk_now;
+
+static int walk_one(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
+{
+	size_t ml = strlen(walking->fs->v2_mount);
+
+	(void)ftw;
+	if (type == FTW_D)
+		add(walking, st->st_ino, fpath[ml] ? fpath + ml : "/", walk_now);
+	return 0;
+}
+
+int cgp_names_walk(struct cgp_names *n, uint64_t now_ns)
+{
+	int err;
+
+	walking = n;
+	walk_now = now_ns;
+	err = nftw(n->fs->v2_mount, walk_one, 32, FTW_PHYS | FTW_MOUNT);
+	walking = NULL;
+	return err ? -errno : 0;
+}
+
+/* names are read late: runtimes write their state after they make the cgroup */
+static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t now, bool now_or_never)
+{
+	const struct cgp_container_meta *m;
+
+	if (c->ref.kind != CGP_CPATH_CONTAINER) {
+		/* plain runc / ctr containers carry no prefix: known only once the runtime's state exists */
+		if (now_or_never || (now - c->first_seen_ns < NAMES_RETRY_NS && now - c->checked_ns >= META_RETRY_NS)) {
+			c->checked_ns =
+			    now; /* asking every sweep would cost every young cgroup a lookup per interval */
+			classify(n, c, true);
+		}
+		if (c->ref.kind != CGP_CPATH_CONTAINER) {
+			c->named = now - c->first_seen_ns >= NAMES_RETRY_NS;
+			return;
+		}
+	}
+	m = cgp_meta_cache_get(n->meta, c->ref.id, c->ref.runtime);
+	if (!m)
+		return; /* not there yet: the cache retries after META_RETRY_NS */
+	if (!m->pod && !m->container && !m->image && now - c->first_seen_ns < NAMES_RETRY_NS) {
+		/* state written before its annotations (or a runtime that names nothing): look again later */
+		cgp_meta_cache_forget(n->meta, c->ref.id);
+		return;
+	}
+	set_str(&c->pod, m->pod);
+	set_str(&c->pod_namespace, m->pod_namespace);
+	set_str(&c->container, m->container);
+	set_str(&c->image, m->image);
+	if (m->runtime != CGP_RT_UNKNOWN) /* the runtime whose state named it knows best */
+		c->runtime = cgp_runtime_name(m->runtime);
+	c->named = true;
+}
+
+const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns)
+{
+	struct cgp_cgname *c = cgp_idmap_get(&n->live, id);
+	char path[4096];
+
+	if (!c) {
+		c = cgp_idmap_get(&n->dead, id);
+		if (c)
+			return c;
+		if (cgp_cgroup_path(n->fs->v2_fd, n->fs->v2_mount, id, path, sizeof(path))) {
+			n->stats.unresolved++;
+			return NULL;
+		}
+		n->stats.resolved_by_id++;
+		c = add(n, id, path, now_ns);
+		if (!c)
+			return NULL;
+	}
+	if (!c->named)
+		name_container(n, c, now_ns, false);
+	return c;
+}
+
+const struct cgp_cgname *cgp_names_get_fresh(struct cgp_names *n, uint64_t id, uint64_t now_ns)
+{
+	struct cgp_cgname *c = cgp_idmap_get(&n->live, id);
+	const char *base;
+
+	if (!c || c->named)
+		return cgp_names_get(n, id, now_ns);
+	/* forget a cached "no such container" from before the runtime wrote its state */
+	base = strrchr(c->path, '/');
+	if (base && base[1])
+		cgp_meta_cache_forget(n->meta, base + 1);
+	if (c->ref.kind == CGP_CPATH_CONTAINER)
+		cgp_meta_cache_forget(n->meta, c->ref.id);
+	name_container(n, c, now_ns, true);
+	return c;
+}
+
+void cgp_names_expire(struct cgp_names *n, uint64_t now_ns)
+{
+	for (size_t i = 0; i < n->dead.cap;) {
+		struct cgp_cgname *c = n->dead.vals[i];
+
+		if (n->dead.keys[i] && now_ns - c->removed_ns >= n->grace_ns) {
+			if (c->ref.kind == CGP_CPATH_CONTAINER)
+				cgp_meta_cache_forget(n->meta, c->ref.id);
+			name_free(cgp_idmap_del(&n->dead, n->dead.keys[i])); /* slot i may now hold another */
+			n->stats.expired++;
+		} else {
+			i++;
+		}
+	}
+	n->stats.live = n->live.len;
+	n->stats.tombstones = n->dead.len;
+}

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Attribution: cgroup v2 id → path → container (runtime, id, pod UID, QoS) → names (pod, namespace,
+ * container, image) from the runtimes' state on the node, never the API server. Learned by one walk of the tree
+ * at start, then kept current from the cgroup_mkdir/cgroup_rmdir events; a removed cgroup stays resolvable for
+ * a grace period (a tombstone), so an OOM record that arrives after its container is gone still names it. */
+#ifndef CGP_CGROUP_NAMES_H
+#define CGP_CGROUP_NAMES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "collect/cgroupfs.h"
+#include "names/container_meta.h"
+#include "names/container_path.h"
+#include "lib/idmap.h"
+
+#define CGP_TOMBSTONE_GRACE_NS (300ULL * 1000000000ULL) /* default: removed cgroups stay nameable 5 minutes */
+
+struct cgp_cgname {
+	uint64_t id;
+	char *path;
+	struct cgp_container_ref ref; /* kind CGP_CPATH_CONTAINER when a runtime made it */
+	/* names from the runtime's state; "" until known (never NULL) */
+	char *pod, *pod_namespace, *container, *image;
+	const char *runtime; /* "" when unknown */
+	uint64_t first_seen_ns;
+	uint64_t removed_ns; /* 0 while the cgroup exists */
+	uint64_t checked_ns; /* when the runtimes' state was last asked about it */
+	bool named;	     /* names read (or not a container) */
+};
+
+struct cgp_names_stats {
+	uint64_t live, tombstones;
+	uint64_t resolved_by_id; /* paths found with open_by_handle_at: a missed mkdir event, or before the walk */
+	uint64_t unresolved;	 /* ids whose path could not be found at all */
+	uint64_t expired;	 /* tombstones dropped after the grace period */
+};
+
+struct cgp_names {
+	const struct cgp_cgroupfs *fs;
+	struct cgp_idmap live, dead;
+	struct cgp_meta_cache *meta;
+	uint64_t grace_ns;
+	struct cgp_names_stats stats;
+};
+
+/* roots: where the runtimes keep their state (NULL: the runtimes' defaults). */
+int cgp_names_init(struct cgp_names *n, const struct cgp_cgroupfs *fs, const struct cgp_meta_roots *roots,
+		   uint64_t grace_ns);
+void cgp_names_free(struct cgp_names *n);
+/* The one walk of the cgroup2 tree at start. */
+int cgp_names_walk(struct cgp_names *n, uint64_t now_ns);
+void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t now_ns);
+void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns);
+/* Live or tombstoned identity of a cgroup; resolves an unknown live id by file handle. NULL when unknown.
+ * Container names are read here, late, because runtimes write their state after making the cgroup. The
+ * pointer stays valid until the tombstone expires. */
+const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns);
+/* The same, but for an event that must be named now (an OOM kill): what the runtimes' state says at this
+ * moment, not a cached miss. */
+const struct cgp_cgname *cgp_names_get_fresh(struct cgp_names *n, uint64_t id, uint64_t now_ns);
+/* Drops tombstones older than the grace period. */
+void cgp_names_expire(struct cgp_names *n, uint64_t now_ns);
+
+#endif

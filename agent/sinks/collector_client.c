@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Collector client state machine: IDLE (waiting out a backoff) → CONNECTING → CONNECTED → IDLE on any failure.
+ * Only one batch is kept in our own buffer at a time; the socket buffer bounds what is in flight, and the spool
+ * holds every unacknowledged event, so a reconnect simply rewinds the spool. */
+#include "sinks/collector_client.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lib/bytebuf.h"
+#include "events/frame.h"
+#include "lib/log.h"
+#include "lib/tcp_addr.h"
+#include "events/wire.h"
+
+enum cc_state { CC_IDLE, CC_CONNECTING, CC_CONNECTED };
+
+struct cgp_cc {
+	struct cgp_cc_cfg cfg;
+	char *addr, *instance_id;
+	struct cgp_spool *sp;
+	enum cc_state state;
+	int fd;
+	int reg_fd; /* fd as registered in the caller's epoll, -1 when not */
+	uint32_t reg_events;
+	struct cgp_buf out, scratch;
+	struct cgp_frame_decoder dec;
+	struct cgp_batch batch;
+	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms, last_drop_report_ms;
+	uint64_t last_sent_seq;
+	uint64_t rng;
+	unsigned failures_in_row;
+	struct cgp_cc_stats st;
+};
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t next_rand(struct cgp_cc *cc)
+{
+	cc->rng ^= cc->rng << 13;
+	cc->rng ^= cc->rng >> 7;
+	cc->rng ^= cc->rng << 17;
+	return cc->rng;
+}
+
+struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
+{
+	struct cgp_cc *cc;
+	struct timespec ts;
+
+	if (!cfg->addr || !cfg->instance_id || !cfg->instance_id[0] || !sp)
+		return NULL;
+	cc = calloc(1, sizeof(*cc));
+	if (!cc)
+		return NULL;
+	cc->cfg = *cfg;
+	cc->addr = strdup(cfg->addr);
+	cc->instance_id = strdup(cfg->instance_id);
+	if (!cc->addr || !cc->instance_id) {
+		cgp_cc_free(cc);
+		return NULL;
+	}
+	cc->cfg.addr = cc->addr;
+	cc->cfg.instance_id = cc->instance_id;
+	if (!cc->cfg.batch_max_events)
+		cc->cfg.batch_max_events = 1024;
+	if (!cc->cfg.batch_max_bytes)
+		cc->cfg.batch_max_bytes = 512u << 10;
+	if (!cc->cfg.backoff_min_ms)
+		cc->cfg.backoff_min_ms = 200;
+	if (!cc->cfg.backoff_max_ms)
+		cc->cfg.backoff_max_ms = 10000;
+	if (cc->cfg.backoff_max_ms < cc->cfg.backoff_min_ms)
+		cc->cfg.backoff_max_ms = cc->cfg.backoff_min_ms;
+	if (!cc->cfg.connect_timeout_ms)
+		cc->cfg.connect_timeout_ms = 5000;
+	if (!cc->cfg.ack_timeout_ms)
+		cc->cfg.ack_timeout_ms = 30000;
+	if (!cc->cfg.drop_report_ms)
+		cc->cfg.drop_report_ms = 1000;
+	cc->sp = sp;
+	cc->fd = cc->reg_fd = -1;
+	cc->backoff_ms = cc->cfg.backoff_min_ms;
+	/* agents restarted together must not retry in lockstep: seed the jitter per process and instance */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	cc->rng = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uintptr_t)cc;
+	for (const char *p = cc->instance_id; *p; p++)
+		cc->rng = (cc->rng ^ (uint8_t)*p) * 0x100000001b3ull;
+	if (!cc->rng)
+		cc->rng = 1;
+	cgp_frame_decoder_init(&cc->dec, CGP_FRAME_MAX_DEFAULT);
+	cgp_batch_init(&cc->batch);
+	return cc;
+}
+
+static void close_socket(struct cgp_cc *cc)
+{
+	if (cc->fd >= 0)
+		close(cc->fd); /* leaves the caller's epoll set with it */
+	cc->fd = cc->reg_fd = -1;
+	cc->reg_events = 0;
+	cgp_buf_clear(&cc->out);
+	cgp_frame_decoder_free(&cc->dec);
+	cgp_frame_decoder_init(&cc->dec, CGP_FRAME_MAX_DEFAULT);
+}
+
+void cgp_cc_free(struct cgp_cc *cc)
+{
+	if (!cc)
+		return;
+	close_socket(cc);
+	cgp_buf_free(&cc->out);
+	cgp_buf_free(&cc->scratch);
+	cgp_frame_decoder_free(&cc->dec);
+	cgp_batch_free(&cc->batch);
+	free(cc->addr);
+	free(cc->instance_id);
+	free(cc);
+}
+
+/* Ends the connection (or attempt) and schedules the next try after a jittered backoff. */
+static void fail(struct cgp_cc *cc, const char *why)
+{
+	uint64_t wait = cc->backoff_ms / 2 + next_rand(cc) % (cc->backoff_ms / 2 + 1);
+
+	if (cc->state == CC_CONNECTED) {
+		cc->st.disconnects++;
+		cgp_info("collector %s: connection lost: %s; retrying in %llu ms", cc->addr, why,
+			 (unsigned long long)wait);
+	} else {
+		cc->st.connect_failures++;
+		/* say it once, not on every retry while the collector is away */
+		if (!cc->failures_in_row)
+			cgp_info("collector %s: %s; retrying with backoff", cc->addr, why);
+		else
+			cgp_debug("collector %s: %s; retrying in %llu ms", cc->addr, why, (unsigned long long)wait);
+		cc->failures_in_row++;
+	}
+	snprintf(cc->st.last_error, sizeof(cc->st.last_error), "%s", why);
+	close_socket(cc);
+	cc->state = CC_IDLE;
+	cc->st.connected = false;
+	cc->next_try_ms = now_ms() + wait;
+	cc->backoff_ms = cc->backoff_ms * 2 > cc->cfg.backoff_max_ms ? cc->cfg.backoff_max_ms : cc->backoff_ms * 2;
+}
+
+/* Writes what the socket takes. false when the connection failed. */
+static bool flush(struct cgp_cc *cc)
+{
+	while (cgp_buf_size(&cc->out)) {
+		ssize_t n = send(cc->fd, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out), MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return true;
+		if (n < 0) {
+			char why[96];
+
+			snprintf(why, sizeof(why), "send: %s", strerror(errno));
+			fail(cc, why);
+			return false;
+		}
+		cc->st.bytes_sent += (uint64_t)n;
+		cgp_buf_consume(&cc->out, (size_t)n);
+	}
+	return true;
+}
+
+/* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. */
+static void pump(struct cgp_cc *cc)
+{
+	const struct cgp_spool_entry *e;
+
+	/* report drops only to a live collector, and not more than once per interval: pushing the report into a
+	 * full spool drops one more sample, which must not turn into a report per batch */
+	if (cc->state == CC_CONNECTED && cc->cfg.on_drops && cgp_spool_has_drops(cc->sp)) {
+		uint64_t now = now_ms();
+
+		if (!cc->last_drop_report_ms || now - cc->last_drop_report_ms >= cc->cfg.drop_report_ms) {
+			cc->last_drop_report_ms = now;
+			cc->cfg.on_drops(cc->cfg.arg);
+		}
+	}
+
+	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
+		while ((e = cgp_spool_peek_unsent(cc->sp))) {
+			if (cc->batch.events && (cc->batch.events >= cc->cfg.batch_max_events ||
+						 cgp_batch_bytes(&cc->batch) + e->len > cc->cfg.batch_max_bytes))
+				break;
+			if (cgp_batch_add(&cc->batch, e->data, e->len))
+				goto nomem;
+			cc->last_sent_seq = e->seq;
+			cgp_spool_mark_sent(cc->sp);
+		}
+		if (!cc->batch.events)
+			break;
+		cc->st.batches_sent++;
+		cc->st.events_sent += cc->batch.events;
+		if (cgp_batch_finish(&cc->batch, cc->instance_id, cgp_spool_base_seq(cc->sp), cc->cfg.zlevel, &cc->out))
+			goto nomem;
+	}
+	return;
+nomem:
+	/* the spool still has the events: a reconnect resends them */
+	cgp_batch_reset(&cc->batch);
+	fail(cc, "out of memory building a batch");
+}
+
+static bool awaiting_ack(const struct cgp_cc *cc)
+{
+	struct cgp_spool_stats st;
+
+	cgp_spool_get_stats(cc->sp, &st);
+	return st.events && cc->last_sent_seq > st.acked_seq;
+}
+
+static void connected(struct cgp_cc *cc)
+{
+	if (cc->failures_in_row || cc->st.connects)
+		cgp_info("collector %s: connected", cc->addr);
+	cc->state = CC_CONNECTED;
+	cc->st.connected = true;
+	cc->st.connects++;
+	cc->failures_in_row = 0;
+	cc->last_ack_ms = now_ms();
+	cc->last_sent_seq = 0;
+	/* the collector may have lost or never seen anything not acknowledged: send it all again */
+	cgp_spool_rewind(cc->sp);
+	pump(cc);
+}
+
+static void start_connect(struct cgp_cc *cc)
+{
+	char why[192];
+	int fd = cgp_tcp_connect_start(cc->addr, why, sizeof(why));
+
+	cc->since_ms = now_ms();
+	if (fd < 0) {
+		cc->state = CC_CONNECTING; /* so fail() counts a failed attempt */
+		fail(cc, why);
+		return;
+	}
+	cc->fd = fd;
+	cc->state = CC_CONNECTING;
+}
+
+static void finish_connect(struct cgp_cc *cc)
+{
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(cc->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		err = errno;
+	if (err) {
+		char why[160];
+
+		snprintf(why, sizeof(why), "cannot connect: %s", strerror(err));
+		fail(cc, why);
+		return;
+	}
+	connected(cc);
+}
+
+void cgp_cc_on_readable(struct cgp_cc *cc)
+{
+	char why[192];
+
+	if (cc->state == CC_CONNECTING) {
+		finish_connect(cc);
+		return;
+	}
+	if (cc->state != CC_CONNECTED)
+		return;
+	for (;;) {
+		uint8_t *w = cgp_frame_decoder_space(&cc->dec, 4096);
+		ssize_t n;
+
+		if (!w) {
+			fail(cc, "out of memory");
+			return;
+		}
+		n = recv(cc->fd, w, 4096, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n <= 0) {
+			snprintf(why, sizeof(why), "%s", n ? strerror(errno) : "collector closed the connection");
+			fail(cc, why);
+			return;
+		}
+		cgp_frame_decoder_commit(&cc->dec, (size_t)n);
+
+		const uint8_t *f;
+		size_t len;
+		int r;
+
+		while ((r = cgp_frame_decoder_next(&cc->dec, &f, &len)) == 1) {
+			struct cgp_wire_msg m;
+
+			if (cgp_wire_decode(f, len, CGP_INFLATE_MAX_DEFAULT, &cc->scratch, &m, why, sizeof(why))) {
+				fail(cc, why);
+				return;
+			}
+			if (!m.ack || strcmp(m.ack->instance_id, cc->instance_id)) {
+				cgp_wire_msg_free(&m);
+				fail(cc, "collector sent something other than an Ack for this instance");
+				return;
+			}
+			cgp_spool_ack(cc->sp, m.ack->acked_seq);
+			cc->st.acks++;
+			cc->st.acked_seq = m.ack->acked_seq;
+			cc->last_ack_ms = now_ms();
+			/* a collector that acknowledges is healthy: the next failure starts from a short wait */
+			cc->backoff_ms = cc->cfg.backoff_min_ms;
+			cgp_wire_msg_free(&m);
+		}
+		if (r < 0) {
+			fail(cc, cgp_frame_decoder_error(&cc->dec));
+			return;
+		}
+	}
+	pump(cc);
+}
+
+void cgp_cc_on_writable(struct cgp_cc *cc)
+{
+	if (cc->state == CC_CONNECTING)
+		finish_connect(cc);
+	else if (cc->state == CC_CONNECTED)
+		pump(cc);
+}
+
+void cgp_cc_handle(struct cgp_cc *cc, uint32_t events)
+{
+	if (cc->state == CC_CONNECTING) {
+		if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+			finish_connect(cc);
+		return;
+	}
+	if (events & EPOLLOUT)
+		cgp_cc_on_writable(cc);
+	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
+		cgp_cc_on_readable(cc);
+}
+
+void cgp_cc_kick(struct cgp_cc *cc)
+{
+	if (cc->state == CC_CONNECTED)
+		pump(cc);
+}
+
+int cgp_cc_tick(struct cgp_cc *cc)
+{
+	uint64_t now = now_ms();
+
+	switch (cc->state) {
+	case CC_IDLE:
+		if (now >= cc->next_try_ms)
+			start_connect(cc);
+		break;
+	case CC_CONNECTING:
+		if (now - cc->since_ms >= cc->cfg.connect_timeout_ms)
+			fail(cc, "connect timed out");
+		break;
+	case CC_CONNECTED:
+		if (awaiting_ack(cc) && now - cc->last_ack_ms >= cc->cfg.ack_timeout_ms)
+			fail(cc, "collector stopped acknowledging");
+		else
+			pump(cc);
+		break;
+	}
+	now = now_ms();
+	switch (cc->state) {
+	case CC_IDLE:
+		return cc->next_try_ms > now ? (int)(cc->next_try_ms - now) : 0;
+	case CC_CONNECTING:
+		return (int)(cc->since_ms + cc->cfg.connect_timeout_ms - (now < cc->since_ms ? cc->since_ms : now));
+	default:
+		if (!awaiting_ack(cc))
+			return -1;
+		return cc->last_ack_ms + cc->cfg.ack_timeout_ms > now
+			   ? (int)(cc->last_ack_ms + cc->cfg.ack_timeout_ms - now)
+			   : 0;
+	}
+}
+
+int cgp_cc_fd(const struct cgp_cc *cc)
+{
+	return cc->fd;
+}
+
+uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc)
+{
+	switch (cc->state) {
+	case CC_CONNECTING:
+		return EPOLLOUT;
+	case CC_CONNECTED:
+		return EPOLLIN | (cgp_buf_size(&cc->out) ? EPOLLOUT : 0);
+	default:
+		return 0;
+	}
+}
+
+int cgp_cc_epoll_sync(struct cgp_cc *cc, int epfd, epoll_data_t data)
+{
+	struct epoll_event ev = {.events = cgp_cc_epoll_events(cc), .data = data};
+
+	if (cc->fd < 0)
+		return 0;
+	if (cc->reg_fd != cc->fd) {
+		if (epoll_ctl(epfd, EPOLL_CTL_ADD, cc->fd, &ev))
+			return -errno;
+		cc->reg_fd = cc->fd;
+		cc->reg_events = ev.events;
+	} else if (cc->reg_events != ev.events) {
+		if (epoll_ctl(epfd, EPOLL_CTL_MOD, cc->fd, &ev))
+			return -errno;
+		cc->reg_events = ev.events;
+	}
+	return 0;
+}
+
+void cgp_cc_get_stats(const struct cgp_cc *cc, struct cgp_cc_stats *st)
+{
+	*st = cc->st;
+}

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's side of the collector protocol: a non-blocking TCP client that sends batches from the spool,
+ * reads Acks to release it, and reconnects with exponential backoff and jitter, resending what was not
+ * acknowledged. It owns one socket that the agent's epoll watches; nothing here blocks (except resolving a host
+ * name, which a numeric address avoids).
+ *
+ *   loop:  cgp_cc_epoll_sync(cc, epfd, data)  after any call below, so epoll watches the right fd and events
+ *          cgp_cc_handle(cc, events)          when epoll reports the socket
+ *          cgp_cc_tick(cc)                    on the agent's timer: connects, retries, detects a silent collector
+ *          cgp_cc_kick(cc)                    after pushing events into the spool: send them now
+ */
+#ifndef CGP_COLLECTOR_CLIENT_H
+#define CGP_COLLECTOR_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/epoll.h>
+
+#include "events/spool.h"
+
+struct cgp_cc_cfg {
+	const char *addr;	     /* HOST:PORT of the collector */
+	const char *instance_id;     /* the agent instance, as in its events */
+	size_t batch_max_events;     /* 0: 1024 */
+	size_t batch_max_bytes;	     /* uncompressed; 0: 512 KiB */
+	int zlevel;		     /* zlib level 1..9 for batches; 0 sends them uncompressed */
+	unsigned backoff_min_ms;     /* 0: 200 ms; doubles per failed try ... */
+	unsigned backoff_max_ms;     /* ... up to this (0: 10 s); each wait is drawn from [backoff/2, backoff] */
+	unsigned connect_timeout_ms; /* 0: 5 s */
+	unsigned ack_timeout_ms;     /* sent events with no ack for this long: reconnect. 0: 30 s */
+	/* Called while connected when the spool has dropped events not yet reported, at most once per
+	 * drop_report_ms (0: 1 s): take them with cgp_spool_take_drops() and push a Dropped event. May be NULL. */
+	void (*on_drops)(void *arg);
+	void *arg;
+	unsigned drop_report_ms;
+};
+
+struct cgp_cc_stats {
+	bool connected;
+	uint64_t connects, disconnects, connect_failures;
+	uint64_t batches_sent, events_sent, bytes_sent; /* resends included */
+	uint64_t acks;
+	uint64_t acked_seq;
+	char last_error[128]; /* why the last connection ended or failed; "" if none */
+};
+
+struct cgp_cc;
+
+/* The spool stays the caller's; cfg strings are copied. NULL on bad cfg or out of memory. */
+struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp);
+void cgp_cc_free(struct cgp_cc *cc);
+
+/* Keeps epfd watching the client's socket with the events it needs (adds, modifies; a closed socket left
+ * epoll by itself). data is what epoll_wait will hand back for it. 0 or -errno. */
+int cgp_cc_epoll_sync(struct cgp_cc *cc, int epfd, epoll_data_t data);
+int cgp_cc_fd(const struct cgp_cc *cc);		       /* -1 when there is none */
+uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc); /* what the socket should be watched for */
+
+/* Socket events from epoll (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP). */
+void cgp_cc_handle(struct cgp_cc *cc, uint32_t events);
+void cgp_cc_on_readable(struct cgp_cc *cc);
+void cgp_cc_on_writable(struct cgp_cc *cc);
+/* Timers: starts a connect when the backoff has passed, gives up a slow connect or a collector that stopped
+ * acknowledging. Returns ms until it next needs to run, or -1 when only socket events matter. */
+int cgp_cc_tick(struct cgp_cc *cc);
+/* New events in the spool: batch and send what the socket takes now. */
+void cgp_cc_kick(struct cgp_cc *cc);
+
+void cgp_cc_get_stats(const struct cgp_cc *cc, struct cgp_cc_stats *st);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The agent's HTTP endpoint (libmicrohttpd), run inside the agent's own epoll loop as libmicrohttpd's
+ * suspend_resume_epoll.c example does: no thread of its own. Serves
+ *   GET /metrics              the body the agent's callback renders (Prometheus text format)
+ *   GET /healthz              200 "ok", or 503 and the reason
+ *   GET /v1/events?since=SEQ  a long-lived chunked stream of delimited cgpulse.v1.Event (varint length, event):
+ *                             the held events after SEQ (a Gap first when some are gone), then live ones.
+ *                             Without since: from the oldest held event. Accept-Encoding: gzip is honoured,
+ *                             flushed after every batch of events.
+ * A stream reads the ring of recent events (event_ring.h) through its own cursor: publishing copies an event
+ * once into the ring and wakes the suspended streams, whatever their consumers' speed. A stream's own queue is
+ * bounded: its cursor into the ring, one batch of encoded bytes, and a fixed kernel send buffer. A consumer
+ * that falls behind the ring gets a Gap event naming the seqs it missed, never a silent jump.
+ *
+ * Wiring into an epoll loop:
+ *   h = cgp_http_new(&cfg, why, sizeof(why));
+ *   epoll_ctl(ADD, cgp_http_fd(h), EPOLLIN);
+ *   loop: timeout = min(own timeout, cgp_http_timeout_ms(h)); epoll_wait(...);
+ *         handle own fds; cgp_http_run(h);   (every iteration: cheap, and it covers both the fd and the timer)
+ *   per event: cgp_http_publish(h, seq, bytes, len)   (or set the publisher's hook to cgp_http_publish_hook)
+ */
+#ifndef CGP_HTTP_SERVER_H
+#define CGP_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/bytebuf.h"
+
+/* 24785 is "cgpul(se)" typed on a phone keypad. Not in Prometheus' exporter range (9100-9999, all allocated, new
+ * exporters continue above 10000), not cAdvisor's 8080, netdata's 19999, the kubelet's 10248-10260, the
+ * NodePort range 30000-32767 or Linux's ephemeral range 32768-60999, and not in /etc/services. */
+#define CGP_HTTP_DEFAULT_PORT 24785
+#define CGP_HTTP_DEFAULT_ADDR "0.0.0.0:24785"
+
+/* Appends the /metrics body to out; 0 or a negative errno (then the scrape gets a 500). */
+typedef int (*cgp_http_metrics_fn)(void *arg, struct cgp_buf *out);
+
+struct cgp_http_cfg {
+	const char *addr;		/* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
+	const char *node, *instance_id; /* envelope of Gap events; must outlive the server */
+	size_t ring_events, ring_bytes; /* recent events held for since=; 0: 16384 events, 4 MiB */
+	unsigned max_streams;		/* concurrent /v1/events streams; 0: 16 */
+	unsigned max_connections;	/* 0: 64 */
+	unsigned idle_timeout_s;	/* a connection that moves no byte for this long is closed; 0: 60 */
+	unsigned stream_sndbuf;		/* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
+	cgp_http_metrics_fn metrics;	/* NULL: /metrics answers 503 */
+	void *metrics_arg;
+};
+
+enum cgp_http_endpoint {
+	CGP_HTTP_EP_METRICS,
+	CGP_HTTP_EP_HEALTHZ,
+	CGP_HTTP_EP_EVENTS,
+	CGP_HTTP_EP_OTHER, /* 404, 405 */
+	CGP_HTTP_EP_MAX,
+};
+
+struct cgp_http_stats {
+	uint64_t requests[CGP_HTTP_EP_MAX]; /* by endpoint */
+	uint64_t errors[CGP_HTTP_EP_MAX];   /* answered with a 4xx or 5xx */
+	uint64_t streams_open;		    /* /v1/events streams now */
+	uint64_t streams_refused;	    /* over max_streams */
+	uint64_t events_published;	    /* handed to cgp_http_publish */
+	uint64_t events_streamed;	    /* events written to streams, counted once per stream */
+	uint64_t gaps_sent;		    /* Gap events written to streams */
+	uint64_t events_missed;		    /* sum of those gaps' sizes */
+	uint64_t ring_events, ring_bytes;   /* held now */
+	uint64_t ring_evicted;		    /* pushed out of the ring, total */
+};
+
+struct cgp_http;
+
+/* Binds and starts serving (nothing happens until cgp_http_run). NULL with the reason in why. */
+struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t whylen);
+/* Ends every stream and closes every connection. */
+void cgp_http_free(struct cgp_http *h);
+
+/* An epoll fd (libmicrohttpd's own, and a wake-up for streams that publish resumed): add it to the agent's
+ * epoll for EPOLLIN; readable means call cgp_http_run. */
+int cgp_http_fd(const struct cgp_http *h);
+/* Milliseconds until cgp_http_run must be called even without readiness; -1: no deadline. */
+int cgp_http_timeout_ms(struct cgp_http *h);
+/* Does the pending work without blocking: accept, read, answer, stream. 0, or -EIO when libmicrohttpd fails. */
+int cgp_http_run(struct cgp_http *h);
+/* The port actually bound (for port 0). */
+int cgp_http_port(const struct cgp_http *h);
+
+/* /healthz: 200 "ok" when ok, else 503 with the reason (copied). A new server starts "starting" (503). */
+void cgp_http_set_health(struct cgp_http *h, bool ok, const char *reason);
+
+/* One encoded event (a serialized cgpulse.v1.Event) with its seq: into the ring, and wakes waiting streams.
+ * Never blocks. 0, -EINVAL (seq not increasing), -E2BIG (larger than the ring), -ENOMEM. */
+int cgp_http_publish(struct cgp_http *h, uint64_t seq, const void *ev, size_t len);
+/* cgp_http_publish with the publisher's hook signature (publish.h: cgp_event_hook); arg is the server. */
+void cgp_http_publish_hook(void *arg, uint64_t seq, const void *ev, size_t len);
+
+void cgp_http_get_stats(const struct cgp_http *h, struct cgp_http_stats *st);
+
+#endif

@@ -1,0 +1,499 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Prometheus text exposition of the latest samples and the agent's own counters. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lib/idmap.h"
+#include "sinks/metrics.h"
+#include "collect/runq_hist.h"
+#include "lib/utf8.h"
+
+/* The run-queue histogram's finite buckets: slot i < CGP_RUNQ_SLOTS - 1 ends at 2^i us; the last slot is open. */
+#define RUNQ_FINITE (CGP_RUNQ_SLOTS - 1)
+
+struct cg {
+	uint64_t id;
+	char *labels; /* cgroup_id="…",path="…",… escaped once per sample, not once per series */
+	uint64_t cpu_ns_total;
+	double cpu_limit_cores;
+	bool has_mem;
+	uint64_t mem_bytes, mem_limit_bytes, oom_kills;
+	uint64_t voluntary, involuntary;
+	uint64_t runq[CGP_RUNQ_SLOTS]; /* cumulative over every window seen: a histogram is a counter */
+	double runq_sum_s;
+};
+
+struct cgp_metrics {
+	struct cgp_idmap cgs; /* cgroup id → struct cg */
+};
+
+/* A writer with a sticky error, so rendering code reads as a list of lines. */
+struct wr {
+	struct cgp_buf *b;
+	int err;
+};
+
+static void putf(struct wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct wr *w, const char *fmt, ...)
+{
+	size_t room = 256;
+	va_list ap;
+	char *p;
+	int n;
+
+	for (int tries = 0; !w->err && tries < 2; tries++) {
+		p = (char *)cgp_buf_reserve(w->b, room);
+		if (!p) {
+			w->err = -ENOMEM;
+			return;
+		}
+		va_start(ap, fmt);
+		n = vsnprintf(p, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			w->err = -EINVAL;
+			return;
+		}
+		if ((size_t)n < room) {
+			w->b->len += (size_t)n;
+			return;
+		}
+		room = (size_t)n + 1;
+	}
+}
+
+static void puts_(struct wr *w, const char *s)
+{
+	if (!w->err)
+		w->err = cgp_buf_append(w->b, s, strlen(s));
+}
+
+/* Shortest of %.15g / %.17g that reads back as the same double. */
+static void put_double(struct wr *w, double v)
+{
+	char s[32];
+
+	snprintf(s, sizeof(s), "%.15g", v);
+	if (strtod(s, NULL) != v)
+		snprintf(s, sizeof(s), "%.17g", v);
+	puts_(w, s);
+}
+
+/* Nanoseconds as exact decimal seconds. */
+static void put_ns_as_s(struct wr *w, uint64_t ns)
+{
+	char frac[16];
+	int n = snprintf(frac, sizeof(frac), "%09" PRIu64, ns % 1000000000u);
+
+	while (n > 0 && frac[n - 1] == '0')
+		frac[--n] = 0;
+	if (n)
+		putf(w, "%" PRIu64 ".%s", ns / 1000000000u, frac);
+	else
+		putf(w, "%" PRIu64, ns / 1000000000u);
+}
+
+int cgp_metrics_escape_label(struct cgp_buf *out, const char *v)
+{
+	size_t n = strlen(v);
+	char stack[512], *clean = n < sizeof(stack) ? stack : malloc(n + 1);
+	int err = 0;
+
+	if (!clean)
+		return -ENOMEM;
+	n = cgp_utf8_sanitize(clean, n + 1, v, n);
+	for (size_t i = 0; i < n && !err; i++) {
+		switch (clean[i]) {
+		case '\\':
+			err = cgp_buf_append(out, "\\\\", 2);
+			break;
+		case '"':
+			err = cgp_buf_append(out, "\\\"", 2);
+			break;
+		case '\n':
+			err = cgp_buf_append(out, "\\n", 2);
+			break;
+		default:
+			err = cgp_buf_append(out, &clean[i], 1);
+		}
+	}
+	if (clean != stack)
+		free(clean);
+	return err;
+}
+
+static void put_label(struct wr *w, const char *name, const char *v, bool first)
+{
+	putf(w, "%s%s=\"", first ? "" : ",", name);
+	if (!w->err)
+		w->err = cgp_metrics_escape_label(w->b, v ? v : "");
+	puts_(w, "\"");
+}
+
+struct cgp_metrics *cgp_metrics_new(void)
+{
+	struct cgp_metrics *m = calloc(1, sizeof(*m));
+
+	if (m && cgp_idmap_init(&m->cgs, 64)) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
+static void cg_free(struct cg *c)
+{
+	if (c) {
+		free(c->labels);
+		free(c);
+	}
+}
+
+void cgp_metrics_free(struct cgp_metrics *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->cgs.cap; i++)
+		if (m->cgs.keys[i])
+			cg_free(m->cgs.vals[i]);
+	cgp_idmap_free(&m->cgs);
+	free(m);
+}
+
+static char *labels_of(const struct cgp_sample *s)
+{
+	struct cgp_buf b = CGP_BUF_INIT;
+	struct wr w = {.b = &b};
+	char *r;
+
+	putf(&w, "cgroup_id=\"%" PRIu64 "\"", s->cgroup_id);
+	put_label(&w, "path", s->path, false);
+	put_label(&w, "container_id", s->container_id, false);
+	put_label(&w, "pod", s->pod, false);
+	put_label(&w, "namespace", s->pod_namespace, false);
+	put_label(&w, "container", s->container_name, false);
+	if (!w.err)
+		w.err = cgp_buf_append(&b, "", 1);
+	if (w.err) {
+		cgp_buf_free(&b);
+		return NULL;
+	}
+	r = (char *)b.data; /* the buffer becomes the string */
+	return r;
+}
+
+int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s)
+{
+	struct cg *c = cgp_idmap_get(&m->cgs, s->cgroup_id);
+	char *labels = labels_of(s);
+	double lo, hi;
+
+	if (!labels)
+		return -ENOMEM;
+	if (!c) {
+		c = calloc(1, sizeof(*c));
+		if (!c || cgp_idmap_put(&m->cgs, s->cgroup_id, c)) {
+			free(c);
+			free(labels);
+			return -ENOMEM;
+		}
+		c->id = s->cgroup_id;
+	}
+	free(c->labels);
+	c->labels = labels;
+	c->cpu_ns_total = s->cpu_ns_total;
+	c->cpu_limit_cores = s->cpu_limit_cores;
+	c->has_mem = s->has_mem;
+	c->mem_bytes = s->mem_bytes;
+	c->mem_limit_bytes = s->mem_limit_bytes;
+	c->oom_kills = s->oom_kills;
+	c->voluntary = s->voluntary_switches;
+	c->involuntary = s->involuntary_switches;
+	for (unsigned i = 0; i < CGP_RUNQ_SLOTS; i++) {
+		if (!s->runq_hist_window[i])
+			continue;
+		c->runq[i] += s->runq_hist_window[i];
+		/* only slot counts are known: each wait counts at its slot's midpoint (the open last slot at its
+		 * lower bound) */
+		cgp_runq_slot_bounds(i, &lo, &hi);
+		c->runq_sum_s += (double)s->runq_hist_window[i] * (i == CGP_RUNQ_SLOTS - 1 ? lo : (lo + hi) / 2) / 1e6;
+	}
+	return 0;
+}
+
+void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id)
+{
+	cg_free(cgp_idmap_del(&m->cgs, cgroup_id));
+}
+
+static int by_id(const void *a, const void *b)
+{
+	const struct cg *x = *(const struct cg *const *)a, *y = *(const struct cg *const *)b;
+
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+static void family(struct wr *w, const char *name, const char *type, const char *help)
+{
+	putf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The per-cgroup families; each is written only when it has at least one series. */
+static void render_cgroups(struct wr *w, struct cg **v, size_t n)
+{
+	bool any;
+
+	if (n)
+		family(w, "cgpulse_cgroup_cpu_seconds_total", "counter",
+		       "CPU time of the cgroup's tasks since this agent instance first saw the cgroup.");
+	for (size_t i = 0; i < n; i++) {
+		putf(w, "cgpulse_cgroup_cpu_seconds_total{%s} ", v[i]->labels);
+		put_ns_as_s(w, v[i]->cpu_ns_total);
+		puts_(w, "\n");
+	}
+	any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i]->cpu_limit_cores <= 0)
+			continue;
+		if (!any)
+			family(w, "cgpulse_cgroup_cpu_limit_cores", "gauge",
+			       "CPU limit of the cgroup (CFS quota / period) in cores; absent when it has none.");
+		any = true;
+		putf(w, "cgpulse_cgroup_cpu_limit_cores{%s} ", v[i]->labels);
+		put_double(w, v[i]->cpu_limit_cores);
+		puts_(w, "\n");
+	}
+	any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->has_mem)
+			continue;
+		if (!any)
+			family(w, "cgpulse_cgroup_memory_bytes", "gauge",
+			       "Memory charged to the cgroup (memory.current or memory.usage_in_bytes).");
+		any = true;
+		putf(w, "cgpulse_cgroup_memory_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_bytes);
+	}
+	any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->has_mem || !v[i]->mem_limit_bytes)
+			continue;
+		if (!any)
+			family(w, "cgpulse_cgroup_memory_limit_bytes", "gauge",
+			       "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when it has "
+			       "none.");
+		any = true;
+		putf(w, "cgpulse_cgroup_memory_limit_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_limit_bytes);
+	}
+	any = false;
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i]->has_mem)
+			continue;
+		if (!any)
+			family(w, "cgpulse_cgroup_oom_kills_total", "counter",
+			       "OOM kills in the cgroup, the kernel's own count (memory.events oom_kill).");
+		any = true;
+		putf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
+	}
+	if (n)
+		family(
+		    w, "cgpulse_cgroup_runq_wait_seconds", "histogram",
+		    "Time the cgroup's tasks waited runnable for a CPU, per wait, since this agent instance first saw "
+		    "the cgroup. Buckets are exact; _sum is approximate: each wait counts at its log2 bucket's "
+		    "midpoint.");
+	for (size_t i = 0; i < n; i++) {
+		uint64_t cum = 0;
+
+		for (unsigned b = 0; b < RUNQ_FINITE; b++) {
+			double lo, hi;
+
+			cum += v[i]->runq[b];
+			cgp_runq_slot_bounds(b, &lo, &hi);
+			putf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n", v[i]->labels,
+			     hi / 1e6, cum);
+		}
+		cum += v[i]->runq[RUNQ_FINITE];
+		putf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", v[i]->labels, cum);
+		putf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", v[i]->labels);
+		put_double(w, v[i]->runq_sum_s);
+		putf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", v[i]->labels, cum);
+	}
+	if (n)
+		family(w, "cgpulse_cgroup_context_switches_total", "counter",
+		       "Context switches of the cgroup's tasks: voluntary (blocked) or involuntary (preempted).");
+	for (size_t i = 0; i < n; i++) {
+		putf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"voluntary\"} %" PRIu64 "\n", v[i]->labels,
+		     v[i]->voluntary);
+		putf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"involuntary\"} %" PRIu64 "\n", v[i]->labels,
+		     v[i]->involuntary);
+	}
+}
+
+static void counter(struct wr *w, const char *name, const char *help, uint64_t v)
+{
+	family(w, name, "counter", help);
+	putf(w, "%s %" PRIu64 "\n", name, v);
+}
+
+static void gauge(struct wr *w, const char *name, const char *help, uint64_t v)
+{
+	family(w, name, "gauge", help);
+	putf(w, "%s %" PRIu64 "\n", name, v);
+}
+
+/* utime + stime of this process in seconds, and its resident set in bytes; false when /proc says nothing. */
+static bool self_usage(double *cpu_s, uint64_t *rss)
+{
+	char buf[1024], *p;
+	unsigned long long ut, st, pages;
+	FILE *f = fopen("/proc/self/stat", "re");
+	size_t n;
+	bool ok = false;
+
+	if (!f)
+		return false;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	/* comm may hold spaces and parentheses: fields resume after the last ')'; utime and stime are 14, 15 */
+	p = strrchr(buf, ')');
+	if (p && sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2) {
+		*cpu_s = (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+		ok = true;
+	}
+	f = fopen("/proc/self/statm", "re");
+	if (!f)
+		return false;
+	if (fscanf(f, "%*u %llu", &pages) == 1)
+		*rss = pages * (uint64_t)sysconf(_SC_PAGESIZE);
+	else
+		ok = false;
+	fclose(f);
+	return ok;
+}
+
+static const char *const lost_reason[CGP_DROP_MAX] = {
+    [CGP_DROP_SLOTS_FULL] = "slots_full",     [CGP_DROP_TASK_STORAGE] = "task_storage",
+    [CGP_DROP_OOM_RINGBUF] = "oom_ringbuf",   [CGP_DROP_SWEEP_FULL] = "sweep_full",
+    [CGP_DROP_CGROUP_EVENT] = "cgroup_event",
+};
+
+static const char *const endpoint_name[CGP_HTTP_EP_MAX] = {
+    [CGP_HTTP_EP_METRICS] = "/metrics",
+    [CGP_HTTP_EP_HEALTHZ] = "/healthz",
+    [CGP_HTTP_EP_EVENTS] = "/v1/events",
+    [CGP_HTTP_EP_OTHER] = "other",
+};
+
+static void render_http(struct wr *w, const struct cgp_http_stats *h)
+{
+	family(w, "cgpulse_http_requests_total", "counter", "HTTP requests by endpoint.");
+	for (int e = 0; e < CGP_HTTP_EP_MAX; e++)
+		putf(w, "cgpulse_http_requests_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e], h->requests[e]);
+	family(w, "cgpulse_http_request_errors_total", "counter",
+	       "HTTP requests answered with a 4xx or 5xx, by endpoint.");
+	for (int e = 0; e < CGP_HTTP_EP_MAX; e++)
+		putf(w, "cgpulse_http_request_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e],
+		     h->errors[e]);
+	gauge(w, "cgpulse_http_event_streams", "Open /v1/events streams.", h->streams_open);
+	counter(w, "cgpulse_http_event_streams_refused_total", "/v1/events requests refused: too many streams.",
+		h->streams_refused);
+	counter(w, "cgpulse_http_events_streamed_total", "Events written to /v1/events streams, once per stream.",
+		h->events_streamed);
+	counter(w, "cgpulse_http_gaps_sent_total", "Gap events sent to /v1/events consumers that fell behind.",
+		h->gaps_sent);
+	counter(w, "cgpulse_http_events_missed_total", "Events those Gap events said were missed.", h->events_missed);
+	gauge(w, "cgpulse_http_ring_events", "Recent events held for /v1/events?since=.", h->ring_events);
+	gauge(w, "cgpulse_http_ring_bytes", "Bytes of recent events held for /v1/events?since=.", h->ring_bytes);
+	counter(w, "cgpulse_http_ring_evicted_total", "Events pushed out of the recent-events ring.", h->ring_evicted);
+}
+
+static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
+{
+	double cpu_s;
+	uint64_t rss;
+
+	counter(w, "cgpulse_events_published_total", "Events this agent instance gave a sequence number.",
+		c->events_published);
+	counter(w, "cgpulse_collector_events_sent_total", "Events the collector acknowledged.", c->events_sent);
+	family(w, "cgpulse_spool_events_dropped_total", "counter",
+	       "Events dropped from the full spool before the collector acknowledged them, by kind.");
+	putf(w, "cgpulse_spool_events_dropped_total{kind=\"sample\"} %" PRIu64 "\n", c->spool_dropped_samples);
+	putf(w, "cgpulse_spool_events_dropped_total{kind=\"other\"} %" PRIu64 "\n", c->spool_dropped_others);
+	gauge(w, "cgpulse_spool_events", "Events in the spool, waiting for the collector's acknowledgement.",
+	      c->spool_events);
+	gauge(w, "cgpulse_spool_bytes", "Bytes of events in the spool.", c->spool_bytes);
+	family(w, "cgpulse_kernel_records_lost_total", "counter",
+	       "What the kernel side could not record, by reason (the drops map).");
+	for (int k = 0; k < CGP_DROP_MAX; k++)
+		putf(w, "cgpulse_kernel_records_lost_total{reason=\"%s\"} %" PRIu64 "\n", lost_reason[k],
+		     c->records_lost[k]);
+	gauge(w, "cgpulse_cgroups_tracked", "Cgroups the agent tracks.", c->cgroups_tracked);
+	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");
+	puts_(w, "cgpulse_sweep_duration_seconds_sum ");
+	put_double(w, c->sweep_seconds_total);
+	putf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
+	family(w, "cgpulse_sweep_last_duration_seconds", "gauge", "Time the last sweep took.");
+	puts_(w, "cgpulse_sweep_last_duration_seconds ");
+	put_double(w, c->last_sweep_seconds);
+	puts_(w, "\n");
+	if (self_usage(&cpu_s, &rss)) {
+		family(w, "cgpulse_agent_cpu_seconds_total", "counter",
+		       "CPU time of the agent process (user + system).");
+		puts_(w, "cgpulse_agent_cpu_seconds_total ");
+		put_double(w, cpu_s);
+		puts_(w, "\n");
+		gauge(w, "cgpulse_agent_resident_memory_bytes", "Resident memory of the agent process.", rss);
+	}
+	gauge(w, "cgpulse_bpf_stats_enabled",
+	      "1 when kernel.bpf_stats_enabled is on, so the BPF program run time and run counts move.",
+	      c->bpf_stats_enabled);
+	if (c->n_progs) {
+		family(w, "cgpulse_bpf_prog_run_time_seconds_total", "counter",
+		       "Time spent in each BPF program (bpf_prog_info run_time_ns).");
+		for (size_t i = 0; i < c->n_progs; i++) {
+			putf(w, "cgpulse_bpf_prog_run_time_seconds_total{prog=\"");
+			if (!w->err)
+				w->err = cgp_metrics_escape_label(w->b, c->progs[i].name ? c->progs[i].name : "");
+			puts_(w, "\"} ");
+			put_ns_as_s(w, c->progs[i].run_time_ns);
+			puts_(w, "\n");
+		}
+		family(w, "cgpulse_bpf_prog_runs_total", "counter",
+		       "Runs of each BPF program (bpf_prog_info run_cnt).");
+		for (size_t i = 0; i < c->n_progs; i++) {
+			putf(w, "cgpulse_bpf_prog_runs_total{prog=\"");
+			if (!w->err)
+				w->err = cgp_metrics_escape_label(w->b, c->progs[i].name ? c->progs[i].name : "");
+			putf(w, "\"} %" PRIu64 "\n", c->progs[i].run_cnt);
+		}
+	}
+	if (c->http)
+		render_http(w, c->http);
+}
+
+int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_agent_counters *c, struct cgp_buf *out)
+{
+	struct wr w = {.b = out};
+	struct cg **v = NULL;
+	size_t n = 0;
+
+	if (m->cgs.len) {
+		v = malloc(m->cgs.len * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < m->cgs.cap; i++)
+			if (m->cgs.keys[i])
+				v[n++] = m->cgs.vals[i];
+		qsort(v, n, sizeof(*v), by_id);
+	}
+	render_cgroups(&w, v, n);
+	free(v);
+	if (c)
+		render_agent(&w, c);
+	return w.err;
+}

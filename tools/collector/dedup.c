@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Dedup state: a hash of instances, each a watermark plus a ring bitmap indexed by seq modulo its size, valid for
+ * seqs in (watermark, watermark + size]. Agents send in seq order, so the bitmap is almost always empty. */
+#include "collector/dedup.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cgp_dedup_instance {
+	struct cgp_dedup_instance *next; /* hash chain */
+	uint64_t hash;
+	uint64_t acked; /* watermark */
+	uint64_t *bits; /* ring bitmap of seqs above the watermark */
+	uint64_t nbits; /* power of two, 0 before the first out-of-order seq */
+	uint64_t above; /* set bits */
+	char id[];
+};
+
+struct cgp_dedup {
+	struct cgp_dedup_instance **tab;
+	size_t nbuckets, n;
+	struct cgp_dedup_instance *last; /* batches come from one instance: skip the hash most of the time */
+};
+
+static uint64_t fnv1a(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+struct cgp_dedup *cgp_dedup_new(void)
+{
+	struct cgp_dedup *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->nbuckets = 64;
+	d->tab = calloc(d->nbuckets, sizeof(*d->tab));
+	if (!d->tab) {
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+void cgp_dedup_free(struct cgp_dedup *d)
+{
+	if (!d)
+		return;
+	for (size_t i = 0; i < d->nbuckets; i++)
+		for (struct cgp_dedup_instance *in = d->tab[i], *nx; in; in = nx) {
+			nx = in->next;
+			free(in->bits);
+			free(in);
+		}
+	free(d->tab);
+	free(d);
+}
+
+static void rehash(struct cgp_dedup *d)
+{
+	size_t nb = d->nbuckets * 2;
+	struct cgp_dedup_instance **tab = calloc(nb, sizeof(*tab));
+
+	if (!tab)
+		return; /* longer chains, still correct */
+	for (size_t i = 0; i < d->nbuckets; i++)
+		for (struct cgp_dedup_instance *in = d->tab[i], *nx; in; in = nx) {
+			nx = in->next;
+			in->next = tab[in->hash & (nb - 1)];
+			tab[in->hash & (nb - 1)] = in;
+		}
+	free(d->tab);
+	d->tab = tab;
+	d->nbuckets = nb;
+}
+
+struct cgp_dedup_instance *cgp_dedup_get(struct cgp_dedup *d, const char *instance_id)
+{
+	struct cgp_dedup_instance *in;
+	uint64_t h;
+	size_t len;
+
+	if (d->last && !strcmp(d->last->id, instance_id))
+		return d->last;
+	h = fnv1a(instance_id);
+	for (in = d->tab[h & (d->nbuckets - 1)]; in; in = in->next)
+		if (in->hash == h && !strcmp(in->id, instance_id))
+			return d->last = in;
+	len = strlen(instance_id);
+	in = calloc(1, sizeof(*in) + len + 1);
+	if (!in)
+		return NULL;
+	memcpy(in->id, instance_id, len + 1);
+	in->hash = h;
+	if (d->n + 1 > d->nbuckets)
+		rehash(d);
+	in->next = d->tab[h & (d->nbuckets - 1)];
+	d->tab[h & (d->nbuckets - 1)] = in;
+	d->n++;
+	return d->last = in;
+}
+
+static bool test_bit(const struct cgp_dedup_instance *in, uint64_t seq)
+{
+	uint64_t i = seq & (in->nbits - 1);
+
+	return in->nbits && (in->bits[i / 64] >> (i % 64) & 1);
+}
+
+static void flip_bit(struct cgp_dedup_instance *in, uint64_t seq)
+{
+	uint64_t i = seq & (in->nbits - 1);
+
+	in->bits[i / 64] ^= (uint64_t)1 << (i % 64);
+}
+
+/* Moves the watermark over seqs already stored just above it. */
+static void advance(struct cgp_dedup_instance *in)
+{
+	while (in->above && test_bit(in, in->acked + 1)) {
+		flip_bit(in, in->acked + 1);
+		in->above--;
+		in->acked++;
+	}
+}
+
+/* Makes the window cover seq: a bigger ring, with the stored seqs moved to their new places. */
+static int grow(struct cgp_dedup_instance *in, uint64_t seq)
+{
+	uint64_t need = seq - in->acked, nbits = in->nbits ? in->nbits : 4096;
+	uint64_t *bits;
+
+	if (need > CGP_DEDUP_WINDOW_MAX)
+		return -ERANGE;
+	while (nbits < need)
+		nbits *= 2;
+	bits = calloc(nbits / 64, sizeof(*bits));
+	if (!bits)
+		return -ENOMEM;
+	for (uint64_t s = in->acked + 1, left = in->above; left && s <= in->acked + in->nbits; s++)
+		if (test_bit(in, s)) {
+			uint64_t i = s & (nbits - 1);
+
+			bits[i / 64] |= (uint64_t)1 << (i % 64);
+			left--;
+		}
+	free(in->bits);
+	in->bits = bits;
+	in->nbits = nbits;
+	return 0;
+}
+
+int cgp_dedup_add(struct cgp_dedup_instance *in, uint64_t seq)
+{
+	if (seq <= in->acked)
+		return 0;
+	if (seq == in->acked + 1 && !in->above) {
+		in->acked = seq; /* the common case: in order, nothing pending */
+		return 1;
+	}
+	if (seq - in->acked > in->nbits) {
+		int err = grow(in, seq);
+
+		if (err)
+			return err;
+	}
+	if (test_bit(in, seq))
+		return 0;
+	flip_bit(in, seq);
+	in->above++;
+	advance(in);
+	return 1;
+}
+
+void cgp_dedup_floor(struct cgp_dedup_instance *in, uint64_t base_seq)
+{
+	if (!base_seq || base_seq - 1 <= in->acked)
+		return;
+	/* forget stored seqs that fall below the new watermark */
+	for (uint64_t s = in->acked + 1; in->above && s < base_seq && s <= in->acked + in->nbits; s++)
+		if (test_bit(in, s)) {
+			flip_bit(in, s);
+			in->above--;
+		}
+	in->acked = base_seq - 1;
+	advance(in);
+}
+
+uint64_t cgp_dedup_acked(const struct cgp_dedup_instance *in)
+{
+	return in->acked;
+}
+
+const char *cgp_dedup_instance_id(const struct cgp_dedup_instance *in)
+{
+	return in->id;
+}
+
+size_t cgp_dedup_instances(const struct cgp_dedup *d)
+{
+	return d->n;
+}
