@@ -119,3 +119,12 @@ void *cgp_idmap_del(struct cgp_idmap *m, uint64_t key)
 	}
 	return val;
 }
+
+uint64_t cgp_idmap_strkey(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ULL;
+
+	for (; *s; s++)
+		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
+	return h ? h : 1;
+}

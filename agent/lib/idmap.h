@@ -24,4 +24,8 @@ void *cgp_idmap_del(struct cgp_idmap *m, uint64_t key);
 
 /* Iterate: for (size_t i = 0; i < m->cap; i++) if (m->keys[i]) ... m->vals[i] */
 
+/* A string as a key: a 64-bit hash (FNV-1a, never 0). Two strings may share one: a map keyed so keeps, per key,
+ * a chain of the entries whose strings differ, and compares the string on lookup. */
+uint64_t cgp_idmap_strkey(const char *s);
+
 #endif
