@@ -9,7 +9,8 @@
 #include "maps.bpf.h"
 
 #include "cpu.bpf.c"
-#include "mem.bpf.c"
+#include "sweep.bpf.c"
+#include "reclaim.bpf.c"
 #include "oom.bpf.c"
 #include "cgroup.bpf.c"
 

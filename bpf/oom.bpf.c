@@ -6,33 +6,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
+#include "core_fixes.bpf.h"
+#include "page_counter.bpf.h"
 
-/* Before v6.2 (commit f1a7941243c1 "mm: convert mm's rss stats into percpu_counter") rss_stat was an array of
- * atomics inside struct mm_rss_stat. */
 /* Set before load from sysconf(_SC_PAGESIZE). The MM_* counter indexes are an anonymous enum (no CO-RE
  * relocation possible) whose values have not changed since they were introduced. */
 const volatile __u64 oom_page_size = 4096;
-
-struct mm_rss_stat___old {
-	atomic_long_t count[4];
-};
-struct mm_struct___old {
-	struct mm_rss_stat___old rss_stat;
-};
-
-static __always_inline __u64 mm_pages(struct mm_struct *mm, int member)
-{
-	struct mm_struct___old *old = (void *)mm;
-	long v;
-
-	/* the flavored name: vmlinux.h (a newer kernel) has no struct mm_rss_stat, and an undefined type never
-	 * matches the kernel's, so the plain name would read "absent" on every kernel */
-	if (bpf_core_type_exists(struct mm_rss_stat___old))
-		v = BPF_CORE_READ(old, rss_stat.count[member].counter);
-	else
-		v = BPF_CORE_READ(mm, rss_stat[member].count); /* percpu_counter_read_positive() */
-	return v > 0 ? v : 0;
-}
 
 static __always_inline void fill_from_task(struct cgp_oom_rec *r, struct task_struct *task)
 {
@@ -51,15 +30,14 @@ static __always_inline void fill_from_task(struct cgp_oom_rec *r, struct task_st
 
 		r->memcg_id = BPF_CORE_READ(css, cgroup, kn, id);
 		r->memcg_v1 = BPF_CORE_READ(css, cgroup, root, hierarchy_id) != 0;
-		/* PAGE_COUNTER_MAX (LONG_MAX / PAGE_SIZE) and above: no limit */
-		r->mem_limit_bytes = max >= 0x7fffffffffffffffULL / oom_page_size ? 0 : max * oom_page_size;
+		r->mem_limit_bytes = cgp_limit_bytes(max, oom_page_size);
 	}
 	r->oom_score_adj = BPF_CORE_READ(task, signal, oom_score_adj);
 	mm = BPF_CORE_READ(task, mm);
 	if (mm) {
-		r->rss_anon_bytes = mm_pages(mm, MM_ANONPAGES) * oom_page_size;
-		r->rss_file_bytes = mm_pages(mm, MM_FILEPAGES) * oom_page_size;
-		r->rss_shmem_bytes = mm_pages(mm, MM_SHMEMPAGES) * oom_page_size;
+		r->rss_anon_bytes = cgp_get_mm_counter(mm, MM_ANONPAGES) * oom_page_size;
+		r->rss_file_bytes = cgp_get_mm_counter(mm, MM_FILEPAGES) * oom_page_size;
+		r->rss_shmem_bytes = cgp_get_mm_counter(mm, MM_SHMEMPAGES) * oom_page_size;
 		r->pgtables_bytes = BPF_CORE_READ(mm, pgtables_bytes.counter);
 	}
 }
@@ -81,14 +59,15 @@ static __always_inline int emit(struct task_struct *task, __u32 pid)
 	return 0;
 }
 
-/* Kernels since v5.x pass the victim: (struct task_struct *task, uid_t uid). */
+/* Since commit 72ba14deb40a ("mm: update mark_victim tracepoints fields", v6.9, backported to the 6.1 and
+ * other stable series) mark_victim passes the victim: (struct task_struct *task, uid_t uid). */
 SEC("tp_btf/mark_victim")
 int BPF_PROG(cgp_oom_victim, struct task_struct *task)
 {
 	return emit(task, 0);
 }
 
-/* Older kernels pass only the victim's pid (the agent picks this program when the BTF says so); the OOM
+/* Before it, only the victim's pid (the agent picks this program when the BTF says so); the OOM
  * killer runs in the allocating task, which a memcg OOM keeps inside the same memory cgroup. */
 SEC("tracepoint/oom/mark_victim")
 int cgp_oom_victim_pid(struct trace_event_raw_mark_victim *ctx)

@@ -10,13 +10,12 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
+#include "page_counter.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
 
 #define CGP_MAX_CPUS 1024
-/* PAGE_COUNTER_MAX is LONG_MAX / PAGE_SIZE: a max at or above it means "no limit" */
-#define CGP_LONG_MAX 0x7fffffffffffffffULL
 
 static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 {
@@ -59,7 +58,7 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
 	rec->mem_bytes = BPF_CORE_READ(memcg, memory.usage.counter) * iter_page_size;
 	max = BPF_CORE_READ(memcg, memory.max);
-	rec->mem_limit_bytes = max >= CGP_LONG_MAX / iter_page_size ? 0 : max * iter_page_size;
+	rec->mem_limit_bytes = cgp_limit_bytes(max, iter_page_size);
 	rec->oom_kills =
 	    BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
@@ -104,40 +103,5 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
 	if (bpf_ringbuf_output(&sweep_records, &rec, sizeof(rec), BPF_RB_NO_WAKEUP) != 0)
 		cgp_count_drop(CGP_DROP_SWEEP_FULL);
-	return 0;
-}
-
-/* Memory reclaim stalls: time a task spends in memcg direct reclaim, charged to its cgroup. Both tracepoints
- * fire in the reclaiming task, so the start time lives in its task storage. Optional: the agent skips them
- * with a logged reason on kernels without vmscan memcg tracepoints. */
-#include "slots.bpf.h"
-
-SEC("tp_btf/mm_vmscan_memcg_reclaim_begin")
-int BPF_PROG(cgp_reclaim_in)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct cgp_task *t = bpf_task_storage_get(&task_state, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
-
-	if (t && t->reclaim_depth++ == 0)
-		t->reclaim_start_ns = bpf_ktime_get_ns();
-	return 0;
-}
-
-SEC("tp_btf/mm_vmscan_memcg_reclaim_end")
-int BPF_PROG(cgp_reclaim_out)
-{
-	struct task_struct *task = bpf_get_current_task_btf();
-	struct cgp_task *t = bpf_task_storage_get(&task_state, task, 0, 0);
-	struct cgp_cpu *c;
-	__u64 cgid;
-
-	if (!t || !t->reclaim_depth || --t->reclaim_depth)
-		return 0;
-	cgid = task->cgroups->dfl_cgrp->kn->id;
-	c = cgp_cpu_of(cgp_slot_of(cgid), cgid);
-	if (c) {
-		c->reclaim_ns += bpf_ktime_get_ns() - t->reclaim_start_ns;
-		c->reclaims++;
-	}
 	return 0;
 }
