@@ -5,10 +5,10 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include "lib/version.h"
 #include "names/container_meta.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
-#define CGP_VERSION	    "0.1.0"
 
 struct cgp_opts {
 	double window_s;     /* snapshot */

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* `cgpulse run`: one event loop (epoll) over a timerfd for sampling, the kernel's event rings (cgroup
- * mkdir/rmdir, OOM kills), a signalfd, the collector's socket and the HTTP server. Every sample and OOM kill
- * goes through the playbook engine; every event goes through the publisher (stdout, collector, HTTP stream);
- * SIGHUP (or a changed file) reloads the playbook. */
+ * mkdir/rmdir, OOM kills), a signalfd, the collector's socket and the HTTP server. This file owns every stage
+ * and hands each what it needs, down the stream: collection → names → playbook → events → sinks. No stage calls
+ * back up; the loop pulls what it must act on (urgent events to send, spool drops to report, counters). SIGHUP
+ * (or a changed file) reloads the playbook. */
 #include <errno.h>
 #include <malloc.h>
 #include <inttypes.h>
@@ -15,105 +16,121 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
-#include <linux/types.h>
-#include <bpf/bpf.h>
-#include <bpf/libbpf.h>
-#include "cgpulse.skel.h"
-#include "cgpulse.h"
 #include "caps.h"
+#include "collect/loader.h"
+#include "collect/rings.h"
+#include "collect/sampler.h"
+#include "commands.h"
+#include "events/event_ring.h"
+#include "events/event_text.h"
+#include "events/publish.h"
+#include "events/spool.h"
 #include "lib/clock.h"
+#include "lib/log.h"
+#include "names/cgroup_names.h"
+#include "playbook/playbook.h"
 #include "sinks/collector_client.h"
 #include "sinks/http_server.h"
 #include "sinks/metrics.h"
-#include "commands.h"
-#include "collect/loader.h"
-#include "lib/log.h"
-#include "collect/rings.h"
-#include "events/event_text.h"
-#include "playbook/playbook.h"
-#include "events/publish.h"
-#include "collect/sampler.h"
-#include "events/spool.h"
 
 enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP };
 
-#define MAX_PROGS 16
+#define HTTP_RING_BYTES	 (1u << 20) /* recent events for since=: bounded, and a good part of the agent's RSS */
+#define HTTP_RING_EVENTS 16384
+#define DROP_REPORT_NS	 1000000000ULL /* a Dropped event at most once a second */
+#define DRAIN_ON_EXIT_NS 2000000000ULL /* at exit, the collector gets this long to take the spool */
+#define BACKOFF_MAX_MS	 5000	       /* a collector back from a restart is found within 5 s */
 
 struct run_ctx {
 	const struct cgp_opts *o;
 	struct cgp_bpf bpf;
 	struct cgp_sampler sp;
-	struct cgp_oom_reader rings;
+	struct cgp_rings rings;
+	struct cgp_names names;
 	struct cgp_playbook *pb;
 	struct cgp_engine *engine;
 	struct cgp_publisher pub;
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
-	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
+	struct cgp_event_ring *ring;
 	struct cgp_http *http;
 	struct cgp_metrics *metrics;
+	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	double sweep_s_total, sweep_s_last;
-	struct cgp_bpf_prog_stat progs[MAX_PROGS];
 	int ep, tfd, sfd;
 };
 
 static void on_alert(const struct cgp_alert *a, void *ctx)
 {
 	struct run_ctx *r = ctx;
+	const struct cgp_cgname *n = cgp_names_get(&r->names, a->cgroup_id, cgp_wall_ns());
 
-	cgp_pub_alert(&r->pub, a, cgp_sampler_name(&r->sp, a->cgroup_id));
+	cgp_pub_alert(&r->pub, a, n ? &n->attr : &cgp_attribution_unknown);
 }
 
-static void on_sample(const struct cgp_sample *s, void *ctx)
+/* A cgroup was made or removed: names learn it first, then the event goes out with its names. */
+static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 {
 	struct run_ctx *r = ctx;
-	struct cgp_limits lim = {
-	    .cpu_limit_cores = s->cpu_limit_cores,
-	    .node_cpus = r->sp.node_cpus,
-	    .node_mem_bytes = r->sp.node_mem_bytes,
-	    .is_container = s->is_container,
-	};
+	const struct cgp_cgname *n;
+	uint64_t now = cgp_wall_ns();
 
-	cgp_pub_sample(&r->pub, s);
-	if (r->metrics)
-		cgp_metrics_sample(r->metrics, s);
-	cgp_engine_eval(r->engine, s, &lim, s->ts_ns, on_alert, r);
+	if (c->kind == CGP_CGROUP_MKDIR)
+		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, now);
+	else
+		cgp_names_rmdir(&r->names, c->cgroup_id, now);
+	n = cgp_names_get(&r->names, c->cgroup_id, now);
+	cgp_pub_cgroup(&r->pub, c->kind == CGP_CGROUP_MKDIR, c->cgroup_id, c->ts_ns,
+		       n ? &n->attr : &cgp_attribution_unknown);
 }
 
-static void on_gone(uint64_t cgroup_id, const char *path, void *ctx)
+static void on_oom(struct cgp_oom_event *e, void *ctx)
 {
 	struct run_ctx *r = ctx;
+	/* named now, not from a cached miss: the container may have lived a moment */
+	const struct cgp_cgname *n = cgp_names_get_fresh(&r->names, e->cgroup_id, cgp_wall_ns());
+	const struct cgp_attribution *a = n ? &n->attr : &cgp_attribution_unknown;
+	struct cgp_measure m;
 
-	(void)path;
-	if (r->metrics)
-		cgp_metrics_gone(r->metrics, cgroup_id);
-	cgp_engine_cgroup_gone(r->engine, cgroup_id, cgp_wall_ns(), on_alert, r);
+	e->container_running = n && !n->removed_ns && cgp_cgroup_has_other_procs(&r->bpf.fs, n->path, e->tgid);
+	cgp_pub_oom(&r->pub, e, a);
+	cgp_measure_oom(e, &r->sp.node, &m); /* against the limit at the kill, from the kernel */
+	cgp_engine_oom(r->engine, e->cgroup_id, a, &m, e->ts_ns, on_alert, r);
 }
 
-static void on_oom(const struct cgp_oom_event *e, void *ctx)
+/* One sweep, down the stream: figures, then names, then the playbook, then the events and the metrics. */
+static int sweep(struct run_ctx *r, bool publish)
 {
-	struct run_ctx *r = ctx;
-	struct cgp_limits lim;
-	uint64_t mem_limit;
+	uint64_t start = cgp_wall_ns();
+	struct cgp_sample s;
+	size_t it = 0;
+	int err = cgp_sampler_sweep(&r->sp);
 
-	cgp_pub_oom(&r->pub, e);
-	cgp_sampler_limits(&r->sp, e->cgroup_id, &lim, &mem_limit);
-	mem_limit = e->mem_limit_bytes; /* the limit at the kill, from the kernel, beats the last sweep's */
-	cgp_engine_oom(r->engine, e, &lim, mem_limit, e->ts_ns, on_alert, r);
-}
+	if (err)
+		return err;
+	for (size_t i = 0; i < r->sp.n_gone; i++) {
+		uint64_t id = r->sp.gone[i];
 
-static void on_cgroup(int kind, uint64_t cgroup_id, uint64_t ts_ns, void *ctx)
-{
-	struct run_ctx *r = ctx;
+		if (r->metrics)
+			cgp_metrics_gone(r->metrics, id);
+		cgp_engine_cgroup_gone(r->engine, id, r->sp.now_ns, on_alert, r);
+		cgp_names_rmdir(&r->names, id, r->sp.now_ns); /* a tombstone, if the rmdir event did not come first */
+	}
+	while (publish && cgp_sampler_next(&r->sp, &it, &s)) {
+		/* names are read late (runtimes write their state after making the cgroup): asked every sweep */
+		const struct cgp_cgname *n = cgp_names_get(&r->names, s.cgroup_id, s.ts_ns);
 
-	cgp_pub_cgroup(&r->pub, kind == CGP_CGROUP_MKDIR, cgroup_id, ts_ns, cgp_sampler_name(&r->sp, cgroup_id));
-}
-
-static void on_spool_drops(void *arg)
-{
-	struct run_ctx *r = arg;
-
-	cgp_pub_dropped(&r->pub);
+		if (!n || n->removed_ns) /* gone between the kernel's walk and now: the next sweep forgets it */
+			continue;
+		cgp_pub_sample(&r->pub, &s, &n->attr);
+		if (r->metrics)
+			cgp_metrics_sample(r->metrics, &s, &n->attr);
+		cgp_engine_eval(r->engine, &s, &n->attr, s.ts_ns, on_alert, r);
+	}
+	cgp_names_expire(&r->names, r->sp.now_ns);
+	r->sweep_s_last = (double)(cgp_wall_ns() - start) / 1e9;
+	r->sweep_s_total += r->sweep_s_last;
+	return 0;
 }
 
 static bool playbook_changed(struct run_ctx *r)
@@ -152,29 +169,20 @@ static void reload(struct run_ctx *r)
 	cgp_info("playbook %s reloaded", r->o->playbook);
 }
 
-static bool bpf_stats_on(void)
+/* /metrics: the agent's own figures next to the per-cgroup ones, so users can check its cost on their nodes.
+ * Pulled from each stage and handed down to the metrics sink; bpf program figures only per sweep (syscalls). */
+static void update_counters(struct run_ctx *r, bool progs)
 {
-	char c = '0';
-	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
-
-	if (f) {
-		if (fread(&c, 1, 1, f) != 1)
-			c = '0';
-		fclose(f);
-	}
-	return c == '1';
-}
-
-/* /metrics: the agent's own figures next to the per-cgroup ones, so users can check its cost on their nodes */
-static int render_metrics(void *arg, struct cgp_buf *out)
-{
-	struct run_ctx *r = arg;
 	struct cgp_agent_counters c = {0};
-	struct cgp_spool_stats ss = {0};
-	struct cgp_http_stats hs;
-	struct bpf_program *p;
+	struct cgp_meta_cache_stats ms;
+	struct cgp_spool_stats ss;
+	struct cgp_cc_stats cs;
 
+	if (!r->metrics)
+		return;
 	c.events_published = r->pub.published;
+	c.events_encode_failed = r->pub.encode_failed;
+	c.spool_refused = r->pub.spool_refused;
 	if (r->spool) {
 		cgp_spool_get_stats(r->spool, &ss);
 		c.events_sent = ss.acked_total;
@@ -183,29 +191,35 @@ static int render_metrics(void *arg, struct cgp_buf *out)
 		c.spool_events = ss.events;
 		c.spool_bytes = ss.bytes;
 	}
+	if (r->cc) {
+		cgp_cc_get_stats(r->cc, &cs);
+		c.collector = true;
+		c.collector_connected = cs.connected;
+		c.collector_connects = cs.connects;
+		c.collector_failures = cs.disconnects + cs.connect_failures;
+		c.collector_batches = cs.batches_sent;
+	}
 	memcpy(c.records_lost, r->sp.stats.drops, sizeof(c.records_lost));
+	c.ring_records_malformed = r->rings.stats.malformed;
+	c.oom_events = r->rings.stats.oom_events;
 	c.cgroups_tracked = r->sp.stats.cgroups;
+	c.cgroups_gone = r->sp.stats.cgroups_gone;
+	c.memcg_unjoined = r->sp.stats.mem_unjoined;
+	c.names_resolved_by_id = r->names.stats.resolved_by_id;
+	c.names_unresolved = r->names.stats.unresolved;
+	c.names_tombstones = r->names.stats.tombstones;
+	cgp_meta_cache_get_stats(r->names.meta, &ms);
+	c.runtime_state_reads = ms.reads;
+	c.runtime_state_errors = ms.errors;
+	c.runtime_state_evictions = ms.evictions;
+	c.playbook_cgroups_tracked = cgp_engine_tracked(r->engine);
 	c.sweeps = r->sp.stats.sweeps;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
-	c.bpf_stats_enabled = bpf_stats_on();
-	bpf_object__for_each_program(p, r->bpf.skel->obj)
-	{
-		struct bpf_prog_info info = {};
-		__u32 len = sizeof(info);
-
-		if (c.n_progs >= MAX_PROGS || bpf_program__fd(p) < 0 ||
-		    bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
-			continue;
-		r->progs[c.n_progs].name = bpf_program__name(p);
-		r->progs[c.n_progs].run_time_ns = info.run_time_ns;
-		r->progs[c.n_progs].run_cnt = info.run_cnt;
-		c.n_progs++;
-	}
-	c.progs = r->progs;
-	cgp_http_get_stats(r->http, &hs);
-	c.http = &hs;
-	return cgp_metrics_render(r->metrics, &c, out);
+	c.bpf_stats_enabled = cgp_bpf_stats_enabled();
+	if (progs)
+		c.n_progs = cgp_bpf_prog_stats(&r->bpf, c.progs, CGP_MAX_PROGS);
+	cgp_metrics_set_agent(r->metrics, &c);
 }
 
 static int watch(int ep, int fd, int tag)
@@ -221,9 +235,7 @@ static int setup_collector(struct run_ctx *r)
 	    .addr = r->o->collector,
 	    .instance_id = r->pub.instance_id,
 	    .zlevel = 1,
-	    .backoff_max_ms = 5000, /* a collector back from a restart is found within 5 s */
-	    .on_drops = on_spool_drops,
-	    .arg = r,
+	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
 
 	r->spool = cgp_spool_new(r->o->spool_bytes, 0);
@@ -235,12 +247,38 @@ static int setup_collector(struct run_ctx *r)
 		return -EINVAL;
 	}
 	r->pub.spool = r->spool;
-	r->pub.cc = r->cc;
 	return 0;
+}
+
+static int setup_http(struct run_ctx *r)
+{
+	struct cgp_http_cfg hc = {
+	    .addr = r->o->http,
+	    .node = r->pub.node,
+	    .instance_id = r->pub.instance_id,
+	};
+	char why[256];
+
+	r->metrics = cgp_metrics_new();
+	r->ring = cgp_event_ring_new(HTTP_RING_EVENTS, HTTP_RING_BYTES);
+	if (!r->metrics || !r->ring) {
+		cgp_err("--http: out of memory");
+		return -ENOMEM;
+	}
+	hc.metrics = r->metrics;
+	hc.ring = r->ring;
+	r->http = cgp_http_new(&hc, why, sizeof(why));
+	if (!r->http) {
+		cgp_err("--http %s: %s", r->o->http ? r->o->http : CGP_HTTP_DEFAULT_ADDR, why);
+		return -EADDRNOTAVAIL;
+	}
+	r->pub.ring = r->ring;
+	return watch(r->ep, cgp_http_fd(r->http), EV_HTTP);
 }
 
 static int setup(struct run_ctx *r)
 {
+	struct cgp_rings_visitor v = {.cgroup = on_cgroup, .oom = on_oom, .ctx = r};
 	struct itimerspec its = {};
 	sigset_t mask;
 	int err;
@@ -262,38 +300,16 @@ static int setup(struct run_ctx *r)
 	its.it_value = its.it_interval;
 	if (timerfd_settime(r->tfd, 0, &its, NULL))
 		return -errno;
-	err = cgp_oom_reader_open(&r->rings, &r->sp, on_oom, r);
+	err = cgp_rings_open(&r->rings, &r->bpf, &v);
 	if (err)
 		return err;
-	r->rings.cgroup_cb = on_cgroup;
 	if ((err = watch(r->ep, r->sfd, EV_SIGNAL)) || (err = watch(r->ep, r->tfd, EV_TIMER)) ||
-	    (err = watch(r->ep, cgp_oom_reader_fd(&r->rings), EV_RINGS)))
+	    (err = watch(r->ep, cgp_rings_fd(&r->rings), EV_RINGS)))
 		return err;
 	if (r->o->collector && (err = setup_collector(r)))
 		return err;
-	if (!r->o->http || strcmp(r->o->http, "off")) {
-		struct cgp_http_cfg hc = {
-		    .addr = r->o->http,
-		    .node = r->pub.node,
-		    .instance_id = r->pub.instance_id,
-		    .ring_bytes = 1 << 20, /* recent events for since=: bounded, and a good part of the agent's RSS */
-		    .metrics = render_metrics,
-		    .metrics_arg = r,
-		};
-		char why[256];
-
-		r->metrics = cgp_metrics_new();
-		r->http = r->metrics ? cgp_http_new(&hc, why, sizeof(why)) : NULL;
-		if (!r->http) {
-			cgp_err("--http %s: %s", r->o->http ? r->o->http : CGP_HTTP_DEFAULT_ADDR,
-				r->metrics ? why : "out of memory");
-			return -EADDRNOTAVAIL;
-		}
-		r->pub.hook = cgp_http_publish_hook;
-		r->pub.hook_arg = r->http;
-		if ((err = watch(r->ep, cgp_http_fd(r->http), EV_HTTP)))
-			return err;
-	}
+	if ((!r->o->http || strcmp(r->o->http, "off")) && (err = setup_http(r)))
+		return err;
 	return 0;
 }
 
@@ -303,20 +319,50 @@ static void sync_collector(struct run_ctx *r)
 		cgp_cc_epoll_sync(r->cc, r->ep, (epoll_data_t){.u32 = EV_COLLECTOR});
 }
 
+static void health_ok(struct run_ctx *r)
+{
+	char health[1024];
+	size_t used;
+
+	used = (size_t)snprintf(health, sizeof(health), "ok\nattached: ");
+	cgp_bpf_attached_line(&r->bpf, health + used, sizeof(health) - used);
+	used = strlen(health);
+	used += (size_t)snprintf(health + used, sizeof(health) - used, "\nskipped: %s", r->bpf.n_skipped ? "" : "none");
+	for (size_t i = 0; i < r->bpf.n_skipped && used < sizeof(health); i++)
+		used += (size_t)snprintf(health + used, sizeof(health) - used, "%s%s: %s", i ? "; " : "",
+					 r->bpf.skipped[i].name, r->bpf.skipped[i].why);
+	cgp_http_set_health(r->http, true, health);
+}
+
+/* What the loop does after every turn, whatever woke it: pulls what the stages left for it. */
+static void after_turn(struct run_ctx *r)
+{
+	if (r->cc) {
+		struct cgp_cc_stats cs;
+
+		cgp_cc_get_stats(r->cc, &cs);
+		if (cgp_pub_report_drops(&r->pub, cs.connected, cgp_wall_ns(), DROP_REPORT_NS))
+			cgp_info("reported spool drops to the collector");
+		if (r->pub.urgent) {
+			r->pub.urgent = false;
+			cgp_cc_kick(r->cc);
+		}
+	}
+	update_counters(r, false);
+	/* every turn, not only when its fd fired: a flowing stream needs runs with no fd ready */
+	if (r->http)
+		cgp_http_run(r->http);
+}
+
 static int loop(struct run_ctx *r)
 {
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
-	uint64_t ticks, done = 0, sweep_start;
+	uint64_t ticks, done = 0;
 	int n, err, timeout;
 
-	if (r->http) {
-		char health[sizeof(r->bpf.attached) + sizeof(r->bpf.skipped) + 64];
-
-		snprintf(health, sizeof(health), "ok\nattached: %s\nskipped: %s", r->bpf.attached,
-			 r->bpf.skipped[0] ? r->bpf.skipped : "none");
-		cgp_http_set_health(r->http, true, health);
-	}
+	if (r->http)
+		health_ok(r);
 	cgp_pub_agent_started(&r->pub, &r->bpf);
 	for (;;) {
 		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
@@ -345,35 +391,31 @@ static int loop(struct run_ctx *r)
 				if (read(r->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 					break;
 				/* event rings first, so an OOM is never published after the sample that counts it */
-				cgp_oom_reader_consume(&r->rings);
+				cgp_rings_consume(&r->rings);
 				if (playbook_changed(r))
 					reload(r);
-				sweep_start = cgp_wall_ns();
-				err = cgp_sampler_sweep(&r->sp, on_sample, on_gone, r);
+				err = sweep(r, true);
 				if (err) {
 					if (r->http)
 						cgp_http_set_health(r->http, false, "sweep failed");
 					return err;
 				}
-				r->sweep_s_last = (cgp_wall_ns() - sweep_start) / 1e9;
-				r->sweep_s_total += r->sweep_s_last;
 				fflush(stdout);
+				update_counters(r, true);
 				if (r->cc)
 					cgp_cc_kick(r->cc);
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
 				break;
 			case EV_RINGS:
-				cgp_oom_reader_consume(&r->rings);
+				cgp_rings_consume(&r->rings);
 				break;
 			case EV_COLLECTOR:
 				cgp_cc_handle(r->cc, evs[i].events);
 				break;
 			}
 		}
-		/* every turn, not only when its fd fired: a flowing stream needs runs with no fd ready */
-		if (r->http)
-			cgp_http_run(r->http);
+		after_turn(r);
 	}
 }
 
@@ -382,7 +424,7 @@ static void drain_collector(struct run_ctx *r)
 {
 	struct cgp_spool_stats st;
 	struct epoll_event ev;
-	uint64_t end = cgp_wall_ns() + 2000000000ULL;
+	uint64_t end = cgp_wall_ns() + DRAIN_ON_EXIT_NS;
 
 	while (r->cc && cgp_wall_ns() < end) {
 		cgp_spool_get_stats(r->spool, &st);
@@ -396,9 +438,45 @@ static void drain_collector(struct run_ctx *r)
 	}
 }
 
+static int start(struct run_ctx *r)
+{
+	const struct cgp_opts *o = r->o;
+	struct cgp_loader_opts lo = {.pin_dir = o->pin_dir, .max_cgroups = o->max_cgroups};
+	char attached[512];
+	int err;
+
+	err = cgp_bpf_open(&r->bpf, &lo);
+	if (err)
+		return err;
+	/* loading parsed the kernel's BTF (megabytes, freed by now): give that heap back to the system */
+	malloc_trim(0);
+	err = cgp_sampler_init(&r->sp, &r->bpf);
+	if (!err)
+		err = cgp_names_init(&r->names, &r->bpf.fs, &o->roots, CGP_TOMBSTONE_GRACE_NS);
+	if (err)
+		return err;
+	/* the one walk of the tree; mkdir/rmdir events keep it current from then on */
+	if (cgp_names_walk(&r->names, cgp_wall_ns()))
+		cgp_info("walking %s failed: paths will be found by id", r->bpf.fs.v2_mount);
+	err = sweep(r, false); /* baseline: the first interval starts now */
+	if (!err)
+		err = setup(r);
+	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
+		cgp_err("dropping capabilities: %s", strerror(-err));
+	if (err)
+		return err;
+	cgp_bpf_attached_line(&r->bpf, attached, sizeof(attached));
+	cgp_info(
+	    "running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s; "
+	    "http port %d",
+	    r->pub.node, r->pub.instance_id, attached, o->interval_s, o->playbook ? o->playbook : "(embedded default)",
+	    r->bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r->bpf.pin_dir, o->collector ? "; collector " : "",
+	    o->collector ? o->collector : "", r->http ? cgp_http_port(r->http) : 0);
+	return 0;
+}
+
 int cgp_cmd_run(const struct cgp_opts *o)
 {
-	struct cgp_loader_opts lo = {.pin_dir = o->pin_dir, .max_cgroups = o->max_cgroups};
 	struct run_ctx r = {.o = o, .ep = -1, .tfd = -1, .sfd = -1};
 	int err;
 
@@ -413,41 +491,24 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	}
 	cgp_pub_init(&r.pub, o->node, o->json, stdout);
 	r.pub.text_samples = true;
-	err = cgp_bpf_open(&r.bpf, &lo);
-	if (err)
-		goto out_engine;
-	/* loading parsed the kernel's BTF (megabytes, freed by now): give that heap back to the system */
-	malloc_trim(0);
-	err = cgp_sampler_init(&r.sp, &r.bpf);
-	if (!err)
-		err = cgp_sampler_set_roots(&r.sp, &o->roots);
-	if (!err)
-		err = cgp_sampler_sweep(&r.sp, NULL, NULL, NULL); /* baseline: the first interval starts now */
-	if (!err)
-		err = setup(&r);
-	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
-		cgp_err("dropping capabilities: %s", strerror(-err));
+	err = start(&r);
 	if (!err) {
-		cgp_info("running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s; "
-			 "http port %d",
-			 r.pub.node, r.pub.instance_id, r.bpf.attached, o->interval_s,
-			 o->playbook ? o->playbook : "(embedded default)",
-			 r.bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r.bpf.pin_dir,
-			 o->collector ? "; collector " : "", o->collector ? o->collector : "",
-			 r.http ? cgp_http_port(r.http) : 0);
 		if (!o->json)
 			cgp_print_sample_header(stdout);
 		err = loop(&r);
 	}
 	if (err)
 		cgp_err("%s", strerror(-err));
-	cgp_oom_reader_consume(&r.rings);
+	cgp_rings_consume(&r.rings);
 	drain_collector(&r);
-	cgp_oom_reader_close(&r.rings);
+	cgp_rings_close(&r.rings);
 	cgp_http_free(r.http);
+	cgp_event_ring_free(r.ring);
 	cgp_metrics_free(r.metrics);
 	cgp_cc_free(r.cc);
 	cgp_spool_free(r.spool);
+	if (r.names.meta)
+		cgp_names_free(&r.names);
 	cgp_sampler_free(&r.sp);
 	cgp_bpf_close(&r.bpf, !o->keep_pins);
 	for (size_t i = 0; i < 3; i++) {
@@ -456,7 +517,6 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		if (fd >= 0)
 			close(fd);
 	}
-out_engine:
 	cgp_pub_free(&r.pub);
 	cgp_engine_free(r.engine);
 	cgp_playbook_free(r.pb);

@@ -15,15 +15,24 @@
 #define NODE	 "node-1"
 #define INSTANCE "5f0c3a1e9d2b4c6a8e7f1029384756ab"
 
-static const struct cgp_attribution attr = {
-    .container_id = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
-    .runtime = "containerd",
-    .pod = "web-7d9f8-abcde",
-    .namespace_ = "shop",
-    .container_name = "nginx",
-    .pod_uid = "0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b",
-    .qos_class = "burstable",
-};
+#define WEB "/kubepods.slice/kubepods-burstable.slice/web.scope"
+
+/* the container every attributed event names, at the path of its cgroup */
+static struct cgp_attribution at(const char *path)
+{
+	return (struct cgp_attribution){
+	    .path = path,
+	    .is_container = true,
+	    .container_id = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
+	    .runtime = "containerd",
+	    .pod = "web-7d9f8-abcde",
+	    .pod_namespace = "shop",
+	    .container_name = "nginx",
+	    .image = "registry.example/shop/nginx:1.25",
+	    .pod_uid = "0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b",
+	    .qos_class = "burstable",
+	};
+}
 
 static int write_file(const char *dir, const char *name, const struct cgp_buf *b)
 {
@@ -39,6 +48,25 @@ static int write_file(const char *dir, const char *name, const struct cgp_buf *b
 	return 0;
 }
 
+/* Adds one serialized event to every output. */
+static int emit_packed(const struct cgp_buf *ev, struct cgp_buf *pb, struct cgp_buf *jsonl, struct cgp_batch *batch)
+{
+	Cgpulse__V1__Event *e = cgpulse__v1__event__unpack(NULL, cgp_buf_size(ev), cgp_buf_head(ev));
+	int err = e ? 0 : -EBADMSG;
+
+	if (!err)
+		err = cgp_frame_append(pb, cgp_buf_head(ev), cgp_buf_size(ev));
+	if (!err)
+		err = cgp_batch_add(batch, cgp_buf_head(ev), cgp_buf_size(ev));
+	if (!err)
+		err = cgp_event_json_append(e, CGP_JSON_ENVELOPE, jsonl);
+	if (!err)
+		err = cgp_buf_append(jsonl, "\n", 1);
+	if (e)
+		cgpulse__v1__event__free_unpacked(e, NULL);
+	return err;
+}
+
 /* Adds the built event to every output. */
 static int emit(struct cgp_event_build *b, struct cgp_buf *pb, struct cgp_buf *jsonl, struct cgp_batch *batch)
 {
@@ -46,13 +74,7 @@ static int emit(struct cgp_event_build *b, struct cgp_buf *pb, struct cgp_buf *j
 	int err = cgp_event_pack(b, &ev);
 
 	if (!err)
-		err = cgp_frame_append(pb, cgp_buf_head(&ev), cgp_buf_size(&ev));
-	if (!err)
-		err = cgp_batch_add(batch, cgp_buf_head(&ev), cgp_buf_size(&ev));
-	if (!err)
-		err = cgp_event_json_append(&b->ev, CGP_JSON_ENVELOPE, jsonl);
-	if (!err)
-		err = cgp_buf_append(jsonl, "\n", 1);
+		err = emit_packed(&ev, pb, jsonl, batch);
 	cgp_buf_free(&ev);
 	return err;
 }
@@ -62,6 +84,9 @@ int main(int argc, char **argv)
 	struct cgp_buf pb = CGP_BUF_INIT, jsonl = CGP_BUF_INIT, frames = CGP_BUF_INIT;
 	struct cgp_event_meta m = {.node = NODE, .instance_id = INSTANCE, .seq = 1};
 	struct cgp_event_build b;
+	struct cgp_attribution web = at(WEB), oomed = at("/test/oom"), fresh = at("/kubepods.slice/new.scope");
+	struct cgp_attribution odd = cgp_attribution_unknown;
+	struct cgp_buf gap = CGP_BUF_INIT;
 	struct cgp_batch batch;
 	int err = 0;
 
@@ -73,7 +98,6 @@ int main(int argc, char **argv)
 
 	struct cgp_sample s = {
 	    .cgroup_id = 4026531835ull,
-	    .path = "/kubepods.slice/kubepods-burstable.slice/web.scope",
 	    .ts_ns = 1700000000123456789ull,
 	    .window_s = 1.0,
 	    .cpu_ns_total = 987654321012ull,
@@ -93,24 +117,20 @@ int main(int argc, char **argv)
 	    .runq_hist_window = {100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21},
 	};
 
-	cgp_event_build_sample(&b, &m, &s, &attr);
+	cgp_event_build_sample(&b, &m, &s, &web);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	/* no memory figures; a path that is not UTF-8 (any bytes are a valid cgroup name) */
-	struct cgp_sample s2 = {.cgroup_id = 1,
-				.path = "/odd-\xff\xfe-name",
-				.ts_ns = 1700000001000000000ull,
-				.window_s = 0.5,
-				.cpu_cores = 0.0};
+	struct cgp_sample s2 = {.cgroup_id = 1, .ts_ns = 1700000001000000000ull, .window_s = 0.5, .cpu_cores = 0.0};
 
+	odd.path = "/odd-\xff\xfe-name";
 	m.seq = 2;
-	cgp_event_build_sample(&b, &m, &s2, NULL);
+	cgp_event_build_sample(&b, &m, &s2, &odd);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	struct cgp_oom_event o = {
 	    .ts_ns = 1700000002000000000ull,
 	    .cgroup_id = 4026531900ull,
-	    .path = "/test/oom",
 	    .memcg_id = 31,
 	    .pid = 4242,
 	    .tgid = 4240,
@@ -123,13 +143,13 @@ int main(int argc, char **argv)
 
 	memcpy(o.comm, "stress-ng-vm-wk", 16); /* 15 characters and the NUL */
 	m.seq = 3;
-	cgp_event_build_oom_kill(&b, &m, &o, &attr);
+	cgp_event_build_oom_kill(&b, &m, &o, &oomed);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	struct cgp_alert a = {
 	    .ts_ns = 1700000300000000000ull,
 	    .cgroup_id = 4026531835ull,
-	    .path = "/kubepods.slice/kubepods-burstable.slice/web.scope",
+	    .path = WEB,
 	    .rule = "cpu_critical",
 	    .severity = CGP_SEV_CRITICAL,
 	    .state = CGP_ALERT_FIRING,
@@ -148,22 +168,20 @@ int main(int argc, char **argv)
 	};
 
 	m.seq = 4;
-	cgp_event_build_alert(&b, &m, &a, &attr);
+	cgp_event_build_alert(&b, &m, &a, &web);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	m.seq = 5;
-	cgp_event_build_cgroup_started(&b, &m, 1700000003000000000ull, 4026532000ull, "/kubepods.slice/new.scope",
-				       &attr);
+	cgp_event_build_cgroup(&b, &m, true, 1700000003000000000ull, 4026532000ull, &fresh);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	m.seq = 6;
-	cgp_event_build_cgroup_stopped(&b, &m, 1700000004000000000ull, 4026532000ull, "/kubepods.slice/new.scope",
-				       &attr);
+	cgp_event_build_cgroup(&b, &m, false, 1700000004000000000ull, 4026532000ull, &fresh);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
-	m.seq = 0;
-	cgp_event_build_gap(&b, &m, 1700000005000000000ull, 100, 149);
-	err |= emit(&b, &pb, &jsonl, &batch);
+	err |= cgp_event_encode_gap(NODE, INSTANCE, 1700000005000000000ull, 100, 149, &gap);
+	err |= emit_packed(&gap, &pb, &jsonl, &batch);
+	cgp_buf_free(&gap);
 
 	struct cgp_spool_drops d = {.samples = 10, .others = 1, .first_seq = 7, .last_seq = 40};
 

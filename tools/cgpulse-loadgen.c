@@ -14,16 +14,16 @@
 
 #include "sinks/collector_client.h"
 #include "events/event_encode.h"
+#include "events/publish.h"
 #include "lib/log.h"
 #include "events/spool.h"
 
 struct agent {
-	char id[64];
+	struct cgp_publisher pub; /* the agent's own publisher: sequence numbers, encoding, spool, drop reports */
 	struct cgp_spool *sp;
 	struct cgp_cc *cc;
-	uint64_t next_seq, pushed;
+	uint64_t pushed;
 	uint64_t dropped_reports;
-	struct cgp_buf enc;
 };
 
 static struct {
@@ -57,12 +57,11 @@ static uint64_t wall_ns(void)
 static void push_event(struct agent *a)
 {
 	static const char hex[] = "0123456789abcdef";
-	struct cgp_event_meta m = {.node = "loadgen", .instance_id = a->id, .seq = a->next_seq};
-	struct cgp_attribution attr = {.runtime = "containerd", .namespace_ = "bench", .qos_class = "burstable"};
-	unsigned ctr = (unsigned)(a->next_seq % 100);
+	uint64_t seq = a->pub.seq + 1;
+	struct cgp_attribution attr = cgp_attribution_unknown;
+	unsigned ctr = (unsigned)(seq % 100);
 	char cid[65], path[256], pod[32], name[32];
-	struct cgp_event_build b;
-	bool sample = !O.oom_every || a->next_seq % O.oom_every;
+	bool sample = !O.oom_every || seq % O.oom_every;
 
 	for (int i = 0; i < 64; i++)
 		cid[i] = hex[(ctr * 7 + (unsigned)i * 13) % 16];
@@ -73,20 +72,26 @@ static void push_event(struct agent *a)
 		 ctr, ctr, cid);
 	snprintf(pod, sizeof(pod), "web-%u", ctr);
 	snprintf(name, sizeof(name), "app-%u", ctr % 3);
-	attr.container_id = cid;
-	attr.pod = pod;
-	attr.container_name = name;
+	attr.path = path;
+	if (O.attribution) {
+		attr.is_container = true;
+		attr.runtime = "containerd";
+		attr.pod_namespace = "bench";
+		attr.qos_class = "burstable";
+		attr.container_id = cid;
+		attr.pod = pod;
+		attr.container_name = name;
+	}
 	if (sample) {
 		struct cgp_sample s = {
 		    .cgroup_id = 10000 + ctr,
-		    .path = path,
 		    .ts_ns = wall_ns(),
 		    .window_s = 1.0,
-		    .cpu_ns_total = a->next_seq * 12345678,
+		    .cpu_ns_total = seq * 12345678,
 		    .cpu_ns_window = 123456789,
 		    .cpu_cores = 0.123456789,
-		    .voluntary_switches = a->next_seq * 17,
-		    .involuntary_switches = a->next_seq * 3,
+		    .voluntary_switches = seq * 17,
+		    .involuntary_switches = seq * 3,
 		    .runq_waits_window = 1234,
 		    .runq_p50_us = 12,
 		    .runq_p99_us = 850,
@@ -99,52 +104,35 @@ static void push_event(struct agent *a)
 
 		for (int i = 0; i < 12; i++)
 			s.runq_hist_window[i] = (uint64_t)(i * 37 % 11) * 10;
-		cgp_event_build_sample(&b, &m, &s, O.attribution ? &attr : NULL);
+		cgp_pub_sample(&a->pub, &s, &attr);
+		O.encoded_bytes += cgp_buf_size(&a->pub.pb);
+		O.encoded_samples++;
 	} else {
 		struct cgp_oom_event o = {.ts_ns = wall_ns(),
 					  .cgroup_id = 10000 + ctr,
-					  .path = path,
 					  .memcg_id = ctr,
 					  .pid = 4242,
 					  .tgid = 4242,
 					  .comm = "stress",
 					  .rss_anon_bytes = 1u << 28};
 
-		cgp_event_build_oom_kill(&b, &m, &o, O.attribution ? &attr : NULL);
+		cgp_pub_oom(&a->pub, &o, &attr);
 	}
-	cgp_buf_clear(&a->enc);
-	if (cgp_event_pack(&b, &a->enc) ||
-	    cgp_spool_push(a->sp, a->next_seq, sample, cgp_buf_head(&a->enc), cgp_buf_size(&a->enc))) {
+	if (a->pub.spool_refused || a->pub.encode_failed) {
 		cgp_err("loadgen: cannot spool an event");
 		exit(1);
 	}
-	if (sample) {
-		O.encoded_bytes += cgp_buf_size(&a->enc);
-		O.encoded_samples++;
-	}
-	a->next_seq++;
 	a->pushed++;
 }
 
-/* As the real agent does: once the collector is back, report what the spool dropped meanwhile. */
-static void on_drops(void *arg)
+/* As the real agent's loop does: once the collector is back, report what the spool dropped meanwhile. */
+static void report_drops(struct agent *a)
 {
-	struct agent *a = arg;
-	struct cgp_spool_drops d;
-	struct cgp_event_build b;
-	struct cgp_event_meta m = {.node = "loadgen", .instance_id = a->id};
+	struct cgp_cc_stats st;
 
-	if (!cgp_spool_take_drops(a->sp, &d))
-		return;
-	m.seq = a->next_seq++;
-	cgp_event_build_dropped(&b, &m, wall_ns(), &d);
-	cgp_buf_clear(&a->enc);
-	if (cgp_event_pack(&b, &a->enc) ||
-	    cgp_spool_push(a->sp, m.seq, false, cgp_buf_head(&a->enc), cgp_buf_size(&a->enc))) {
-		cgp_err("loadgen: cannot spool a Dropped event");
-		exit(1);
-	}
-	a->dropped_reports++;
+	cgp_cc_get_stats(a->cc, &st);
+	if (cgp_pub_report_drops(&a->pub, st.connected, wall_ns(), 1000000000ULL))
+		a->dropped_reports++;
 }
 
 static void usage(FILE *f)
@@ -246,14 +234,13 @@ int main(int argc, char **argv)
 					 .batch_max_events = O.batch,
 					 .zlevel = O.zlevel,
 					 .backoff_min_ms = 50,
-					 .backoff_max_ms = 1000,
-					 .on_drops = on_drops,
-					 .arg = a};
+					 .backoff_max_ms = 1000};
 
-		snprintf(a->id, sizeof(a->id), "%s-%u", O.prefix, i);
-		a->next_seq = 1;
+		cgp_pub_init(&a->pub, "loadgen", false, NULL);
+		snprintf(a->pub.instance_id, sizeof(a->pub.instance_id), "%s-%u", O.prefix, i);
 		a->sp = cgp_spool_new(0, O.spool_events);
-		cfg.instance_id = a->id;
+		a->pub.spool = a->sp;
+		cfg.instance_id = a->pub.instance_id;
 		a->cc = a->sp ? cgp_cc_new(&cfg, a->sp) : NULL;
 		if (!a->cc)
 			return 1;
@@ -280,6 +267,7 @@ int main(int argc, char **argv)
 				push_event(a);
 				st.events++;
 			}
+			report_drops(a);
 			cgp_cc_kick(a->cc);
 			hint = cgp_cc_tick(a->cc);
 			if (hint >= 0 && hint < wait_ms)
@@ -320,10 +308,10 @@ int main(int argc, char **argv)
 		disconnects += cs.disconnects;
 		dropped += ss.dropped_samples_total + ss.dropped_others_total;
 		reports += ag[i].dropped_reports;
-		printf("instance %s events %llu\n", ag[i].id, (unsigned long long)(ag[i].next_seq - 1));
+		printf("instance %s events %llu\n", ag[i].pub.instance_id, (unsigned long long)ag[i].pub.seq);
 		cgp_cc_free(ag[i].cc);
 		cgp_spool_free(ag[i].sp);
-		cgp_buf_free(&ag[i].enc);
+		cgp_pub_free(&ag[i].pub);
 	}
 	printf("loadgen: agents=%u events=%llu seconds=%.3f events_per_s=%.0f wire_bytes_per_event=%.1f "
 	       "encoded_bytes_per_sample=%.1f disconnects=%llu spool_dropped=%llu dropped_reports=%llu\n",

@@ -133,3 +133,19 @@ uint64_t cgp_cgroup_id(const char *mount, const char *rel)
 	snprintf(p, sizeof(p), "%s%s", mount, strcmp(rel, "/") ? rel : "");
 	return stat(p, &st) ? 0 : st.st_ino;
 }
+
+bool cgp_cgroup_has_other_procs(const struct cgp_cgroupfs *fs, const char *rel, uint32_t tgid)
+{
+	char p[4608], buf[64];
+	bool alive = false;
+	FILE *f;
+
+	snprintf(p, sizeof(p), "%s%s/cgroup.procs", fs->v2_mount, strcmp(rel, "/") ? rel : "");
+	f = fopen(p, "re");
+	if (!f)
+		return false;
+	while (!alive && fgets(buf, sizeof(buf), f))
+		alive = strtoul(buf, NULL, 10) != tgid;
+	fclose(f);
+	return alive;
+}

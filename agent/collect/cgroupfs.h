@@ -27,5 +27,8 @@ void cgp_cgroupfs_close(struct cgp_cgroupfs *fs);
 int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len);
 /* id of the cgroup at a path relative to a mount, or 0 when there is none. */
 uint64_t cgp_cgroup_id(const char *mount, const char *rel);
+/* Does a process other than tgid live in the cgroup v2 at path rel? One file read (cgroup.procs), meant for
+ * the rare moment of an OOM kill: did the container's init survive? */
+bool cgp_cgroup_has_other_procs(const struct cgp_cgroupfs *fs, const char *rel, uint32_t tgid);
 
 #endif

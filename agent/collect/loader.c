@@ -19,12 +19,10 @@
 #include "collect/loader.h"
 #include "lib/log.h"
 
-static void add_note(char *buf, size_t len, const char *fmt, const char *a, const char *b)
+static void skip(struct cgp_bpf *b, const char *name, const char *why)
 {
-	size_t used = strlen(buf);
-
-	if (used < len)
-		snprintf(buf + used, len - used, fmt, a, b);
+	if (b->n_skipped < CGP_MAX_PROGS)
+		b->skipped[b->n_skipped++] = (struct cgp_prog_skip){name, why};
 }
 
 /* The typedef btf_trace_<tp> exists for every raw tracepoint the kernel has. */
@@ -146,15 +144,14 @@ static void choose_programs(struct cgp_bpf *b)
 		bpf_program__set_autoload(s->progs.cgp_oom_victim_pid, false);
 	} else {
 		bpf_program__set_autoload(s->progs.cgp_oom_victim, false);
-		add_note(b->skipped, sizeof(b->skipped), "%s: %s; ", "cgp_oom_victim",
-			 "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
+		skip(b, "cgp_oom_victim", "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
 	}
 	if (!kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") ||
 	    !kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end")) {
 		bpf_program__set_autoload(s->progs.cgp_reclaim_in, false);
 		bpf_program__set_autoload(s->progs.cgp_reclaim_out, false);
-		add_note(b->skipped, sizeof(b->skipped), "%s: %s; ", "cgp_reclaim_in/out",
-			 "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
+		skip(b, "cgp_reclaim_in/out",
+		     "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
 	}
 	btf__free(vmlinux);
 }
@@ -191,7 +188,8 @@ static int attach_all(struct cgp_bpf *b)
 		for (int i = 0; i < b->skel->skeleton->prog_cnt; i++)
 			if (*b->skel->skeleton->progs[i].prog == p)
 				*b->skel->skeleton->progs[i].link = l;
-		add_note(b->attached, sizeof(b->attached), "%s%s", b->attached[0] ? " " : "", name);
+		if (b->n_attached < CGP_MAX_PROGS)
+			b->attached[b->n_attached++] = name;
 	}
 	return 0;
 }
@@ -271,13 +269,51 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 			goto fail;
 		}
 	}
-	cgp_debug("attached: %s", b->attached);
-	if (b->skipped[0])
-		cgp_info("skipped: %s", b->skipped);
+	for (size_t i = 0; i < b->n_skipped; i++)
+		cgp_info("skipped %s: %s", b->skipped[i].name, b->skipped[i].why);
 	return 0;
 fail:
 	cgp_bpf_close(b, true);
 	return err;
+}
+
+void cgp_bpf_attached_line(const struct cgp_bpf *b, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = 0;
+	for (size_t i = 0; i < b->n_attached && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? " " : "", b->attached[i]);
+}
+
+size_t cgp_bpf_prog_stats(const struct cgp_bpf *b, struct cgp_bpf_prog_stat *out, size_t max)
+{
+	struct bpf_program *p;
+	size_t n = 0;
+
+	bpf_object__for_each_program(p, b->skel->obj)
+	{
+		struct bpf_prog_info info = {};
+		__u32 len = sizeof(info);
+
+		if (n >= max || bpf_program__fd(p) < 0 || bpf_obj_get_info_by_fd(bpf_program__fd(p), &info, &len))
+			continue;
+		out[n++] = (struct cgp_bpf_prog_stat){bpf_program__name(p), info.run_time_ns, info.run_cnt};
+	}
+	return n;
+}
+
+bool cgp_bpf_stats_enabled(void)
+{
+	char c = '0';
+	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
+
+	if (f) {
+		if (fread(&c, 1, 1, f) != 1)
+			c = '0';
+		fclose(f);
+	}
+	return c == '1';
 }
 
 void cgp_bpf_close(struct cgp_bpf *b, bool unpin)

@@ -16,6 +16,20 @@ struct cgp_loader_opts {
 	uint32_t max_cgroups; /* size of the per-cgroup maps */
 };
 
+#define CGP_MAX_PROGS 16
+
+/* A program the loader did not attach on this kernel, and why (static strings). */
+struct cgp_prog_skip {
+	const char *name;
+	const char *why;
+};
+
+/* One BPF program's kernel-side cost (zero unless kernel.bpf_stats_enabled=1). */
+struct cgp_bpf_prog_stat {
+	const char *name;
+	uint64_t run_time_ns, run_cnt;
+};
+
 struct cgp_bpf {
 	struct cgpulse_bpf *skel;
 	struct cgp_cgroupfs fs;
@@ -25,13 +39,21 @@ struct cgp_bpf {
 	char pin_dir[256];	   /* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;
-	char attached[256]; /* names of the programs attached, for logs and /healthz */
-	char skipped[512];  /* "program: reason; ..." */
+	const char *attached[CGP_MAX_PROGS]; /* names of the programs attached (owned by the object) */
+	size_t n_attached;
+	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
+	size_t n_skipped;
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);
 /* Detaches; with unpin, also removes every pinned object (otherwise a next agent resumes from them). */
 void cgp_bpf_close(struct cgp_bpf *b, bool unpin);
+/* Every loaded program's run time and count, into out[0..max); returns how many. */
+size_t cgp_bpf_prog_stats(const struct cgp_bpf *b, struct cgp_bpf_prog_stat *out, size_t max);
+/* kernel.bpf_stats_enabled is 1: the figures above are being counted. */
+bool cgp_bpf_stats_enabled(void);
+/* The attached programs as one line, "a b c", for logs. */
+void cgp_bpf_attached_line(const struct cgp_bpf *b, char *buf, size_t len);
 /* Removes everything pinned under dir by an earlier agent. */
 int cgp_bpf_unpin_dir(const char *dir);
 

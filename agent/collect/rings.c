@@ -1,113 +1,115 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <bpf/libbpf.h>
-#include <linux/types.h>
-#include "cgpulse.h"
 #include "cgpulse.skel.h"
-#include "lib/clock.h"
 #include "collect/rings.h"
+#include "lib/clock.h"
 
-/* Does anything but the victim still run in the cgroup? One file read, only when an OOM kill happens. */
-static bool others_alive(struct cgp_oom_reader *r, const char *path, uint32_t victim_tgid)
+bool cgp_ring_decode_cgroup(const void *data, size_t len, int64_t boot_to_wall_ns, struct cgp_cgroup_change *out)
 {
-	char p[4608], buf[4096];
-	const struct cgp_cgroupfs *fs = &r->sampler->bpf->fs;
-	bool alive = false;
-	FILE *f;
+	const struct cgp_cgroup_event *e = data;
 
-	snprintf(p, sizeof(p), "%s%s/cgroup.procs", fs->v2_mount, strcmp(path, "/") ? path : "");
-	f = fopen(p, "re");
-	if (!f)
+	if (len < sizeof(*e) || (e->kind != CGP_CGROUP_MKDIR && e->kind != CGP_CGROUP_RMDIR))
 		return false;
-	while (!alive && fgets(buf, sizeof(buf), f))
-		alive = strtoul(buf, NULL, 10) != victim_tgid;
-	fclose(f);
-	return alive;
+	out->kind = e->kind;
+	out->cgroup_id = e->cgroup_id;
+	out->ts_ns = e->ts_boot_ns + boot_to_wall_ns;
+	memcpy(out->path, e->path, sizeof(out->path));
+	out->path[sizeof(out->path) - 1] = 0; /* the kernel side cuts, it need not terminate */
+	if (!out->path[0])
+		strcpy(out->path, "/");
+	return true;
+}
+
+bool cgp_ring_decode_oom(const void *data, size_t len, int64_t boot_to_wall_ns, struct cgp_oom_event *out)
+{
+	const struct cgp_oom_rec *rec = data;
+
+	if (len < sizeof(*rec))
+		return false;
+	memset(out, 0, sizeof(*out));
+	out->ts_ns = rec->ts_boot_ns + boot_to_wall_ns;
+	out->cgroup_id = rec->cgroup_id;
+	out->memcg_id = rec->memcg_id;
+	out->pid = rec->pid;
+	out->tgid = rec->tgid;
+	memcpy(out->comm, rec->comm, sizeof(out->comm));
+	out->comm[sizeof(out->comm) - 1] = 0;
+	out->rss_anon_bytes = rec->rss_anon_bytes;
+	out->rss_file_bytes = rec->rss_file_bytes;
+	out->rss_shmem_bytes = rec->rss_shmem_bytes;
+	out->pgtables_bytes = rec->pgtables_bytes;
+	out->oom_score_adj = rec->oom_score_adj;
+	out->mem_limit_bytes = rec->mem_limit_bytes;
+	return true;
 }
 
 static int on_cgroup(void *ctx, void *data, size_t len)
 {
-	struct cgp_oom_reader *r = ctx;
-	const struct cgp_cgroup_event *e = data;
+	struct cgp_rings *r = ctx;
+	struct cgp_cgroup_change c;
 
-	if (len < sizeof(*e))
+	if (!cgp_ring_decode_cgroup(data, len, r->boot_to_wall_ns, &c)) {
+		r->stats.malformed++;
 		return 0;
-	r->cgroup_events++;
-	cgp_sampler_cgroup_event(r->sampler, e);
-	if (r->cgroup_cb)
-		r->cgroup_cb(e->kind, e->cgroup_id, e->ts_boot_ns + r->boot_to_wall_ns, r->ctx);
+	}
+	r->stats.cgroup_events++;
+	if (r->v.cgroup)
+		r->v.cgroup(&c, r->v.ctx);
 	return 0;
 }
 
-static int on_record(void *ctx, void *data, size_t len)
+static int on_oom(void *ctx, void *data, size_t len)
 {
-	struct cgp_oom_reader *r = ctx;
-	const struct cgp_oom_rec *rec = data;
-	struct cgp_oom_event e = {};
-	const struct cgp_cgname *n;
+	struct cgp_rings *r = ctx;
+	struct cgp_oom_event e;
 
-	if (len < sizeof(*rec))
+	if (!cgp_ring_decode_oom(data, len, r->boot_to_wall_ns, &e)) {
+		r->stats.malformed++;
 		return 0;
-	n = cgp_sampler_name_fresh(r->sampler, rec->cgroup_id);
-	e.ts_ns = rec->ts_boot_ns + r->boot_to_wall_ns;
-	e.cgroup_id = rec->cgroup_id;
-	e.path = n ? n->path : "(unknown)";
-	e.container_id = n && n->ref.kind == CGP_CPATH_CONTAINER ? n->ref.id : "";
-	e.runtime = n && n->ref.kind == CGP_CPATH_CONTAINER ? n->runtime : "";
-	e.pod = n ? n->pod : "";
-	e.pod_namespace = n ? n->pod_namespace : "";
-	e.container_name = n ? n->container : "";
-	e.image = n ? n->image : "";
-	e.container_running = n && !n->removed_ns && others_alive(r, n->path, rec->tgid);
-	e.memcg_id = rec->memcg_id;
-	e.pid = rec->pid;
-	e.tgid = rec->tgid;
-	memcpy(e.comm, rec->comm, sizeof(e.comm));
-	e.comm[sizeof(e.comm) - 1] = 0;
-	e.rss_anon_bytes = rec->rss_anon_bytes;
-	e.rss_file_bytes = rec->rss_file_bytes;
-	e.rss_shmem_bytes = rec->rss_shmem_bytes;
-	e.pgtables_bytes = rec->pgtables_bytes;
-	e.oom_score_adj = rec->oom_score_adj;
-	e.mem_limit_bytes = rec->mem_limit_bytes;
-	r->events++;
-	r->cb(&e, r->ctx);
+	}
+	r->stats.oom_events++;
+	if (r->v.oom)
+		r->v.oom(&e, r->v.ctx);
 	return 0;
 }
 
-int cgp_oom_reader_open(struct cgp_oom_reader *r, struct cgp_sampler *sp, cgp_oom_cb cb, void *ctx)
+int cgp_rings_open(struct cgp_rings *r, const struct cgp_bpf *b, const struct cgp_rings_visitor *v)
 {
 	memset(r, 0, sizeof(*r));
-	r->sampler = sp;
-	r->cb = cb;
-	r->ctx = ctx;
+	r->v = *v;
 	r->boot_to_wall_ns = (int64_t)cgp_clock_ns(CLOCK_REALTIME) - (int64_t)cgp_clock_ns(CLOCK_BOOTTIME);
 	/* cgroup events first: an OOM record is always read after the mkdir that named its cgroup */
-	r->rb = ring_buffer__new(bpf_map__fd(sp->bpf->skel->maps.cgroup_events), on_cgroup, r, NULL);
+	r->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.cgroup_events), on_cgroup, r, NULL);
 	if (!r->rb)
 		return -errno;
-	if (ring_buffer__add(r->rb, bpf_map__fd(sp->bpf->skel->maps.oom_events), on_record, r))
-		return -errno;
+	if (ring_buffer__add(r->rb, bpf_map__fd(b->skel->maps.oom_events), on_oom, r)) {
+		int err = -errno;
+
+		cgp_rings_close(r);
+		return err;
+	}
 	return 0;
 }
 
-int cgp_oom_reader_fd(const struct cgp_oom_reader *r)
+int cgp_rings_fd(const struct cgp_rings *r)
 {
 	return ring_buffer__epoll_fd(r->rb);
 }
 
-int cgp_oom_reader_consume(struct cgp_oom_reader *r)
+int cgp_rings_consume(struct cgp_rings *r)
 {
+	int n;
+
 	if (!r->rb) /* never opened (start-up failed) */
 		return 0;
-	return ring_buffer__consume(r->rb);
+	n = ring_buffer__consume(r->rb);
+	return n < 0 ? n : 0;
 }
 
-void cgp_oom_reader_close(struct cgp_oom_reader *r)
+void cgp_rings_close(struct cgp_rings *r)
 {
 	ring_buffer__free(r->rb);
 	r->rb = NULL;

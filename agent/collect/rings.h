@@ -1,30 +1,56 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The kernel's event rings: cgroup mkdir/rmdir records (paths, drained first) and OOM records → struct
- * cgp_oom_event with the victim's container, the moment they arrive. */
-#ifndef CGP_OOM_H
-#define CGP_OOM_H
+/* The kernel's event rings, read the moment they wake the loop: cgroup mkdir/rmdir records (drained first,
+ * so an OOM record always comes after the mkdir that named its cgroup) and OOM records. Each record is
+ * checked and turned into the agent's own form here (cgp_ring_decode_*, pure and tested alone); the reader
+ * hands each to the caller's visitor. */
+#ifndef CGP_RINGS_H
+#define CGP_RINGS_H
 
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/types.h>
+#include "cgpulse.h"
+#include "collect/loader.h"
 #include "collect/sample.h"
-#include "collect/sampler.h"
 
-struct ring_buffer;
-typedef void (*cgp_oom_cb)(const struct cgp_oom_event *e, void *ctx);
-/* kind: enum cgp_cgroup_event_kind; called after the sampler learned of it */
-typedef void (*cgp_cgroup_cb)(int kind, uint64_t cgroup_id, uint64_t ts_ns, void *ctx);
-
-struct cgp_oom_reader {
-	struct ring_buffer *rb;
-	struct cgp_sampler *sampler; /* for id → path */
-	cgp_oom_cb cb;
-	cgp_cgroup_cb cgroup_cb; /* may be NULL */
-	void *ctx;
-	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
-	uint64_t events, cgroup_events;
+/* A cgroup v2 directory made or removed. */
+struct cgp_cgroup_change {
+	enum cgp_cgroup_event_kind kind;
+	uint64_t cgroup_id;
+	uint64_t ts_ns;		 /* wall clock */
+	char path[CGP_PATH_LEN]; /* relative to the cgroup2 root, "/" for the root; NUL-terminated */
 };
 
-int cgp_oom_reader_open(struct cgp_oom_reader *r, struct cgp_sampler *sp, cgp_oom_cb cb, void *ctx);
-int cgp_oom_reader_fd(const struct cgp_oom_reader *r); /* epoll-able */
-int cgp_oom_reader_consume(struct cgp_oom_reader *r);
-void cgp_oom_reader_close(struct cgp_oom_reader *r);
+/* What the reader hands on, one record at a time; called inside cgp_rings_consume. */
+struct cgp_rings_visitor {
+	void (*cgroup)(const struct cgp_cgroup_change *c, void *ctx);
+	void (*oom)(struct cgp_oom_event *e, void *ctx); /* e->container_running is the caller's to set */
+	void *ctx;
+};
+
+struct cgp_rings_stats {
+	uint64_t oom_events, cgroup_events;
+	uint64_t malformed; /* records of the wrong size: skipped */
+};
+
+struct ring_buffer;
+
+struct cgp_rings {
+	struct ring_buffer *rb;
+	struct cgp_rings_visitor v;
+	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
+	struct cgp_rings_stats stats;
+};
+
+int cgp_rings_open(struct cgp_rings *r, const struct cgp_bpf *b, const struct cgp_rings_visitor *v);
+int cgp_rings_fd(const struct cgp_rings *r); /* epoll-able */
+/* Reads what the rings hold now; 0 or -errno. */
+int cgp_rings_consume(struct cgp_rings *r);
+void cgp_rings_close(struct cgp_rings *r);
+
+/* One record, len bytes as the ring gave them: false when it is not a whole record. */
+bool cgp_ring_decode_cgroup(const void *data, size_t len, int64_t boot_to_wall_ns, struct cgp_cgroup_change *out);
+bool cgp_ring_decode_oom(const void *data, size_t len, int64_t boot_to_wall_ns, struct cgp_oom_event *out);
 
 #endif

@@ -3,6 +3,7 @@
 #include "events/event_encode.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "lib/utf8.h"
@@ -35,18 +36,40 @@ static void envelope(struct cgp_event_build *b, const struct cgp_event_meta *m, 
 	b->ev.ts_ns = ts_ns;
 }
 
-/* Every body that names a cgroup has the attribution fields at the same place; a macro keeps them in one line. */
+/* Who the cgroup is: one record, filled here for every event type. The flat fields 32-39 repeat it for consumers
+ * older than the Attribution message; a macro, because each message type is its own struct. */
+static Cgpulse__V1__Attribution *attribution(struct cgp_event_build *b, const struct cgp_attribution *a)
+{
+	Cgpulse__V1__Attribution *p = &b->attribution;
+
+	cgpulse__v1__attribution__init(p);
+	p->container_id = text(b, a->container_id);
+	p->runtime = text(b, a->runtime);
+	p->pod = text(b, a->pod);
+	p->namespace_ = text(b, a->pod_namespace);
+	p->container_name = text(b, a->container_name);
+	p->pod_uid = text(b, a->pod_uid);
+	p->qos_class = text(b, a->qos_class);
+	p->image = text(b, a->image);
+	/* a cgroup that is nobody's container and no pod's carries none */
+	if (!*p->container_id && !*p->pod && !*p->pod_uid && !*p->image)
+		return NULL;
+	return p;
+}
+
 #define SET_ATTRIBUTION(b, msg, a)                                                                                     \
 	do {                                                                                                           \
-		if (a) {                                                                                               \
-			(msg)->container_id = text(b, (a)->container_id);                                              \
-			(msg)->runtime = text(b, (a)->runtime);                                                        \
-			(msg)->pod = text(b, (a)->pod);                                                                \
-			(msg)->namespace_ = text(b, (a)->namespace_);                                                  \
-			(msg)->container_name = text(b, (a)->container_name);                                          \
-			(msg)->pod_uid = text(b, (a)->pod_uid);                                                        \
-			(msg)->qos_class = text(b, (a)->qos_class);                                                    \
-			(msg)->image = text(b, (a)->image);                                                            \
+		Cgpulse__V1__Attribution *at_ = attribution(b, a);                                                     \
+		(msg)->attribution = at_;                                                                              \
+		if (at_) {                                                                                             \
+			(msg)->container_id = at_->container_id;                                                       \
+			(msg)->runtime = at_->runtime;                                                                 \
+			(msg)->pod = at_->pod;                                                                         \
+			(msg)->namespace_ = at_->namespace_;                                                           \
+			(msg)->container_name = at_->container_name;                                                   \
+			(msg)->pod_uid = at_->pod_uid;                                                                 \
+			(msg)->qos_class = at_->qos_class;                                                             \
+			(msg)->image = at_->image;                                                                     \
 		}                                                                                                      \
 	} while (0)
 
@@ -59,7 +82,7 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 	envelope(b, m, s->ts_ns);
 	cgpulse__v1__sample__init(p);
 	p->cgroup_id = s->cgroup_id;
-	p->path = text(b, s->path);
+	p->path = text(b, a->path);
 	p->window_s = s->window_s;
 	p->cpu_ns_total = s->cpu_ns_total;
 	p->cpu_ns_window = s->cpu_ns_window;
@@ -79,10 +102,10 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 	p->reclaims_total = s->reclaims_total;
 	p->oom_kills_window = s->oom_kills_window;
 	p->cpu_limit_cores = s->cpu_limit_cores;
-	p->cpu_pct = s->cpu_pct;
-	p->mem_pct = s->mem_pct;
-	p->cpu_pct_of = (char *)(s->cpu_pct_of_node ? "node" : "limit");
-	p->mem_pct_of = (char *)(s->mem_pct_of_node ? "node" : "limit");
+	p->cpu_pct = s->m[CGP_METRIC_CPU_PCT].value;
+	p->mem_pct = s->m[CGP_METRIC_MEM_PCT].value;
+	p->cpu_pct_of = (char *)(s->m[CGP_METRIC_CPU_PCT].limit_kind == CGP_LIMIT_NODE ? "node" : "limit");
+	p->mem_pct_of = (char *)(s->m[CGP_METRIC_MEM_PCT].limit_kind == CGP_LIMIT_NODE ? "node" : "limit");
 	/* trailing empty slots carry nothing: leave them out (most windows touch only a few low slots) */
 	while (n && !s->runq_hist_window[n - 1])
 		n--;
@@ -101,7 +124,7 @@ void cgp_event_build_oom_kill(struct cgp_event_build *b, const struct cgp_event_
 	envelope(b, m, o->ts_ns);
 	cgpulse__v1__oom_kill__init(p);
 	p->cgroup_id = o->cgroup_id;
-	p->path = text(b, o->path);
+	p->path = text(b, a->path);
 	p->memcg_id = o->memcg_id;
 	p->pid = o->pid;
 	p->tgid = o->tgid;
@@ -149,47 +172,56 @@ void cgp_event_build_alert(struct cgp_event_build *b, const struct cgp_event_met
 	b->ev.alert = p;
 }
 
-void cgp_event_build_cgroup_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				    uint64_t cgroup_id, const char *path, const struct cgp_attribution *a)
+void cgp_event_build_cgroup(struct cgp_event_build *b, const struct cgp_event_meta *m, bool started, uint64_t ts_ns,
+			    uint64_t cgroup_id, const struct cgp_attribution *a)
 {
-	Cgpulse__V1__CgroupStarted *p = &b->body.cgroup_started;
-
 	envelope(b, m, ts_ns);
-	cgpulse__v1__cgroup_started__init(p);
-	p->cgroup_id = cgroup_id;
-	p->path = text(b, path);
-	SET_ATTRIBUTION(b, p, a);
-	b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STARTED;
-	b->ev.cgroup_started = p;
+	if (started) {
+		Cgpulse__V1__CgroupStarted *p = &b->body.cgroup_started;
+
+		cgpulse__v1__cgroup_started__init(p);
+		p->cgroup_id = cgroup_id;
+		p->path = text(b, a->path);
+		SET_ATTRIBUTION(b, p, a);
+		b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STARTED;
+		b->ev.cgroup_started = p;
+	} else {
+		Cgpulse__V1__CgroupStopped *p = &b->body.cgroup_stopped;
+
+		cgpulse__v1__cgroup_stopped__init(p);
+		p->cgroup_id = cgroup_id;
+		p->path = text(b, a->path);
+		SET_ATTRIBUTION(b, p, a);
+		b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STOPPED;
+		b->ev.cgroup_stopped = p;
+	}
 }
 
-void cgp_event_build_cgroup_stopped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				    uint64_t cgroup_id, const char *path, const struct cgp_attribution *a)
+int cgp_event_encode_gap(const char *node, const char *instance_id, uint64_t ts_ns, uint64_t first_missed_seq,
+			 uint64_t last_missed_seq, struct cgp_buf *out)
 {
-	Cgpulse__V1__CgroupStopped *p = &b->body.cgroup_stopped;
+	Cgpulse__V1__Event ev;
+	Cgpulse__V1__Gap g;
+	uint8_t *w;
+	size_t n;
 
-	envelope(b, m, ts_ns);
-	cgpulse__v1__cgroup_stopped__init(p);
-	p->cgroup_id = cgroup_id;
-	p->path = text(b, path);
-	SET_ATTRIBUTION(b, p, a);
-	b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STOPPED;
-	b->ev.cgroup_stopped = p;
-}
-
-void cgp_event_build_gap(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-			 uint64_t first_missed_seq, uint64_t last_missed_seq)
-{
-	Cgpulse__V1__Gap *p = &b->body.gap;
-
-	envelope(b, m, ts_ns);
-	b->ev.seq = 0;
-	cgpulse__v1__gap__init(p);
-	p->first_missed_seq = first_missed_seq;
-	p->last_missed_seq = last_missed_seq;
-	p->missed = last_missed_seq >= first_missed_seq ? last_missed_seq - first_missed_seq + 1 : 0;
-	b->ev.body_case = CGPULSE__V1__EVENT__BODY_GAP;
-	b->ev.gap = p;
+	cgpulse__v1__event__init(&ev);
+	cgpulse__v1__gap__init(&g);
+	/* node and instance id are the agent's own, valid UTF-8 */
+	ev.node = (char *)node;
+	ev.instance_id = (char *)instance_id;
+	ev.ts_ns = ts_ns;
+	g.first_missed_seq = first_missed_seq;
+	g.last_missed_seq = last_missed_seq;
+	g.missed = last_missed_seq >= first_missed_seq ? last_missed_seq - first_missed_seq + 1 : 0;
+	ev.body_case = CGPULSE__V1__EVENT__BODY_GAP;
+	ev.gap = &g;
+	n = cgpulse__v1__event__get_packed_size(&ev);
+	w = cgp_buf_reserve(out, n);
+	if (!w)
+		return -ENOMEM;
+	out->len += cgpulse__v1__event__pack(&ev, w);
+	return 0;
 }
 
 void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
@@ -209,8 +241,7 @@ void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_m
 }
 
 void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				   const char *version, const char *kernel, const char *cgroup_mode, char **attached,
-				   size_t n_attached, char **skipped, size_t n_skipped, uint32_t max_cgroups)
+				   const char *version, const char *kernel, const struct cgp_bpf *bpf)
 {
 	Cgpulse__V1__AgentStarted *p = &b->body.agent_started;
 
@@ -218,12 +249,20 @@ void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_e
 	cgpulse__v1__agent_started__init(p);
 	p->version = text(b, version);
 	p->kernel = text(b, kernel);
-	p->cgroup_mode = text(b, cgroup_mode);
-	p->n_programs_attached = n_attached;
-	p->programs_attached = attached;
-	p->n_programs_skipped = n_skipped;
-	p->programs_skipped = skipped;
-	p->max_cgroups = max_cgroups;
+	p->cgroup_mode = (char *)(bpf->fs.hybrid ? "hybrid" : "v2");
+	p->n_programs_attached = bpf->n_attached;
+	p->programs_attached = (char **)bpf->attached;
+	for (size_t i = 0; i < bpf->n_skipped; i++) {
+		size_t room = sizeof(b->fixed) - b->fixed_used;
+		int n = snprintf(b->fixed + b->fixed_used, room, "%s: %s", bpf->skipped[i].name, bpf->skipped[i].why);
+
+		if (n < 0 || (size_t)n >= room)
+			break;
+		b->skipped[p->n_programs_skipped++] = b->fixed + b->fixed_used;
+		b->fixed_used += (size_t)n + 1;
+	}
+	p->programs_skipped = b->skipped;
+	p->max_cgroups = bpf->max_cgroups;
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_AGENT_STARTED;
 	b->ev.agent_started = p;
 }

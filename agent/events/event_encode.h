@@ -8,29 +8,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "playbook/alert.h"
-#include "lib/bytebuf.h"
 #include "cgpulse/v1/event.pb-c.h"
+#include "collect/loader.h"
 #include "collect/sample.h"
 #include "events/spool.h"
+#include "lib/bytebuf.h"
+#include "names/attribution.h"
+#include "playbook/alert.h"
 
 /* Envelope of every event. */
 struct cgp_event_meta {
 	const char *node;
 	const char *instance_id;
 	uint64_t seq; /* 0 only for a Gap */
-};
-
-/* Container attribution; NULL (or the whole struct NULL) when unknown. */
-struct cgp_attribution {
-	const char *container_id;
-	const char *runtime;
-	const char *pod;
-	const char *namespace_;
-	const char *container_name;
-	const char *pod_uid;
-	const char *qos_class;
-	const char *image;
 };
 
 /* One event being built. Points into itself, so it must not be copied or moved once built. */
@@ -46,31 +36,31 @@ struct cgp_event_build {
 		Cgpulse__V1__Dropped dropped;
 		Cgpulse__V1__AgentStarted agent_started;
 	} body;
-	char comm[17];	  /* the kernel's comm need not be NUL-terminated */
-	char fixed[4096]; /* strings that were not valid UTF-8, with the bad bytes replaced by '?' */
+	Cgpulse__V1__Attribution attribution;
+	char *skipped[CGP_MAX_PROGS]; /* AgentStarted's "name: reason" strings, in fixed */
+	char comm[17];		      /* the kernel's comm need not be NUL-terminated */
+	char fixed[4096];	      /* strings that were not valid UTF-8, with the bad bytes replaced by '?' */
 	size_t fixed_used;
 };
 
+/* a: who the cgroup is (never NULL: cgp_attribution_unknown when nobody knows). Every event that names a cgroup
+ * carries a, whole, as its Attribution (and, for older consumers, as the flat fields 32-39). */
 void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_sample *s,
 			    const struct cgp_attribution *a);
 void cgp_event_build_oom_kill(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_oom_event *o,
 			      const struct cgp_attribution *a);
 void cgp_event_build_alert(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_alert *al,
 			   const struct cgp_attribution *a);
-void cgp_event_build_cgroup_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				    uint64_t cgroup_id, const char *path, const struct cgp_attribution *a);
-void cgp_event_build_cgroup_stopped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				    uint64_t cgroup_id, const char *path, const struct cgp_attribution *a);
-/* seq in m is ignored: a Gap is outside the sequence. */
-void cgp_event_build_gap(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-			 uint64_t first_missed_seq, uint64_t last_missed_seq);
+void cgp_event_build_cgroup(struct cgp_event_build *b, const struct cgp_event_meta *m, bool started, uint64_t ts_ns,
+			    uint64_t cgroup_id, const struct cgp_attribution *a);
 void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
 			     const struct cgp_spool_drops *d);
-
-/* attached / skipped: arrays of n strings, kept alive by the caller until the event is packed */
+/* The loader's account of this kernel: programs attached, and skipped with why. */
 void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				   const char *version, const char *kernel, const char *cgroup_mode, char **attached,
-				   size_t n_attached, char **skipped, size_t n_skipped, uint32_t max_cgroups);
+				   const char *version, const char *kernel, const struct cgp_bpf *bpf);
+/* A Gap (outside the sequence: seq 0) for one stream consumer, serialized and appended to out; 0 or -ENOMEM. */
+int cgp_event_encode_gap(const char *node, const char *instance_id, uint64_t ts_ns, uint64_t first_missed_seq,
+			 uint64_t last_missed_seq, struct cgp_buf *out);
 /* True for the events the spool may drop first. */
 static inline bool cgp_event_is_sample(const Cgpulse__V1__Event *ev)
 {

@@ -7,15 +7,12 @@
 #include <unistd.h>
 #include <sys/random.h>
 #include <sys/utsname.h>
-#include "lib/clock.h"
-#include "sinks/collector_client.h"
-#include "commands.h"
 #include "events/event_json.h"
-#include "collect/loader.h"
-#include "lib/log.h"
 #include "events/event_text.h"
 #include "events/publish.h"
-#include "events/spool.h"
+#include "lib/clock.h"
+#include "lib/log.h"
+#include "lib/version.h"
 
 static void new_instance_id(char *out, size_t len)
 {
@@ -61,7 +58,7 @@ static struct cgp_event_meta next_meta(struct cgp_publisher *p)
 	return m;
 }
 
-/* the built event in p->b goes to every sink */
+/* the built event in p->b goes to every place a sink reads */
 static void fan_out(struct cgp_publisher *p, bool urgent)
 {
 	bool is_sample = cgp_event_is_sample(&p->b.ev);
@@ -69,17 +66,18 @@ static void fan_out(struct cgp_publisher *p, bool urgent)
 	p->published++;
 	cgp_buf_clear(&p->pb);
 	if (cgp_event_pack(&p->b, &p->pb)) {
+		p->encode_failed++;
 		cgp_err("out of memory encoding event %" PRIu64, p->seq);
 		return;
 	}
 	if (p->spool) {
 		if (cgp_spool_push(p->spool, p->seq, is_sample, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb)))
-			p->spool_refused++; /* counted by the spool's own drop figures too */
-		if (p->cc && (urgent || !is_sample))
-			cgp_cc_kick(p->cc); /* OOM kills and alerts leave at once; samples go in batches */
+			p->spool_refused++;
+		else if (urgent || !is_sample)
+			p->urgent = true; /* OOM kills and alerts leave at once; samples go in batches */
 	}
-	if (p->hook)
-		p->hook(p->hook_arg, p->seq, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb));
+	if (p->ring && cgp_event_ring_push(p->ring, p->seq, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb)))
+		p->ring_refused++;
 	if (p->out && p->json) {
 		cgp_buf_clear(&p->js);
 		if (!cgp_event_json_append(&p->b.ev, CGP_JSON_ENVELOPE, &p->js)) {
@@ -91,129 +89,77 @@ static void fan_out(struct cgp_publisher *p, bool urgent)
 	}
 }
 
-static void attribution_of(const struct cgp_cgname *n, struct cgp_attribution *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (!n || n->ref.kind != CGP_CPATH_CONTAINER)
-		return;
-	a->container_id = n->ref.id;
-	a->runtime = n->runtime;
-	a->pod = n->pod;
-	a->namespace_ = n->pod_namespace;
-	a->container_name = n->container;
-	a->pod_uid = n->ref.pod_uid;
-	a->qos_class = cgp_qos_name(n->ref.qos);
-	a->image = n->image;
-}
-
-void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s)
+void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cgp_event_meta m = next_meta(p);
-	struct cgp_attribution a = {
-	    .container_id = s->container_id,
-	    .runtime = s->runtime,
-	    .pod = s->pod,
-	    .namespace_ = s->pod_namespace,
-	    .container_name = s->container_name,
-	    .pod_uid = s->pod_uid,
-	    .qos_class = s->qos_class,
-	    .image = s->image,
-	};
 
-	cgp_event_build_sample(&p->b, &m, s, &a);
+	cgp_event_build_sample(&p->b, &m, s, a);
 	fan_out(p, false);
 	if (p->out && !p->json && p->text_samples)
-		cgp_print_sample(p->out, s);
+		cgp_print_sample(p->out, s, a);
 }
 
-void cgp_pub_oom(struct cgp_publisher *p, const struct cgp_oom_event *e)
+void cgp_pub_oom(struct cgp_publisher *p, const struct cgp_oom_event *e, const struct cgp_attribution *a)
 {
 	struct cgp_event_meta m = next_meta(p);
-	struct cgp_attribution a = {
-	    .container_id = e->container_id,
-	    .runtime = e->runtime,
-	    .pod = e->pod,
-	    .namespace_ = e->pod_namespace,
-	    .container_name = e->container_name,
-	    .image = e->image,
-	};
 
-	cgp_event_build_oom_kill(&p->b, &m, e, &a);
+	cgp_event_build_oom_kill(&p->b, &m, e, a);
 	fan_out(p, true);
 	if (p->out && !p->json)
-		cgp_print_oom(p->out, e);
+		cgp_print_oom(p->out, e, a);
 }
 
-void cgp_pub_alert(struct cgp_publisher *p, const struct cgp_alert *al, const struct cgp_cgname *n)
+void cgp_pub_alert(struct cgp_publisher *p, const struct cgp_alert *al, const struct cgp_attribution *a)
 {
 	struct cgp_event_meta m = next_meta(p);
-	struct cgp_attribution a;
 
-	attribution_of(n, &a);
-	cgp_event_build_alert(&p->b, &m, al, &a);
+	cgp_event_build_alert(&p->b, &m, al, a);
 	fan_out(p, true);
 	if (p->out && !p->json)
-		cgp_print_alert(p->out, al, n && n->container[0] ? n->container : NULL);
+		cgp_print_alert(p->out, al, a);
 }
 
 void cgp_pub_cgroup(struct cgp_publisher *p, bool started, uint64_t cgroup_id, uint64_t ts_ns,
-		    const struct cgp_cgname *n)
+		    const struct cgp_attribution *a)
 {
 	struct cgp_event_meta m = next_meta(p);
-	struct cgp_attribution a;
-	const char *path = n ? n->path : "";
 
-	attribution_of(n, &a);
-	if (started)
-		cgp_event_build_cgroup_started(&p->b, &m, ts_ns, cgroup_id, path, &a);
-	else
-		cgp_event_build_cgroup_stopped(&p->b, &m, ts_ns, cgroup_id, path, &a);
+	cgp_event_build_cgroup(&p->b, &m, started, ts_ns, cgroup_id, a);
 	fan_out(p, false); /* text mode: too chatty for people; JSON and the collector get them */
 }
 
-void cgp_pub_dropped(struct cgp_publisher *p)
+void cgp_pub_dropped(struct cgp_publisher *p, const struct cgp_spool_drops *d)
 {
-	struct cgp_spool_drops d;
-	struct cgp_event_meta m;
+	struct cgp_event_meta m = next_meta(p);
 
-	if (!p->spool || !cgp_spool_take_drops(p->spool, &d))
-		return;
-	m = next_meta(p);
-	cgp_event_build_dropped(&p->b, &m, cgp_wall_ns(), &d);
+	cgp_event_build_dropped(&p->b, &m, cgp_wall_ns(), d);
 	fan_out(p, true);
 	cgp_info("spool full: dropped %" PRIu64 " samples and %" PRIu64 " other events (seq %" PRIu64 "..%" PRIu64
 		 "), reported as a Dropped event",
-		 d.samples, d.others, d.first_seq, d.last_seq);
+		 d->samples, d->others, d->first_seq, d->last_seq);
 }
 
-/* splits "a b c" (attached) or "name: reason; name: reason; " (skipped) in place */
-static size_t split(char *s, const char *sep, char **out, size_t max)
+bool cgp_pub_report_drops(struct cgp_publisher *p, bool live, uint64_t now_ns, uint64_t interval_ns)
 {
-	size_t n = 0;
-	char *save = NULL;
+	struct cgp_spool_drops d;
 
-	for (char *t = strtok_r(s, sep, &save); t && n < max; t = strtok_r(NULL, sep, &save))
-		if (*t)
-			out[n++] = t;
-	return n;
+	if (!p->spool || !live || !cgp_spool_has_drops(p->spool))
+		return false;
+	if (p->drops_reported_ns && now_ns - p->drops_reported_ns < interval_ns)
+		return false;
+	if (!cgp_spool_take_drops(p->spool, &d))
+		return false;
+	p->drops_reported_ns = now_ns;
+	cgp_pub_dropped(p, &d);
+	return true;
 }
 
 void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b)
 {
-	char attached[sizeof(b->attached)], skipped[sizeof(b->skipped)], *a[32], *sk[32];
 	struct cgp_event_meta m = next_meta(p);
 	struct utsname u;
-	size_t na, ns;
 
 	uname(&u);
-	memcpy(attached, b->attached, sizeof(attached));
-	memcpy(skipped, b->skipped, sizeof(skipped));
-	na = split(attached, " ", a, 32);
-	ns = split(skipped, ";", sk, 32);
-	for (size_t i = 0; i < ns; i++)
-		while (*sk[i] == ' ')
-			sk[i]++;
-	cgp_event_build_agent_started(&p->b, &m, cgp_wall_ns(), CGP_VERSION, u.release, b->fs.hybrid ? "hybrid" : "v2",
-				      a, na, sk, ns, b->max_cgroups);
+	cgp_event_build_agent_started(&p->b, &m, cgp_wall_ns(), CGP_VERSION, u.release, b);
 	fan_out(p, true);
 }

@@ -14,6 +14,37 @@
 
 static char empty[] = "";
 
+const struct cgp_attribution cgp_attribution_unknown = {
+    .path = "(unknown)",
+    .container_id = "",
+    .runtime = "",
+    .pod = "",
+    .pod_namespace = "",
+    .container_name = "",
+    .image = "",
+    .pod_uid = "",
+    .qos_class = "",
+};
+
+/* The one place the attribution record is filled: after anything it is made of changed. */
+static void attribute(struct cgp_cgname *c)
+{
+	bool ctr = c->ref.kind == CGP_CPATH_CONTAINER;
+
+	c->attr = (struct cgp_attribution){
+	    .path = c->path,
+	    .is_container = ctr,
+	    .container_id = ctr ? c->ref.id : "",
+	    .runtime = ctr ? c->runtime : "",
+	    .pod = c->pod,
+	    .pod_namespace = c->pod_namespace,
+	    .container_name = c->container,
+	    .image = c->image,
+	    .pod_uid = c->ref.pod_uid,
+	    .qos_class = cgp_qos_name(c->ref.qos),
+	};
+}
+
 int cgp_names_init(struct cgp_names *n, const struct cgp_cgroupfs *fs, const struct cgp_meta_roots *roots,
 		   uint64_t grace_ns)
 {
@@ -71,6 +102,7 @@ static void classify(struct cgp_names *n, struct cgp_cgname *c, bool ask_runtime
 {
 	cgp_container_path_parse(c->path, ask_runtimes ? cgp_meta_cache_known_id : NULL, n->meta, &c->ref);
 	c->runtime = cgp_runtime_name(c->ref.runtime);
+	attribute(c);
 }
 
 static struct cgp_cgname *add(struct cgp_names *n, uint64_t id, const char *path, uint64_t now)
@@ -169,6 +201,7 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 	if (m->runtime != CGP_RT_UNKNOWN) /* the runtime whose state named it knows best */
 		c->runtime = cgp_runtime_name(m->runtime);
 	c->named = true;
+	attribute(c);
 }
 
 const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns)

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "collect/cgroupfs.h"
+#include "names/attribution.h"
 #include "names/container_meta.h"
 #include "names/container_path.h"
 #include "lib/idmap.h"
@@ -23,9 +24,10 @@ struct cgp_cgname {
 	char *pod, *pod_namespace, *container, *image;
 	const char *runtime; /* "" when unknown */
 	uint64_t first_seen_ns;
-	uint64_t removed_ns; /* 0 while the cgroup exists */
-	uint64_t checked_ns; /* when the runtimes' state was last asked about it */
-	bool named;	     /* names read (or not a container) */
+	uint64_t removed_ns;	     /* 0 while the cgroup exists */
+	uint64_t checked_ns;	     /* when the runtimes' state was last asked about it */
+	bool named;		     /* names read (or not a container) */
+	struct cgp_attribution attr; /* the record events carry, pointing into the fields above */
 };
 
 struct cgp_names_stats {

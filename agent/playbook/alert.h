@@ -4,12 +4,12 @@
 #define CGP_ALERT_H
 
 #include <stdint.h>
+#include "collect/measure.h" /* enum cgp_limit_kind */
 
 #define CGP_EVIDENCE_MAX 16
 
 enum cgp_alert_state { CGP_ALERT_FIRING = 1, CGP_ALERT_RESOLVED = 2 };
 enum cgp_severity { CGP_SEV_WARNING = 1, CGP_SEV_CRITICAL = 2 };
-enum cgp_limit_kind { CGP_LIMIT_CGROUP = 1, CGP_LIMIT_NODE = 2 }; /* of what the percentage is taken */
 
 struct cgp_alert {
 	uint64_t ts_ns;	    /* wall clock of the evaluation that changed state */

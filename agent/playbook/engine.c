@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The rule engine: per (rule, cgroup) inactive -> pending -> firing -> resolved (= inactive again).
- * State exists only for cgroups with a pending or firing rule, in an open-addressing hash keyed by cgroup id,
+ * State exists only for cgroups with a pending or firing rule, in the id map (lib/idmap.h) keyed by cgroup id,
  * and is freed when the last rule of the cgroup goes inactive or the cgroup goes, so memory follows the number
  * of cgroups in trouble, not the number of cgroups. The steady path (nothing changes state) allocates nothing. */
 #include <errno.h>
@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/idmap.h"
 #include "playbook/playbook.h"
 
 enum phase { P_INACTIVE = 0, P_PENDING, P_FIRING };
@@ -31,103 +32,23 @@ struct centry {
 	struct rstate rs[];
 };
 
-struct slot {
-	uint64_t id;
-	struct centry *c; /* NULL: empty (cgroup ids are never relied on to be non-zero) */
-};
-
 struct cgp_engine {
 	const struct cgp_playbook *pb;
-	struct slot *slots;
-	size_t cap; /* power of two, or 0 before the first entry */
-	size_t count;
+	struct cgp_idmap cgs; /* cgroup id → struct centry; cgroup ids are never 0 */
 };
 
-#define MIN_CAP 16
-
-static size_t home(uint64_t id, size_t cap)
+static void entry_free(struct centry *c)
 {
-	return (size_t)((id * 0x9e3779b97f4a7c15ull) >> 17) & (cap - 1);
-}
-
-static size_t find(const struct cgp_engine *e, uint64_t id)
-{
-	size_t i;
-
-	if (!e->count)
-		return SIZE_MAX;
-	for (i = home(id, e->cap); e->slots[i].c; i = (i + 1) & (e->cap - 1))
-		if (e->slots[i].id == id)
-			return i;
-	return SIZE_MAX;
-}
-
-static void place(struct slot *slots, size_t cap, struct centry *c)
-{
-	size_t i;
-
-	for (i = home(c->id, cap); slots[i].c; i = (i + 1) & (cap - 1))
-		;
-	slots[i].id = c->id;
-	slots[i].c = c;
-}
-
-static int resize(struct cgp_engine *e, size_t cap)
-{
-	struct slot *slots = calloc(cap, sizeof(*slots));
-	size_t i;
-
-	if (!slots)
-		return -ENOMEM;
-	for (i = 0; i < e->cap; i++)
-		if (e->slots[i].c)
-			place(slots, cap, e->slots[i].c);
-	free(e->slots);
-	e->slots = slots;
-	e->cap = cap;
-	return 0;
-}
-
-static int insert(struct cgp_engine *e, struct centry *c)
-{
-	/* load factor at most 1/2 keeps linear probes short */
-	if ((e->count + 1) * 2 > e->cap) {
-		int err = resize(e, e->cap ? e->cap * 2 : MIN_CAP);
-
-		if (err)
-			return err;
+	if (c) {
+		free(c->path);
+		free(c);
 	}
-	place(e->slots, e->cap, c);
-	e->count++;
-	return 0;
 }
 
-/* Backward-shift deletion: no tombstones, so lookups never slow down with churn. */
-static void remove_at(struct cgp_engine *e, size_t i)
+/* The entry leaves the map; whatever was after it in its probe run may move into its slot. */
+static void remove_entry(struct cgp_engine *e, struct centry *c)
 {
-	size_t mask = e->cap - 1, j = i;
-
-	free(e->slots[i].c->path);
-	free(e->slots[i].c);
-	e->slots[i].c = NULL;
-	for (;;) {
-		size_t h;
-
-		j = (j + 1) & mask;
-		if (!e->slots[j].c)
-			break;
-		h = home(e->slots[j].id, e->cap);
-		/* move j into the hole at i unless its home lies cyclically in (i, j] */
-		if (((j - h) & mask) >= ((j - i) & mask)) {
-			e->slots[i] = e->slots[j];
-			e->slots[j].c = NULL;
-			i = j;
-		}
-	}
-	e->count--;
-	/* give memory back after a storm; failure to shrink is harmless */
-	if (e->cap > MIN_CAP && e->count * 8 < e->cap)
-		(void)resize(e, e->cap / 2);
+	entry_free(cgp_idmap_del(&e->cgs, c->id));
 }
 
 static struct centry *entry_new(size_t nrules, uint64_t id, const char *path, uint64_t now)
@@ -150,29 +71,33 @@ struct cgp_engine *cgp_engine_new(const struct cgp_playbook *pb)
 {
 	struct cgp_engine *e = calloc(1, sizeof(*e));
 
-	if (e)
-		e->pb = pb;
+	if (!e || cgp_idmap_init(&e->cgs, 16)) {
+		free(e);
+		return NULL;
+	}
+	e->pb = pb;
 	return e;
+}
+
+static void free_entries(struct cgp_idmap *m)
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			entry_free(m->vals[i]);
+	cgp_idmap_free(m);
 }
 
 void cgp_engine_free(struct cgp_engine *e)
 {
-	size_t i;
-
 	if (!e)
 		return;
-	for (i = 0; i < e->cap; i++)
-		if (e->slots[i].c) {
-			free(e->slots[i].c->path);
-			free(e->slots[i].c);
-		}
-	free(e->slots);
+	free_entries(&e->cgs);
 	free(e);
 }
 
 size_t cgp_engine_tracked(const struct cgp_engine *e)
 {
-	return e->count;
+	return e->cgs.len;
 }
 
 static bool holds(const struct cgp_rule *r, double v)
@@ -182,17 +107,17 @@ static bool holds(const struct cgp_rule *r, double v)
 	return v > r->above;
 }
 
-static bool selected(const struct cgp_rule *r, const char *path, const struct cgp_limits *lim)
+static bool selected(const struct cgp_rule *r, const struct cgp_attribution *a)
 {
 	switch (r->select) {
 	case CGP_SELECT_ALL:
 		return true;
 	case CGP_SELECT_GLOB:
 		/* no FNM_PATHNAME, so that '*' also matches '/': a glob reaches containers at any depth */
-		return fnmatch(r->select_glob, path, 0) == 0;
+		return fnmatch(r->select_glob, a->path, 0) == 0;
 	case CGP_SELECT_CONTAINERS:
 	default:
-		return lim->is_container;
+		return a->is_container;
 	}
 }
 
@@ -280,9 +205,8 @@ static int step(struct cgp_engine *e, struct centry **cp, unsigned i, uint64_t i
 			*cp = entry_new(e->pb->nrules, id, path, now);
 			if (!*cp)
 				return -ENOMEM;
-			if (insert(e, *cp)) {
-				free((*cp)->path);
-				free(*cp);
+			if (cgp_idmap_put(&e->cgs, id, *cp)) {
+				entry_free(*cp);
 				*cp = NULL;
 				return -ENOMEM;
 			}
@@ -324,15 +248,13 @@ static int step(struct cgp_engine *e, struct centry **cp, unsigned i, uint64_t i
 static void drop_if_idle(struct cgp_engine *e, struct centry *c)
 {
 	if (c && !c->active)
-		remove_at(e, find(e, c->id));
+		remove_entry(e, c);
 }
 
-int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_limits *lim, uint64_t now_ns,
+int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_attribution *a, uint64_t now_ns,
 		    cgp_alert_cb cb, void *ctx)
 {
-	size_t at = find(e, s->cgroup_id);
-	struct centry *c = at == SIZE_MAX ? NULL : e->slots[at].c;
-	struct cgp_measure m;
+	struct centry *c = cgp_idmap_get(&e->cgs, s->cgroup_id);
 	unsigned i;
 	int ret = 0;
 
@@ -340,91 +262,75 @@ int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const stru
 		c->seen_ns = now_ns;
 	for (i = 0; i < e->pb->nrules; i++) {
 		const struct cgp_rule *r = &e->pb->rules[i];
+		const struct cgp_measure *m = &s->m[r->metric];
 
-		if (!selected(r, s->path, lim)) {
+		if (!selected(r, a)) {
 			/* only after a reload or a change of is_container: end what the rule had started */
 			if (c && c->rs[i].phase == P_FIRING)
-				emit(r, &c->rs[i], s->cgroup_id, s->path, CGP_ALERT_RESOLVED, now_ns, "deselected", cb,
+				emit(r, &c->rs[i], s->cgroup_id, a->path, CGP_ALERT_RESOLVED, now_ns, "deselected", cb,
 				     ctx);
 			if (c && c->rs[i].phase != P_INACTIVE)
 				deactivate(c, i);
 			continue;
 		}
-		if (!cgp_measure(r->metric, s, lim, &m))
+		if (!m->known)
 			continue;
-		if (step(e, &c, i, s->cgroup_id, s->path, &m, now_ns, cb, ctx))
+		if (step(e, &c, i, s->cgroup_id, a->path, m, now_ns, cb, ctx))
 			ret = -ENOMEM;
 	}
 	drop_if_idle(e, c);
 	return ret;
 }
 
-int cgp_engine_oom(struct cgp_engine *e, const struct cgp_oom_event *oom, const struct cgp_limits *lim,
-		   uint64_t mem_limit_bytes, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
+int cgp_engine_oom(struct cgp_engine *e, uint64_t cgroup_id, const struct cgp_attribution *a,
+		   const struct cgp_measure *m, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
 {
-	size_t at = find(e, oom->cgroup_id);
-	struct centry *c = at == SIZE_MAX ? NULL : e->slots[at].c;
-	struct cgp_measure m = {.value = 1, .raw = 1, .limit_kind = CGP_LIMIT_CGROUP};
+	struct centry *c = cgp_idmap_get(&e->cgs, cgroup_id);
 	unsigned i;
 	int ret = 0;
 
-	/* the limit the kill hit: the cgroup's own, or the node's when it has none */
-	m.limit = (double)mem_limit_bytes;
-	if (!mem_limit_bytes || (lim->node_mem_bytes && mem_limit_bytes > lim->node_mem_bytes)) {
-		m.limit = (double)lim->node_mem_bytes;
-		m.limit_kind = CGP_LIMIT_NODE;
-	}
 	if (c)
 		c->seen_ns = now_ns;
 	for (i = 0; i < e->pb->nrules; i++) {
 		const struct cgp_rule *r = &e->pb->rules[i];
 
-		if (r->metric != CGP_METRIC_OOM_KILLS || !selected(r, oom->path, lim))
+		if (r->metric != CGP_METRIC_OOM_KILLS || !selected(r, a))
 			continue;
-		if (step(e, &c, i, oom->cgroup_id, oom->path, &m, now_ns, cb, ctx))
+		if (step(e, &c, i, cgroup_id, a->path, m, now_ns, cb, ctx))
 			ret = -ENOMEM;
 	}
 	drop_if_idle(e, c);
 	return ret;
 }
 
-/* Resolve every firing rule of the entry at slot i and free it. */
-static void gone_at(struct cgp_engine *e, size_t at, uint64_t now_ns, const char *reason, cgp_alert_cb cb, void *ctx)
+/* Resolve every firing rule of the entry and free it. */
+static void gone(struct cgp_engine *e, struct centry *c, uint64_t now_ns, const char *reason, cgp_alert_cb cb,
+		 void *ctx)
 {
-	struct centry *c = e->slots[at].c;
-	unsigned i;
-
-	for (i = 0; i < e->pb->nrules; i++)
+	for (unsigned i = 0; i < e->pb->nrules; i++)
 		if (c->rs[i].phase == P_FIRING)
 			emit(&e->pb->rules[i], &c->rs[i], c->id, c->path, CGP_ALERT_RESOLVED, now_ns, reason, cb, ctx);
-	remove_at(e, at);
+	remove_entry(e, c);
 }
 
 void cgp_engine_cgroup_gone(struct cgp_engine *e, uint64_t cgroup_id, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
 {
-	size_t at = find(e, cgroup_id);
+	struct centry *c = cgp_idmap_get(&e->cgs, cgroup_id);
 
-	if (at != SIZE_MAX)
-		gone_at(e, at, now_ns, "cgroup_removed", cb, ctx);
+	if (c)
+		gone(e, c, now_ns, "cgroup_removed", cb, ctx);
 }
 
 void cgp_engine_expire(struct cgp_engine *e, uint64_t max_age_ns, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
 {
-	size_t i = 0;
+	/* a removal shifts a later entry back into slot i: then look at slot i again */
+	for (size_t i = 0; i < e->cgs.cap;) {
+		struct centry *c = e->cgs.keys[i] ? e->cgs.vals[i] : NULL;
 
-	/* removal may shrink the table (then walk again from the start; a second look at a live entry is
-	 * harmless) or shift a later entry back into slot i (then look at slot i again) */
-	while (i < e->cap) {
-		struct centry *c = e->slots[i].c;
-		size_t cap = e->cap;
-
-		if (c && now_ns > c->seen_ns && now_ns - c->seen_ns > max_age_ns) {
-			gone_at(e, i, now_ns, "cgroup_unseen", cb, ctx);
-			if (e->cap != cap)
-				i = 0;
-			continue;
-		}
-		i++;
+		if (c && now_ns > c->seen_ns && now_ns - c->seen_ns > max_age_ns)
+			gone(e, c, now_ns, "cgroup_unseen", cb, ctx);
+		else
+			i++;
 	}
 }
 
@@ -432,15 +338,13 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 			    void *ctx)
 {
 	const struct cgp_playbook *old = e->pb;
-	struct centry **fresh = NULL;
-	struct slot *slots = NULL;
-	size_t *map = NULL, n = 0, i, j, cap = MIN_CAP;
+	struct cgp_idmap fresh = {0};
+	size_t *map = NULL, i, j;
 	int ret = -ENOMEM;
 
 	/* everything that can fail first, so a failure leaves the old playbook and state untouched */
 	map = malloc((old->nrules ? old->nrules : 1) * sizeof(*map));
-	fresh = calloc(e->count ? e->count : 1, sizeof(*fresh));
-	if (!map || !fresh)
+	if (!map || cgp_idmap_init(&fresh, e->cgs.len + 1))
 		goto out;
 	for (i = 0; i < old->nrules; i++) {
 		const struct cgp_rule *nr = cgp_playbook_find(pb, old->rules[i].name);
@@ -448,28 +352,24 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 		/* a rule that now measures something else keeps nothing: its evidence is in other units */
 		map[i] = nr && nr->metric == old->rules[i].metric ? (size_t)(nr - pb->rules) : SIZE_MAX;
 	}
-	for (i = 0; i < e->cap; i++) {
-		struct centry *c = e->slots[i].c;
+	for (i = 0; i < e->cgs.cap; i++) {
+		struct centry *c = e->cgs.keys[i] ? e->cgs.vals[i] : NULL, *f;
 
 		if (!c)
 			continue;
-		fresh[n] = entry_new(pb->nrules, c->id, c->path, c->seen_ns);
-		if (!fresh[n])
+		f = entry_new(pb->nrules, c->id, c->path, c->seen_ns);
+		if (!f || cgp_idmap_put(&fresh, c->id, f)) {
+			entry_free(f);
 			goto out;
-		n++;
+		}
 	}
-	while (cap < n * 2)
-		cap *= 2;
-	slots = calloc(cap, sizeof(*slots));
-	if (!slots)
-		goto out;
-
-	for (i = 0, n = 0; i < e->cap; i++) {
-		struct centry *c = e->slots[i].c, *f;
+	/* nothing fails from here on */
+	for (i = 0; i < e->cgs.cap; i++) {
+		struct centry *c = e->cgs.keys[i] ? e->cgs.vals[i] : NULL, *f;
 
 		if (!c)
 			continue;
-		f = fresh[n++];
+		f = cgp_idmap_get(&fresh, c->id);
 		for (j = 0; j < old->nrules; j++) {
 			if (c->rs[j].phase == P_INACTIVE)
 				continue;
@@ -482,34 +382,23 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 			f->rs[map[j]] = c->rs[j];
 			f->active++;
 		}
-		free(c->path);
-		free(c);
-		e->slots[i].c = NULL;
 	}
-	e->count = 0;
-	for (i = 0; i < n; i++) {
-		if (fresh[i]->active) {
-			place(slots, cap, fresh[i]);
-			e->count++;
-		} else {
-			free(fresh[i]->path);
-			free(fresh[i]);
-		}
+	free_entries(&e->cgs);
+	e->cgs = fresh;
+	fresh = (struct cgp_idmap){0};
+	for (i = 0; i < e->cgs.cap;) { /* entries no rule keeps active leave (a removal shifts: look at i again) */
+		struct centry *c = e->cgs.keys[i] ? e->cgs.vals[i] : NULL;
+
+		if (c && !c->active)
+			remove_entry(e, c);
+		else
+			i++;
 	}
-	n = 0;
-	free(e->slots);
-	e->slots = slots;
-	e->cap = cap;
-	slots = NULL;
 	e->pb = pb;
 	ret = 0;
 out:
-	for (i = 0; i < n; i++) {
-		free(fresh[i]->path);
-		free(fresh[i]);
-	}
-	free(slots);
-	free(fresh);
+	if (fresh.keys)
+		free_entries(&fresh);
 	free(map);
 	return ret;
 }

@@ -21,20 +21,6 @@ struct pctx {
 	size_t errlen;
 };
 
-static const char *const metric_names[] = {
-    [CGP_METRIC_CPU_PCT] = "cpu_pct",
-    [CGP_METRIC_MEM_PCT] = "mem_pct",
-    [CGP_METRIC_OOM_KILLS] = "oom_kills",
-    [CGP_METRIC_RUNQ_P99_US] = "runq_p99_us",
-};
-
-const char *cgp_metric_name(enum cgp_metric m)
-{
-	if ((unsigned)m < sizeof(metric_names) / sizeof(metric_names[0]) && metric_names[m])
-		return metric_names[m];
-	return "unknown";
-}
-
 const char *cgp_severity_name(enum cgp_severity s)
 {
 	return s == CGP_SEV_CRITICAL ? "critical" : s == CGP_SEV_WARNING ? "warning" : "unknown";
@@ -216,7 +202,6 @@ static int parse_rule_value(struct pctx *p, enum rule_key k, yaml_node_t *v, str
 	const char *s;
 	uint64_t ns;
 	int err;
-	unsigned m;
 
 	switch (k) {
 	case K_NAME:
@@ -229,11 +214,9 @@ static int parse_rule_value(struct pctx *p, enum rule_key k, yaml_node_t *v, str
 	case K_METRIC:
 		if ((err = want_scalar(p, v, "metric", &s)))
 			return err;
-		for (m = CGP_METRIC_CPU_PCT; m <= CGP_METRIC_RUNQ_P99_US; m++)
-			if (!strcmp(s, metric_names[m])) {
-				r->metric = (enum cgp_metric)m;
-				return 0;
-			}
+		r->metric = cgp_metric_by_name(s);
+		if (r->metric != CGP_METRIC_NONE)
+			return 0;
 		return fail(p, v->start_mark, "metric: unknown metric '%s' (cpu_pct, mem_pct, oom_kills, runq_p99_us)",
 			    s);
 	case K_ABOVE:

@@ -9,19 +9,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "playbook/alert.h"
+#include "collect/measure.h"
 #include "collect/sample.h"
+#include "names/attribution.h"
+#include "playbook/alert.h"
 
 #define CGP_PLAYBOOK_VERSION   1
 #define CGP_PLAYBOOK_MAX_RULES 256	  /* keeps the engine's per-cgroup state bounded */
 #define CGP_PLAYBOOK_MAX_BYTES (1u << 20) /* a larger file is a mistake, not a playbook */
-
-enum cgp_metric {
-	CGP_METRIC_CPU_PCT = 1, /* cpu_cores / limit cores * 100 (node online CPUs without a limit) */
-	CGP_METRIC_MEM_PCT,	/* mem_bytes / limit bytes * 100 (node memory without a limit) */
-	CGP_METRIC_OOM_KILLS,	/* OOM kills in the window (or 1 for an OOM event) */
-	CGP_METRIC_RUNQ_P99_US, /* run-queue wait p99 in the window, microseconds */
-};
 
 enum cgp_cmp {
 	CGP_CMP_ABOVE = 1,   /* value > above */
@@ -73,33 +68,11 @@ const struct cgp_rule *cgp_playbook_find(const struct cgp_playbook *pb, const ch
 
 /* "5m", "90s", "250ms", "1h30m", "0" -> nanoseconds. 0, -EINVAL (unparsable or negative) or -ERANGE. */
 int cgp_duration_parse(const char *s, uint64_t *out_ns);
-const char *cgp_metric_name(enum cgp_metric m);
 const char *cgp_severity_name(enum cgp_severity s);
 
 /* The default playbook's YAML text, embedded by playbook_default.c; not NUL-terminated by contract. */
 extern const char cgp_playbook_default_yaml[];
 extern const size_t cgp_playbook_default_yaml_len;
-
-/* What the engine needs to know about a cgroup beyond its sample. */
-struct cgp_limits {
-	double cpu_limit_cores;	 /* cpu.max / cfs quota in cores; 0 = no limit */
-	double node_cpus;	 /* online CPUs: the CPU limit when the cgroup has none */
-	uint64_t node_mem_bytes; /* total memory: the memory limit when the cgroup has none */
-	bool is_container;	 /* for `select: containers`; detection is done elsewhere */
-};
-
-/* One metric of one cgroup: value as the rules see it, the limit it is a share of, and the raw figure
- * (cores or bytes) whose peak the recommendation grows from. */
-struct cgp_measure {
-	double value;
-	double limit; /* cores, bytes, or 0 for metrics that are not a share of a limit */
-	enum cgp_limit_kind limit_kind;
-	double raw;
-};
-
-/* False when the sample cannot give the metric (no memory figures; no limit and no node size). A limit above
- * the node's size counts as no limit (cgroup v1 reports "unlimited" as a huge number). */
-bool cgp_measure(enum cgp_metric m, const struct cgp_sample *s, const struct cgp_limits *lim, struct cgp_measure *out);
 
 /* The concrete new limit an alert recommends, same unit as limit; 0 when no limit change helps
  * (the limit is the node's, or the metric has no limit). See playbook_recommend.c for the arithmetic. */
@@ -121,13 +94,13 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 /* Evaluate every rule on one cgroup's sample. now_ns drives `for:` (a clock going backwards restarts the
  * wait, it never fires early) and is stamped into alerts. No allocation unless a rule becomes pending.
  * 0, or -ENOMEM if a new pending state could not be stored (that rule is skipped this time). */
-int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_limits *lim, uint64_t now_ns,
+int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_attribution *a, uint64_t now_ns,
 		    cgp_alert_cb cb, void *ctx);
-/* An OOM kill from the ring buffer: oom_kills rules see the value 1 at once (reason "oom_kill"). A kill that
- * the next samples also count (oom_kills_window) does not fire again while the rule is firing.
- * mem_limit_bytes: the cgroup's memory limit (0 = none), for the recommendation. */
-int cgp_engine_oom(struct cgp_engine *e, const struct cgp_oom_event *oom, const struct cgp_limits *lim,
-		   uint64_t mem_limit_bytes, uint64_t now_ns, cgp_alert_cb cb, void *ctx);
+/* An OOM kill from the ring buffer, measured by cgp_measure_oom: oom_kills rules see the value 1 at once
+ * (reason "oom_kill"). A kill that the next samples also count (oom_kills_window) does not fire again while
+ * the rule is firing. */
+int cgp_engine_oom(struct cgp_engine *e, uint64_t cgroup_id, const struct cgp_attribution *a,
+		   const struct cgp_measure *m, uint64_t now_ns, cgp_alert_cb cb, void *ctx);
 /* The cgroup was removed: firing rules resolve (reason "cgroup_removed"), its state is freed. */
 void cgp_engine_cgroup_gone(struct cgp_engine *e, uint64_t cgroup_id, uint64_t now_ns, cgp_alert_cb cb, void *ctx);
 /* Treat cgroups with state but no sample for max_age_ns as removed (a missed rmdir must not pin memory). */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The concrete new limit an alert recommends, and how a metric is measured against its limit.
+/* The concrete new limit an alert recommends.
  *
  * CPU (cores), critical: max(limit x 2, peak x 1.25), rounded up to 0.5 core: doubling is the playbook's
  *   "1.0 -> 2.0"; the peak term covers a cgroup that already bursts past twice its limit (it cannot with a
@@ -41,59 +41,8 @@ double cgp_recommend_limit(enum cgp_metric m, enum cgp_severity sev, enum cgp_li
 		return round_up(fmax(peak_raw, 0) * HEADROOM, MEM_STEP_BYTES);
 	case CGP_METRIC_OOM_KILLS:
 		return round_up(limit * HEADROOM, MEM_STEP_BYTES);
-	case CGP_METRIC_RUNQ_P99_US:
+	default: /* not a share of a limit: no limit to recommend */
 		break;
 	}
 	return 0;
-}
-
-bool cgp_measure(enum cgp_metric m, const struct cgp_sample *s, const struct cgp_limits *lim, struct cgp_measure *out)
-{
-	double limit;
-
-	out->limit = 0;
-	out->limit_kind = CGP_LIMIT_CGROUP;
-	switch (m) {
-	case CGP_METRIC_CPU_PCT:
-		limit = lim->cpu_limit_cores;
-		if (limit <= 0 || (lim->node_cpus > 0 && limit > lim->node_cpus)) {
-			limit = lim->node_cpus;
-			out->limit_kind = CGP_LIMIT_NODE;
-		}
-		if (limit <= 0)
-			return false;
-		out->raw = s->cpu_cores;
-		break;
-	case CGP_METRIC_MEM_PCT:
-		if (!s->has_mem)
-			return false;
-		limit = (double)s->mem_limit_bytes;
-		if (limit <= 0 || (lim->node_mem_bytes && limit > (double)lim->node_mem_bytes)) {
-			limit = (double)lim->node_mem_bytes;
-			out->limit_kind = CGP_LIMIT_NODE;
-		}
-		if (limit <= 0)
-			return false;
-		out->raw = (double)s->mem_bytes;
-		break;
-	case CGP_METRIC_OOM_KILLS:
-		out->value = out->raw = (double)s->oom_kills_window;
-		/* the limit an OOM kill hit, for the memory recommendation */
-		if (s->has_mem && s->mem_limit_bytes &&
-		    !(lim->node_mem_bytes && s->mem_limit_bytes > lim->node_mem_bytes)) {
-			out->limit = (double)s->mem_limit_bytes;
-		} else {
-			out->limit = (double)lim->node_mem_bytes;
-			out->limit_kind = CGP_LIMIT_NODE;
-		}
-		return true;
-	case CGP_METRIC_RUNQ_P99_US:
-		out->value = out->raw = s->runq_p99_us;
-		return true;
-	default:
-		return false;
-	}
-	out->limit = limit;
-	out->value = out->raw / limit * 100.0;
-	return true;
 }

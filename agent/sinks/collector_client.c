@@ -31,7 +31,7 @@ struct cgp_cc {
 	struct cgp_buf out, scratch;
 	struct cgp_frame_decoder dec;
 	struct cgp_batch batch;
-	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms, last_drop_report_ms;
+	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms;
 	uint64_t last_sent_seq;
 	uint64_t rng;
 	unsigned failures_in_row;
@@ -87,8 +87,6 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		cc->cfg.connect_timeout_ms = 5000;
 	if (!cc->cfg.ack_timeout_ms)
 		cc->cfg.ack_timeout_ms = 30000;
-	if (!cc->cfg.drop_report_ms)
-		cc->cfg.drop_report_ms = 1000;
 	cc->sp = sp;
 	cc->fd = cc->reg_fd = -1;
 	cc->backoff_ms = cc->cfg.backoff_min_ms;
@@ -182,17 +180,6 @@ static bool flush(struct cgp_cc *cc)
 static void pump(struct cgp_cc *cc)
 {
 	const struct cgp_spool_entry *e;
-
-	/* report drops only to a live collector, and not more than once per interval: pushing the report into a
-	 * full spool drops one more sample, which must not turn into a report per batch */
-	if (cc->state == CC_CONNECTED && cc->cfg.on_drops && cgp_spool_has_drops(cc->sp)) {
-		uint64_t now = now_ms();
-
-		if (!cc->last_drop_report_ms || now - cc->last_drop_report_ms >= cc->cfg.drop_report_ms) {
-			cc->last_drop_report_ms = now;
-			cc->cfg.on_drops(cc->cfg.arg);
-		}
-	}
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {

@@ -29,11 +29,6 @@ struct cgp_cc_cfg {
 	unsigned backoff_max_ms;     /* ... up to this (0: 10 s); each wait is drawn from [backoff/2, backoff] */
 	unsigned connect_timeout_ms; /* 0: 5 s */
 	unsigned ack_timeout_ms;     /* sent events with no ack for this long: reconnect. 0: 30 s */
-	/* Called while connected when the spool has dropped events not yet reported, at most once per
-	 * drop_report_ms (0: 1 s): take them with cgp_spool_take_drops() and push a Dropped event. May be NULL. */
-	void (*on_drops)(void *arg);
-	void *arg;
-	unsigned drop_report_ms;
 };
 
 struct cgp_cc_stats {

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* HTTP in the agent's own event loop: libmicrohttpd with MHD_USE_EPOLL and no thread, as in its
- * suspend_resume_epoll.c example. An event stream whose consumer has everything is suspended; a publish
- * resumes it. */
+ * suspend_resume_epoll.c example. An event stream whose consumer has everything is suspended; the next run
+ * after the ring grew resumes it. */
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 #include <sys/epoll.h>
-#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
 #include <zlib.h>
@@ -21,9 +20,11 @@
 #include "events/event_encode.h"
 #include "events/event_ring.h"
 #include "events/frame.h"
-#include "sinks/http_server.h"
+#include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
+#include "sinks/http_server.h"
+#include "sinks/metrics.h"
 
 #define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
 #define STREAM_BATCH 65536     /* event bytes taken from the ring per refill: one gzip flush per batch */
@@ -45,30 +46,22 @@ struct stream {
 
 struct cgp_http {
 	struct MHD_Daemon *d;
-	/* what the agent polls: libmicrohttpd's epoll fd and `wake`. A resumed connection does not make
-	 * libmicrohttpd's own fd readable in external-epoll mode, so publish rings `wake` instead. */
-	int ep, wake;
+	/* what the agent polls: libmicrohttpd's epoll fd. A resumed connection does not make it readable in
+	 * external-epoll mode, so after resuming streams the next run is due at once (woken). */
+	int ep;
 	bool woken;
 	int port;
 	struct cgp_http_cfg cfg;
 	struct cgp_event_ring *ring;
+	uint64_t ring_seen;	/* the ring's last seq when the streams were last resumed */
 	struct stream *streams; /* every open stream, suspended or not */
 	bool closing;
 	bool healthy;
 	char health_reason[256];
-	struct cgp_buf raw;	     /* one batch before compression */
-	struct cgp_buf gap;	     /* one encoded Gap event */
-	struct cgp_event_build gapb; /* large: kept here, not on the stack */
+	struct cgp_buf raw; /* one batch before compression */
+	struct cgp_buf gap; /* one encoded Gap event */
 	struct cgp_http_stats st;
 };
-
-static uint64_t wall_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-}
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
@@ -206,9 +199,12 @@ static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *
 	enum MHD_Result ret;
 	int err;
 
+	struct cgp_http_stats st;
+
 	if (!h->cfg.metrics)
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
-	err = h->cfg.metrics(h->cfg.metrics_arg, &body);
+	cgp_http_get_stats(h, &st);
+	err = cgp_metrics_render(h->cfg.metrics, &st, &body);
 	if (err) {
 		cgp_buf_free(&body);
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
@@ -242,11 +238,9 @@ static int stream_fill(struct stream *s)
 		case CGP_RING_WAIT:
 			goto out;
 		case CGP_RING_GAP: {
-			struct cgp_event_meta m = {.node = h->cfg.node, .instance_id = h->cfg.instance_id};
-
-			cgp_event_build_gap(&h->gapb, &m, wall_ns(), first, last);
 			cgp_buf_clear(&h->gap);
-			err = cgp_event_pack(&h->gapb, &h->gap);
+			err =
+			    cgp_event_encode_gap(h->cfg.node, h->cfg.instance_id, cgp_wall_ns(), first, last, &h->gap);
 			if (!err)
 				err = cgp_frame_append(raw, cgp_buf_head(&h->gap), cgp_buf_size(&h->gap));
 			if (!err) {
@@ -293,7 +287,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	if (!cgp_buf_size(&s->out)) {
 		if (s->h->closing)
 			return MHD_CONTENT_READER_END_OF_STREAM;
-		/* nothing to send: out of libmicrohttpd's loop until cgp_http_publish resumes it */
+		/* nothing to send: out of libmicrohttpd's loop until the ring grows */
 		s->suspended = true;
 		MHD_suspend_connection(s->conn);
 		return 0;
@@ -334,6 +328,8 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 	uint64_t after;
 	char hdr[32];
 
+	if (!h->ring)
+		return reply_text(c, h, CGP_HTTP_EP_EVENTS, MHD_HTTP_SERVICE_UNAVAILABLE, "no event stream here\n");
 	cgp_event_ring_get_stats(h->ring, &rs);
 	if (since) {
 		char *end;
@@ -461,18 +457,15 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	h->ep = h->wake = -1;
+	h->ep = -1;
 	h->cfg = *cfg;
+	h->ring = cfg->ring;
 	if (!h->cfg.addr)
 		h->cfg.addr = CGP_HTTP_DEFAULT_ADDR;
 	if (!h->cfg.node)
 		h->cfg.node = "";
 	if (!h->cfg.instance_id)
 		h->cfg.instance_id = "";
-	if (!h->cfg.ring_events)
-		h->cfg.ring_events = 16384;
-	if (!h->cfg.ring_bytes)
-		h->cfg.ring_bytes = 4u << 20;
 	if (!h->cfg.max_streams)
 		h->cfg.max_streams = 16;
 	if (!h->cfg.max_connections)
@@ -482,11 +475,6 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 	if (!h->cfg.stream_sndbuf || h->cfg.stream_sndbuf > INT_MAX)
 		h->cfg.stream_sndbuf = 256u << 10;
 	snprintf(h->health_reason, sizeof(h->health_reason), "starting");
-	h->ring = cgp_event_ring_new(h->cfg.ring_events, h->cfg.ring_bytes);
-	if (!h->ring) {
-		snprintf(why, whylen, "out of memory for the event ring");
-		goto fail;
-	}
 	fd = cgp_tcp_listen(h->cfg.addr, 64, why, whylen);
 	if (fd < 0)
 		goto fail;
@@ -501,8 +489,7 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 		goto fail;
 	}
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
-	h->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (h->ep < 0 || h->wake < 0 || watch(h->ep, mhd_fd(h)) || watch(h->ep, h->wake)) {
+	if (h->ep < 0 || watch(h->ep, mhd_fd(h))) {
 		snprintf(why, whylen, "epoll for HTTP: %s", strerror(errno));
 		goto fail;
 	}
@@ -512,9 +499,6 @@ fail:
 		MHD_stop_daemon(h->d);
 	if (h->ep > 0)
 		close(h->ep);
-	if (h->wake > 0)
-		close(h->wake);
-	cgp_event_ring_free(h->ring);
 	free(h);
 	return NULL;
 }
@@ -534,8 +518,6 @@ void cgp_http_free(struct cgp_http *h)
 	MHD_run(h->d);
 	MHD_stop_daemon(h->d);
 	close(h->ep);
-	close(h->wake);
-	cgp_event_ring_free(h->ring);
 	cgp_buf_free(&h->raw);
 	cgp_buf_free(&h->gap);
 	free(h);
@@ -562,15 +544,32 @@ int cgp_http_timeout_ms(struct cgp_http *h)
 	return ms < INT_MAX ? (int)ms : INT_MAX;
 }
 
+/* The ring grew since the streams were last resumed: resume the ones waiting, and be run again at once (a
+ * resumed connection does not make libmicrohttpd's epoll fd readable). */
+static void resume_streams(struct cgp_http *h)
+{
+	struct cgp_event_ring_stats rs;
+
+	if (!h->ring)
+		return;
+	cgp_event_ring_get_stats(h->ring, &rs);
+	/* evictions count too: an event too large for the ring is a Gap for the waiting streams */
+	if (rs.last_seq == h->ring_seen)
+		return;
+	h->ring_seen = rs.last_seq;
+	for (struct stream *s = h->streams; s; s = s->next) {
+		if (!s->suspended)
+			continue;
+		s->suspended = false;
+		MHD_resume_connection(s->conn);
+		h->woken = true;
+	}
+}
+
 int cgp_http_run(struct cgp_http *h)
 {
-	uint64_t n;
-
-	if (h->woken) {
-		h->woken = false;
-		if (read(h->wake, &n, sizeof(n)) < 0 && errno != EAGAIN)
-			cgp_debug("http: reading the wake-up eventfd: %s", strerror(errno));
-	}
+	h->woken = false;
+	resume_streams(h);
 	return MHD_run(h->d) == MHD_YES ? 0 : -EIO;
 }
 
@@ -583,42 +582,13 @@ void cgp_http_set_health(struct cgp_http *h, bool ok, const char *reason)
 				   : "unhealthy");
 }
 
-int cgp_http_publish(struct cgp_http *h, uint64_t seq, const void *ev, size_t len)
-{
-	int err = cgp_event_ring_push(h->ring, seq, ev, len);
-
-	if (err != -EINVAL)
-		h->st.events_published++;
-	if (err && err != -E2BIG)
-		return err;
-	/* -E2BIG too: waiting streams then get a Gap for it */
-	for (struct stream *s = h->streams; s; s = s->next) {
-		if (!s->suspended)
-			continue;
-		s->suspended = false;
-		MHD_resume_connection(s->conn);
-		if (!h->woken) { /* once per loop iteration, however many events a sweep publishes */
-			static const uint64_t one = 1;
-
-			h->woken = write(h->wake, &one, sizeof(one)) == sizeof(one);
-		}
-	}
-	return err;
-}
-
-void cgp_http_publish_hook(void *arg, uint64_t seq, const void *ev, size_t len)
-{
-	int err = cgp_http_publish(arg, seq, ev, len);
-
-	if (err)
-		cgp_err("http: event %" PRIu64 " not kept for streams: %s", seq, strerror(-err));
-}
-
 void cgp_http_get_stats(const struct cgp_http *h, struct cgp_http_stats *st)
 {
 	struct cgp_event_ring_stats rs;
 
 	*st = h->st;
+	if (!h->ring)
+		return;
 	cgp_event_ring_get_stats(h->ring, &rs);
 	st->ring_events = rs.events;
 	st->ring_bytes = rs.bytes;

@@ -7,17 +7,17 @@
  *                             the held events after SEQ (a Gap first when some are gone), then live ones.
  *                             Without since: from the oldest held event. Accept-Encoding: gzip is honoured,
  *                             flushed after every batch of events.
- * A stream reads the ring of recent events (event_ring.h) through its own cursor: publishing copies an event
- * once into the ring and wakes the suspended streams, whatever their consumers' speed. A stream's own queue is
- * bounded: its cursor into the ring, one batch of encoded bytes, and a fixed kernel send buffer. A consumer
- * that falls behind the ring gets a Gap event naming the seqs it missed, never a silent jump.
+ * A stream reads the ring of recent events (events/event_ring.h, filled by the publisher) through its own
+ * cursor; each run resumes the suspended streams when the ring holds something new, whatever their consumers'
+ * speed. A stream's own queue is bounded: its cursor into the ring, one batch of encoded bytes, and a fixed
+ * kernel send buffer. A consumer that falls behind the ring gets a Gap event naming the seqs it missed, never a
+ * silent jump. /metrics renders the metrics the loop keeps current (sinks/metrics.h).
  *
  * Wiring into an epoll loop:
  *   h = cgp_http_new(&cfg, why, sizeof(why));
  *   epoll_ctl(ADD, cgp_http_fd(h), EPOLLIN);
  *   loop: timeout = min(own timeout, cgp_http_timeout_ms(h)); epoll_wait(...);
- *         handle own fds; cgp_http_run(h);   (every iteration: cheap, and it covers both the fd and the timer)
- *   per event: cgp_http_publish(h, seq, bytes, len)   (or set the publisher's hook to cgp_http_publish_hook)
+ *         handle own fds (publishing into the ring); cgp_http_run(h);   (every iteration: cheap)
  */
 #ifndef CGP_HTTP_SERVER_H
 #define CGP_HTTP_SERVER_H
@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "events/event_ring.h"
 #include "lib/bytebuf.h"
 
 /* 24785 is "cgpul(se)" typed on a phone keypad. Not in Prometheus' exporter range (9100-9999, all allocated, new
@@ -34,19 +35,17 @@
 #define CGP_HTTP_DEFAULT_PORT 24785
 #define CGP_HTTP_DEFAULT_ADDR "0.0.0.0:24785"
 
-/* Appends the /metrics body to out; 0 or a negative errno (then the scrape gets a 500). */
-typedef int (*cgp_http_metrics_fn)(void *arg, struct cgp_buf *out);
+struct cgp_metrics;
 
 struct cgp_http_cfg {
-	const char *addr;		/* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
-	const char *node, *instance_id; /* envelope of Gap events; must outlive the server */
-	size_t ring_events, ring_bytes; /* recent events held for since=; 0: 16384 events, 4 MiB */
-	unsigned max_streams;		/* concurrent /v1/events streams; 0: 16 */
-	unsigned max_connections;	/* 0: 64 */
-	unsigned idle_timeout_s;	/* a connection that moves no byte for this long is closed; 0: 60 */
-	unsigned stream_sndbuf;		/* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
-	cgp_http_metrics_fn metrics;	/* NULL: /metrics answers 503 */
-	void *metrics_arg;
+	const char *addr;		   /* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
+	const char *node, *instance_id;	   /* envelope of Gap events; must outlive the server */
+	struct cgp_event_ring *ring;	   /* recent events for /v1/events (borrowed); NULL: no stream (503) */
+	unsigned max_streams;		   /* concurrent /v1/events streams; 0: 16 */
+	unsigned max_connections;	   /* 0: 64 */
+	unsigned idle_timeout_s;	   /* a connection that moves no byte for this long is closed; 0: 60 */
+	unsigned stream_sndbuf;		   /* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
+	const struct cgp_metrics *metrics; /* what /metrics renders (borrowed); NULL: 503 */
 };
 
 enum cgp_http_endpoint {
@@ -62,7 +61,6 @@ struct cgp_http_stats {
 	uint64_t errors[CGP_HTTP_EP_MAX];   /* answered with a 4xx or 5xx */
 	uint64_t streams_open;		    /* /v1/events streams now */
 	uint64_t streams_refused;	    /* over max_streams */
-	uint64_t events_published;	    /* handed to cgp_http_publish */
 	uint64_t events_streamed;	    /* events written to streams, counted once per stream */
 	uint64_t gaps_sent;		    /* Gap events written to streams */
 	uint64_t events_missed;		    /* sum of those gaps' sizes */
@@ -89,12 +87,6 @@ int cgp_http_port(const struct cgp_http *h);
 
 /* /healthz: 200 "ok" when ok, else 503 with the reason (copied). A new server starts "starting" (503). */
 void cgp_http_set_health(struct cgp_http *h, bool ok, const char *reason);
-
-/* One encoded event (a serialized cgpulse.v1.Event) with its seq: into the ring, and wakes waiting streams.
- * Never blocks. 0, -EINVAL (seq not increasing), -E2BIG (larger than the ring), -ENOMEM. */
-int cgp_http_publish(struct cgp_http *h, uint64_t seq, const void *ev, size_t len);
-/* cgp_http_publish with the publisher's hook signature (publish.h: cgp_event_hook); arg is the server. */
-void cgp_http_publish_hook(void *arg, uint64_t seq, const void *ev, size_t len);
 
 void cgp_http_get_stats(const struct cgp_http *h, struct cgp_http_stats *st);
 

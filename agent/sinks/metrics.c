@@ -30,6 +30,8 @@ struct cg {
 
 struct cgp_metrics {
 	struct cgp_idmap cgs; /* cgroup id → struct cg */
+	bool has_agent;
+	struct cgp_agent_counters agent;
 };
 
 /* A writer with a sticky error, so rendering code reads as a list of lines. */
@@ -165,18 +167,18 @@ void cgp_metrics_free(struct cgp_metrics *m)
 	free(m);
 }
 
-static char *labels_of(const struct cgp_sample *s)
+static char *labels_of(uint64_t cgroup_id, const struct cgp_attribution *a)
 {
 	struct cgp_buf b = CGP_BUF_INIT;
 	struct wr w = {.b = &b};
 	char *r;
 
-	putf(&w, "cgroup_id=\"%" PRIu64 "\"", s->cgroup_id);
-	put_label(&w, "path", s->path, false);
-	put_label(&w, "container_id", s->container_id, false);
-	put_label(&w, "pod", s->pod, false);
-	put_label(&w, "namespace", s->pod_namespace, false);
-	put_label(&w, "container", s->container_name, false);
+	putf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
+	put_label(&w, "path", a->path, false);
+	put_label(&w, "container_id", a->container_id, false);
+	put_label(&w, "pod", a->pod, false);
+	put_label(&w, "namespace", a->pod_namespace, false);
+	put_label(&w, "container", a->container_name, false);
 	if (!w.err)
 		w.err = cgp_buf_append(&b, "", 1);
 	if (w.err) {
@@ -187,10 +189,10 @@ static char *labels_of(const struct cgp_sample *s)
 	return r;
 }
 
-int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s)
+int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cg *c = cgp_idmap_get(&m->cgs, s->cgroup_id);
-	char *labels = labels_of(s);
+	char *labels = labels_of(s->cgroup_id, a);
 	double lo, hi;
 
 	if (!labels)
@@ -229,6 +231,12 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s)
 void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id)
 {
 	cg_free(cgp_idmap_del(&m->cgs, cgroup_id));
+}
+
+void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counters *c)
+{
+	m->agent = *c;
+	m->has_agent = true;
 }
 
 static int by_id(const void *a, const void *b)
@@ -419,7 +427,21 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 
 	counter(w, "cgpulse_events_published_total", "Events this agent instance gave a sequence number.",
 		c->events_published);
+	counter(w, "cgpulse_events_encode_failed_total",
+		"Events lost to every sink because encoding them ran out of memory (consumers see the gap).",
+		c->events_encode_failed);
 	counter(w, "cgpulse_collector_events_sent_total", "Events the collector acknowledged.", c->events_sent);
+	if (c->collector) {
+		gauge(w, "cgpulse_collector_connected", "1 while connected to the collector.", c->collector_connected);
+		counter(w, "cgpulse_collector_connects_total", "Connections made to the collector.",
+			c->collector_connects);
+		counter(w, "cgpulse_collector_failures_total",
+			"Connects to the collector that failed, and connections lost.", c->collector_failures);
+		counter(w, "cgpulse_collector_batches_sent_total", "Batches sent to the collector, resends included.",
+			c->collector_batches);
+	}
+	counter(w, "cgpulse_spool_events_refused_total", "Events the spool could not take at all (larger than it).",
+		c->spool_refused);
 	family(w, "cgpulse_spool_events_dropped_total", "counter",
 	       "Events dropped from the full spool before the collector acknowledged them, by kind.");
 	putf(w, "cgpulse_spool_events_dropped_total{kind=\"sample\"} %" PRIu64 "\n", c->spool_dropped_samples);
@@ -432,7 +454,29 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 	for (int k = 0; k < CGP_DROP_MAX; k++)
 		putf(w, "cgpulse_kernel_records_lost_total{reason=\"%s\"} %" PRIu64 "\n", lost_reason[k],
 		     c->records_lost[k]);
+	counter(w, "cgpulse_kernel_ring_records_malformed_total",
+		"Records from the kernel's event rings of the wrong size or kind: skipped.", c->ring_records_malformed);
+	counter(w, "cgpulse_oom_events_total", "OOM kills read from the kernel's ring.", c->oom_events);
 	gauge(w, "cgpulse_cgroups_tracked", "Cgroups the agent tracks.", c->cgroups_tracked);
+	counter(w, "cgpulse_cgroups_gone_total", "Cgroups forgotten because they disappeared.", c->cgroups_gone);
+	gauge(w, "cgpulse_memcg_unjoined",
+	      "v1 memory or cpu cgroups with no cgroup v2 twin of the same path in the last sweep (hybrid hosts).",
+	      c->memcg_unjoined);
+	counter(w, "cgpulse_names_resolved_by_id_total",
+		"Cgroup paths found by file handle, not learned from a mkdir event.", c->names_resolved_by_id);
+	counter(w, "cgpulse_names_unresolved_total",
+		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
+		c->names_unresolved);
+	gauge(w, "cgpulse_names_tombstones", "Removed cgroups still nameable, for late events.", c->names_tombstones);
+	counter(w, "cgpulse_runtime_state_reads_total", "Reads of a container runtime's state files for names.",
+		c->runtime_state_reads);
+	counter(w, "cgpulse_runtime_state_errors_total",
+		"Reads of runtime state that failed otherwise than finding no such container.",
+		c->runtime_state_errors);
+	counter(w, "cgpulse_runtime_state_evictions_total",
+		"Container names dropped from the bounded cache to stay within it.", c->runtime_state_evictions);
+	gauge(w, "cgpulse_playbook_cgroups_tracked", "Cgroups with a pending or firing playbook rule.",
+	      c->playbook_cgroups_tracked);
 	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");
 	puts_(w, "cgpulse_sweep_duration_seconds_sum ");
 	put_double(w, c->sweep_seconds_total);
@@ -472,11 +516,9 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 			putf(w, "\"} %" PRIu64 "\n", c->progs[i].run_cnt);
 		}
 	}
-	if (c->http)
-		render_http(w, c->http);
 }
 
-int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_agent_counters *c, struct cgp_buf *out)
+int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out)
 {
 	struct wr w = {.b = out};
 	struct cg **v = NULL;
@@ -493,7 +535,9 @@ int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_agent_count
 	}
 	render_cgroups(&w, v, n);
 	free(v);
-	if (c)
-		render_agent(&w, c);
+	if (m->has_agent)
+		render_agent(&w, &m->agent);
+	if (http)
+		render_http(&w, http);
 	return w.err;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* /metrics in the Prometheus text exposition format (version 0.0.4): the latest sample of every cgroup and
  * the agent's own counters. Every name starts with cgpulse_, every family has HELP and TYPE, counters end in
- * _total; the output passes `promtool check metrics`. No I/O except /proc/self at render time. */
+ * _total; the output passes `promtool check metrics`. The agent's loop hands samples and counters down; the HTTP
+ * server renders on a scrape. No I/O except /proc/self at render time. */
 #ifndef CGP_METRICS_H
 #define CGP_METRICS_H
 
@@ -10,33 +11,46 @@
 #include <stdint.h>
 #include <linux/types.h>
 
-#include "lib/bytebuf.h"
 #include "cgpulse.h" /* enum cgp_drop */
-#include "sinks/http_server.h"
+#include "collect/loader.h"
 #include "collect/sample.h"
+#include "lib/bytebuf.h"
+#include "names/attribution.h"
+#include "sinks/http_server.h"
 
-/* One BPF program's kernel-side cost, from bpf_prog_get_info_by_fd() (zero unless kernel.bpf_stats_enabled). */
-struct cgp_bpf_prog_stat {
-	const char *name;
-	uint64_t run_time_ns, run_cnt;
-};
-
-/* What the agent knows about itself; filled by the agent before each render. */
+/* What the agent knows about itself, as of its loop's last turn. */
 struct cgp_agent_counters {
 	uint64_t events_published;	     /* every event given a seq */
+	uint64_t events_encode_failed;	     /* out of memory encoding: lost to every sink */
 	uint64_t events_sent;		     /* acknowledged by the collector */
 	uint64_t spool_dropped_samples;	     /* sample events the spool dropped unacknowledged */
 	uint64_t spool_dropped_others;	     /* other events the spool dropped unacknowledged */
+	uint64_t spool_refused;		     /* events the spool could not take at all */
 	uint64_t spool_events, spool_bytes;  /* spool depth now */
+	bool collector;			     /* a collector is configured: the collector_* families below */
+	bool collector_connected;	     /* now */
+	uint64_t collector_connects;	     /* connections made */
+	uint64_t collector_failures;	     /* connects that failed, and connections lost */
+	uint64_t collector_batches;	     /* batches sent, resends included */
 	uint64_t records_lost[CGP_DROP_MAX]; /* the kernel side's drops map, by enum cgp_drop */
+	uint64_t ring_records_malformed;     /* kernel ring records of the wrong size, skipped */
+	uint64_t oom_events;		     /* OOM kills read from the kernel's ring */
 	uint64_t cgroups_tracked;
-	uint64_t sweeps;	    /* completed sweeps */
-	double sweep_seconds_total; /* time spent in them */
+	uint64_t cgroups_gone;		   /* cgroups forgotten because they disappeared */
+	uint64_t memcg_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
+	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
+	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
+	uint64_t runtime_state_reads;	   /* reads of a runtime's state files for names */
+	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
+	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
+	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
+	uint64_t sweeps;		   /* completed sweeps */
+	double sweep_seconds_total;	   /* time spent in them */
 	double last_sweep_seconds;
 	bool bpf_stats_enabled; /* kernel.bpf_stats_enabled = 1 */
-	const struct cgp_bpf_prog_stat *progs;
+	struct cgp_bpf_prog_stat progs[CGP_MAX_PROGS];
 	size_t n_progs;
-	const struct cgp_http_stats *http; /* NULL: no HTTP families */
 };
 
 struct cgp_metrics;
@@ -44,15 +58,18 @@ struct cgp_metrics;
 struct cgp_metrics *cgp_metrics_new(void);
 void cgp_metrics_free(struct cgp_metrics *m);
 
-/* Keeps the sample as its cgroup's latest (strings copied) and adds its window's run-queue histogram to the
+/* Keeps the sample as its cgroup's latest (labels from a) and adds its window's run-queue histogram to the
  * cgroup's cumulative one. 0 or -ENOMEM. */
-int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s);
+int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a);
 /* The cgroup is gone: its series disappear from the next render. */
 void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id);
+/* The agent's counters for the next renders (copied). Until the first call no agent families are written. */
+void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counters *c);
 
-/* Appends the whole exposition to out: per-cgroup families (cgroups in id order), then the agent's. c may be
- * NULL (no agent families); the agent's CPU time and RSS are read from /proc/self here. 0 or -ENOMEM. */
-int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_agent_counters *c, struct cgp_buf *out);
+/* Appends the whole exposition to out: per-cgroup families (cgroups in id order), then the agent's, then the
+ * HTTP server's own (http may be NULL). The agent's CPU time and RSS are read from /proc/self here. 0 or
+ * -ENOMEM. */
+int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out);
 
 /* Appends v as a label value, escaped for the text format (\\, \", \n) and with invalid UTF-8 replaced. */
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v);

@@ -66,7 +66,7 @@ static void test_idle_lands_nowhere(void **state)
 	assert_int_equal(fx_sweep(&fx), 0);
 	b1 = proc_stat_busy_idle(&i1);
 	for (size_t i = 0; i < fx.n; i++)
-		sum += fx.samples[i].cpu_ns_window;
+		sum += fx.rows[i].s.cpu_ns_window;
 	busy_s = (double)(b1 - b0) / hz;
 	idle_s = (double)(i1 - i0) / hz;
 	ours_s = sum / 1e9;
@@ -124,7 +124,7 @@ static void test_sweep_sees_every_cgroup(void **state)
 	assert_int_equal(fx_sweep(&fx), 0);
 	rl = strlen(cg.rel);
 	for (size_t i = 0; i < fx.n; i++)
-		if (!strncmp(fx.samples[i].path, cg.rel, rl) && fx.samples[i].path[rl] == '/')
+		if (!strncmp(fx.rows[i].path, cg.rel, rl) && fx.rows[i].path[rl] == '/')
 			seen++;
 	assert_int_equal(seen, 500);
 	assert_int_equal(fx.sp.stats.drops[CGP_DROP_SWEEP_FULL], 0);

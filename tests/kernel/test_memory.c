@@ -70,19 +70,15 @@ static void test_memory_matches_kernel(void **state)
 
 struct oom_seen {
 	struct cgp_oom_event ev[8];
-	char paths[8][512];
 	int n;
 };
 
-static void on_oom(const struct cgp_oom_event *e, void *ctx)
+static void on_oom(struct cgp_oom_event *e, void *ctx)
 {
 	struct oom_seen *o = ctx;
 
-	if (o->n < 8) {
+	if (o->n < 8)
 		o->ev[o->n] = *e;
-		snprintf(o->paths[o->n], sizeof(o->paths[0]), "%s", e->path);
-		o->ev[o->n].path = o->paths[o->n];
-	}
 	o->n++;
 }
 
@@ -90,8 +86,10 @@ static void on_oom(const struct cgp_oom_event *e, void *ctx)
  * kernel's own counter. */
 static void test_oom_kill_reported_once(void **state)
 {
-	struct cgp_oom_reader rd;
 	struct oom_seen seen = {};
+	struct cgp_rings_visitor v = {.oom = on_oom, .ctx = &seen};
+	const struct cgp_cgname *n;
+	struct cgp_rings rd;
 	const struct cgp_sample *s;
 	int status, mine = 0;
 	pid_t pid;
@@ -100,18 +98,20 @@ static void test_oom_kill_reported_once(void **state)
 	assert_int_equal(cgt_create(&cg, "oom"), 0);
 	assert_int_equal(cgt_set_mem_limit(&cg, 20ULL << 20), 0);
 	assert_int_equal(fx_sweep(&fx), 0);
-	assert_int_equal(cgp_oom_reader_open(&rd, &fx.sp, on_oom, &seen), 0);
+	assert_int_equal(cgp_rings_open(&rd, &fx.bpf, &v), 0);
 	pid = cgt_spawn_toucher(&cg, 64ULL << 20, -1);
 	assert_int_equal(cgt_wait(pid, &status), 0);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	cgp_oom_reader_consume(&rd);
-	cgp_oom_reader_close(&rd);
+	cgp_rings_consume(&rd);
+	cgp_rings_close(&rd);
 	for (int i = 0; i < seen.n && i < 8; i++)
 		if (seen.ev[i].cgroup_id == cg.id) {
 			mine++;
 			assert_int_equal(seen.ev[i].pid, pid);
 			assert_int_equal(seen.ev[i].tgid, pid);
-			assert_string_equal(seen.ev[i].path, cg.rel);
+			n = cgp_names_get_fresh(&fx.names, seen.ev[i].cgroup_id, seen.ev[i].ts_ns);
+			assert_non_null(n);
+			assert_string_equal(n->path, cg.rel);
 			assert_true(seen.ev[i].rss_anon_bytes > (10ULL << 20));
 			printf("# oom: pid %u comm %s anon %lu\n", seen.ev[i].pid, seen.ev[i].comm,
 			       (unsigned long)seen.ev[i].rss_anon_bytes);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "agentfx.h"
+#include "lib/clock.h"
 
 int fx_open(struct agentfx *fx, const char *pin_dir)
 {
@@ -14,10 +15,14 @@ int fx_open(struct agentfx *fx, const char *pin_dir)
 	if (err)
 		return err;
 	err = cgp_sampler_init(&fx->sp, &fx->bpf);
+	if (!err)
+		err = cgp_names_init(&fx->names, &fx->bpf.fs, NULL, CGP_TOMBSTONE_GRACE_NS);
 	if (err) {
+		cgp_sampler_free(&fx->sp);
 		cgp_bpf_close(&fx->bpf, true);
 		return err;
 	}
+	cgp_names_walk(&fx->names, cgp_wall_ns());
 	fx->open = true;
 	return 0;
 }
@@ -25,7 +30,7 @@ int fx_open(struct agentfx *fx, const char *pin_dir)
 static void forget(struct agentfx *fx)
 {
 	for (size_t i = 0; i < fx->n; i++)
-		free(fx->paths[i]);
+		free(fx->rows[i].path);
 	fx->n = 0;
 }
 
@@ -34,8 +39,8 @@ static void fx_close_pins(struct agentfx *fx, bool unpin)
 	if (!fx->open)
 		return;
 	forget(fx);
-	free(fx->samples);
-	free(fx->paths);
+	free(fx->rows);
+	cgp_names_free(&fx->names);
 	cgp_sampler_free(&fx->sp);
 	cgp_bpf_close(&fx->bpf, unpin);
 	fx->open = false;
@@ -52,40 +57,54 @@ int fx_restart(struct agentfx *fx, const char *pin_dir)
 	return fx_open(fx, pin_dir);
 }
 
-static void keep(const struct cgp_sample *s, void *ctx)
-{
-	struct agentfx *fx = ctx;
-
-	if (fx->n == fx->cap) {
-		size_t cap = fx->cap ? fx->cap * 2 : 64;
-		struct cgp_sample *ns = realloc(fx->samples, cap * sizeof(*ns));
-		char **np;
-
-		if (!ns)
-			return;
-		fx->samples = ns;
-		np = realloc(fx->paths, cap * sizeof(*np));
-		if (!np)
-			return;
-		fx->paths = np;
-		fx->cap = cap;
-	}
-	fx->samples[fx->n] = *s;
-	fx->paths[fx->n] = strdup(s->path);
-	fx->samples[fx->n].path = fx->paths[fx->n];
-	fx->n++;
-}
-
+/* As the agent's loop does: every sample of the sweep, named; a cgroup gone before it was named is skipped. */
 int fx_sweep(struct agentfx *fx)
 {
+	struct cgp_sample s;
+	size_t it = 0;
+	int err;
+
 	forget(fx);
-	return cgp_sampler_sweep(&fx->sp, keep, NULL, fx);
+	err = cgp_sampler_sweep(&fx->sp);
+	if (err)
+		return err;
+	while (cgp_sampler_next(&fx->sp, &it, &s)) {
+		const struct cgp_cgname *n = cgp_names_get(&fx->names, s.cgroup_id, s.ts_ns);
+
+		if (!n || n->removed_ns)
+			continue;
+		if (fx->n == fx->cap) {
+			size_t cap = fx->cap ? fx->cap * 2 : 64;
+			struct fx_row *r = realloc(fx->rows, cap * sizeof(*r));
+
+			if (!r)
+				return -ENOMEM;
+			fx->rows = r;
+			fx->cap = cap;
+		}
+		fx->rows[fx->n].s = s;
+		fx->rows[fx->n].path = strdup(n->path);
+		if (!fx->rows[fx->n].path)
+			return -ENOMEM;
+		fx->n++;
+	}
+	for (size_t i = 0; i < fx->sp.n_gone; i++)
+		cgp_names_rmdir(&fx->names, fx->sp.gone[i], fx->sp.now_ns);
+	return 0;
 }
 
 const struct cgp_sample *fx_find(const struct agentfx *fx, uint64_t cgroup_id)
 {
 	for (size_t i = 0; i < fx->n; i++)
-		if (fx->samples[i].cgroup_id == cgroup_id)
-			return &fx->samples[i];
+		if (fx->rows[i].s.cgroup_id == cgroup_id)
+			return &fx->rows[i].s;
+	return NULL;
+}
+
+const char *fx_path(const struct agentfx *fx, uint64_t cgroup_id)
+{
+	for (size_t i = 0; i < fx->n; i++)
+		if (fx->rows[i].s.cgroup_id == cgroup_id)
+			return fx->rows[i].path;
 	return NULL;
 }

@@ -1,18 +1,24 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The real agent pieces, in-process, for kernel tests: load and attach the programs (nothing pinned unless
- * asked), sweep, and look up one cgroup's sample of the last sweep. */
+ * asked), sweep, name every cgroup as the agent does, and look up one cgroup's sample of the last sweep. */
 #ifndef AGENTFX_H
 #define AGENTFX_H
 
 #include "collect/loader.h"
-#include "collect/sampler.h"
 #include "collect/sample.h"
+#include "collect/sampler.h"
+#include "names/cgroup_names.h"
+
+struct fx_row {
+	struct cgp_sample s;
+	char *path; /* from the names stage */
+};
 
 struct agentfx {
 	struct cgp_bpf bpf;
 	struct cgp_sampler sp;
-	struct cgp_sample *samples;
-	char **paths;
+	struct cgp_names names;
+	struct fx_row *rows;
 	size_t n, cap;
 	bool open;
 };
@@ -24,5 +30,7 @@ int fx_restart(struct agentfx *fx, const char *pin_dir);
 int fx_sweep(struct agentfx *fx);
 /* The last sweep's sample of a cgroup, or NULL. */
 const struct cgp_sample *fx_find(const struct agentfx *fx, uint64_t cgroup_id);
+/* The path the names stage gave that cgroup in the last sweep, or NULL. */
+const char *fx_path(const struct agentfx *fx, uint64_t cgroup_id);
 
 #endif

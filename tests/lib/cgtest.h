@@ -10,12 +10,12 @@
 #include <sys/types.h>
 
 struct cgt {
-	char rel[512];	   /* path relative to each hierarchy root, the same in all of them */
-	char v2[1024];	   /* directory in the cgroup2 hierarchy */
-	char mem[1024];	   /* directory in the memory hierarchy (== v2 on pure v2) */
-	char cpu[1024];	   /* directory in a v1 cpu hierarchy of its own (hybrid), "" when cpu is on v2 */
+	char rel[512];	/* path relative to each hierarchy root, the same in all of them */
+	char v2[1024];	/* directory in the cgroup2 hierarchy */
+	char mem[1024]; /* directory in the memory hierarchy (== v2 on pure v2) */
+	char cpu[1024]; /* directory in a v1 cpu hierarchy of its own (hybrid), "" when cpu is on v2 */
 	bool hybrid;
-	uint64_t id;	   /* cgroup v2 id */
+	uint64_t id; /* cgroup v2 id */
 };
 
 /* Creates the cgroup in the v2 hierarchy and, on hybrid hosts, in the v1 memory hierarchy. */
@@ -30,14 +30,14 @@ int cgt_destroy(struct cgt *cg);
 void cgt_cleanup_all(void);
 
 /* The kernel's own accounting for the cgroup. */
-uint64_t cgt_cpu_usage_ns(const struct cgt *cg);	/* cgroup2 cpu.stat usage_usec × 1000 */
-uint64_t cgt_mem_usage(const struct cgt *cg);		/* memory.usage_in_bytes / memory.current */
-uint64_t cgt_mem_limit(const struct cgt *cg);		/* memory.limit_in_bytes / memory.max */
-uint64_t cgt_oom_kills(const struct cgt *cg);		/* memory.oom_control / memory.events oom_kill */
+uint64_t cgt_cpu_usage_ns(const struct cgt *cg); /* cgroup2 cpu.stat usage_usec × 1000 */
+uint64_t cgt_mem_usage(const struct cgt *cg);	 /* memory.usage_in_bytes / memory.current */
+uint64_t cgt_mem_limit(const struct cgt *cg);	 /* memory.limit_in_bytes / memory.max */
+uint64_t cgt_oom_kills(const struct cgt *cg);	 /* memory.oom_control / memory.events oom_kill */
 
 /* Child processes that join `cg` first. Each returns the child's pid, or -1. */
-pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds); /* wall seconds; cpu < 0: any CPU */
-pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds); /* until it used this much CPU */
+pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds);	     /* wall seconds; cpu < 0: any CPU */
+pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds);	     /* until it used this much CPU */
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
 int cgt_wait(pid_t pid, int *status);
 

@@ -42,7 +42,8 @@ def delimited(data):
 NODE, INST = "node-1", "5f0c3a1e9d2b4c6a8e7f1029384756ab"
 ATTR = dict(container_id="3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
             runtime="containerd", pod="web-7d9f8-abcde", namespace="shop", container_name="nginx",
-            pod_uid="0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b", qos_class="burstable")
+            pod_uid="0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b", qos_class="burstable",
+            image="registry.example/shop/nginx:1.25")
 WEB = "/kubepods.slice/kubepods-burstable.slice/web.scope"
 NOATTR = {k: "" for k in ATTR}
 # (seq, ts_ns, body name, body fields) as tools/cgpulse-encode-samples.c wrote them
@@ -86,6 +87,16 @@ def check_events(events, where):
             if not isinstance(want, (int, float, str, bool)):
                 got = list(got)
             assert got == want, "%s: %s = %r, want %r" % (what, k, got, want)
+        # the one attribution record: every event that names a cgroup carries it whole, or none at all
+        if "container_id" in fields:
+            want = {k: v for k, v in fields.items() if k in ATTR}
+            if any(want.values()):
+                assert msg.HasField("attribution"), what + ": no attribution"
+                for k, v in want.items():
+                    assert getattr(msg.attribution, k) == v, "%s: attribution.%s = %r, want %r" % (
+                        what, k, getattr(msg.attribution, k), v)
+            else:
+                assert not msg.HasField("attribution"), what + ": attribution on a cgroup that is nobody's"
 
 # delimited Events, as GET /v1/events and a collector's .pb file carry them
 events = []

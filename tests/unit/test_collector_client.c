@@ -19,6 +19,7 @@
 #include "sinks/collector_client.h"
 #include "collector/dedup.h"
 #include "events/event_encode.h"
+#include "events/publish.h"
 #include "events/frame.h"
 #include "lib/tcp_addr.h"
 #include "events/wire.h"
@@ -144,12 +145,33 @@ static uint64_t ms(void)
 }
 
 /* Runs client and server until done() holds or 5 s pass, as the agent's loop would. */
+/* When set, the loop below does what the agent's loop does after each turn: report the spool's drops through
+ * this publisher while the collector is connected, and send urgent events at once. */
+static struct cgp_publisher *drop_pub;
+static unsigned drop_reports;
+
+static void after_turn(struct cgp_cc *cc)
+{
+	struct cgp_cc_stats st;
+
+	if (!drop_pub)
+		return;
+	cgp_cc_get_stats(cc, &st);
+	if (cgp_pub_report_drops(drop_pub, st.connected, ms() * 1000000ULL, 50 * 1000000ULL))
+		drop_reports++;
+	if (drop_pub->urgent) {
+		drop_pub->urgent = false;
+		cgp_cc_kick(cc);
+	}
+}
+
 static bool run_until(struct cgp_cc *cc, int epfd, bool (*done)(struct cgp_cc *, struct cgp_spool *),
 		      struct cgp_spool *sp)
 {
 	for (uint64_t end = ms() + 5000; ms() < end;) {
 		struct epoll_event ev;
 
+		after_turn(cc);
 		cgp_cc_tick(cc);
 		assert_int_equal(cgp_cc_epoll_sync(cc, epfd, (epoll_data_t){.ptr = cc}), 0);
 		if (epoll_wait(epfd, &ev, 1, 5) == 1)
@@ -165,15 +187,17 @@ static bool run_until(struct cgp_cc *cc, int epfd, bool (*done)(struct cgp_cc *,
 static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
 {
 	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE, .seq = seq};
-	struct cgp_sample s = {.cgroup_id = seq, .path = "/p", .ts_ns = seq};
-	struct cgp_oom_event o = {.cgroup_id = seq, .path = "/p", .ts_ns = seq};
+	struct cgp_sample s = {.cgroup_id = seq, .ts_ns = seq};
+	struct cgp_oom_event o = {.cgroup_id = seq, .ts_ns = seq};
+	struct cgp_attribution a = cgp_attribution_unknown;
 	struct cgp_event_build b;
 	struct cgp_buf enc = CGP_BUF_INIT;
 
+	a.path = "/p";
 	if (sample)
-		cgp_event_build_sample(&b, &m, &s, NULL);
+		cgp_event_build_sample(&b, &m, &s, &a);
 	else
-		cgp_event_build_oom_kill(&b, &m, &o, NULL);
+		cgp_event_build_oom_kill(&b, &m, &o, &a);
 	assert_int_equal(cgp_event_pack(&b, &enc), 0);
 	assert_int_equal(cgp_spool_push(sp, seq, sample, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
 	cgp_buf_free(&enc);
@@ -278,38 +302,13 @@ static void test_resend_after_reconnect(void **state)
 	close(epfd);
 }
 
-static unsigned drop_reports;
-static uint64_t next_seq;
-static struct cgp_spool *drop_sp;
-
-static void on_drops(void *arg)
-{
-	struct cgp_spool_drops d;
-	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE};
-	struct cgp_event_build b;
-	struct cgp_buf enc = CGP_BUF_INIT;
-
-	assert_ptr_equal(arg, drop_sp);
-	assert_true(cgp_spool_take_drops(drop_sp, &d));
-	m.seq = next_seq++;
-	cgp_event_build_dropped(&b, &m, 1, &d);
-	assert_int_equal(cgp_event_pack(&b, &enc), 0);
-	assert_int_equal(cgp_spool_push(drop_sp, m.seq, false, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
-	cgp_buf_free(&enc);
-	drop_reports++;
-}
-
 /* Nobody listens while 30 events go into a spool of 10: the collector, once up, gets the 10 newest and a
  * Dropped event, and acknowledges past the 20 that will never come (base_seq). */
 static void test_drops_reported_when_back(void **state)
 {
 	struct cgp_spool *sp = cgp_spool_new(0, 10);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE,
-				 .backoff_min_ms = 10,
-				 .backoff_max_ms = 20,
-				 .on_drops = on_drops,
-				 .arg = sp,
-				 .drop_report_ms = 50};
+	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 20};
+	static struct cgp_publisher pub;
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0), port;
@@ -322,25 +321,32 @@ static void test_drops_reported_when_back(void **state)
 	cfg.addr = addr;
 	cc = cgp_cc_new(&cfg, sp);
 	assert_non_null(cc);
-	drop_sp = sp;
+	cgp_pub_init(&pub, "n", false, NULL);
+	snprintf(pub.instance_id, sizeof(pub.instance_id), "%s", INSTANCE);
+	pub.spool = sp;
 	drop_reports = 0;
-	for (next_seq = 1; next_seq <= 30; next_seq++)
-		push(sp, next_seq, next_seq != 5); /* 5 is an OOM kill: it stays */
+	for (uint64_t seq = 1; seq <= 30; seq++)
+		push(sp, seq, seq != 5); /* 5 is an OOM kill: it stays */
+	pub.seq = 30;			 /* the Dropped reports come after them */
+	drop_pub = &pub;
 	assert_true(run_until(cc, epfd, failed_twice, sp));
 	assert_int_equal(drop_reports, 0); /* not while nobody listens */
 	server_listen(port);
 	assert_true(run_until(cc, epfd, spool_empty, sp));
-	/* the Dropped event (31) went into a full spool and pushed out sample 22: that is reported too (32) */
+	/* what the spool held went first; the Dropped event (31) then went into the full spool and pushed out
+	 * sample 22, sent but not yet acknowledged: that is reported too (32) */
 	assert_int_equal(drop_reports, 2);
-	assert_int_equal(srv.n_received, 11);
+	assert_int_equal(srv.n_received, 12);
 	assert_int_equal(srv.received[0], 5);
-	assert_int_equal(srv.received[1], 23);
-	assert_int_equal(srv.received[8], 30);
-	assert_int_equal(srv.received[9], 31);
-	assert_int_equal(srv.received[10], 32);
+	assert_int_equal(srv.received[1], 22);
+	assert_int_equal(srv.received[9], 30);
+	assert_int_equal(srv.received[10], 31);
+	assert_int_equal(srv.received[11], 32);
 	assert_int_equal(srv.first_base_seq, 5);
 	cgp_cc_get_stats(cc, &st);
 	assert_int_equal(st.acked_seq, 32);
+	drop_pub = NULL;
+	cgp_pub_free(&pub);
 	cgp_cc_free(cc);
 	cgp_spool_free(sp);
 	close(epfd);

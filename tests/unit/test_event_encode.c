@@ -12,14 +12,34 @@
 
 static const struct cgp_event_meta meta = {.node = "node-a", .instance_id = "0123456789abcdef", .seq = 42};
 static const struct cgp_attribution attr = {
+    .path = "/kubepods/burstable/pod8a2f/c0ffee",
+    .is_container = true,
     .container_id = "c0ffee",
     .runtime = "containerd",
     .pod = "web-0",
-    .namespace_ = "shop",
+    .pod_namespace = "shop",
     .container_name = "nginx",
+    .image = "registry.example/nginx:1.25",
     .pod_uid = "8a2f5c3e-0000-4000-8000-000000000001",
     .qos_class = "burstable",
 };
+
+/* attr at another cgroup path */
+static struct cgp_attribution attr_at(const char *path)
+{
+	struct cgp_attribution a = attr;
+
+	a.path = path;
+	return a;
+}
+
+static struct cgp_attribution nobody(const char *path)
+{
+	struct cgp_attribution a = cgp_attribution_unknown;
+
+	a.path = path;
+	return a;
+}
 
 /* Packs the built event and unpacks it again with protobuf-c. */
 static Cgpulse__V1__Event *roundtrip(const struct cgp_event_build *b)
@@ -37,22 +57,29 @@ static Cgpulse__V1__Event *roundtrip(const struct cgp_event_build *b)
 	return ev;
 }
 
-#define ASSERT_ATTRIBUTION(m)                                                                                          \
+/* All eight fields, in the one Attribution record and in the flat fields older consumers read. */
+#define ASSERT_EIGHT(m)                                                                                                \
 	do {                                                                                                           \
 		assert_string_equal((m)->container_id, "c0ffee");                                                      \
 		assert_string_equal((m)->runtime, "containerd");                                                       \
 		assert_string_equal((m)->pod, "web-0");                                                                \
 		assert_string_equal((m)->namespace_, "shop");                                                          \
 		assert_string_equal((m)->container_name, "nginx");                                                     \
+		assert_string_equal((m)->image, "registry.example/nginx:1.25");                                        \
 		assert_string_equal((m)->pod_uid, "8a2f5c3e-0000-4000-8000-000000000001");                             \
 		assert_string_equal((m)->qos_class, "burstable");                                                      \
+	} while (0)
+#define ASSERT_ATTRIBUTION(m)                                                                                          \
+	do {                                                                                                           \
+		assert_non_null((m)->attribution);                                                                     \
+		ASSERT_EIGHT((m)->attribution);                                                                        \
+		ASSERT_EIGHT(m);                                                                                       \
 	} while (0)
 
 static void test_sample(void **state)
 {
 	struct cgp_sample s = {
 	    .cgroup_id = 12345,
-	    .path = "/kubepods/burstable/pod8a2f/c0ffee",
 	    .ts_ns = 1700000000123456789ull,
 	    .window_s = 1.0,
 	    .cpu_ns_total = 987654321012ull,
@@ -71,6 +98,7 @@ static void test_sample(void **state)
 	    .reclaims_total = 7,
 	};
 	struct cgp_event_build b;
+	struct cgp_attribution none = nobody("/system.slice/cron.service");
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
@@ -86,7 +114,7 @@ static void test_sample(void **state)
 	Cgpulse__V1__Sample *p = ev->sample;
 
 	assert_int_equal(p->cgroup_id, 12345);
-	assert_string_equal(p->path, s.path);
+	assert_string_equal(p->path, attr.path);
 	assert_true(p->window_s == 1.0);
 	assert_true(p->cpu_ns_total == s.cpu_ns_total);
 	assert_int_equal(p->cpu_ns_window, 750000000);
@@ -113,12 +141,14 @@ static void test_sample(void **state)
 	/* no memory figures, no attribution, no waits */
 	s.has_mem = false;
 	memset(s.runq_hist_window, 0, sizeof(s.runq_hist_window));
-	cgp_event_build_sample(&b, &meta, &s, NULL);
+	cgp_event_build_sample(&b, &meta, &s, &none);
 	ev = roundtrip(&b);
 	assert_false(ev->sample->has_mem);
 	assert_int_equal(ev->sample->mem_bytes, 0);
 	assert_int_equal(ev->sample->n_runq_hist_window, 0);
+	assert_string_equal(ev->sample->path, "/system.slice/cron.service");
 	assert_string_equal(ev->sample->container_id, "");
+	assert_null(ev->sample->attribution); /* nobody's container, no pod's */
 	cgpulse__v1__event__free_unpacked(ev, NULL);
 }
 
@@ -127,7 +157,6 @@ static void test_oom_kill(void **state)
 	struct cgp_oom_event o = {
 	    .ts_ns = 1700000000999999999ull,
 	    .cgroup_id = 777,
-	    .path = "/test/oom",
 	    .memcg_id = 31,
 	    .pid = 4242,
 	    .tgid = 4240,
@@ -138,12 +167,13 @@ static void test_oom_kill(void **state)
 	    .oom_score_adj = -999,
 	};
 	struct cgp_event_build b;
+	struct cgp_attribution at = attr_at("/test/oom");
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
 	/* all 16 bytes used, no NUL: the kernel's comm need not be terminated */
 	memcpy(o.comm, "0123456789abcdef", 16);
-	cgp_event_build_oom_kill(&b, &meta, &o, &attr);
+	cgp_event_build_oom_kill(&b, &meta, &o, &at);
 	assert_false(cgp_event_is_sample(&b.ev));
 	ev = roundtrip(&b);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_OOM_KILL);
@@ -188,10 +218,11 @@ static void test_alert(void **state)
 	    .reason = "threshold",
 	};
 	struct cgp_event_build b;
+	struct cgp_attribution at = attr_at("/svc");
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
-	cgp_event_build_alert(&b, &meta, &a, &attr);
+	cgp_event_build_alert(&b, &meta, &a, &at);
 	ev = roundtrip(&b);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_ALERT);
 	assert_true(ev->ts_ns == a.ts_ns);
@@ -226,11 +257,13 @@ static void test_alert(void **state)
 static void test_cgroup_gap_dropped(void **state)
 {
 	struct cgp_spool_drops d = {.samples = 10, .others = 1, .first_seq = 5, .last_seq = 20};
+	struct cgp_attribution at = attr_at("/a/b");
 	struct cgp_event_build b;
+	struct cgp_buf gap = CGP_BUF_INIT;
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
-	cgp_event_build_cgroup_started(&b, &meta, 111, 5, "/a/b", &attr);
+	cgp_event_build_cgroup(&b, &meta, true, 111, 5, &at);
 	ev = roundtrip(&b);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_CGROUP_STARTED);
 	assert_int_equal(ev->ts_ns, 111);
@@ -239,7 +272,7 @@ static void test_cgroup_gap_dropped(void **state)
 	ASSERT_ATTRIBUTION(ev->cgroup_started);
 	cgpulse__v1__event__free_unpacked(ev, NULL);
 
-	cgp_event_build_cgroup_stopped(&b, &meta, 222, 5, "/a/b", &attr);
+	cgp_event_build_cgroup(&b, &meta, false, 222, 5, &at);
 	ev = roundtrip(&b);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_CGROUP_STOPPED);
 	assert_int_equal(ev->ts_ns, 222);
@@ -247,8 +280,12 @@ static void test_cgroup_gap_dropped(void **state)
 	ASSERT_ATTRIBUTION(ev->cgroup_stopped);
 	cgpulse__v1__event__free_unpacked(ev, NULL);
 
-	cgp_event_build_gap(&b, &meta, 333, 100, 149);
-	ev = roundtrip(&b);
+	assert_int_equal(cgp_event_encode_gap("node-a", "0123456789abcdef", 333, 100, 149, &gap), 0);
+	ev = cgpulse__v1__event__unpack(NULL, cgp_buf_size(&gap), cgp_buf_head(&gap));
+	cgp_buf_free(&gap);
+	assert_non_null(ev);
+	assert_string_equal(ev->node, "node-a");
+	assert_int_equal(ev->ts_ns, 333);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_GAP);
 	assert_int_equal(ev->seq, 0); /* outside the sequence */
 	assert_int_equal(ev->gap->first_missed_seq, 100);
@@ -271,17 +308,44 @@ static void test_cgroup_gap_dropped(void **state)
 /* proto3 strings must be UTF-8: a comm or path of arbitrary bytes is sanitized, valid text is kept as is. */
 static void test_invalid_utf8(void **state)
 {
-	struct cgp_oom_event o = {.path = "/bad\xff\xfe/p\xc3\xa9"};
+	struct cgp_oom_event o = {0};
+	struct cgp_attribution at = nobody("/bad\xff\xfe/p\xc3\xa9");
 	struct cgp_event_build b;
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
 	memcpy(o.comm, "x\x80y\xe2\x82\xac", 7);
-	cgp_event_build_oom_kill(&b, &meta, &o, NULL);
+	cgp_event_build_oom_kill(&b, &meta, &o, &at);
 	ev = roundtrip(&b);
 	assert_string_equal(ev->oom_kill->path, "/bad?"
 						"?/p\xc3\xa9");
 	assert_string_equal(ev->oom_kill->comm, "x?y\xe2\x82\xac");
+	cgpulse__v1__event__free_unpacked(ev, NULL);
+}
+
+/* What the loader attached and skipped, by name and reason, as the first event of an instance. */
+static void test_agent_started(void **state)
+{
+	struct cgp_bpf bpf = {.n_attached = 2, .n_skipped = 1, .max_cgroups = 8192};
+	struct cgp_event_build b;
+	Cgpulse__V1__Event *ev;
+
+	(void)state;
+	bpf.attached[0] = "cgp_switch";
+	bpf.attached[1] = "cgp_oom_victim";
+	bpf.skipped[0] = (struct cgp_prog_skip){"cgp_reclaim_in/out", "no vmscan memcg reclaim tracepoints"};
+	bpf.fs.hybrid = true;
+	cgp_event_build_agent_started(&b, &meta, 555, "1.2.3", "6.18.0", &bpf);
+	ev = roundtrip(&b);
+	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_AGENT_STARTED);
+	assert_string_equal(ev->agent_started->version, "1.2.3");
+	assert_string_equal(ev->agent_started->cgroup_mode, "hybrid");
+	assert_int_equal(ev->agent_started->n_programs_attached, 2);
+	assert_string_equal(ev->agent_started->programs_attached[1], "cgp_oom_victim");
+	assert_int_equal(ev->agent_started->n_programs_skipped, 1);
+	assert_string_equal(ev->agent_started->programs_skipped[0],
+			    "cgp_reclaim_in/out: no vmscan memcg reclaim tracepoints");
+	assert_int_equal(ev->agent_started->max_cgroups, 8192);
 	cgpulse__v1__event__free_unpacked(ev, NULL);
 }
 
@@ -290,7 +354,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_sample),	 cmocka_unit_test(test_oom_kill),
 	    cmocka_unit_test(test_alert),	 cmocka_unit_test(test_cgroup_gap_dropped),
-	    cmocka_unit_test(test_invalid_utf8),
+	    cmocka_unit_test(test_invalid_utf8), cmocka_unit_test(test_agent_started),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

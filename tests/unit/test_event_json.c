@@ -60,19 +60,20 @@ static void test_sample_keys(void **state)
 	    "runq_hist_window",
 	};
 	struct cgp_sample s = {.cgroup_id = 3,
-			       .path = "/x",
 			       .ts_ns = 5,
 			       .window_s = 1,
 			       .cpu_cores = 0.5,
 			       .has_mem = true,
 			       .mem_bytes = 4096,
 			       .mem_limit_bytes = 0};
+	struct cgp_attribution at = cgp_attribution_unknown;
 	struct cgp_event_build b;
 	json_t *j;
 
 	(void)state;
+	at.path = "/x";
 	s.runq_hist_window[1] = 9;
-	cgp_event_build_sample(&b, &meta, &s, NULL);
+	cgp_event_build_sample(&b, &meta, &s, &at);
 	j = cgp_event_json(&b.ev, 0);
 	assert_non_null(j);
 	assert_keys(j, keys, sizeof(keys) / sizeof(keys[0]));
@@ -86,7 +87,7 @@ static void test_sample_keys(void **state)
 	/* unknown memory is null, not 0; the envelope comes right after type */
 	s.has_mem = false;
 	s.cpu_cores = 1.0 / 0.0;
-	cgp_event_build_sample(&b, &meta, &s, NULL);
+	cgp_event_build_sample(&b, &meta, &s, &at);
 	j = cgp_event_json(&b.ev, CGP_JSON_ENVELOPE);
 	assert_non_null(j);
 	assert_true(json_is_null(json_object_get(j, "mem_bytes")));
@@ -120,12 +121,15 @@ static void test_oom_keys(void **state)
 	    "container_id",
 	    "pod",
 	};
-	struct cgp_oom_event o = {.path = "/p", .pid = 1, .comm = "stress", .oom_score_adj = -500, .ts_ns = 9};
-	struct cgp_attribution a = {.container_id = "abc", .pod = "web"};
+	struct cgp_oom_event o = {.pid = 1, .comm = "stress", .oom_score_adj = -500, .ts_ns = 9};
+	struct cgp_attribution a = cgp_attribution_unknown;
 	struct cgp_event_build b;
 	json_t *j;
 
 	(void)state;
+	a.path = "/p";
+	a.container_id = "abc";
+	a.pod = "web";
 	cgp_event_build_oom_kill(&b, &meta, &o, &a);
 	j = cgp_event_json(&b.ev, 0);
 	assert_non_null(j);
@@ -151,11 +155,15 @@ static void test_alert_and_others(void **state)
 			      .runbook = "",
 			      .reason = "threshold"};
 	struct cgp_spool_drops d = {.samples = 3, .first_seq = 1, .last_seq = 3};
+	struct cgp_attribution at = cgp_attribution_unknown;
 	struct cgp_event_build b;
+	struct cgp_buf gap = CGP_BUF_INIT;
+	Cgpulse__V1__Event *g;
 	json_t *j;
 
 	(void)state;
-	cgp_event_build_alert(&b, &meta, &a, NULL);
+	at.path = "/c";
+	cgp_event_build_alert(&b, &meta, &a, &at);
 	j = cgp_event_json(&b.ev, 0);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "alert");
 	assert_string_equal(json_string_value(json_object_get(j, "severity")), "warning");
@@ -171,17 +179,21 @@ static void test_alert_and_others(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "seq")), 7);
 	json_decref(j);
 
-	cgp_event_build_gap(&b, &meta, 1, 10, 19);
-	j = cgp_event_json(&b.ev, CGP_JSON_ENVELOPE);
+	assert_int_equal(cgp_event_encode_gap("n1", "inst", 1, 10, 19, &gap), 0);
+	g = cgpulse__v1__event__unpack(NULL, cgp_buf_size(&gap), cgp_buf_head(&gap));
+	assert_non_null(g);
+	j = cgp_event_json(g, CGP_JSON_ENVELOPE);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "gap");
 	assert_int_equal(json_integer_value(json_object_get(j, "missed")), 10);
 	json_decref(j);
+	cgpulse__v1__event__free_unpacked(g, NULL);
+	cgp_buf_free(&gap);
 
-	cgp_event_build_cgroup_started(&b, &meta, 1, 2, "/c", NULL);
+	cgp_event_build_cgroup(&b, &meta, true, 1, 2, &at);
 	j = cgp_event_json(&b.ev, 0);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "cgroup_started");
 	json_decref(j);
-	cgp_event_build_cgroup_stopped(&b, &meta, 1, 2, "/c", NULL);
+	cgp_event_build_cgroup(&b, &meta, false, 1, 2, &at);
 	j = cgp_event_json(&b.ev, 0);
 	assert_string_equal(json_string_value(json_object_get(j, "type")), "cgroup_stopped");
 	json_decref(j);

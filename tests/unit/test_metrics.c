@@ -18,11 +18,17 @@
 static const char *WEB_LABELS = "cgroup_id=\"4026531835\",path=\"/kubepods.slice/web.scope\","
 				"container_id=\"3f4e5d6c\",pod=\"web-7d9f8\",namespace=\"shop\",container=\"nginx\"";
 
-static struct cgp_sample web(void)
+/* a sample and who its cgroup is, as the agent hands them to the metrics sink */
+struct row {
+	struct cgp_sample s;
+	struct cgp_attribution a;
+};
+
+static struct row web(void)
 {
+	struct row r = {0};
 	struct cgp_sample s = {
 	    .cgroup_id = 4026531835ULL,
-	    .path = "/kubepods.slice/web.scope",
 	    .cpu_ns_total = 987654321012ULL,
 	    .cpu_limit_cores = 1.5,
 	    .has_mem = true,
@@ -32,23 +38,33 @@ static struct cgp_sample web(void)
 	    .voluntary_switches = 1000,
 	    .involuntary_switches = 20,
 	    .runq_hist_window = {[0] = 100, [2] = 5, [3] = 200, [10] = 21, [23] = 1},
-	    .container_id = "3f4e5d6c",
-	    .runtime = "containerd",
-	    .pod = "web-7d9f8",
-	    .pod_namespace = "shop",
-	    .container_name = "nginx",
-	    .image = "",
-	    .pod_uid = "",
-	    .qos_class = "",
 	};
-	return s;
+
+	r.s = s;
+	r.a = cgp_attribution_unknown;
+	r.a.path = "/kubepods.slice/web.scope";
+	r.a.is_container = true;
+	r.a.container_id = "3f4e5d6c";
+	r.a.runtime = "containerd";
+	r.a.pod = "web-7d9f8";
+	r.a.pod_namespace = "shop";
+	r.a.container_name = "nginx";
+	return r;
 }
 
-static char *render(const struct cgp_metrics *m, const struct cgp_agent_counters *c)
+static int sample(struct cgp_metrics *m, const struct row *r)
+{
+	return cgp_metrics_sample(m, &r->s, &r->a);
+}
+
+/* c: the agent's counters, handed down before the render (NULL: none yet); http: the server's own */
+static char *render(struct cgp_metrics *m, const struct cgp_agent_counters *c, const struct cgp_http_stats *http)
 {
 	struct cgp_buf b = CGP_BUF_INIT;
 
-	assert_int_equal(cgp_metrics_render(m, c, &b), 0);
+	if (c)
+		cgp_metrics_set_agent(m, c);
+	assert_int_equal(cgp_metrics_render(m, http, &b), 0);
 	assert_int_equal(cgp_buf_append(&b, "", 1), 0);
 	return (char *)b.data;
 }
@@ -80,13 +96,14 @@ static void has_linef(const char *text, const char *fmt, ...)
 static void test_cgroup_series(void **state)
 {
 	struct cgp_metrics *m = cgp_metrics_new();
-	struct cgp_sample s = web();
+	struct row r = web();
+	struct cgp_sample *s = &r.s;
 	char *t;
 
 	(void)state;
 	assert_non_null(m);
-	assert_int_equal(cgp_metrics_sample(m, &s), 0);
-	t = render(m, NULL);
+	assert_int_equal(sample(m, &r), 0);
+	t = render(m, NULL, NULL);
 	has_line(t, "# HELP cgpulse_cgroup_cpu_seconds_total CPU time of the cgroup's tasks since this agent instance "
 		    "first saw the cgroup.");
 	has_line(t, "# TYPE cgpulse_cgroup_cpu_seconds_total counter");
@@ -129,12 +146,12 @@ static void test_cgroup_series(void **state)
 	free(t);
 
 	/* the histogram accumulates window after window; the other figures are the latest */
-	s.cpu_ns_total = 1000000000000ULL;
-	s.mem_bytes = 1;
-	memset(s.runq_hist_window, 0, sizeof(s.runq_hist_window));
-	s.runq_hist_window[0] = 1;
-	assert_int_equal(cgp_metrics_sample(m, &s), 0);
-	t = render(m, NULL);
+	s->cpu_ns_total = 1000000000000ULL;
+	s->mem_bytes = 1;
+	memset(s->runq_hist_window, 0, sizeof(s->runq_hist_window));
+	s->runq_hist_window[0] = 1;
+	assert_int_equal(sample(m, &r), 0);
+	t = render(m, NULL, NULL);
 	has_linef(t, "cgpulse_cgroup_cpu_seconds_total{%s} 1000", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_memory_bytes{%s} 1", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"1e-06\"} 101", WEB_LABELS);
@@ -147,22 +164,22 @@ static void test_cgroup_series(void **state)
 static void test_order_optional_and_gone(void **state)
 {
 	struct cgp_metrics *m = cgp_metrics_new();
-	struct cgp_sample a = web(), b = web();
+	struct row a = web(), b = web();
 	const char *b_labels = "cgroup_id=\"7\",path=\"/system.slice/cron.service\",container_id=\"\",pod=\"\","
 			       "namespace=\"\",container=\"\"";
 	char *t, *pa, *pb;
 
 	(void)state;
-	b.cgroup_id = 7;
-	b.path = "/system.slice/cron.service";
-	b.container_id = b.pod = b.pod_namespace = b.container_name = "";
-	b.cpu_limit_cores = 0;
-	b.has_mem = false;
-	b.cpu_ns_total = 5;
-	memset(b.runq_hist_window, 0, sizeof(b.runq_hist_window));
-	assert_int_equal(cgp_metrics_sample(m, &a), 0);
-	assert_int_equal(cgp_metrics_sample(m, &b), 0);
-	t = render(m, NULL);
+	b.s.cgroup_id = 7;
+	b.a = cgp_attribution_unknown;
+	b.a.path = "/system.slice/cron.service";
+	b.s.cpu_limit_cores = 0;
+	b.s.has_mem = false;
+	b.s.cpu_ns_total = 5;
+	memset(b.s.runq_hist_window, 0, sizeof(b.s.runq_hist_window));
+	assert_int_equal(sample(m, &a), 0);
+	assert_int_equal(sample(m, &b), 0);
+	t = render(m, NULL, NULL);
 	has_linef(t, "cgpulse_cgroup_cpu_seconds_total{%s} 0.000000005", b_labels);
 	pa = strstr(t, "cgpulse_cgroup_cpu_seconds_total{cgroup_id=\"4026531835\"");
 	pb = strstr(t, "cgpulse_cgroup_cpu_seconds_total{cgroup_id=\"7\"");
@@ -178,9 +195,9 @@ static void test_order_optional_and_gone(void **state)
 	has_linef(t, "cgpulse_cgroup_runq_wait_seconds_count{%s} 0", b_labels);
 	free(t);
 
-	cgp_metrics_gone(m, a.cgroup_id);
+	cgp_metrics_gone(m, a.s.cgroup_id);
 	cgp_metrics_gone(m, 12345); /* unknown: nothing happens */
-	t = render(m, NULL);
+	t = render(m, NULL, NULL);
 	assert_null(strstr(t, "4026531835"));
 	/* the only cgroup has no memory figures: those families are left out entirely */
 	assert_null(strstr(t, "cgpulse_cgroup_memory_bytes"));
@@ -188,8 +205,8 @@ static void test_order_optional_and_gone(void **state)
 	has_linef(t, "cgpulse_cgroup_cpu_seconds_total{%s} 0.000000005", b_labels);
 	free(t);
 
-	cgp_metrics_gone(m, b.cgroup_id);
-	t = render(m, NULL);
+	cgp_metrics_gone(m, b.s.cgroup_id);
+	t = render(m, NULL, NULL);
 	assert_string_equal(t, "");
 	free(t);
 	cgp_metrics_free(m);
@@ -198,7 +215,7 @@ static void test_order_optional_and_gone(void **state)
 static void test_escaping(void **state)
 {
 	struct cgp_metrics *m = cgp_metrics_new();
-	struct cgp_sample s = web();
+	struct row s = web();
 	struct cgp_buf b = CGP_BUF_INIT;
 	char *t;
 
@@ -212,12 +229,12 @@ static void test_escaping(void **state)
 	assert_string_equal((char *)b.data, "caf\xc3\xa9 ??");
 	cgp_buf_free(&b);
 
-	s.path = "/odd\\path/\"quoted\"\nnext";
-	s.pod = "p\xff";
-	t = render(m, NULL);
+	s.a.path = "/odd\\path/\"quoted\"\nnext";
+	s.a.pod = "p\xff";
+	t = render(m, NULL, NULL);
 	free(t);
-	assert_int_equal(cgp_metrics_sample(m, &s), 0);
-	t = render(m, NULL);
+	assert_int_equal(sample(m, &s), 0);
+	t = render(m, NULL, NULL);
 	has_line(t, "cgpulse_cgroup_memory_bytes{cgroup_id=\"4026531835\",path=\"/odd\\\\path/\\\"quoted\\\"\\nnext\","
 		    "container_id=\"3f4e5d6c\",pod=\"p?\",namespace=\"shop\",container=\"nginx\"} 104857600");
 	free(t);
@@ -254,14 +271,13 @@ static void test_agent_families(void **state)
 	    .sweep_seconds_total = 0.25,
 	    .last_sweep_seconds = 0.0125,
 	    .bpf_stats_enabled = true,
-	    .progs = progs,
 	    .n_progs = 2,
-	    .http = &hs,
 	};
 	char *t;
 
 	(void)state;
-	t = render(m, &c);
+	memcpy(c.progs, progs, sizeof(progs));
+	t = render(m, &c, &hs);
 	has_line(t, "# TYPE cgpulse_events_published_total counter");
 	has_line(t, "cgpulse_events_published_total 1234");
 	has_line(t, "cgpulse_collector_events_sent_total 1200");
@@ -304,8 +320,7 @@ static void test_agent_families(void **state)
 	/* without bpf stats: no per-program families, and no HTTP families without HTTP */
 	c.bpf_stats_enabled = false;
 	c.n_progs = 0;
-	c.http = NULL;
-	t = render(m, &c);
+	t = render(m, &c, NULL);
 	has_line(t, "cgpulse_bpf_stats_enabled 0");
 	assert_null(strstr(t, "cgpulse_bpf_prog_"));
 	assert_null(strstr(t, "cgpulse_http_"));
@@ -317,16 +332,15 @@ static void test_agent_families(void **state)
 static void test_naming(void **state)
 {
 	struct cgp_metrics *m = cgp_metrics_new();
-	struct cgp_sample s = web();
+	struct row s = web();
 	struct cgp_http_stats hs = {0};
-	struct cgp_bpf_prog_stat p = {"x", 1, 1};
-	struct cgp_agent_counters c = {.http = &hs, .progs = &p, .n_progs = 1};
+	struct cgp_agent_counters c = {.progs = {{"x", 1, 1}}, .n_progs = 1, .collector = true};
 	char *t, *line, *save = NULL;
 	char help[128] = "", type[128] = "";
 
 	(void)state;
-	assert_int_equal(cgp_metrics_sample(m, &s), 0);
-	t = render(m, &c);
+	assert_int_equal(sample(m, &s), 0);
+	t = render(m, &c, &hs);
 	for (line = strtok_r(t, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char name[128], kind[32];
 

@@ -53,22 +53,62 @@ static struct cgp_playbook *parse(const char *yaml)
 	return pb;
 }
 
-static const struct cgp_limits one_core = {
+/* What the agent knows of a cgroup beyond its figures: its CPU limit, the node, and whether it is a container. */
+struct lim {
+	double cpu_limit_cores;
+	double node_cpus;
+	uint64_t node_mem_bytes;
+	bool is_container;
+};
+
+static const struct lim one_core = {
     .cpu_limit_cores = 1.0, .node_cpus = 4, .node_mem_bytes = 8 * GIB, .is_container = true};
 
-static struct cgp_sample cpu_sample(uint64_t id, const char *path, double cores, uint64_t t)
+static struct cgp_attribution who(const char *path, const struct lim *lim)
 {
-	return (struct cgp_sample){.cgroup_id = id, .path = path, .ts_ns = t, .window_s = 1, .cpu_cores = cores};
+	struct cgp_attribution a = cgp_attribution_unknown;
+
+	a.path = path;
+	a.is_container = lim->is_container;
+	return a;
+}
+
+/* As the agent does: the sample measured once (collect/measure.c), then judged with who its cgroup is. */
+static int eval_at(struct cgp_engine *e, struct cgp_sample *s, const char *path, const struct lim *lim, uint64_t now,
+		   cgp_alert_cb cb, void *ctx)
+{
+	struct cgp_node node = {lim->node_cpus, lim->node_mem_bytes};
+	struct cgp_attribution a = who(path, lim);
+
+	s->cpu_limit_cores = lim->cpu_limit_cores;
+	cgp_measure_sample(s, &node);
+	return cgp_engine_eval(e, s, &a, now, cb, ctx);
+}
+
+static int oom_at(struct cgp_engine *e, struct cgp_oom_event *oom, const char *path, const struct lim *lim,
+		  uint64_t mem_limit_bytes, uint64_t now, cgp_alert_cb cb, void *ctx)
+{
+	struct cgp_node node = {lim->node_cpus, lim->node_mem_bytes};
+	struct cgp_attribution a = who(path, lim);
+	struct cgp_measure m;
+
+	oom->mem_limit_bytes = mem_limit_bytes;
+	cgp_measure_oom(oom, &node, &m);
+	return cgp_engine_oom(e, oom->cgroup_id, &a, &m, now, cb, ctx);
+}
+
+static struct cgp_sample cpu_sample(uint64_t id, double cores, uint64_t t)
+{
+	return (struct cgp_sample){.cgroup_id = id, .ts_ns = t, .window_s = 1, .cpu_cores = cores};
 }
 
 /* Feed one CPU sample; returns how many alerts it produced. */
-static unsigned feed(struct cgp_engine *e, struct log *l, uint64_t id, double cores, uint64_t t,
-		     const struct cgp_limits *lim)
+static unsigned feed(struct cgp_engine *e, struct log *l, uint64_t id, double cores, uint64_t t, const struct lim *lim)
 {
 	unsigned before = l->n;
-	struct cgp_sample s = cpu_sample(id, "/kubepods/pod1/c1", cores, t);
+	struct cgp_sample s = cpu_sample(id, cores, t);
 
-	assert_int_equal(cgp_engine_eval(e, &s, lim, t, collect, l), 0);
+	assert_int_equal(eval_at(e, &s, "/kubepods/pod1/c1", lim, t, collect, l), 0);
 	return l->n - before;
 }
 
@@ -237,10 +277,10 @@ static void test_cgroup_removed(void **state)
 	(void)state;
 	/* the path is the caller's and dies with the cgroup: the engine must keep its own copy */
 	snprintf(path, sizeof(path), "/kubepods/pod9/c9");
-	s = cpu_sample(42, path, 1.0, S(0));
-	cgp_engine_eval(e, &s, &one_core, S(0), collect, &l);
+	s = cpu_sample(42, 1.0, S(0));
+	eval_at(e, &s, path, &one_core, S(0), collect, &l);
 	s.ts_ns = S(1);
-	cgp_engine_eval(e, &s, &one_core, S(1), collect, &l);
+	eval_at(e, &s, path, &one_core, S(1), collect, &l);
 	assert_int_equal(l.n, 1);
 	/* another cgroup only pending: removed silently */
 	feed(e, &l, 43, 1.0, S(1), &one_core);
@@ -337,41 +377,46 @@ static void test_no_limit_measures_the_node(void **state)
 	struct cgp_playbook *pb = NULL;
 	struct cgp_engine *e;
 	struct log l = {0};
-	const struct cgp_limits unlimited = {
+	const struct lim unlimited = {
 	    .cpu_limit_cores = 0, .node_cpus = 4, .node_mem_bytes = 8 * GIB, .is_container = true};
-	/* cgroup v1 says "no limit" as a huge number; a CPU limit above the node is no limit either */
-	const struct cgp_limits huge = {
-	    .cpu_limit_cores = 64, .node_cpus = 4, .node_mem_bytes = 8 * GIB, .is_container = true};
+	const struct cgp_node node = {.cpus = 4, .mem_bytes = 8 * GIB};
 	struct cgp_sample s = {.cgroup_id = 11,
-			       .path = "/c",
 			       .cpu_cores = 3.9,
 			       .has_mem = true,
 			       .mem_bytes = (uint64_t)(7.8 * GIB),
 			       .mem_limit_bytes = 0};
-	struct cgp_measure m;
+	const struct cgp_measure *m;
 	char err[256];
 	unsigned t;
 
 	(void)state;
-	assert_true(cgp_measure(CGP_METRIC_CPU_PCT, &s, &huge, &m));
-	assert_int_equal(m.limit_kind, CGP_LIMIT_NODE);
-	assert_float_equal(m.value, 97.5, 1e-9);
+	/* cgroup v1 says "no limit" as a huge number; a CPU limit above the node is no limit either */
+	s.cpu_limit_cores = 64;
 	s.mem_limit_bytes = 0x7ffffffffffff000ull;
-	assert_true(cgp_measure(CGP_METRIC_MEM_PCT, &s, &huge, &m));
-	assert_int_equal(m.limit_kind, CGP_LIMIT_NODE);
-	assert_float_equal(m.limit, 8 * GIB, 0);
+	cgp_measure_sample(&s, &node);
+	m = &s.m[CGP_METRIC_CPU_PCT];
+	assert_true(m->known);
+	assert_int_equal(m->limit_kind, CGP_LIMIT_NODE);
+	assert_float_equal(m->value, 97.5, 1e-9);
+	m = &s.m[CGP_METRIC_MEM_PCT];
+	assert_true(m->known);
+	assert_int_equal(m->limit_kind, CGP_LIMIT_NODE);
+	assert_float_equal(m->limit, 8 * GIB, 0);
 	s.mem_limit_bytes = 0;
+	s.cpu_limit_cores = 0;
 	/* nothing to measure against */
-	assert_false(cgp_measure(CGP_METRIC_CPU_PCT, &s, &(struct cgp_limits){0}, &m));
+	cgp_measure_sample(&s, &(struct cgp_node){0});
+	assert_false(s.m[CGP_METRIC_CPU_PCT].known);
 	s.has_mem = false;
-	assert_false(cgp_measure(CGP_METRIC_MEM_PCT, &s, &unlimited, &m));
+	cgp_measure_sample(&s, &node);
+	assert_false(s.m[CGP_METRIC_MEM_PCT].known);
 	s.has_mem = true;
 
 	assert_int_equal(cgp_playbook_default(&pb, err, sizeof(err)), 0);
 	e = cgp_engine_new(pb);
 	for (t = 0; t <= 300; t++) {
 		s.ts_ns = S(t);
-		assert_int_equal(cgp_engine_eval(e, &s, &unlimited, S(t), collect, &l), 0);
+		assert_int_equal(eval_at(e, &s, "/c", &unlimited, S(t), collect, &l), 0);
 	}
 	assert_int_equal(l.n, 2);
 	assert_string_equal(l.al[0].rule, "cpu_critical");
@@ -394,22 +439,21 @@ static void test_memory_with_limit(void **state)
 	struct cgp_engine *e = cgp_engine_new(pb);
 	struct log l = {0};
 	struct cgp_sample s = {.cgroup_id = 12,
-			       .path = "/c",
 			       .has_mem = true,
 			       .mem_limit_bytes = (uint64_t)(100 * MIB),
 			       .mem_bytes = (uint64_t)(96 * MIB)};
 
 	(void)state;
-	cgp_engine_eval(e, &s, &one_core, S(0), collect, &l);
+	eval_at(e, &s, "/c", &one_core, S(0), collect, &l);
 	s.mem_bytes = (uint64_t)(99 * MIB); /* the peak: 99 MiB x 1.25 = 123.75 -> 124 MiB */
-	cgp_engine_eval(e, &s, &one_core, S(1), collect, &l);
+	eval_at(e, &s, "/c", &one_core, S(1), collect, &l);
 	assert_int_equal(l.n, 1);
 	assert_float_equal(l.al[0].a.value, 99.0, 1e-9);
 	assert_int_equal(l.al[0].a.limit_kind, CGP_LIMIT_CGROUP);
 	assert_float_equal(l.al[0].a.recommended_limit, 124 * MIB, 0);
 	/* memory figures missing for a while: the rule neither resolves nor fires again */
 	s.has_mem = false;
-	cgp_engine_eval(e, &s, &one_core, S(2), collect, &l);
+	eval_at(e, &s, "/c", &one_core, S(2), collect, &l);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(cgp_engine_tracked(e), 1);
 	cgp_engine_free(e);
@@ -421,9 +465,9 @@ static void test_oom_kill(void **state)
 	struct cgp_playbook *pb = NULL;
 	struct cgp_engine *e;
 	struct log l = {0};
-	struct cgp_oom_event oom = {.ts_ns = S(10), .cgroup_id = 77, .path = "/kubepods/pod/c"};
+	struct cgp_oom_event oom = {.ts_ns = S(10), .cgroup_id = 77};
+	const char *path = "/kubepods/pod/c";
 	struct cgp_sample s = {.cgroup_id = 77,
-			       .path = "/kubepods/pod/c",
 			       .has_mem = true,
 			       .mem_limit_bytes = (uint64_t)(256 * MIB),
 			       .mem_bytes = (uint64_t)(10 * MIB)};
@@ -432,7 +476,7 @@ static void test_oom_kill(void **state)
 	(void)state;
 	assert_int_equal(cgp_playbook_default(&pb, err, sizeof(err)), 0);
 	e = cgp_engine_new(pb);
-	assert_int_equal(cgp_engine_oom(e, &oom, &one_core, (uint64_t)(256 * MIB), S(10), collect, &l), 0);
+	assert_int_equal(oom_at(e, &oom, path, &one_core, (uint64_t)(256 * MIB), S(10), collect, &l), 0);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.al[0].rule, "oom_kill");
 	assert_string_equal(l.al[0].reason, "oom_kill");
@@ -442,24 +486,24 @@ static void test_oom_kill(void **state)
 	assert_float_equal(l.al[0].a.limit, 256 * MIB, 0);
 	assert_float_equal(l.al[0].a.recommended_limit, 320 * MIB, 0);
 	/* a second kill while firing, and the sample that counts the kills, fire nothing more */
-	cgp_engine_oom(e, &oom, &one_core, (uint64_t)(256 * MIB), S(10), collect, &l);
+	oom_at(e, &oom, path, &one_core, (uint64_t)(256 * MIB), S(10), collect, &l);
 	s.oom_kills_window = 2;
-	cgp_engine_eval(e, &s, &one_core, S(11), collect, &l);
+	eval_at(e, &s, path, &one_core, S(11), collect, &l);
 	assert_int_equal(l.n, 1);
 	/* a window without kills resolves */
 	s.oom_kills_window = 0;
-	cgp_engine_eval(e, &s, &one_core, S(12), collect, &l);
+	eval_at(e, &s, path, &one_core, S(12), collect, &l);
 	assert_int_equal(l.n, 2);
 	assert_int_equal(l.al[1].a.state, CGP_ALERT_RESOLVED);
 	/* a kill the ring buffer missed still fires from the sample's count */
 	s.oom_kills_window = 1;
-	cgp_engine_eval(e, &s, &one_core, S(13), collect, &l);
+	eval_at(e, &s, path, &one_core, S(13), collect, &l);
 	assert_int_equal(l.n, 3);
 	assert_string_equal(l.al[2].rule, "oom_kill");
 	assert_float_equal(l.al[2].a.recommended_limit, 320 * MIB, 0);
 	/* not a container: the default rules do not look */
 	oom.cgroup_id = 78;
-	cgp_engine_oom(e, &oom, &(struct cgp_limits){.node_mem_bytes = 8 * GIB}, 0, S(14), collect, &l);
+	oom_at(e, &oom, path, &(struct lim){.node_mem_bytes = 8 * GIB}, 0, S(14), collect, &l);
 	assert_int_equal(l.n, 3);
 	cgp_engine_free(e);
 	cgp_playbook_free(pb);
@@ -475,27 +519,28 @@ static void test_selectors(void **state)
 					"    select: /kubepods/*\n");
 	struct cgp_engine *e = cgp_engine_new(pb);
 	struct log l = {0};
-	struct cgp_limits host = one_core;
-	struct cgp_sample s1 = cpu_sample(1, "/system.slice/sshd.service", 0.9, S(0));
-	struct cgp_sample s2 = cpu_sample(2, "/kubepods/burstable/pod1/c2", 0.9, S(0));
+	struct lim host = one_core;
+	const char *p1 = "/system.slice/sshd.service", *p2 = "/kubepods/burstable/pod1/c2";
+	struct cgp_sample s1 = cpu_sample(1, 0.9, S(0));
+	struct cgp_sample s2 = cpu_sample(2, 0.9, S(0));
 
 	(void)state;
 	host.is_container = false;
-	cgp_engine_eval(e, &s1, &host, S(0), collect, &l);
+	eval_at(e, &s1, p1, &host, S(0), collect, &l);
 	assert_int_equal(l.n, 1);
 	assert_string_equal(l.al[0].rule, "a");
-	cgp_engine_eval(e, &s2, &one_core, S(0), collect, &l);
+	eval_at(e, &s2, p2, &one_core, S(0), collect, &l);
 	assert_int_equal(l.n, 4);
 	assert_string_equal(l.al[1].rule, "c");
 	assert_string_equal(l.al[2].rule, "a");
 	assert_string_equal(l.al[3].rule, "g");
 	/* the same cgroup no longer a container: the containers rule lets go */
-	cgp_engine_eval(e, &s2, &host, S(1), collect, &l);
+	eval_at(e, &s2, p2, &host, S(1), collect, &l);
 	assert_int_equal(l.n, 5);
 	assert_string_equal(l.al[4].rule, "c");
 	assert_string_equal(l.al[4].reason, "deselected");
 	/* and starts from scratch when it is one again */
-	cgp_engine_eval(e, &s2, &one_core, S(2), collect, &l);
+	eval_at(e, &s2, p2, &one_core, S(2), collect, &l);
 	assert_int_equal(l.n, 6);
 	assert_string_equal(l.al[5].rule, "c");
 	assert_int_equal(l.al[5].a.state, CGP_ALERT_FIRING);
@@ -596,13 +641,13 @@ static void test_state_is_bounded(void **state)
 {
 	struct cgp_playbook *pb = parse(CPU_RULE("    above: 90\n    for: 2s\n"));
 	struct cgp_engine *e = cgp_engine_new(pb);
-	struct cgp_sample s = cpu_sample(0, "/c", 0.95, 0);
+	struct cgp_sample s = cpu_sample(0, 0.95, 0);
 	uint64_t id;
 
 	(void)state;
 	for (id = 1; id <= 10000; id++) {
 		s.cgroup_id = id * 4096; /* ids that share low bits, to make probe chains */
-		assert_int_equal(cgp_engine_eval(e, &s, &one_core, S(0), count_cb, NULL), 0);
+		assert_int_equal(eval_at(e, &s, "/c", &one_core, S(0), count_cb, NULL), 0);
 	}
 	assert_int_equal(cgp_engine_tracked(e), 10000);
 	for (id = 1; id <= 10000; id += 2)
@@ -610,14 +655,14 @@ static void test_state_is_bounded(void **state)
 	assert_int_equal(cgp_engine_tracked(e), 5000);
 	for (id = 1; id <= 10000; id++) {
 		s.cgroup_id = id * 4096;
-		cgp_engine_eval(e, &s, &one_core, S(2), count_cb, NULL);
+		eval_at(e, &s, "/c", &one_core, S(2), count_cb, NULL);
 	}
 	/* the survivors fire at t=2; the removed ones are pending again from t=2 */
 	assert_int_equal(count_cb_n, 5000);
 	s.cpu_cores = 0.1;
 	for (id = 1; id <= 10000; id++) {
 		s.cgroup_id = id * 4096;
-		cgp_engine_eval(e, &s, &one_core, S(3), count_cb, NULL);
+		eval_at(e, &s, "/c", &one_core, S(3), count_cb, NULL);
 	}
 	assert_int_equal(count_cb_n, 10000);
 	assert_int_equal(cgp_engine_tracked(e), 0);

@@ -17,11 +17,13 @@
 static void add_sample(struct cgp_batch *b, uint64_t seq)
 {
 	struct cgp_event_meta m = {.node = "n", .instance_id = "inst-1", .seq = seq};
-	struct cgp_sample s = {.cgroup_id = seq * 10, .path = "/kubepods/pod/ctr", .ts_ns = seq, .window_s = 1};
+	struct cgp_sample s = {.cgroup_id = seq * 10, .ts_ns = seq, .window_s = 1};
+	struct cgp_attribution a = cgp_attribution_unknown;
 	struct cgp_event_build eb;
 	struct cgp_buf ev = CGP_BUF_INIT;
 
-	cgp_event_build_sample(&eb, &m, &s, NULL);
+	a.path = "/kubepods/pod/ctr";
+	cgp_event_build_sample(&eb, &m, &s, &a);
 	assert_int_equal(cgp_event_pack(&eb, &ev), 0);
 	assert_int_equal(cgp_batch_add(b, cgp_buf_head(&ev), cgp_buf_size(&ev)), 0);
 	cgp_buf_free(&ev);

@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: GPL-2.0
+#include <string.h>
+
+#include "collect/runq_hist.h"
+#include "collect/window.h"
+
+void cgp_totals_of(const struct cgp_cgroup_rec *r, struct cgp_totals *t)
+{
+	t->cpu_ns = r->cpu_ns;
+	t->oom_kills = r->oom_kills;
+	memcpy(t->runq, r->runq_waits, sizeof(t->runq));
+}
+
+static uint64_t grown(uint64_t cur, const uint64_t *prev)
+{
+	if (!prev)
+		return cur;
+	return cur >= *prev ? cur - *prev : cur;
+}
+
+void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cgp_cgroup_rec *r,
+		       const struct cgp_totals *prev, double cpu_limit_cores, double window_s, uint64_t now_ns,
+		       const struct cgp_node *node)
+{
+	memset(s, 0, sizeof(*s));
+	s->cgroup_id = cgroup_id;
+	s->ts_ns = now_ns;
+	s->window_s = window_s;
+	s->cpu_ns_total = r->cpu_ns;
+	s->cpu_ns_window = grown(r->cpu_ns, prev ? &prev->cpu_ns : NULL);
+	s->cpu_cores = window_s > 0 ? (double)s->cpu_ns_window / (window_s * 1e9) : 0;
+	s->voluntary_switches = r->voluntary_switches;
+	s->involuntary_switches = r->involuntary_switches;
+	for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
+		/* 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap */
+		s->runq_hist_window[i] = (uint32_t)(r->runq_waits[i] - (prev ? prev->runq[i] : 0));
+		s->runq_waits_window += s->runq_hist_window[i];
+	}
+	s->runq_p50_us = cgp_runq_quantile_us(s->runq_hist_window, CGP_RUNQ_SLOTS, 0.50);
+	s->runq_p99_us = cgp_runq_quantile_us(s->runq_hist_window, CGP_RUNQ_SLOTS, 0.99);
+	s->has_mem = r->flags & CGP_REC_MEM;
+	s->mem_bytes = r->mem_bytes;
+	s->mem_limit_bytes = r->mem_limit_bytes;
+	s->oom_kills = r->oom_kills;
+	/* the first window of a cgroup counts no OOM kill: those are reported as they happen, from the ring */
+	s->oom_kills_window = prev && r->oom_kills >= prev->oom_kills ? r->oom_kills - prev->oom_kills : 0;
+	s->reclaim_ns_total = r->reclaim_ns;
+	s->reclaims_total = r->reclaims;
+	s->cpu_limit_cores = cpu_limit_cores;
+	cgp_measure_sample(s, node);
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Who a cgroup is: the one record that samples, OOM kills, alerts and cgroup started/stopped events all carry,
+ * filled in one place (names/cgroup_names.c) from the cgroup's path and its runtime's state, and encoded in
+ * one place (events/event_encode.c: the Attribution message). */
+#ifndef CGP_ATTRIBUTION_H
+#define CGP_ATTRIBUTION_H
+
+#include <stdbool.h>
+
+struct cgp_attribution {
+	const char *path;  /* cgroup path relative to the cgroup root, "/" for the root; never NULL */
+	bool is_container; /* a container runtime made this cgroup (names/container_path.h) */
+	/* "" when not a container or not known; never NULL */
+	const char *container_id;
+	const char *runtime; /* "docker", "containerd", "cri-o", "podman", "runc" */
+	const char *pod;
+	const char *pod_namespace;
+	const char *container_name;
+	const char *image;
+	const char *pod_uid;   /* from the kubepods path */
+	const char *qos_class; /* "guaranteed", "burstable", "besteffort" */
+};
+
+/* For a cgroup the names stage does not know (gone before it was ever named): the path says so, the rest is "". */
+extern const struct cgp_attribution cgp_attribution_unknown;
+
+#endif
