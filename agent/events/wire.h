@@ -35,12 +35,29 @@ int cgp_batch_finish(struct cgp_batch *b, const char *instance_id, uint64_t base
 /* Appends one frame carrying Ack{instance_id, acked_seq}. */
 int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t acked_seq);
 
+/* One event's bytes as the agent serialized it (what a .pb log stores): they point into the frame, or into
+ * scratch when the batch came compressed, so they live as long as those do. */
+struct cgp_wire_raw {
+	const uint8_t *data;
+	size_t len;
+};
+
+/* A decoded Batch: its fields walked once, each event unpacked once. The names follow Cgpulse__V1__Batch, so it
+ * reads as the generated struct would. */
+struct cgp_wire_batch {
+	const char *instance_id; /* "" when the Batch names none */
+	uint64_t base_seq;
+	size_t n_events;
+	Cgpulse__V1__Event **events;
+	struct cgp_wire_raw *raw; /* raw[i] is events[i] as sent */
+	size_t cap;		  /* room in events and raw */
+	char id[];		  /* instance_id's storage */
+};
+
 /* A decoded frame: exactly one of batch and ack is set. */
 struct cgp_wire_msg {
-	Cgpulse__V1__Batch *batch;
+	struct cgp_wire_batch *batch;
 	Cgpulse__V1__Ack *ack;
-	const uint8_t *batch_bytes; /* the serialized Batch (inflated if it came compressed) */
-	size_t batch_len;
 	bool compressed;
 };
 

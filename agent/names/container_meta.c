@@ -20,6 +20,8 @@
 
 #include <jansson.h>
 
+#include "lib/idmap.h"
+
 const struct cgp_meta_roots cgp_meta_default_roots = {
     .containerd_state = "/run/containerd",
     .containerd_namespaces = "k8s.io,default,moby",
@@ -448,8 +450,10 @@ bool cgp_meta_known_id(const char *id, void *arg, enum cgp_runtime *rt)
 	return false;
 }
 
-/* The cache: a fixed pool of entries, chained hash buckets for lookup, a doubly linked LRU list for eviction.
- * Indices instead of pointers so the pool is one allocation. */
+/* The cache: a fixed pool of entries, found through the project's hash map (lib/idmap) keyed by
+ * cgp_idmap_strkey(id), and a doubly linked LRU list for eviction. Ids that share a key form a short chain, told
+ * apart by comparing the id. Indices instead of pointers inside the pool, so it is one allocation. The helpers
+ * take the key as a parameter, so a test can put two ids under one key. */
 #define NIL UINT32_MAX
 
 struct entry {
@@ -457,15 +461,17 @@ struct entry {
 	struct cgp_container_meta meta;
 	bool used, found;
 	uint64_t retry_at_ns; /* when !found: no new read before this */
-	uint32_t hnext;	      /* next in the same bucket */
+	uint64_t key;	      /* cgp_idmap_strkey(id) */
+	uint32_t knext;	      /* next entry under the same key */
 	uint32_t prev, next;  /* LRU: head is the most recent */
 };
 
 struct cgp_meta_cache {
 	struct cgp_meta_roots roots; /* own copies */
 	struct entry *e;
-	uint32_t cap, used, nbuckets, head, tail, free_hint;
-	uint32_t *buckets;
+	uint32_t cap, used, head, tail, free_hint;
+	/* key → the first entry under it. Sized for cap keys at creation, so it never grows: a put cannot fail */
+	struct cgp_idmap ids;
 	uint64_t retry_ns;
 	struct cgp_meta_cache_stats st;
 };
@@ -475,14 +481,6 @@ static uint64_t now_ns(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
-static uint32_t hash_id(const char *id)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-	for (; *id; id++)
-		h = (h ^ (unsigned char)*id) * 16777619u;
-	return h;
 }
 
 static char *dup_or_null(const char *s)
@@ -508,18 +506,14 @@ struct cgp_meta_cache *cgp_meta_cache_new(const struct cgp_meta_roots *roots, si
 	if (!c)
 		return NULL;
 	c->cap = (uint32_t)capacity;
-	c->nbuckets = 1;
-	while (c->nbuckets < 2 * c->cap)
-		c->nbuckets <<= 1;
 	c->e = calloc(c->cap, sizeof(*c->e));
-	c->buckets = malloc(c->nbuckets * sizeof(*c->buckets));
 	c->retry_ns = retry_ns;
 	c->head = c->tail = NIL;
 	const char *src[] = {roots->containerd_state, roots->containerd_namespaces, roots->runc_roots,
 			     roots->crio_containers,  roots->podman_containers,	    roots->docker_containers};
 	const char **dst[] = {&c->roots.containerd_state, &c->roots.containerd_namespaces, &c->roots.runc_roots,
 			      &c->roots.crio_containers,  &c->roots.podman_containers,	   &c->roots.docker_containers};
-	bool ok = c->e && c->buckets;
+	bool ok = c->e && cgp_idmap_init(&c->ids, c->cap) == 0;
 	for (size_t i = 0; i < sizeof(src) / sizeof(src[0]); i++) {
 		*dst[i] = dup_or_null(src[i]);
 		ok = ok && (!src[i] || *dst[i]);
@@ -528,8 +522,6 @@ struct cgp_meta_cache *cgp_meta_cache_new(const struct cgp_meta_roots *roots, si
 		cgp_meta_cache_free(c);
 		return NULL;
 	}
-	for (uint32_t i = 0; i < c->nbuckets; i++)
-		c->buckets[i] = NIL;
 	return c;
 }
 
@@ -540,14 +532,20 @@ void cgp_meta_cache_free(struct cgp_meta_cache *c)
 	for (uint32_t i = 0; c->e && i < c->cap; i++)
 		cgp_container_meta_clear(&c->e[i].meta);
 	free(c->e);
-	free(c->buckets);
+	cgp_idmap_free(&c->ids);
 	free_roots(&c->roots);
 	free(c);
 }
 
-static uint32_t find(const struct cgp_meta_cache *c, const char *id)
+static uint32_t first_under(const struct cgp_meta_cache *c, uint64_t key)
 {
-	for (uint32_t i = c->buckets[hash_id(id) & (c->nbuckets - 1)]; i != NIL; i = c->e[i].hnext)
+	const struct entry *e = cgp_idmap_get(&c->ids, key);
+	return e ? (uint32_t)(e - c->e) : NIL;
+}
+
+static uint32_t find(const struct cgp_meta_cache *c, uint64_t key, const char *id)
+{
+	for (uint32_t i = first_under(c, key); i != NIL; i = c->e[i].knext)
 		if (strcmp(c->e[i].id, id) == 0)
 			return i;
 	return NIL;
@@ -579,18 +577,27 @@ static void lru_push_front(struct cgp_meta_cache *c, uint32_t i)
 
 static void remove_entry(struct cgp_meta_cache *c, uint32_t i)
 {
-	uint32_t *p = &c->buckets[hash_id(c->e[i].id) & (c->nbuckets - 1)];
-	while (*p != i)
-		p = &c->e[*p].hnext;
-	*p = c->e[i].hnext;
+	struct entry *e = &c->e[i];
+	uint32_t first = first_under(c, e->key);
+	if (first == i) {
+		if (e->knext == NIL)
+			cgp_idmap_del(&c->ids, e->key);
+		else
+			cgp_idmap_put(&c->ids, e->key, &c->e[e->knext]); /* replaces: cannot fail */
+	} else {
+		uint32_t *p = &c->e[first].knext;
+		while (*p != i)
+			p = &c->e[*p].knext;
+		*p = e->knext;
+	}
 	lru_unlink(c, i);
-	cgp_container_meta_clear(&c->e[i].meta);
-	c->e[i].used = false;
+	cgp_container_meta_clear(&e->meta);
+	e->used = false;
 	c->used--;
 	c->free_hint = i;
 }
 
-static uint32_t new_entry(struct cgp_meta_cache *c, const char *id)
+static uint32_t new_entry(struct cgp_meta_cache *c, uint64_t key, const char *id)
 {
 	if (c->used == c->cap) {
 		remove_entry(c, c->tail);
@@ -603,9 +610,9 @@ static uint32_t new_entry(struct cgp_meta_cache *c, const char *id)
 	memset(e, 0, sizeof(*e));
 	strcpy(e->id, id); /* length checked by cgp_container_id_valid */
 	e->used = true;
-	uint32_t *b = &c->buckets[hash_id(id) & (c->nbuckets - 1)];
-	e->hnext = *b;
-	*b = i;
+	e->key = key;
+	e->knext = first_under(c, e->key);
+	cgp_idmap_put(&c->ids, e->key, e); /* at most cap keys: cannot fail */
 	lru_push_front(c, i);
 	c->used++;
 	c->free_hint = (i + 1) % c->cap;
@@ -627,13 +634,12 @@ static void fill(struct cgp_meta_cache *c, uint32_t i, enum cgp_runtime hint)
 		e->retry_at_ns = now_ns() + c->retry_ns;
 }
 
-const struct cgp_container_meta *cgp_meta_cache_get(struct cgp_meta_cache *c, const char *id, enum cgp_runtime hint)
+static const struct cgp_container_meta *get_keyed(struct cgp_meta_cache *c, uint64_t key, const char *id,
+						  enum cgp_runtime hint)
 {
-	if (!cgp_container_id_valid(id))
-		return NULL;
-	uint32_t i = find(c, id);
+	uint32_t i = find(c, key, id);
 	if (i == NIL) {
-		i = new_entry(c, id);
+		i = new_entry(c, key, id);
 		fill(c, i, hint);
 	} else {
 		lru_unlink(c, i);
@@ -646,17 +652,28 @@ const struct cgp_container_meta *cgp_meta_cache_get(struct cgp_meta_cache *c, co
 	return c->e[i].found ? &c->e[i].meta : NULL;
 }
 
-void cgp_meta_cache_forget(struct cgp_meta_cache *c, const char *id)
+const struct cgp_container_meta *cgp_meta_cache_get(struct cgp_meta_cache *c, const char *id, enum cgp_runtime hint)
 {
-	uint32_t i = cgp_container_id_valid(id) ? find(c, id) : NIL;
+	return cgp_container_id_valid(id) ? get_keyed(c, cgp_idmap_strkey(id), id, hint) : NULL;
+}
+
+static void forget_keyed(struct cgp_meta_cache *c, uint64_t key, const char *id)
+{
+	uint32_t i = find(c, key, id);
 	if (i != NIL)
 		remove_entry(c, i);
+}
+
+void cgp_meta_cache_forget(struct cgp_meta_cache *c, const char *id)
+{
+	if (cgp_container_id_valid(id))
+		forget_keyed(c, cgp_idmap_strkey(id), id);
 }
 
 bool cgp_meta_cache_known_id(const char *id, void *arg, enum cgp_runtime *rt)
 {
 	struct cgp_meta_cache *c = arg;
-	uint32_t i = cgp_container_id_valid(id) ? find(c, id) : NIL;
+	uint32_t i = cgp_container_id_valid(id) ? find(c, cgp_idmap_strkey(id), id) : NIL;
 	if (i != NIL && c->e[i].found) {
 		*rt = c->e[i].meta.runtime;
 		return true;

@@ -22,7 +22,9 @@
 
 #include <cmocka.h>
 
-#include "names/container_meta.h"
+/* the file itself, for its cache's static helpers: they take the hash key as a parameter, so a test can put two
+ * ids under one key */
+#include "names/container_meta.c"
 #include "names/container_path.h"
 
 #define CRI_ID	       "2032491dcae31e6746f47daa0ac74564f2843a1bd847c5e6c4eb501ca132ac36"
@@ -348,6 +350,74 @@ static void test_cache_churn(void **state)
 	cgp_meta_cache_free(c);
 }
 
+/* Ids that share a hash key: each is found by comparing it, and evicting or forgetting any one of a chain (its
+ * head, middle or tail) leaves the others found. */
+static void test_cache_ids_under_one_key(void **state)
+{
+	char buf[6][PATH_MAX];
+	struct cgp_meta_roots r;
+	struct cgp_meta_cache_stats st;
+	const struct cgp_container_meta *m;
+	(void)state;
+
+	fixture_roots(&r, buf);
+	struct cgp_meta_cache *c = cgp_meta_cache_new(&r, 3, UINT64_MAX / 2);
+	assert_non_null(c);
+	/* chain under key 7, newest first: cgp-demo, CRIO_ID, CRI_ID */
+	assert_string_equal(get_keyed(c, 7, CRI_ID, CGP_RT_CONTAINERD)->container, "api");
+	assert_string_equal(get_keyed(c, 7, CRIO_ID, CGP_RT_UNKNOWN)->container, "kube-proxy");
+	assert_string_equal(get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC)->pod, "load-1");
+	assert_int_equal(c->ids.len, 1);
+	assert_string_equal(get_keyed(c, 7, CRI_ID, CGP_RT_CONTAINERD)->container, "api");
+	assert_string_equal(get_keyed(c, 7, CRIO_ID, CGP_RT_UNKNOWN)->container, "kube-proxy");
+	assert_string_equal(get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC)->pod, "load-1");
+	cgp_meta_cache_get_stats(c, &st);
+	assert_int_equal(st.reads, 3);
+	assert_int_equal(st.hits, 3);
+
+	/* evict the middle of the chain: CRIO_ID is the least recently used */
+	get_keyed(c, 7, CRI_ID, CGP_RT_CONTAINERD);
+	get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC);
+	assert_null(get_keyed(c, 7, "ghost-1", CGP_RT_UNKNOWN));
+	assert_int_equal(find(c, 7, CRIO_ID), NIL);
+	assert_int_not_equal(find(c, 7, CRI_ID), NIL);
+	assert_int_not_equal(find(c, 7, "cgp-demo"), NIL);
+	assert_int_not_equal(find(c, 7, "ghost-1"), NIL);
+
+	/* evict the head: ghost-1, newest in the chain, is the least recently used */
+	get_keyed(c, 7, CRI_ID, CGP_RT_CONTAINERD);
+	get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC);
+	assert_null(get_keyed(c, 7, "ghost-2", CGP_RT_UNKNOWN));
+	assert_int_equal(find(c, 7, "ghost-1"), NIL);
+	assert_string_equal(get_keyed(c, 7, CRI_ID, CGP_RT_CONTAINERD)->container, "api");
+	assert_string_equal(get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC)->pod, "load-1");
+
+	/* evict the tail: CRI_ID, oldest in the chain, for an id under a key of its own */
+	get_keyed(c, 7, "ghost-2", CGP_RT_UNKNOWN);
+	get_keyed(c, 7, "cgp-demo", CGP_RT_RUNC);
+	assert_string_equal(get_keyed(c, 8, CRIO_ID, CGP_RT_UNKNOWN)->container, "kube-proxy");
+	assert_int_equal(find(c, 7, CRI_ID), NIL);
+	assert_int_equal(c->ids.len, 2);
+	cgp_meta_cache_get_stats(c, &st);
+	assert_int_equal(st.evictions, 3);
+	assert_int_equal(st.entries, 3);
+	/* every read was a first sight of its id (ghosts are remembered misses): nothing was read twice */
+	assert_int_equal(st.reads, 6);
+
+	/* forget, in chain order ghost-2, cgp-demo: the key leaves the map with its last id */
+	forget_keyed(c, 7, "never-seen");
+	forget_keyed(c, 7, "cgp-demo");
+	m = get_keyed(c, 8, CRIO_ID, CGP_RT_UNKNOWN);
+	assert_non_null(m);
+	assert_int_equal(find(c, 7, "cgp-demo"), NIL);
+	assert_int_not_equal(find(c, 7, "ghost-2"), NIL);
+	forget_keyed(c, 7, "ghost-2");
+	assert_int_equal(c->ids.len, 1);
+	cgp_meta_cache_get_stats(c, &st);
+	assert_int_equal(st.entries, 1);
+	cgp_meta_cache_free(c);
+}
+
 /* ---- names read from the state a real runc and a real containerd wrote ---- */
 
 static bool real_roots(struct cgp_meta_roots *r, char buf[3][PATH_MAX])
@@ -474,6 +544,7 @@ int main(void)
 	    cmocka_unit_test(test_known_id_with_path),
 	    cmocka_unit_test(test_cache_lru_and_retry),
 	    cmocka_unit_test(test_cache_churn),
+	    cmocka_unit_test(test_cache_ids_under_one_key),
 	    cmocka_unit_test(test_real_state),
 	};
 	return cmocka_run_group_tests_name("container_meta", tests, setup, teardown);

@@ -1,15 +1,18 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Collector dedup: duplicates refused, the ack watermark only moves over contiguous seqs or a base_seq. */
+/* Collector dedup: duplicates refused, the ack watermark only moves over contiguous seqs or a base_seq, and ids
+ * that share a hash key kept apart. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include <cmocka.h>
 
-#include "collector/dedup.h"
+/* the file itself, for get_keyed: it takes the hash key as a parameter, so a test can put two ids under one key */
+#include "collector/dedup.c"
 
 static void test_in_order_and_duplicates(void **state)
 {
@@ -103,13 +106,43 @@ static void test_many_instances(void **state)
 	cgp_dedup_free(d);
 }
 
+/* Different ids under one hash key: each keeps its own state, told apart by comparing the id. */
+static void test_ids_under_one_key(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	struct cgp_dedup_instance *in[20];
+	char id[32];
+
+	(void)state;
+	for (int i = 0; i < 20; i++) {
+		snprintf(id, sizeof(id), "inst-%d", i);
+		in[i] = get_keyed(d, 42, id);
+		assert_non_null(in[i]);
+		assert_string_equal(cgp_dedup_instance_id(in[i]), id);
+		assert_int_equal(cgp_dedup_add(in[i], (uint64_t)i + 1), 1);
+	}
+	assert_int_equal(cgp_dedup_instances(d), 20);
+	assert_int_equal(d->ids.len, 1);
+	/* back along the chain in another order: the same instances, each with its own seqs */
+	for (int i = 19; i >= 0; i--) {
+		snprintf(id, sizeof(id), "inst-%d", i);
+		assert_ptr_equal(get_keyed(d, 42, id), in[i]);
+		assert_int_equal(cgp_dedup_add(in[i], (uint64_t)i + 1), 0);
+		assert_int_equal(cgp_dedup_acked(in[i]), i == 0 ? 1 : 0);
+	}
+	/* a prefix of a chained id is another id */
+	assert_true(get_keyed(d, 42, "inst-1") != get_keyed(d, 42, "inst-"));
+	assert_int_equal(cgp_dedup_instances(d), 21);
+	assert_int_equal(d->ids.len, 1);
+	cgp_dedup_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_in_order_and_duplicates),
-	    cmocka_unit_test(test_holes),
-	    cmocka_unit_test(test_fresh_collector_and_window),
-	    cmocka_unit_test(test_many_instances),
+	    cmocka_unit_test(test_in_order_and_duplicates),    cmocka_unit_test(test_holes),
+	    cmocka_unit_test(test_fresh_collector_and_window), cmocka_unit_test(test_many_instances),
+	    cmocka_unit_test(test_ids_under_one_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

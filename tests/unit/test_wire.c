@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Collector protocol messages: a batch of pre-serialized events, plain and zlib, and an ack, through the frame
- * decoder and back; and the refusals a collector logs. */
+ * decoder and back; the Batch walk against protobuf-c's own unpack; and the refusals a collector logs. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -74,21 +74,15 @@ static void test_batch_roundtrip(void **state)
 			assert_int_equal(m.batch->events[i]->seq, 5 + i);
 			assert_int_equal(m.batch->events[i]->sample->cgroup_id, (5 + i) * 10);
 		}
-		/* the raw events inside the batch can be walked without unpacking */
-		const uint8_t *p = m.batch_bytes, *end = p + m.batch_len;
-		struct cgp_pb_field f;
-		size_t n = 0;
+		/* each event's bytes as the agent sent them (what a .pb log stores) unpack to the same event */
+		for (size_t i = 0; i < 100; i++) {
+			Cgpulse__V1__Event *ev =
+			    cgpulse__v1__event__unpack(NULL, m.batch->raw[i].len, m.batch->raw[i].data);
 
-		while (cgp_pb_next_field(&p, end, &f) > 0)
-			if (f.number == 1) {
-				Cgpulse__V1__Event *ev = cgpulse__v1__event__unpack(NULL, f.len, f.data);
-
-				assert_non_null(ev);
-				assert_int_equal(ev->seq, 5 + n);
-				cgpulse__v1__event__free_unpacked(ev, NULL);
-				n++;
-			}
-		assert_int_equal(n, 100);
+			assert_non_null(ev);
+			assert_int_equal(ev->seq, 5 + i);
+			cgpulse__v1__event__free_unpacked(ev, NULL);
+		}
 		cgp_wire_msg_free(&m);
 		cgp_batch_free(&b);
 		cgp_buf_free(&stream);
@@ -122,6 +116,90 @@ static void test_ack_and_empty_batch(void **state)
 	cgp_wire_msg_free(&m);
 	cgp_batch_free(&b);
 	cgp_buf_free(&stream);
+	cgp_buf_free(&scratch);
+}
+
+/* Frame.batch around the Batch bytes b[0..n). */
+static void batch_frame(struct cgp_buf *out, const void *b, size_t n)
+{
+	uint8_t hdr[1 + CGP_VARINT_MAX];
+
+	cgp_buf_clear(out);
+	hdr[0] = 0x0a;
+	assert_int_equal(cgp_buf_append(out, hdr, 1 + cgp_varint_put(hdr + 1, n)), 0);
+	assert_int_equal(cgp_buf_append(out, b, n), 0);
+}
+
+/* The one-pass Batch walk takes and refuses what protobuf-c's own Batch unpack does, and reads the same fields. */
+static void test_batch_walk_matches_protobuf_c(void **state)
+{
+	static const struct {
+		const char *what;
+		const char *bytes;
+		size_t len;
+	} cases[] = {
+#define C(what, s) {what, s, sizeof(s) - 1}
+	    C("empty batch", ""),
+	    C("id only", "\x12\x02"
+			 "ab"),
+	    C("id and base_seq", "\x12\x02"
+				 "ab\x18\x07"),
+	    C("an event, then the id (as the agent writes it)", "\x0a\x06\x12\x02"
+								"ab\x18\x03\x12\x02"
+								"ab"),
+	    C("the last id wins", "\x12\x02"
+				  "ab\x12\x02"
+				  "cd"),
+	    C("the last base_seq wins", "\x18\x07\x18\x09"),
+	    C("unknown fields of every wire type are skipped",
+	      "\x20\x01\x2a\x01x\x31\x01\x02\x03\x04\x05\x06\x07\x08\x3d\x01\x02\x03\x04\x12\x01z"),
+	    C("an empty event", "\x0a\x00\x12\x01z"),
+	    C("events as a varint", "\x08\x01"),
+	    C("instance_id as a varint", "\x10\x01"),
+	    C("base_seq as bytes", "\x1a\x00"),
+	    C("base_seq as fixed64", "\x19\x01\x02\x03\x04\x05\x06\x07\x08"),
+	    C("an event that is not an Event (node as a varint)", "\x0a\x02\x08\x01"),
+	    C("an event cut short", "\x0a\x04\x12\x05"
+				    "abc"),
+	    C("a length past the end", "\x12\x05"
+				       "ab"),
+	    C("a group", "\x23\x24"),
+	    C("field number 0", "\x02\x00"),
+#undef C
+	};
+	struct cgp_buf frame = CGP_BUF_INIT, scratch = CGP_BUF_INIT;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		Cgpulse__V1__Batch *want =
+		    cgpulse__v1__batch__unpack(NULL, cases[i].len, (const uint8_t *)cases[i].bytes);
+		struct cgp_wire_msg m;
+		char why[128];
+		int r;
+
+		batch_frame(&frame, cases[i].bytes, cases[i].len);
+		r = cgp_wire_decode(cgp_buf_head(&frame), cgp_buf_size(&frame), 1 << 20, &scratch, &m, why,
+				    sizeof(why));
+		if (!want != !!r)
+			fail_msg("%s: protobuf-c %s, ours returned %d", cases[i].what, want ? "takes it" : "refuses it",
+				 r);
+		if (!want) {
+			assert_int_equal(r, -EBADMSG);
+			assert_non_null(strstr(why, "Batch is not a valid"));
+			continue;
+		}
+		assert_int_equal(r, 0);
+		assert_string_equal(m.batch->instance_id, want->instance_id);
+		assert_int_equal(m.batch->base_seq, want->base_seq);
+		assert_int_equal(m.batch->n_events, want->n_events);
+		for (size_t k = 0; k < want->n_events; k++) {
+			assert_string_equal(m.batch->events[k]->instance_id, want->events[k]->instance_id);
+			assert_int_equal(m.batch->events[k]->seq, want->events[k]->seq);
+		}
+		cgp_wire_msg_free(&m);
+		cgpulse__v1__batch__free_unpacked(want, NULL);
+	}
+	cgp_buf_free(&frame);
 	cgp_buf_free(&scratch);
 }
 
@@ -176,6 +254,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_batch_roundtrip),
 	    cmocka_unit_test(test_ack_and_empty_batch),
+	    cmocka_unit_test(test_batch_walk_matches_protobuf_c),
 	    cmocka_unit_test(test_refusals),
 	};
 

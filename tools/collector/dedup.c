@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Dedup state: a hash of instances, each a watermark plus a ring bitmap indexed by seq modulo its size, valid for
- * seqs in (watermark, watermark + size]. Agents send in seq order, so the bitmap is almost always empty. */
+/* Dedup state: instances found by the project's hash map (lib/idmap) keyed by cgp_idmap_strkey(id), each a
+ * watermark plus a ring bitmap indexed by seq modulo its size, valid for seqs in (watermark, watermark + size].
+ * Agents send in seq order, so the bitmap is almost always empty. */
 #include "collector/dedup.h"
 
 #include <errno.h>
@@ -8,30 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/idmap.h"
+
 struct cgp_dedup_instance {
-	struct cgp_dedup_instance *next; /* hash chain */
-	uint64_t hash;
-	uint64_t acked; /* watermark */
-	uint64_t *bits; /* ring bitmap of seqs above the watermark */
-	uint64_t nbits; /* power of two, 0 before the first out-of-order seq */
-	uint64_t above; /* set bits */
+	struct cgp_dedup_instance *next; /* another id under the same key */
+	uint64_t acked;			 /* watermark */
+	uint64_t *bits;			 /* ring bitmap of seqs above the watermark */
+	uint64_t nbits;			 /* power of two, 0 before the first out-of-order seq */
+	uint64_t above;			 /* set bits */
 	char id[];
 };
 
 struct cgp_dedup {
-	struct cgp_dedup_instance **tab;
-	size_t nbuckets, n;
+	struct cgp_idmap ids; /* cgp_idmap_strkey(id) → the instances under that key, a chain whose ids differ */
+	size_t n;
 	struct cgp_dedup_instance *last; /* batches come from one instance: skip the hash most of the time */
 };
-
-static uint64_t fnv1a(const char *s)
-{
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 0x100000001b3ull;
-	return h;
-}
 
 struct cgp_dedup *cgp_dedup_new(void)
 {
@@ -39,9 +32,7 @@ struct cgp_dedup *cgp_dedup_new(void)
 
 	if (!d)
 		return NULL;
-	d->nbuckets = 64;
-	d->tab = calloc(d->nbuckets, sizeof(*d->tab));
-	if (!d->tab) {
+	if (cgp_idmap_init(&d->ids, 64)) {
 		free(d);
 		return NULL;
 	}
@@ -52,58 +43,47 @@ void cgp_dedup_free(struct cgp_dedup *d)
 {
 	if (!d)
 		return;
-	for (size_t i = 0; i < d->nbuckets; i++)
-		for (struct cgp_dedup_instance *in = d->tab[i], *nx; in; in = nx) {
+	for (size_t i = 0; i < d->ids.cap; i++)
+		for (struct cgp_dedup_instance *in = d->ids.keys[i] ? d->ids.vals[i] : NULL, *nx; in; in = nx) {
 			nx = in->next;
 			free(in->bits);
 			free(in);
 		}
-	free(d->tab);
+	cgp_idmap_free(&d->ids);
 	free(d);
 }
 
-static void rehash(struct cgp_dedup *d)
+/* cgp_dedup_get with the key given, so a test can put two ids under one key. */
+static struct cgp_dedup_instance *get_keyed(struct cgp_dedup *d, uint64_t key, const char *instance_id)
 {
-	size_t nb = d->nbuckets * 2;
-	struct cgp_dedup_instance **tab = calloc(nb, sizeof(*tab));
-
-	if (!tab)
-		return; /* longer chains, still correct */
-	for (size_t i = 0; i < d->nbuckets; i++)
-		for (struct cgp_dedup_instance *in = d->tab[i], *nx; in; in = nx) {
-			nx = in->next;
-			in->next = tab[in->hash & (nb - 1)];
-			tab[in->hash & (nb - 1)] = in;
-		}
-	free(d->tab);
-	d->tab = tab;
-	d->nbuckets = nb;
-}
-
-struct cgp_dedup_instance *cgp_dedup_get(struct cgp_dedup *d, const char *instance_id)
-{
-	struct cgp_dedup_instance *in;
-	uint64_t h;
+	struct cgp_dedup_instance *head = cgp_idmap_get(&d->ids, key), *in;
 	size_t len;
 
-	if (d->last && !strcmp(d->last->id, instance_id))
-		return d->last;
-	h = fnv1a(instance_id);
-	for (in = d->tab[h & (d->nbuckets - 1)]; in; in = in->next)
-		if (in->hash == h && !strcmp(in->id, instance_id))
+	for (in = head; in; in = in->next)
+		if (!strcmp(in->id, instance_id))
 			return d->last = in;
 	len = strlen(instance_id);
 	in = calloc(1, sizeof(*in) + len + 1);
 	if (!in)
 		return NULL;
 	memcpy(in->id, instance_id, len + 1);
-	in->hash = h;
-	if (d->n + 1 > d->nbuckets)
-		rehash(d);
-	in->next = d->tab[h & (d->nbuckets - 1)];
-	d->tab[h & (d->nbuckets - 1)] = in;
+	if (head) {
+		/* a key already taken: the new id joins its chain, the map stays as it is */
+		in->next = head->next;
+		head->next = in;
+	} else if (cgp_idmap_put(&d->ids, key, in)) {
+		free(in);
+		return NULL;
+	}
 	d->n++;
 	return d->last = in;
+}
+
+struct cgp_dedup_instance *cgp_dedup_get(struct cgp_dedup *d, const char *instance_id)
+{
+	if (d->last && !strcmp(d->last->id, instance_id))
+		return d->last;
+	return get_keyed(d, cgp_idmap_strkey(instance_id), instance_id);
 }
 
 static bool test_bit(const struct cgp_dedup_instance *in, uint64_t seq)

@@ -121,14 +121,10 @@ static bool conn_flush(struct conn *c)
 }
 
 /* Stores the new events of one batch and queues its ack. Returns NULL or why the connection must close. */
-static const char *handle_batch(struct conn *c, const struct cgp_wire_msg *m, char *why, size_t whylen)
+static const char *handle_batch(struct conn *c, const struct cgp_wire_batch *b, char *why, size_t whylen)
 {
-	const Cgpulse__V1__Batch *b = m->batch;
 	const char *id = b->instance_id[0] ? b->instance_id : b->n_events ? b->events[0]->instance_id : "";
 	struct cgp_dedup_instance *in;
-	const uint8_t *p = m->batch_bytes, *end = p + m->batch_len;
-	struct cgp_pb_field f;
-	size_t i = 0;
 	int r;
 
 	if (!id[0])
@@ -149,11 +145,8 @@ static const char *handle_batch(struct conn *c, const struct cgp_wire_msg *m, ch
 	if (!in)
 		return "out of memory";
 	cgp_dedup_floor(in, b->base_seq);
-	/* walk the raw events alongside the unpacked ones: a .pb log stores the bytes the agent sent */
-	while (i < b->n_events && (r = cgp_pb_next_field(&p, end, &f)) > 0) {
-		if (f.number != 1)
-			continue;
-		const Cgpulse__V1__Event *ev = b->events[i++];
+	for (size_t i = 0; i < b->n_events; i++) {
+		const Cgpulse__V1__Event *ev = b->events[i];
 
 		r = cgp_dedup_add(in, ev->seq);
 		if (r == -ERANGE) {
@@ -168,7 +161,8 @@ static const char *handle_batch(struct conn *c, const struct cgp_wire_msg *m, ch
 			S.c.duplicates++;
 			continue;
 		}
-		r = cgp_event_log_write(S.log, ev, f.data, f.len);
+		/* a .pb log stores the bytes the agent sent, a JSONL log the unpacked event */
+		r = cgp_event_log_write(S.log, ev, b->raw[i].data, b->raw[i].len);
 		if (r) {
 			cgp_err("collector: cannot store an event: %s", strerror(-r));
 			exit(1); /* acknowledging what was not stored would lose it */
@@ -235,7 +229,7 @@ static void conn_readable(struct conn *c)
 			if (m.ack)
 				bad = "an agent sent an Ack";
 			else
-				bad = handle_batch(c, &m, why, sizeof(why));
+				bad = handle_batch(c, m.batch, why, sizeof(why));
 			cgp_wire_msg_free(&m);
 			if (bad)
 				break;
