@@ -144,6 +144,7 @@ install: all
 	$(foreach t,$(TOOL_BINS),install -m 0755 $(t) $(DESTDIR)$(PREFIX)/bin/$(notdir $(t));)
 
 lint:
+	tools/check-layers.sh
 	clang-format --dry-run --Werror agent/*.[ch] agent/*/*.[ch] bpf/*.[ch] tools/*.c tools/*/*.[ch] tests/*/*.[ch]
 	cppcheck --quiet --error-exitcode=1 --enable=warning,performance --inline-suppr -Iagent -Itools \
 		--suppress='unknownMacro:*.bpf.c' agent tools

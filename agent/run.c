@@ -35,11 +35,12 @@
 
 enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP };
 
-#define HTTP_RING_BYTES	 (1u << 20) /* recent events for since=: bounded, and a good part of the agent's RSS */
-#define HTTP_RING_EVENTS 16384
-#define DROP_REPORT_NS	 1000000000ULL /* a Dropped event at most once a second */
-#define DRAIN_ON_EXIT_NS 2000000000ULL /* at exit, the collector gets this long to take the spool */
-#define BACKOFF_MAX_MS	 5000	       /* a collector back from a restart is found within 5 s */
+#define HTTP_RING_BYTES		(1u << 20) /* recent events for since=: bounded, and a good part of the agent's RSS */
+#define HTTP_RING_EVENTS	16384
+#define DROP_REPORT_NS		1000000000ULL /* a Dropped event at most once a second */
+#define DRAIN_ON_EXIT_NS	2000000000ULL /* at exit, the collector gets this long to take the spool */
+#define BACKOFF_MAX_MS		5000	      /* a collector back from a restart is found within 5 s */
+#define ENGINE_EXPIRE_INTERVALS 3	      /* a cgroup unseen this many intervals (and a second more) is gone */
 
 struct run_ctx {
 	const struct cgp_opts *o;
@@ -68,20 +69,37 @@ static void on_alert(const struct cgp_alert *a, void *ctx)
 	cgp_pub_alert(&r->pub, a, n ? &n->attr : &cgp_attribution_unknown);
 }
 
-/* A cgroup was made or removed: names learn it first, then the event goes out with its names. */
+/* cgroup_started events whose cgroups are named by now (id: only that one, about to be removed). */
+static void announce_started(struct run_ctx *r, uint64_t id, uint64_t now)
+{
+	const struct cgp_cgname *due[64];
+	size_t n;
+
+	do {
+		n = cgp_names_take_started(&r->names, id, now, due, 64);
+		for (size_t i = 0; i < n; i++)
+			cgp_pub_cgroup(&r->pub, true, due[i]->id, due[i]->born_ns, &due[i]->attr);
+	} while (n == 64);
+}
+
+/* A cgroup was made or removed: names learn it first. Its start goes out once it is named (runtimes write their
+ * state just after making the cgroup); its end at once, after its start if that was still waiting. */
 static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 {
 	struct run_ctx *r = ctx;
 	const struct cgp_cgname *n;
 	uint64_t now = cgp_wall_ns();
 
-	if (c->kind == CGP_CGROUP_MKDIR)
-		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, now);
-	else
-		cgp_names_rmdir(&r->names, c->cgroup_id, now);
+	if (c->kind == CGP_CGROUP_MKDIR) {
+		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, c->ts_ns, now);
+		return;
+	}
+	announce_started(r, c->cgroup_id, now);
+	cgp_names_rmdir(&r->names, c->cgroup_id, now);
 	n = cgp_names_get(&r->names, c->cgroup_id, now);
-	cgp_pub_cgroup(&r->pub, c->kind == CGP_CGROUP_MKDIR, c->cgroup_id, c->ts_ns,
-		       n ? &n->attr : &cgp_attribution_unknown);
+	cgp_pub_cgroup(&r->pub, false, c->cgroup_id, c->ts_ns, n ? &n->attr : &cgp_attribution_unknown);
+	/* a cgroup no sweep ever saw (it lived less than an interval) leaves nothing firing behind */
+	cgp_engine_cgroup_gone(r->engine, c->cgroup_id, now, on_alert, r);
 }
 
 static void on_oom(struct cgp_oom_event *e, void *ctx)
@@ -126,6 +144,13 @@ static int sweep(struct run_ctx *r, bool publish)
 		if (r->metrics)
 			cgp_metrics_sample(r->metrics, &s, &n->attr);
 		cgp_engine_eval(r->engine, &s, &n->attr, s.ts_ns, on_alert, r);
+	}
+	if (publish) { /* names were asked for every cgroup just now: the starts that waited for them go out */
+		announce_started(r, 0, r->sp.now_ns);
+		/* a rule's state for a cgroup no sweep sees any more (its rmdir record lost) is let go */
+		cgp_engine_expire(r->engine,
+				  ENGINE_EXPIRE_INTERVALS * (uint64_t)(r->o->interval_s * 1e9) + 1000000000ULL,
+				  r->sp.now_ns, on_alert, r);
 	}
 	cgp_names_expire(&r->names, r->sp.now_ns);
 	r->sweep_s_last = (double)(cgp_wall_ns() - start) / 1e9;
@@ -208,6 +233,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
 	c.names_tombstones = r->names.stats.tombstones;
+	c.cgroup_started_lost = r->names.stats.unannounced;
 	cgp_meta_cache_get_stats(r->names.meta, &ms);
 	c.runtime_state_reads = ms.reads;
 	c.runtime_state_errors = ms.errors;

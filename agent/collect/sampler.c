@@ -45,8 +45,9 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 	memset(sp, 0, sizeof(*sp));
 	sp->bpf = bpf;
 	cgp_node_read(&sp->node);
-	sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
-	if (!sp->rb || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
+	if (bpf) /* without: only the record-taking half runs (tests feed records themselves) */
+		sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
+	if ((bpf && !sp->rb) || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
 	    cgp_idmap_init(&sp->cpujoin, 64)) {
 		cgp_sampler_free(sp);
 		return -ENOMEM;
@@ -70,8 +71,9 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	ring_buffer__free(sp->rb);
 	sp->rb = NULL;
 	cgp_buf_free(&sp->recs);
-	free(sp->gone);
+	cgp_buf_free(&sp->gone_ids);
 	sp->gone = NULL;
+	sp->n_gone = 0;
 }
 
 /* Runs one iterator walk (one read session: the walk happens inside the first read()) and drains what it
@@ -154,14 +156,10 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cpu_limit_cores = cpu_limit(r);
 }
 
-static int read_v2(struct cgp_sampler *sp)
+int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
 {
-	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
-
-	if (n < 0)
-		return (int)n;
-	for (ssize_t i = 0; i < n; i++) {
-		const struct cgp_cgroup_rec *r = rec_at(sp, (size_t)i);
+	for (size_t i = 0; i < n; i++) {
+		const struct cgp_cgroup_rec *r = &recs[i];
 		struct cgp_cg *cg = cgp_idmap_get(&sp->cgs, r->cgroup_id);
 
 		if (!cg) {
@@ -182,6 +180,13 @@ static int read_v2(struct cgp_sampler *sp)
 			cg->cpu_limit_cores = cpu_limit(r);
 	}
 	return 0;
+}
+
+static int read_v2(struct cgp_sampler *sp)
+{
+	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
+
+	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
 }
 
 static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h)
@@ -230,24 +235,10 @@ static void read_drops(struct cgp_sampler *sp)
 	}
 }
 
-static int note_gone(struct cgp_sampler *sp, uint64_t id)
-{
-	if (sp->n_gone == sp->cap_gone) {
-		size_t cap = sp->cap_gone ? sp->cap_gone * 2 : 64;
-		uint64_t *g = realloc(sp->gone, cap * sizeof(*g));
-
-		if (!g)
-			return -ENOMEM;
-		sp->gone = g;
-		sp->cap_gone = cap;
-	}
-	sp->gone[sp->n_gone++] = id;
-	return 0;
-}
-
 /* Cgroups not in this sweep are gone: listed in sp->gone and forgotten. */
 static int forget_gone(struct cgp_sampler *sp)
 {
+	cgp_buf_clear(&sp->gone_ids);
 	sp->n_gone = 0;
 	for (size_t i = 0; i < sp->cgs.cap;) {
 		struct cgp_cg *cg = sp->cgs.vals[i];
@@ -257,26 +248,44 @@ static int forget_gone(struct cgp_sampler *sp)
 			i++;
 			continue;
 		}
-		if (note_gone(sp, id))
+		if (cgp_buf_append(&sp->gone_ids, &id, sizeof(id)))
 			return -ENOMEM;
 		free(cgp_idmap_del(&sp->cgs, id)); /* slot i may now hold another entry: look again */
 		sp->stats.cgroups_gone++;
 	}
+	sp->gone = (const uint64_t *)cgp_buf_head(&sp->gone_ids);
+	sp->n_gone = cgp_buf_size(&sp->gone_ids) / sizeof(uint64_t);
+	return 0;
+}
+
+void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t now_wall_ns)
+{
+	sp->now_ns = now_wall_ns;
+	sp->window_s = sp->last_mono_ns ? (double)(now_mono_ns - sp->last_mono_ns) / 1e9 : 0;
+	sp->last_mono_ns = now_mono_ns;
+	sp->gen++;
+	sp->stats.records = 0;
+	sp->stats.mem_unjoined = 0;
+}
+
+int cgp_sampler_end(struct cgp_sampler *sp)
+{
+	int err = forget_gone(sp);
+
+	if (err)
+		return err;
+	sp->stats.cgroups = sp->cgs.len;
+	sp->stats.sweeps++;
 	return 0;
 }
 
 int cgp_sampler_sweep(struct cgp_sampler *sp)
 {
-	uint64_t now_mono = cgp_mono_ns();
 	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
 	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
 	int err;
 
-	sp->now_ns = cgp_wall_ns();
-	sp->window_s = sp->last_mono_ns ? (double)(now_mono - sp->last_mono_ns) / 1e9 : 0;
-	sp->gen++;
-	sp->stats.records = 0;
-	sp->stats.mem_unjoined = 0;
+	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
 		err = read_v1(sp, sp->bpf->iter_mem, &mem);
@@ -286,14 +295,11 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 		sp->cgs_added = 0;
 	}
 	if (!err)
-		err = forget_gone(sp);
+		err = cgp_sampler_end(sp);
 	if (err) {
 		cgp_err("reading the cgroup iterator: %s", strerror(-err));
 		return err;
 	}
-	sp->stats.cgroups = sp->cgs.len;
-	sp->stats.sweeps++;
-	sp->last_mono_ns = now_mono;
 	read_drops(sp);
 	return 0;
 }

@@ -44,16 +44,24 @@ struct cgp_sampler {
 	double window_s;	/* of the last sweep */
 	struct ring_buffer *rb; /* drains sweep_records into recs */
 	struct cgp_buf recs;
-	uint64_t *gone; /* cgroup ids that disappeared in the last sweep */
-	size_t n_gone, cap_gone;
+	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */
+	const uint64_t *gone;	 /* into gone_ids */
+	size_t n_gone;
 	struct cgp_sampler_stats stats;
 };
 
+/* bpf NULL: no kernel to read (the record-taking half only, for tests). */
 int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf);
 void cgp_sampler_free(struct cgp_sampler *sp);
 /* Sweeps now: reads every hierarchy's records, measures the window since the last sweep (the first sweep is a
  * baseline), and lists the cgroups seen before but not now in sp->gone. 0 or -errno. */
 int cgp_sampler_sweep(struct cgp_sampler *sp);
+/* The halves of a sweep that take no I/O, for tests that feed records themselves: begin, the cgroup v2
+ * records (a cgroup that is in none is gone at the end), end. cgp_sampler_sweep runs these around the kernel's
+ * walks. */
+void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t now_wall_ns);
+int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n);
+int cgp_sampler_end(struct cgp_sampler *sp);
 /* The next live cgroup's sample of the last sweep; *it starts at 0. False when there is none left. */
 bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sample *out);
 

@@ -267,11 +267,6 @@ void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_e
 	b->ev.agent_started = p;
 }
 
-size_t cgp_event_packed_size(const struct cgp_event_build *b)
-{
-	return cgpulse__v1__event__get_packed_size(&b->ev);
-}
-
 int cgp_event_pack(const struct cgp_event_build *b, struct cgp_buf *out)
 {
 	size_t n = cgpulse__v1__event__get_packed_size(&b->ev);

@@ -67,7 +67,6 @@ static inline bool cgp_event_is_sample(const Cgpulse__V1__Event *ev)
 	return ev->body_case == CGPULSE__V1__EVENT__BODY_SAMPLE;
 }
 
-size_t cgp_event_packed_size(const struct cgp_event_build *b);
 /* Appends the serialized Event to out; 0 or -ENOMEM. */
 int cgp_event_pack(const struct cgp_event_build *b, struct cgp_buf *out);
 

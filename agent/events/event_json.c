@@ -308,7 +308,7 @@ static void alert(struct w *w, const Cgpulse__V1__Event *ev)
 	PUT_ATTRIBUTION(w, a);
 }
 
-const char *cgp_event_type_name(const Cgpulse__V1__Event *ev)
+static const char *type_name(const Cgpulse__V1__Event *ev)
 {
 	switch (ev->body_case) {
 	case CGPULSE__V1__EVENT__BODY_SAMPLE:
@@ -334,7 +334,7 @@ const char *cgp_event_type_name(const Cgpulse__V1__Event *ev)
 
 int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct cgp_buf *out)
 {
-	const char *type = cgp_event_type_name(ev);
+	const char *type = type_name(ev);
 	size_t start = out->len;
 	struct w w = {.out = out, .first = true};
 

@@ -18,7 +18,5 @@
 int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct cgp_buf *out);
 /* The same as a jansson object (json_decref it), or NULL when out of memory or the event has no body. */
 json_t *cgp_event_json(const Cgpulse__V1__Event *ev, unsigned flags);
-/* The body's name as the "type" key shows it ("sample", "oom_kill", ...), or NULL when unset. */
-const char *cgp_event_type_name(const Cgpulse__V1__Event *ev);
 
 #endif

@@ -128,7 +128,7 @@ void cgp_pub_cgroup(struct cgp_publisher *p, bool started, uint64_t cgroup_id, u
 	fan_out(p, false); /* text mode: too chatty for people; JSON and the collector get them */
 }
 
-void cgp_pub_dropped(struct cgp_publisher *p, const struct cgp_spool_drops *d)
+static void pub_dropped(struct cgp_publisher *p, const struct cgp_spool_drops *d)
 {
 	struct cgp_event_meta m = next_meta(p);
 
@@ -150,7 +150,7 @@ bool cgp_pub_report_drops(struct cgp_publisher *p, bool live, uint64_t now_ns, u
 	if (!cgp_spool_take_drops(p->spool, &d))
 		return false;
 	p->drops_reported_ns = now_ns;
-	cgp_pub_dropped(p, &d);
+	pub_dropped(p, &d);
 	return true;
 }
 

@@ -48,8 +48,6 @@ void cgp_pub_cgroup(struct cgp_publisher *p, bool started, uint64_t cgroup_id, u
 		    const struct cgp_attribution *a);
 /* The first event of an instance: programs attached and skipped (and why), kernel, cgroup layout. */
 void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b);
-/* The spool dropped events: report what it dropped since the last report, as an event of its own. */
-void cgp_pub_dropped(struct cgp_publisher *p, const struct cgp_spool_drops *d);
 /* Reports the spool's drops when it is due: only while the collector is connected (live) and at most once per
  * interval_ns, since pushing the report into a full spool drops one more sample, which must not turn into a
  * report per batch. True when it published one. */

@@ -121,7 +121,16 @@ int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t a
 	return 0;
 }
 
-int cgp_pb_next_field(const uint8_t **p, const uint8_t *end, struct cgp_pb_field *f)
+/* Walks the top-level fields of a serialized message: 1 and the field's number, wire type and value (a byte
+ * range for length-delimited fields, *num for varints), 0 at the end, -EBADMSG when malformed. */
+struct cgp_pb_field {
+	uint32_t number;
+	int wire_type;
+	const uint8_t *data;
+	size_t len;
+	uint64_t num;
+};
+static int pb_next_field(const uint8_t **p, const uint8_t *end, struct cgp_pb_field *f)
 {
 	uint64_t key, v;
 	int h;
@@ -217,7 +226,7 @@ static int batch_decode(const uint8_t *p, size_t len, struct cgp_wire_batch **ou
 	*out = NULL;
 	if (!b)
 		return -ENOMEM;
-	while ((r = cgp_pb_next_field(&p, end, &f)) > 0) {
+	while ((r = pb_next_field(&p, end, &f)) > 0) {
 		if (f.number == 1 && f.wire_type == WT_LEN) /* events */
 			r = batch_add_event(b, f.data, f.len);
 		else if (f.number == 2 && f.wire_type == WT_LEN) /* instance_id; the agent writes it after the events */
@@ -259,7 +268,7 @@ int cgp_wire_decode(const uint8_t *msg, size_t len, size_t max_inflate, struct c
 
 	memset(out, 0, sizeof(*out));
 	/* walk the Frame by hand: unpacking it with protobuf-c would copy a compressed batch once more */
-	while ((r = cgp_pb_next_field(&p, end, &f)) > 0)
+	while ((r = pb_next_field(&p, end, &f)) > 0)
 		if (f.number >= 1 && f.number <= 3 && f.wire_type == WT_LEN)
 			kind = f; /* a oneof: the last one wins, as protobuf parsers do */
 	if (r < 0) {

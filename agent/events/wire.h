@@ -67,15 +67,4 @@ int cgp_wire_decode(const uint8_t *msg, size_t len, size_t max_inflate, struct c
 		    struct cgp_wire_msg *out, char *why, size_t whylen);
 void cgp_wire_msg_free(struct cgp_wire_msg *m);
 
-/* Walks the top-level fields of a serialized message: 1 and the field's number, wire type and value (a byte
- * range for length-delimited fields, *num for varints), 0 at the end, -EBADMSG when malformed. */
-struct cgp_pb_field {
-	uint32_t number;
-	int wire_type;
-	const uint8_t *data;
-	size_t len;
-	uint64_t num;
-};
-int cgp_pb_next_field(const uint8_t **p, const uint8_t *end, struct cgp_pb_field *f);
-
 #endif

@@ -3,6 +3,7 @@
 #include "lib/bytebuf.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +42,44 @@ int cgp_buf_append(struct cgp_buf *b, const void *p, size_t n)
 		memcpy(w, p, n);
 	b->len += n;
 	return 0;
+}
+
+int cgp_buf_vprintf(struct cgp_buf *b, const char *fmt, va_list ap)
+{
+	size_t room = 128;
+
+	for (int tries = 0; tries < 2; tries++) {
+		char *w = (char *)cgp_buf_reserve(b, room);
+		va_list aq;
+		int n;
+
+		if (!w)
+			return -ENOMEM;
+		va_copy(aq, ap);
+		n = vsnprintf(w, room, fmt, aq);
+		va_end(aq);
+		if (n < 0)
+			return -EINVAL;
+		if ((size_t)n < room) {
+			b->len += (size_t)n;
+			return 0;
+		}
+		room = (size_t)n + 1; /* the exact size, known now */
+	}
+	return -EINVAL;
+}
+
+char *cgp_buf_take_string(struct cgp_buf *b)
+{
+	char *s;
+
+	if (cgp_buf_append(b, "", 1))
+		return NULL;
+	if (b->off)
+		memmove(b->data, b->data + b->off, b->len - b->off);
+	s = (char *)b->data;
+	*b = (struct cgp_buf)CGP_BUF_INIT;
+	return s;
 }
 
 void cgp_buf_consume(struct cgp_buf *b, size_t n)

@@ -3,6 +3,7 @@
 #ifndef CGP_BYTEBUF_H
 #define CGP_BYTEBUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -29,8 +30,12 @@ static inline size_t cgp_buf_size(const struct cgp_buf *b)
 /* Makes room for n more bytes after len; returns the write pointer or NULL (out of memory). */
 uint8_t *cgp_buf_reserve(struct cgp_buf *b, size_t n);
 int cgp_buf_append(struct cgp_buf *b, const void *p, size_t n); /* 0 or -ENOMEM */
-void cgp_buf_consume(struct cgp_buf *b, size_t n);		/* drops n bytes from the front */
-void cgp_buf_clear(struct cgp_buf *b);				/* keeps the memory */
+/* Appends formatted text (no NUL); 0, -ENOMEM, or -EINVAL for a format vsnprintf refuses. */
+int cgp_buf_vprintf(struct cgp_buf *b, const char *fmt, va_list ap);
+/* Appends a NUL and hands the bytes over as a C string (the buffer is left empty); NULL when out of memory. */
+char *cgp_buf_take_string(struct cgp_buf *b);
+void cgp_buf_consume(struct cgp_buf *b, size_t n); /* drops n bytes from the front */
+void cgp_buf_clear(struct cgp_buf *b);		   /* keeps the memory */
 void cgp_buf_free(struct cgp_buf *b);
 
 #endif

@@ -92,6 +92,7 @@ void cgp_names_free(struct cgp_names *n)
 {
 	free_all(&n->live);
 	free_all(&n->dead);
+	cgp_buf_free(&n->unannounced);
 	cgp_meta_cache_free(n->meta);
 	n->meta = NULL;
 }
@@ -125,13 +126,50 @@ static struct cgp_cgname *add(struct cgp_names *n, uint64_t id, const char *path
 	return c;
 }
 
-void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t now_ns)
+void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t born_ns, uint64_t now_ns)
 {
+	struct cgp_cgname *c;
+
 	/* an old record read late (the ring keeps what was not read yet) of a cgroup already gone: an id is
 	 * never reused, so a tombstone means the cgroup is over; live and dead never hold the same id */
 	if (cgp_idmap_get(&n->dead, id))
 		return;
-	add(n, id, path[0] ? path : "/", now_ns);
+	c = cgp_idmap_get(&n->live, id);
+	if (c && c->born_ns) /* the same record twice */
+		return;
+	c = add(n, id, path[0] ? path : "/", now_ns);
+	if (!c)
+		return;
+	c->born_ns = born_ns ? born_ns : now_ns;
+	if (cgp_buf_append(&n->unannounced, &id, sizeof(id)))
+		n->stats.unannounced++;
+}
+
+size_t cgp_names_take_started(struct cgp_names *n, uint64_t id, uint64_t now_ns, const struct cgp_cgname **out,
+			      size_t max)
+{
+	uint64_t *ids = (uint64_t *)(n->unannounced.data + n->unannounced.off);
+	size_t got = 0, kept = 0, len = cgp_buf_size(&n->unannounced) / sizeof(uint64_t);
+
+	for (size_t i = 0; i < len; i++) {
+		uint64_t u = ids[i];
+		const struct cgp_cgname *c = cgp_idmap_get(&n->live, u);
+		bool due;
+
+		if (!c)
+			c = cgp_idmap_get(&n->dead, u);
+		if (id)
+			due = u == id;
+		else
+			due = !c || c->named || c->removed_ns ||
+			      (c->checked_ns && now_ns - c->born_ns >= CGP_ANNOUNCE_WAIT_NS);
+		if (due && c && got < max)
+			out[got++] = c;
+		else if (!due || c)
+			ids[kept++] = u; /* not due, or no room left in out: next time */
+	}
+	n->unannounced.len = n->unannounced.off + kept * sizeof(uint64_t);
+	return got;
 }
 
 void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)

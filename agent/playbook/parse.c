@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "lib/bytebuf.h"
 #include "playbook/playbook.h"
 
 struct pctx {
@@ -21,7 +22,7 @@ struct pctx {
 	size_t errlen;
 };
 
-const char *cgp_severity_name(enum cgp_severity s)
+static const char *severity_name(enum cgp_severity s)
 {
 	return s == CGP_SEV_CRITICAL ? "critical" : s == CGP_SEV_WARNING ? "warning" : "unknown";
 }
@@ -593,9 +594,9 @@ const struct cgp_rule *cgp_playbook_find(const struct cgp_playbook *pb, const ch
 }
 
 /* A growing string for the formatter; on ENOMEM it stays NULL and later appends are no-ops. */
+/* A text being built, with a sticky error so formatting code reads as a list of lines. */
 struct sbuf {
-	char *s;
-	size_t len, cap;
+	struct cgp_buf b;
 	bool oom;
 };
 
@@ -603,35 +604,12 @@ static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((forma
 static void sb_printf(struct sbuf *b, const char *fmt, ...)
 {
 	va_list ap;
-	size_t cap;
-	char *s;
-	int n;
 
 	if (b->oom)
 		return;
-	for (;;) {
-		va_start(ap, fmt);
-		n = vsnprintf(b->s ? b->s + b->len : NULL, b->s ? b->cap - b->len : 0, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			b->oom = true;
-			return;
-		}
-		if (b->s && b->len + (size_t)n < b->cap) {
-			b->len += (size_t)n;
-			return;
-		}
-		cap = b->cap ? b->cap : 256;
-		while (cap <= b->len + (size_t)n)
-			cap *= 2;
-		s = realloc(b->s, cap);
-		if (!s) {
-			b->oom = true;
-			return;
-		}
-		b->s = s;
-		b->cap = cap;
-	}
+	va_start(ap, fmt);
+	b->oom = cgp_buf_vprintf(&b->b, fmt, ap) != 0;
+	va_end(ap);
 }
 
 /* YAML double-quoted scalar: always safe, whatever the text ('*' would start an alias, ':' a mapping, ...) */
@@ -712,7 +690,7 @@ char *cgp_playbook_format(const struct cgp_playbook *pb)
 		}
 		sb_printf(&b, "    for: ");
 		sb_duration(&b, r->for_ns);
-		sb_printf(&b, "\n    severity: %s\n", cgp_severity_name(r->severity));
+		sb_printf(&b, "\n    severity: %s\n", severity_name(r->severity));
 		if (r->has_resolve_below) {
 			sb_printf(&b, "    resolve_below: ");
 			sb_number(&b, r->resolve_below);
@@ -732,8 +710,8 @@ char *cgp_playbook_format(const struct cgp_playbook *pb)
 		sb_printf(&b, "\n");
 	}
 	if (b.oom) {
-		free(b.s);
+		cgp_buf_free(&b.b);
 		return NULL;
 	}
-	return b.s;
+	return cgp_buf_take_string(&b.b);
 }

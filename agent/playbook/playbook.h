@@ -68,7 +68,6 @@ const struct cgp_rule *cgp_playbook_find(const struct cgp_playbook *pb, const ch
 
 /* "5m", "90s", "250ms", "1h30m", "0" -> nanoseconds. 0, -EINVAL (unparsable or negative) or -ERANGE. */
 int cgp_duration_parse(const char *s, uint64_t *out_ns);
-const char *cgp_severity_name(enum cgp_severity s);
 
 /* The default playbook's YAML text, embedded by playbook_default.c; not NUL-terminated by contract. */
 extern const char cgp_playbook_default_yaml[];

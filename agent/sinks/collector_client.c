@@ -260,7 +260,7 @@ static void finish_connect(struct cgp_cc *cc)
 	connected(cc);
 }
 
-void cgp_cc_on_readable(struct cgp_cc *cc)
+static void on_readable(struct cgp_cc *cc)
 {
 	char why[192];
 
@@ -322,7 +322,7 @@ void cgp_cc_on_readable(struct cgp_cc *cc)
 	pump(cc);
 }
 
-void cgp_cc_on_writable(struct cgp_cc *cc)
+static void on_writable(struct cgp_cc *cc)
 {
 	if (cc->state == CC_CONNECTING)
 		finish_connect(cc);
@@ -338,9 +338,9 @@ void cgp_cc_handle(struct cgp_cc *cc, uint32_t events)
 		return;
 	}
 	if (events & EPOLLOUT)
-		cgp_cc_on_writable(cc);
+		on_writable(cc);
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
-		cgp_cc_on_readable(cc);
+		on_readable(cc);
 }
 
 void cgp_cc_kick(struct cgp_cc *cc)
@@ -382,11 +382,6 @@ int cgp_cc_tick(struct cgp_cc *cc)
 			   ? (int)(cc->last_ack_ms + cc->cfg.ack_timeout_ms - now)
 			   : 0;
 	}
-}
-
-int cgp_cc_fd(const struct cgp_cc *cc)
-{
-	return cc->fd;
 }
 
 uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc)

@@ -49,13 +49,10 @@ void cgp_cc_free(struct cgp_cc *cc);
 /* Keeps epfd watching the client's socket with the events it needs (adds, modifies; a closed socket left
  * epoll by itself). data is what epoll_wait will hand back for it. 0 or -errno. */
 int cgp_cc_epoll_sync(struct cgp_cc *cc, int epfd, epoll_data_t data);
-int cgp_cc_fd(const struct cgp_cc *cc);		       /* -1 when there is none */
 uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc); /* what the socket should be watched for */
 
 /* Socket events from epoll (EPOLLIN, EPOLLOUT, EPOLLERR, EPOLLHUP). */
 void cgp_cc_handle(struct cgp_cc *cc, uint32_t events);
-void cgp_cc_on_readable(struct cgp_cc *cc);
-void cgp_cc_on_writable(struct cgp_cc *cc);
 /* Timers: starts a connect when the backoff has passed, gives up a slow connect or a collector that stopped
  * acknowledging. Returns ms until it next needs to run, or -1 when only socket events matter. */
 int cgp_cc_tick(struct cgp_cc *cc);

@@ -43,30 +43,13 @@ struct wr {
 static void putf(struct wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void putf(struct wr *w, const char *fmt, ...)
 {
-	size_t room = 256;
 	va_list ap;
-	char *p;
-	int n;
 
-	for (int tries = 0; !w->err && tries < 2; tries++) {
-		p = (char *)cgp_buf_reserve(w->b, room);
-		if (!p) {
-			w->err = -ENOMEM;
-			return;
-		}
-		va_start(ap, fmt);
-		n = vsnprintf(p, room, fmt, ap);
-		va_end(ap);
-		if (n < 0) {
-			w->err = -EINVAL;
-			return;
-		}
-		if ((size_t)n < room) {
-			w->b->len += (size_t)n;
-			return;
-		}
-		room = (size_t)n + 1;
-	}
+	if (w->err)
+		return;
+	va_start(ap, fmt);
+	w->err = cgp_buf_vprintf(w->b, fmt, ap);
+	va_end(ap);
 }
 
 static void puts_(struct wr *w, const char *s)
@@ -179,13 +162,11 @@ static char *labels_of(uint64_t cgroup_id, const struct cgp_attribution *a)
 	put_label(&w, "pod", a->pod, false);
 	put_label(&w, "namespace", a->pod_namespace, false);
 	put_label(&w, "container", a->container_name, false);
-	if (!w.err)
-		w.err = cgp_buf_append(&b, "", 1);
 	if (w.err) {
 		cgp_buf_free(&b);
 		return NULL;
 	}
-	r = (char *)b.data; /* the buffer becomes the string */
+	r = cgp_buf_take_string(&b);
 	return r;
 }
 
@@ -468,6 +449,9 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
 		c->names_unresolved);
 	gauge(w, "cgpulse_names_tombstones", "Removed cgroups still nameable, for late events.", c->names_tombstones);
+	counter(w, "cgpulse_cgroup_started_lost_total",
+		"cgroup_started events not made: no memory to hold the cgroup's place until it was named.",
+		c->cgroup_started_lost);
 	counter(w, "cgpulse_runtime_state_reads_total", "Reads of a container runtime's state files for names.",
 		c->runtime_state_reads);
 	counter(w, "cgpulse_runtime_state_errors_total",

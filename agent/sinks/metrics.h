@@ -41,6 +41,7 @@ struct cgp_agent_counters {
 	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
 	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
 	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
+	uint64_t cgroup_started_lost;	   /* cgroup_started events not made: no memory to hold their place */
 	uint64_t runtime_state_reads;	   /* reads of a runtime's state files for names */
 	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
 	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */

@@ -35,6 +35,7 @@
 #include "collect/cgroupfs.h"
 #include "collect/loader.h"
 #include "collect/sampler.h"
+#include "names/cgroup_names.h"
 
 static volatile sig_atomic_t stop;
 
@@ -322,7 +323,7 @@ static int cmd_hold(int argc, char **argv)
 	fflush(stdout);
 	while (!stop && getline(&line, &cap, stdin) > 0) {
 		if (!strncmp(line, "sweep", 5)) {
-			err = cgp_sampler_sweep(&sp, NULL, NULL, NULL);
+			err = cgp_sampler_sweep(&sp);
 			printf("swept err=%d records=%" PRIu64 "\n", err, sp.stats.records);
 			fflush(stdout);
 		}
@@ -341,7 +342,26 @@ struct paths {
 	size_t n, cap;
 };
 
-static void collect(const struct cgp_sample *s, void *ctx)
+static struct cgp_names names;
+
+/* One sweep as the agent makes it: the kernel's walk, then each cgroup's window and its names. */
+static int sweep_all(struct cgp_sampler *sp, void (*fn)(const struct cgp_sample *s, const char *path, void *ctx),
+		     void *ctx)
+{
+	struct cgp_sample s;
+	size_t it = 0;
+	int err = cgp_sampler_sweep(sp);
+
+	while (!err && cgp_sampler_next(sp, &it, &s)) {
+		const struct cgp_cgname *n = cgp_names_get(&names, s.cgroup_id, s.ts_ns);
+
+		if (n && !n->removed_ns)
+			fn(&s, n->path, ctx);
+	}
+	return err;
+}
+
+static void collect(const struct cgp_sample *s, const char *path, void *ctx)
 {
 	struct paths *ps = ctx;
 	char p[4200];
@@ -353,11 +373,11 @@ static void collect(const struct cgp_sample *s, void *ctx)
 		if (!ps->v2 || !ps->mem)
 			abort();
 	}
-	snprintf(p, sizeof(p), "%s%s", fs.v2_mount, strcmp(s->path, "/") ? s->path : "");
+	snprintf(p, sizeof(p), "%s%s", fs.v2_mount, strcmp(path, "/") ? path : "");
 	ps->v2[ps->n] = strdup(p);
 	ps->mem[ps->n] = NULL;
 	if (s->has_mem) {
-		snprintf(p, sizeof(p), "%s%s", fs.mem_mount, strcmp(s->path, "/") ? s->path : "");
+		snprintf(p, sizeof(p), "%s%s", fs.mem_mount, strcmp(path, "/") ? path : "");
 		ps->mem[ps->n] = strdup(p);
 	}
 	ps->n++;
@@ -421,9 +441,10 @@ static void read_files(const struct paths *ps)
 	}
 }
 
-static void count_sample(const struct cgp_sample *s, void *ctx)
+static void count_sample(const struct cgp_sample *s, const char *path, void *ctx)
 {
 	(void)ctx;
+	(void)path;
 	sink += s->cpu_ns_total + s->mem_bytes; /* what a consumer would at least touch */
 }
 
@@ -472,7 +493,7 @@ static int timed_phase(struct cgp_sampler *sp, const struct paths *ps, int reps,
 
 	for (int r = 0; !err && !stop && r < reps; r++) {
 		t0 = now_ns(CLOCK_MONOTONIC);
-		err = cgp_sampler_sweep(sp, count_sample, NULL, NULL);
+		err = sweep_all(sp, count_sample, NULL);
 		sw = now_ns(CLOCK_MONOTONIC) - t0;
 		t0 = now_ns(CLOCK_MONOTONIC);
 		read_files(ps);
@@ -502,14 +523,15 @@ static int cmd_sweep(int argc, char **argv)
 		return 1;
 	catch_signals();
 	err = cgp_bpf_open(&b, &lo);
-	if (err || cgp_sampler_init(&sp, &b)) {
+	if (err || cgp_sampler_init(&sp, &b) || cgp_names_init(&names, &b.fs, NULL, CGP_TOMBSTONE_GRACE_NS)) {
 		fprintf(stderr, "cgpbench sweep: loading cgpulse: %s\n", strerror(-err));
 		return 1;
 	}
+	cgp_names_walk(&names, now_ns(CLOCK_REALTIME));
 	/* let every sleeper be switched out once with the programs attached, so its cgroup owns a slot */
 	usleep((useconds_t)(settle * 1e6));
 	first = t0 = now_ns(CLOCK_MONOTONIC);
-	err = cgp_sampler_sweep(&sp, collect, NULL, &ps);
+	err = sweep_all(&sp, collect, &ps);
 	printf("first_sweep_ns=%" PRIu64 "\n", now_ns(CLOCK_MONOTONIC) - t0);
 	printf("cgroups=%zu records=%" PRIu64 "\n", ps.n, sp.stats.records);
 	t0 = now_ns(CLOCK_MONOTONIC);
@@ -530,7 +552,7 @@ static int cmd_sweep(int argc, char **argv)
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	prog_stats(b.skel->progs.cgp_cg_stats, &ns0, &cnt0);
 	for (int r = 0; stats_fd >= 0 && !err && !stop && r < 3; r++) {
-		err = cgp_sampler_sweep(&sp, count_sample, NULL, NULL);
+		err = sweep_all(&sp, count_sample, NULL);
 		recs += sp.stats.records;
 	}
 	prog_stats(b.skel->progs.cgp_cg_stats, &ns1, &cnt1);
@@ -553,6 +575,7 @@ static int cmd_sweep(int argc, char **argv)
 		       bpf_map__value_size(m), per);
 	}
 	printf("sink=%" PRIu64 "\n", sink % 10);
+	cgp_names_free(&names);
 	cgp_sampler_free(&sp);
 	cgp_bpf_close(&b, true);
 	for (size_t i = 0; i < ps.n; i++) {

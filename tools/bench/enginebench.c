@@ -30,8 +30,7 @@ static void count(const struct cgp_alert *a, void *ctx)
 int main(int argc, char **argv)
 {
 	unsigned n = argc > 1 ? (unsigned)atoi(argv[1]) : 10000, intervals = argc > 2 ? (unsigned)atoi(argv[2]) : 60;
-	struct cgp_limits lim = {
-	    .cpu_limit_cores = 1.0, .node_cpus = 64, .node_mem_bytes = 256ULL << 30, .is_container = true};
+	const struct cgp_node node = {.cpus = 64, .mem_bytes = 256ULL << 30};
 	struct cgp_event_meta meta = {.node = "bench", .instance_id = "bench"};
 	struct cgp_event_build *b = malloc(sizeof(*b));
 	struct cgp_sample *s = calloc(n, sizeof(*s));
@@ -39,20 +38,20 @@ int main(int argc, char **argv)
 	struct cgp_engine *e;
 	double t0, eng = 0, enc = 0;
 	char err[256], (*paths)[48] = calloc(n, 48);
+	struct cgp_attribution *a = calloc(n, sizeof(*a));
 
-	if (!b || !s || !paths || cgp_playbook_default(&pb, err, sizeof(err)) || !(e = cgp_engine_new(pb))) {
+	if (!b || !s || !paths || !a || cgp_playbook_default(&pb, err, sizeof(err)) || !(e = cgp_engine_new(pb))) {
 		fprintf(stderr, "enginebench: setup failed %s\n", err);
 		return 1;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(paths[i], 48, "/kubepods/pod%u/c%u", i / 3, i);
 		s[i].cgroup_id = i + 1;
-		s[i].path = paths[i];
 		s[i].has_mem = true;
 		s[i].mem_limit_bytes = 512ULL << 20;
-		s[i].is_container = true;
-		s[i].container_id = s[i].runtime = s[i].pod = s[i].pod_namespace = "";
-		s[i].container_name = s[i].image = s[i].pod_uid = s[i].qos_class = "";
+		a[i] = cgp_attribution_unknown;
+		a[i].path = paths[i];
+		a[i].is_container = true;
 	}
 	for (unsigned t = 0; t < intervals; t++) {
 		uint64_t now = (uint64_t)t * 10000000000ULL; /* 10 s steps: the default's 5m and 2m rules get to fire */
@@ -64,15 +63,16 @@ int main(int argc, char **argv)
 			s[i].cpu_cores = hot;
 			s[i].cpu_limit_cores = 1.0;
 			s[i].mem_bytes = (uint64_t)(s[i].mem_limit_bytes * (i % 10 == 5 ? 0.96 : 0.5));
+			cgp_measure_sample(&s[i], &node); /* the sampler's part, done once per sample */
 		}
 		t0 = cpu_ns();
 		for (unsigned i = 0; i < n; i++)
-			cgp_engine_eval(e, &s[i], &lim, now, count, NULL);
+			cgp_engine_eval(e, &s[i], &a[i], now, count, NULL);
 		eng += cpu_ns() - t0;
 		t0 = cpu_ns();
 		for (unsigned i = 0; i < n; i++) {
 			meta.seq = (uint64_t)t * n + i + 1;
-			cgp_event_build_sample(b, &meta, &s[i], NULL);
+			cgp_event_build_sample(b, &meta, &s[i], &a[i]);
 		}
 		enc += cpu_ns() - t0;
 	}
@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 	cgp_engine_free(e);
 	cgp_playbook_free(pb);
 	free(paths);
+	free(a);
 	free(s);
 	free(b);
 	return 0;

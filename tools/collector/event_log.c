@@ -188,11 +188,6 @@ int cgp_event_log_flush(struct cgp_event_log *l)
 	return 0;
 }
 
-bool cgp_event_log_is_pb(const struct cgp_event_log *l)
-{
-	return l->pb;
-}
-
 void cgp_event_log_close(struct cgp_event_log *l)
 {
 	if (!l)

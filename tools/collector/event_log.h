@@ -28,7 +28,6 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 int cgp_event_log_write(struct cgp_event_log *l, const Cgpulse__V1__Event *ev, const uint8_t *raw, size_t rawlen);
 /* Hands buffered records to the kernel; call before acknowledging them. 0 or -errno. */
 int cgp_event_log_flush(struct cgp_event_log *l);
-bool cgp_event_log_is_pb(const struct cgp_event_log *l);
 void cgp_event_log_close(struct cgp_event_log *l);
 
 #endif

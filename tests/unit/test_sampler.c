@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-2.0
+/* The sampler's arithmetic on records fed by hand (no kernel): windows from running totals, a total that goes
+ * backwards, 32-bit run-queue counts that wrap, a cgroup that is gone from one sweep to the next, and every
+ * playbook metric measured once, against the limit or the node. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "collect/sampler.h"
+#include "collect/window.h"
+
+#define NS 1000000000ULL
+
+static const struct cgp_node node = {.cpus = 4, .mem_bytes = 8ULL << 30};
+
+static struct cgp_cgroup_rec rec(uint64_t id, uint64_t cpu_ns)
+{
+	return (struct cgp_cgroup_rec){.cgroup_id = id, .flags = CGP_REC_DFL | CGP_REC_CPU, .cpu_ns = cpu_ns};
+}
+
+static void test_window_arithmetic(void **state)
+{
+	struct cgp_cgroup_rec cur = rec(7, 3 * NS);
+	struct cgp_totals prev;
+	struct cgp_sample s;
+
+	(void)state;
+	/* first sight: the window holds everything since the cgroup's first event, and counts no OOM kill */
+	cur.oom_kills = 2;
+	cur.flags |= CGP_REC_MEM;
+	cur.mem_bytes = 1ULL << 30;
+	cur.mem_limit_bytes = 2ULL << 30;
+	cgp_window_sample(&s, 7, &cur, NULL, 2.0, 2.0, 5 * NS, &node);
+	assert_int_equal(s.cpu_ns_window, 3 * NS);
+	assert_true(s.cpu_cores == 1.5);
+	assert_int_equal(s.oom_kills_window, 0);
+	assert_int_equal(s.ts_ns, 5 * NS);
+	/* measured once, here: the CPU against its 2-core limit, memory against its own limit */
+	assert_true(s.m[CGP_METRIC_CPU_PCT].known);
+	assert_true(s.m[CGP_METRIC_CPU_PCT].value == 75.0);
+	assert_int_equal(s.m[CGP_METRIC_CPU_PCT].limit_kind, CGP_LIMIT_CGROUP);
+	assert_true(s.m[CGP_METRIC_MEM_PCT].value == 50.0);
+
+	/* a normal window */
+	cgp_totals_of(&cur, &prev);
+	cur.cpu_ns = 4 * NS;
+	cur.oom_kills = 3;
+	cgp_window_sample(&s, 7, &cur, &prev, 0, 1.0, 6 * NS, &node);
+	assert_int_equal(s.cpu_ns_window, NS);
+	assert_int_equal(s.cpu_ns_total, 4 * NS);
+	assert_int_equal(s.oom_kills_window, 1);
+	/* no limit of its own: a share of the node's 4 CPUs */
+	assert_int_equal(s.m[CGP_METRIC_CPU_PCT].limit_kind, CGP_LIMIT_NODE);
+	assert_true(s.m[CGP_METRIC_CPU_PCT].value == 25.0);
+	assert_true(s.m[CGP_METRIC_OOM_KILLS].value == 1);
+
+	/* the kernel side started the cgroup over (its slot was taken back): count from zero, never a huge jump */
+	cgp_totals_of(&cur, &prev);
+	cur.cpu_ns = NS / 2;
+	cur.oom_kills = 0;
+	cgp_window_sample(&s, 7, &cur, &prev, 0, 1.0, 7 * NS, &node);
+	assert_int_equal(s.cpu_ns_window, NS / 2);
+	assert_int_equal(s.oom_kills_window, 0);
+
+	/* 32-bit run-queue counts wrap: the window is the difference modulo 2^32 */
+	cgp_totals_of(&cur, &prev);
+	prev.runq[3] = 0xfffffff0u;
+	cur.runq_waits[3] = 0x10;
+	prev.runq[5] = 100;
+	cur.runq_waits[5] = 130;
+	cur.flags &= ~CGP_REC_MEM;
+	cgp_window_sample(&s, 7, &cur, &prev, 0, 1.0, 8 * NS, &node);
+	assert_int_equal(s.runq_hist_window[3], 0x20);
+	assert_int_equal(s.runq_hist_window[5], 30);
+	assert_int_equal(s.runq_waits_window, 0x20 + 30);
+	assert_true(s.runq_p99_us > 0);
+	assert_true(s.m[CGP_METRIC_RUNQ_P99_US].value == s.runq_p99_us);
+	/* no memory figures: no memory metric, rather than a made-up 0 % */
+	assert_false(s.has_mem);
+	assert_false(s.m[CGP_METRIC_MEM_PCT].known);
+}
+
+static bool find(const struct cgp_sampler *sp, uint64_t id, struct cgp_sample *out)
+{
+	size_t it = 0;
+
+	while (cgp_sampler_next(sp, &it, out))
+		if (out->cgroup_id == id)
+			return true;
+	return false;
+}
+
+static void sweep(struct cgp_sampler *sp, uint64_t t, const struct cgp_cgroup_rec *recs, size_t n)
+{
+	cgp_sampler_begin(sp, t, t);
+	assert_int_equal(cgp_sampler_take_v2(sp, recs, n), 0);
+	assert_int_equal(cgp_sampler_end(sp), 0);
+}
+
+static void test_sweeps_and_gone(void **state)
+{
+	struct cgp_cgroup_rec r[3] = {rec(10, NS), rec(11, 2 * NS), rec(12, 0)};
+	struct cgp_sampler sp;
+	struct cgp_sample s;
+
+	(void)state;
+	assert_int_equal(cgp_sampler_init(&sp, NULL), 0);
+	sp.node = node;
+	sweep(&sp, 1 * NS, r, 3);
+	assert_int_equal(sp.stats.cgroups, 3);
+	assert_int_equal(sp.n_gone, 0);
+
+	/* 11 is gone from the walk (removed between two sweeps): listed once, then forgotten */
+	r[0].cpu_ns = 1500000000ULL;
+	r[1] = r[2];
+	r[1].cpu_ns = NS / 4;
+	sweep(&sp, 2 * NS, r, 2);
+	assert_int_equal(sp.n_gone, 1);
+	assert_int_equal(sp.gone[0], 11);
+	assert_int_equal(sp.stats.cgroups, 2);
+	assert_int_equal(sp.stats.cgroups_gone, 1);
+	assert_false(find(&sp, 11, &s));
+	assert_true(find(&sp, 10, &s));
+	assert_int_equal(s.cpu_ns_window, NS / 2);
+	assert_true(s.window_s == 1.0);
+	assert_true(s.cpu_cores == 0.5);
+	assert_true(find(&sp, 12, &s));
+	assert_int_equal(s.cpu_ns_window, NS / 4);
+
+	/* iteration reads, it does not advance: asking twice gives the same window */
+	assert_true(find(&sp, 10, &s));
+	assert_int_equal(s.cpu_ns_window, NS / 2);
+
+	/* a cgroup new in this sweep: its first window is everything it did so far */
+	r[1] = rec(13, 3 * NS);
+	sweep(&sp, 3 * NS, r, 2);
+	assert_int_equal(sp.n_gone, 1);
+	assert_int_equal(sp.gone[0], 12);
+	assert_true(find(&sp, 13, &s));
+	assert_int_equal(s.cpu_ns_window, 3 * NS);
+	assert_true(find(&sp, 10, &s));
+	assert_int_equal(s.cpu_ns_window, 0);
+	cgp_sampler_free(&sp);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_window_arithmetic),
+	    cmocka_unit_test(test_sweeps_and_gone),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
