@@ -11,28 +11,10 @@
 #include "events/event_json.h"
 #include "events/frame.h"
 #include "events/wire.h"
+#include "fixtures.h"
 
 #define NODE	 "node-1"
 #define INSTANCE "5f0c3a1e9d2b4c6a8e7f1029384756ab"
-
-#define WEB "/kubepods.slice/kubepods-burstable.slice/web.scope"
-
-/* the container every attributed event names, at the path of its cgroup */
-static struct cgp_attribution at(const char *path)
-{
-	return (struct cgp_attribution){
-	    .path = path,
-	    .is_container = true,
-	    .container_id = "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",
-	    .runtime = "containerd",
-	    .pod = "web-7d9f8-abcde",
-	    .pod_namespace = "shop",
-	    .container_name = "nginx",
-	    .image = "registry.example/shop/nginx:1.25",
-	    .pod_uid = "0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b",
-	    .qos_class = "burstable",
-	};
-}
 
 static int write_file(const char *dir, const char *name, const struct cgp_buf *b)
 {
@@ -84,7 +66,8 @@ int main(int argc, char **argv)
 	struct cgp_buf pb = CGP_BUF_INIT, jsonl = CGP_BUF_INIT, frames = CGP_BUF_INIT;
 	struct cgp_event_meta m = {.node = NODE, .instance_id = INSTANCE, .seq = 1};
 	struct cgp_event_build b;
-	struct cgp_attribution web = at(WEB), oomed = at("/test/oom"), fresh = at("/kubepods.slice/new.scope");
+	struct cgp_attribution web = fx_attribution(FX_WEB), oomed = fx_attribution("/test/oom");
+	struct cgp_attribution fresh = fx_attribution("/kubepods.slice/new.scope");
 	struct cgp_attribution odd = cgp_attribution_unknown;
 	struct cgp_buf gap = CGP_BUF_INIT;
 	struct cgp_batch batch;
@@ -96,26 +79,7 @@ int main(int argc, char **argv)
 	}
 	cgp_batch_init(&batch);
 
-	struct cgp_sample s = {
-	    .cgroup_id = 4026531835ull,
-	    .ts_ns = 1700000000123456789ull,
-	    .window_s = 1.0,
-	    .cpu_ns_total = 987654321012ull,
-	    .cpu_ns_window = 750000000,
-	    .cpu_cores = 0.75,
-	    .voluntary_switches = 1000,
-	    .involuntary_switches = 20,
-	    .runq_waits_window = 321,
-	    .runq_p50_us = 3.5,
-	    .runq_p99_us = 812.25,
-	    .has_mem = true,
-	    .mem_bytes = 104857600,
-	    .mem_limit_bytes = 268435456,
-	    .oom_kills = 2,
-	    .reclaim_ns_total = 5555,
-	    .reclaims_total = 7,
-	    .runq_hist_window = {100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21},
-	};
+	struct cgp_sample s = fx_sample();
 
 	cgp_event_build_sample(&b, &m, &s, &web);
 	err |= emit(&b, &pb, &jsonl, &batch);
@@ -128,44 +92,13 @@ int main(int argc, char **argv)
 	cgp_event_build_sample(&b, &m, &s2, &odd);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
-	struct cgp_oom_event o = {
-	    .ts_ns = 1700000002000000000ull,
-	    .cgroup_id = 4026531900ull,
-	    .memcg_id = 31,
-	    .pid = 4242,
-	    .tgid = 4240,
-	    .rss_anon_bytes = 20971520,
-	    .rss_file_bytes = 4096,
-	    .rss_shmem_bytes = 8192,
-	    .pgtables_bytes = 65536,
-	    .oom_score_adj = -999,
-	};
+	struct cgp_oom_event o = fx_oom();
 
-	memcpy(o.comm, "stress-ng-vm-wk", 16); /* 15 characters and the NUL */
 	m.seq = 3;
 	cgp_event_build_oom_kill(&b, &m, &o, &oomed);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
-	struct cgp_alert a = {
-	    .ts_ns = 1700000300000000000ull,
-	    .cgroup_id = 4026531835ull,
-	    .path = WEB,
-	    .rule = "cpu_critical",
-	    .severity = CGP_SEV_CRITICAL,
-	    .state = CGP_ALERT_FIRING,
-	    .metric = "cpu_pct",
-	    .value = 97.5,
-	    .threshold = 95,
-	    .held_ns = 300000000000ull,
-	    .limit = 1.0,
-	    .limit_kind = CGP_LIMIT_CGROUP,
-	    .evidence = {96.0, 97.0, 97.5},
-	    .evidence_len = 3,
-	    .action = "scale up CPU (limit 1.0 -> 2.0) or scale out",
-	    .runbook = "https://runbooks.example/cpu",
-	    .recommended_limit = 2.0,
-	    .reason = "threshold",
-	};
+	struct cgp_alert a = fx_alert();
 
 	m.seq = 4;
 	cgp_event_build_alert(&b, &m, &a, &web);

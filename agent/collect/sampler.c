@@ -55,19 +55,11 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 	return 0;
 }
 
-static void free_vals(struct cgp_idmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			free(m->vals[i]);
-	cgp_idmap_free(m);
-}
-
 void cgp_sampler_free(struct cgp_sampler *sp)
 {
-	free_vals(&sp->cgs);
-	free_vals(&sp->memjoin);
-	free_vals(&sp->cpujoin);
+	cgp_idmap_free_all(&sp->cgs, NULL);
+	cgp_idmap_free_all(&sp->memjoin, NULL);
+	cgp_idmap_free_all(&sp->cpujoin, NULL);
 	ring_buffer__free(sp->rb);
 	sp->rb = NULL;
 	cgp_buf_free(&sp->recs);

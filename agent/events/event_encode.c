@@ -172,28 +172,27 @@ void cgp_event_build_alert(struct cgp_event_build *b, const struct cgp_event_met
 	b->ev.alert = p;
 }
 
+/* CgroupStarted and CgroupStopped are two messages of one shape */
+#define CGROUP_BODY(b, p, init, cgroup_id, a)                                                                          \
+	do {                                                                                                           \
+		init(p);                                                                                               \
+		(p)->cgroup_id = (cgroup_id);                                                                          \
+		(p)->path = text(b, (a)->path);                                                                        \
+		SET_ATTRIBUTION(b, p, a);                                                                              \
+	} while (0)
+
 void cgp_event_build_cgroup(struct cgp_event_build *b, const struct cgp_event_meta *m, bool started, uint64_t ts_ns,
 			    uint64_t cgroup_id, const struct cgp_attribution *a)
 {
 	envelope(b, m, ts_ns);
 	if (started) {
-		Cgpulse__V1__CgroupStarted *p = &b->body.cgroup_started;
-
-		cgpulse__v1__cgroup_started__init(p);
-		p->cgroup_id = cgroup_id;
-		p->path = text(b, a->path);
-		SET_ATTRIBUTION(b, p, a);
+		CGROUP_BODY(b, &b->body.cgroup_started, cgpulse__v1__cgroup_started__init, cgroup_id, a);
 		b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STARTED;
-		b->ev.cgroup_started = p;
+		b->ev.cgroup_started = &b->body.cgroup_started;
 	} else {
-		Cgpulse__V1__CgroupStopped *p = &b->body.cgroup_stopped;
-
-		cgpulse__v1__cgroup_stopped__init(p);
-		p->cgroup_id = cgroup_id;
-		p->path = text(b, a->path);
-		SET_ATTRIBUTION(b, p, a);
+		CGROUP_BODY(b, &b->body.cgroup_stopped, cgpulse__v1__cgroup_stopped__init, cgroup_id, a);
 		b->ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STOPPED;
-		b->ev.cgroup_stopped = p;
+		b->ev.cgroup_stopped = &b->body.cgroup_stopped;
 	}
 }
 

@@ -69,6 +69,23 @@ int cgp_buf_vprintf(struct cgp_buf *b, const char *fmt, va_list ap)
 	return -EINVAL;
 }
 
+void cgp_text_printf(struct cgp_text *t, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (t->err)
+		return;
+	va_start(ap, fmt);
+	t->err = cgp_buf_vprintf(t->b, fmt, ap);
+	va_end(ap);
+}
+
+void cgp_text_puts(struct cgp_text *t, const char *s)
+{
+	if (!t->err)
+		t->err = cgp_buf_append(t->b, s, strlen(s));
+}
+
 char *cgp_buf_take_string(struct cgp_buf *b)
 {
 	char *s;

@@ -128,3 +128,11 @@ uint64_t cgp_idmap_strkey(const char *s)
 		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
 	return h ? h : 1;
 }
+
+void cgp_idmap_free_all(struct cgp_idmap *m, void (*free_val)(void *))
+{
+	for (size_t i = 0; i < m->cap; i++)
+		if (m->keys[i])
+			(free_val ? free_val : free)(m->vals[i]);
+	cgp_idmap_free(m);
+}

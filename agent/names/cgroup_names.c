@@ -68,8 +68,10 @@ static void set_str(char **dst, const char *src)
 		*dst = empty;
 }
 
-static void name_free(struct cgp_cgname *c)
+static void name_free(void *p)
 {
+	struct cgp_cgname *c = p;
+
 	if (!c)
 		return;
 	free(c->path);
@@ -80,18 +82,10 @@ static void name_free(struct cgp_cgname *c)
 	free(c);
 }
 
-static void free_all(struct cgp_idmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			name_free(m->vals[i]);
-	cgp_idmap_free(m);
-}
-
 void cgp_names_free(struct cgp_names *n)
 {
-	free_all(&n->live);
-	free_all(&n->dead);
+	cgp_idmap_free_all(&n->live, name_free);
+	cgp_idmap_free_all(&n->dead, name_free);
 	cgp_buf_free(&n->unannounced);
 	cgp_meta_cache_free(n->meta);
 	n->meta = NULL;

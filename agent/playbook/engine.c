@@ -37,8 +37,10 @@ struct cgp_engine {
 	struct cgp_idmap cgs; /* cgroup id → struct centry; cgroup ids are never 0 */
 };
 
-static void entry_free(struct centry *c)
+static void entry_free(void *p)
 {
+	struct centry *c = p;
+
 	if (c) {
 		free(c->path);
 		free(c);
@@ -79,19 +81,11 @@ struct cgp_engine *cgp_engine_new(const struct cgp_playbook *pb)
 	return e;
 }
 
-static void free_entries(struct cgp_idmap *m)
-{
-	for (size_t i = 0; i < m->cap; i++)
-		if (m->keys[i])
-			entry_free(m->vals[i]);
-	cgp_idmap_free(m);
-}
-
 void cgp_engine_free(struct cgp_engine *e)
 {
 	if (!e)
 		return;
-	free_entries(&e->cgs);
+	cgp_idmap_free_all(&e->cgs, entry_free);
 	free(e);
 }
 
@@ -251,56 +245,49 @@ static void drop_if_idle(struct cgp_engine *e, struct centry *c)
 		remove_entry(e, c);
 }
 
-int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_attribution *a, uint64_t now_ns,
-		    cgp_alert_cb cb, void *ctx)
+/* One observation of a cgroup: each rule judges the measure of its metric (m is indexed by metric; a rule whose
+ * metric is not measured is left as it is). With deselect, a rule that no longer selects the cgroup ends what
+ * it had started: only a sample says that, an OOM record speaks of one metric. */
+static int observe(struct cgp_engine *e, uint64_t id, const struct cgp_attribution *a, const struct cgp_measure *m,
+		   bool deselect, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
 {
-	struct centry *c = cgp_idmap_get(&e->cgs, s->cgroup_id);
-	unsigned i;
+	struct centry *c = cgp_idmap_get(&e->cgs, id);
 	int ret = 0;
 
 	if (c)
 		c->seen_ns = now_ns;
-	for (i = 0; i < e->pb->nrules; i++) {
+	for (unsigned i = 0; i < e->pb->nrules; i++) {
 		const struct cgp_rule *r = &e->pb->rules[i];
-		const struct cgp_measure *m = &s->m[r->metric];
 
 		if (!selected(r, a)) {
-			/* only after a reload or a change of is_container: end what the rule had started */
-			if (c && c->rs[i].phase == P_FIRING)
-				emit(r, &c->rs[i], s->cgroup_id, a->path, CGP_ALERT_RESOLVED, now_ns, "deselected", cb,
-				     ctx);
-			if (c && c->rs[i].phase != P_INACTIVE)
+			/* only after a reload or a change of is_container */
+			if (deselect && c && c->rs[i].phase == P_FIRING)
+				emit(r, &c->rs[i], id, a->path, CGP_ALERT_RESOLVED, now_ns, "deselected", cb, ctx);
+			if (deselect && c && c->rs[i].phase != P_INACTIVE)
 				deactivate(c, i);
 			continue;
 		}
-		if (!m->known)
-			continue;
-		if (step(e, &c, i, s->cgroup_id, a->path, m, now_ns, cb, ctx))
+		if (m[r->metric].known && step(e, &c, i, id, a->path, &m[r->metric], now_ns, cb, ctx))
 			ret = -ENOMEM;
 	}
 	drop_if_idle(e, c);
 	return ret;
 }
 
+int cgp_engine_eval(struct cgp_engine *e, const struct cgp_sample *s, const struct cgp_attribution *a, uint64_t now_ns,
+		    cgp_alert_cb cb, void *ctx)
+{
+	return observe(e, s->cgroup_id, a, s->m, true, now_ns, cb, ctx);
+}
+
 int cgp_engine_oom(struct cgp_engine *e, uint64_t cgroup_id, const struct cgp_attribution *a,
 		   const struct cgp_measure *m, uint64_t now_ns, cgp_alert_cb cb, void *ctx)
 {
-	struct centry *c = cgp_idmap_get(&e->cgs, cgroup_id);
-	unsigned i;
-	int ret = 0;
+	struct cgp_measure only[CGP_METRIC_MAX] = {0};
 
-	if (c)
-		c->seen_ns = now_ns;
-	for (i = 0; i < e->pb->nrules; i++) {
-		const struct cgp_rule *r = &e->pb->rules[i];
-
-		if (r->metric != CGP_METRIC_OOM_KILLS || !selected(r, a))
-			continue;
-		if (step(e, &c, i, cgroup_id, a->path, m, now_ns, cb, ctx))
-			ret = -ENOMEM;
-	}
-	drop_if_idle(e, c);
-	return ret;
+	only[CGP_METRIC_OOM_KILLS] = *m;
+	only[CGP_METRIC_OOM_KILLS].known = true;
+	return observe(e, cgroup_id, a, only, false, now_ns, cb, ctx);
 }
 
 /* Resolve every firing rule of the entry and free it. */
@@ -383,7 +370,7 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 			f->active++;
 		}
 	}
-	free_entries(&e->cgs);
+	cgp_idmap_free_all(&e->cgs, entry_free);
 	e->cgs = fresh;
 	fresh = (struct cgp_idmap){0};
 	for (i = 0; i < e->cgs.cap;) { /* entries no rule keeps active leave (a removal shifts: look at i again) */
@@ -398,7 +385,7 @@ int cgp_engine_set_playbook(struct cgp_engine *e, const struct cgp_playbook *pb,
 	ret = 0;
 out:
 	if (fresh.keys)
-		free_entries(&fresh);
+		cgp_idmap_free_all(&fresh, entry_free);
 	free(map);
 	return ret;
 }

@@ -594,43 +594,25 @@ const struct cgp_rule *cgp_playbook_find(const struct cgp_playbook *pb, const ch
 }
 
 /* A growing string for the formatter; on ENOMEM it stays NULL and later appends are no-ops. */
-/* A text being built, with a sticky error so formatting code reads as a list of lines. */
-struct sbuf {
-	struct cgp_buf b;
-	bool oom;
-};
-
-static void sb_printf(struct sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_printf(struct sbuf *b, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (b->oom)
-		return;
-	va_start(ap, fmt);
-	b->oom = cgp_buf_vprintf(&b->b, fmt, ap) != 0;
-	va_end(ap);
-}
-
 /* YAML double-quoted scalar: always safe, whatever the text ('*' would start an alias, ':' a mapping, ...) */
-static void sb_quoted(struct sbuf *b, const char *s)
+static void sb_quoted(struct cgp_text *b, const char *s)
 {
-	sb_printf(b, "\"");
+	cgp_text_printf(b, "\"");
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\')
-			sb_printf(b, "\\%c", c);
+			cgp_text_printf(b, "\\%c", c);
 		else if (c < 0x20 || c == 0x7f)
-			sb_printf(b, "\\x%02x", c);
+			cgp_text_printf(b, "\\x%02x", c);
 		else
-			sb_printf(b, "%c", c);
+			cgp_text_printf(b, "%c", c);
 	}
-	sb_printf(b, "\"");
+	cgp_text_printf(b, "\"");
 }
 
 /* The shortest decimal that reads back as the same double. */
-static void sb_number(struct sbuf *b, double v)
+static void sb_number(struct cgp_text *b, double v)
 {
 	char tmp[32];
 	int prec;
@@ -641,11 +623,11 @@ static void sb_number(struct sbuf *b, double v)
 			break;
 	}
 	snprintf(tmp, sizeof(tmp), "%.*g", prec, v);
-	sb_printf(b, "%s", tmp);
+	cgp_text_printf(b, "%s", tmp);
 }
 
 /* Largest units first, so 300 s prints as 5m and 5400 s as 1h30m; below 1 ms cannot come from a file. */
-static void sb_duration(struct sbuf *b, uint64_t ns)
+static void sb_duration(struct cgp_text *b, uint64_t ns)
 {
 	static const struct {
 		const char *unit;
@@ -658,60 +640,62 @@ static void sb_duration(struct sbuf *b, uint64_t ns)
 		uint64_t n = ns / units[i].ns;
 
 		if (n) {
-			sb_printf(b, "%llu%s", (unsigned long long)n, units[i].unit);
+			cgp_text_printf(b, "%llu%s", (unsigned long long)n, units[i].unit);
 			ns -= n * units[i].ns;
 			any = true;
 		}
 	}
 	if (!any)
-		sb_printf(b, "0s");
+		cgp_text_printf(b, "0s");
 }
 
 char *cgp_playbook_format(const struct cgp_playbook *pb)
 {
-	struct sbuf b = {0};
+	struct cgp_buf buf = CGP_BUF_INIT;
+	struct cgp_text b = {.b = &buf};
 	size_t i;
 
-	sb_printf(&b, "# playbook in force: %s\nversion: %d\nrules:\n", pb->source ? pb->source : "?", pb->version);
+	cgp_text_printf(&b, "# playbook in force: %s\nversion: %d\nrules:\n", pb->source ? pb->source : "?",
+			pb->version);
 	for (i = 0; i < pb->nrules; i++) {
 		const struct cgp_rule *r = &pb->rules[i];
 
-		sb_printf(&b, "  - name: %s\n    metric: %s\n", r->name, cgp_metric_name(r->metric));
+		cgp_text_printf(&b, "  - name: %s\n    metric: %s\n", r->name, cgp_metric_name(r->metric));
 		if (r->cmp == CGP_CMP_BETWEEN) {
-			sb_printf(&b, "    between: [");
+			cgp_text_printf(&b, "    between: [");
 			sb_number(&b, r->lo);
-			sb_printf(&b, ", ");
+			cgp_text_printf(&b, ", ");
 			sb_number(&b, r->hi);
-			sb_printf(&b, "]\n");
+			cgp_text_printf(&b, "]\n");
 		} else {
-			sb_printf(&b, "    above: ");
+			cgp_text_printf(&b, "    above: ");
 			sb_number(&b, r->above);
-			sb_printf(&b, "\n");
+			cgp_text_printf(&b, "\n");
 		}
-		sb_printf(&b, "    for: ");
+		cgp_text_printf(&b, "    for: ");
 		sb_duration(&b, r->for_ns);
-		sb_printf(&b, "\n    severity: %s\n", severity_name(r->severity));
+		cgp_text_printf(&b, "\n    severity: %s\n", severity_name(r->severity));
 		if (r->has_resolve_below) {
-			sb_printf(&b, "    resolve_below: ");
+			cgp_text_printf(&b, "    resolve_below: ");
 			sb_number(&b, r->resolve_below);
-			sb_printf(&b, "\n");
+			cgp_text_printf(&b, "\n");
 		}
 		if (r->select == CGP_SELECT_GLOB) {
-			sb_printf(&b, "    select: ");
+			cgp_text_printf(&b, "    select: ");
 			sb_quoted(&b, r->select_glob);
-			sb_printf(&b, "\n");
+			cgp_text_printf(&b, "\n");
 		} else {
-			sb_printf(&b, "    select: %s\n", r->select == CGP_SELECT_ALL ? "all" : "containers");
+			cgp_text_printf(&b, "    select: %s\n", r->select == CGP_SELECT_ALL ? "all" : "containers");
 		}
-		sb_printf(&b, "    action: ");
+		cgp_text_printf(&b, "    action: ");
 		sb_quoted(&b, r->action);
-		sb_printf(&b, "\n    runbook: ");
+		cgp_text_printf(&b, "\n    runbook: ");
 		sb_quoted(&b, r->runbook);
-		sb_printf(&b, "\n");
+		cgp_text_printf(&b, "\n");
 	}
-	if (b.oom) {
-		cgp_buf_free(&b.b);
+	if (b.err) {
+		cgp_buf_free(&buf);
 		return NULL;
 	}
-	return cgp_buf_take_string(&b.b);
+	return cgp_buf_take_string(&buf);
 }

@@ -34,43 +34,19 @@ struct cgp_metrics {
 	struct cgp_agent_counters agent;
 };
 
-/* A writer with a sticky error, so rendering code reads as a list of lines. */
-struct wr {
-	struct cgp_buf *b;
-	int err;
-};
-
-static void putf(struct wr *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct wr *w, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (w->err)
-		return;
-	va_start(ap, fmt);
-	w->err = cgp_buf_vprintf(w->b, fmt, ap);
-	va_end(ap);
-}
-
-static void puts_(struct wr *w, const char *s)
-{
-	if (!w->err)
-		w->err = cgp_buf_append(w->b, s, strlen(s));
-}
-
 /* Shortest of %.15g / %.17g that reads back as the same double. */
-static void put_double(struct wr *w, double v)
+static void put_double(struct cgp_text *w, double v)
 {
 	char s[32];
 
 	snprintf(s, sizeof(s), "%.15g", v);
 	if (strtod(s, NULL) != v)
 		snprintf(s, sizeof(s), "%.17g", v);
-	puts_(w, s);
+	cgp_text_puts(w, s);
 }
 
 /* Nanoseconds as exact decimal seconds. */
-static void put_ns_as_s(struct wr *w, uint64_t ns)
+static void put_ns_as_s(struct cgp_text *w, uint64_t ns)
 {
 	char frac[16];
 	int n = snprintf(frac, sizeof(frac), "%09" PRIu64, ns % 1000000000u);
@@ -78,9 +54,9 @@ static void put_ns_as_s(struct wr *w, uint64_t ns)
 	while (n > 0 && frac[n - 1] == '0')
 		frac[--n] = 0;
 	if (n)
-		putf(w, "%" PRIu64 ".%s", ns / 1000000000u, frac);
+		cgp_text_printf(w, "%" PRIu64 ".%s", ns / 1000000000u, frac);
 	else
-		putf(w, "%" PRIu64, ns / 1000000000u);
+		cgp_text_printf(w, "%" PRIu64, ns / 1000000000u);
 }
 
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v)
@@ -112,12 +88,12 @@ int cgp_metrics_escape_label(struct cgp_buf *out, const char *v)
 	return err;
 }
 
-static void put_label(struct wr *w, const char *name, const char *v, bool first)
+static void put_label(struct cgp_text *w, const char *name, const char *v, bool first)
 {
-	putf(w, "%s%s=\"", first ? "" : ",", name);
+	cgp_text_printf(w, "%s%s=\"", first ? "" : ",", name);
 	if (!w->err)
 		w->err = cgp_metrics_escape_label(w->b, v ? v : "");
-	puts_(w, "\"");
+	cgp_text_puts(w, "\"");
 }
 
 struct cgp_metrics *cgp_metrics_new(void)
@@ -131,8 +107,10 @@ struct cgp_metrics *cgp_metrics_new(void)
 	return m;
 }
 
-static void cg_free(struct cg *c)
+static void cg_free(void *p)
 {
+	struct cg *c = p;
+
 	if (c) {
 		free(c->labels);
 		free(c);
@@ -143,20 +121,17 @@ void cgp_metrics_free(struct cgp_metrics *m)
 {
 	if (!m)
 		return;
-	for (size_t i = 0; i < m->cgs.cap; i++)
-		if (m->cgs.keys[i])
-			cg_free(m->cgs.vals[i]);
-	cgp_idmap_free(&m->cgs);
+	cgp_idmap_free_all(&m->cgs, cg_free);
 	free(m);
 }
 
 static char *labels_of(uint64_t cgroup_id, const struct cgp_attribution *a)
 {
 	struct cgp_buf b = CGP_BUF_INIT;
-	struct wr w = {.b = &b};
+	struct cgp_text w = {.b = &b};
 	char *r;
 
-	putf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
+	cgp_text_printf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
 	put_label(&w, "path", a->path, false);
 	put_label(&w, "container_id", a->container_id, false);
 	put_label(&w, "pod", a->pod, false);
@@ -227,13 +202,13 @@ static int by_id(const void *a, const void *b)
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-static void family(struct wr *w, const char *name, const char *type, const char *help)
+static void family(struct cgp_text *w, const char *name, const char *type, const char *help)
 {
-	putf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+	cgp_text_printf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* The per-cgroup families; each is written only when it has at least one series. */
-static void render_cgroups(struct wr *w, struct cg **v, size_t n)
+static void render_cgroups(struct cgp_text *w, struct cg **v, size_t n)
 {
 	bool any;
 
@@ -241,9 +216,9 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 		family(w, "cgpulse_cgroup_cpu_seconds_total", "counter",
 		       "CPU time of the cgroup's tasks since this agent instance first saw the cgroup.");
 	for (size_t i = 0; i < n; i++) {
-		putf(w, "cgpulse_cgroup_cpu_seconds_total{%s} ", v[i]->labels);
+		cgp_text_printf(w, "cgpulse_cgroup_cpu_seconds_total{%s} ", v[i]->labels);
 		put_ns_as_s(w, v[i]->cpu_ns_total);
-		puts_(w, "\n");
+		cgp_text_puts(w, "\n");
 	}
 	any = false;
 	for (size_t i = 0; i < n; i++) {
@@ -253,9 +228,9 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 			family(w, "cgpulse_cgroup_cpu_limit_cores", "gauge",
 			       "CPU limit of the cgroup (CFS quota / period) in cores; absent when it has none.");
 		any = true;
-		putf(w, "cgpulse_cgroup_cpu_limit_cores{%s} ", v[i]->labels);
+		cgp_text_printf(w, "cgpulse_cgroup_cpu_limit_cores{%s} ", v[i]->labels);
 		put_double(w, v[i]->cpu_limit_cores);
-		puts_(w, "\n");
+		cgp_text_puts(w, "\n");
 	}
 	any = false;
 	for (size_t i = 0; i < n; i++) {
@@ -265,7 +240,7 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 			family(w, "cgpulse_cgroup_memory_bytes", "gauge",
 			       "Memory charged to the cgroup (memory.current or memory.usage_in_bytes).");
 		any = true;
-		putf(w, "cgpulse_cgroup_memory_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_bytes);
+		cgp_text_printf(w, "cgpulse_cgroup_memory_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_bytes);
 	}
 	any = false;
 	for (size_t i = 0; i < n; i++) {
@@ -276,7 +251,8 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 			       "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when it has "
 			       "none.");
 		any = true;
-		putf(w, "cgpulse_cgroup_memory_limit_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_limit_bytes);
+		cgp_text_printf(w, "cgpulse_cgroup_memory_limit_bytes{%s} %" PRIu64 "\n", v[i]->labels,
+				v[i]->mem_limit_bytes);
 	}
 	any = false;
 	for (size_t i = 0; i < n; i++) {
@@ -286,7 +262,7 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 			family(w, "cgpulse_cgroup_oom_kills_total", "counter",
 			       "OOM kills in the cgroup, the kernel's own count (memory.events oom_kill).");
 		any = true;
-		putf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
+		cgp_text_printf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
 	}
 	if (n)
 		family(
@@ -302,36 +278,37 @@ static void render_cgroups(struct wr *w, struct cg **v, size_t n)
 
 			cum += v[i]->runq[b];
 			cgp_runq_slot_bounds(b, &lo, &hi);
-			putf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n", v[i]->labels,
-			     hi / 1e6, cum);
+			cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n",
+					v[i]->labels, hi / 1e6, cum);
 		}
 		cum += v[i]->runq[RUNQ_FINITE];
-		putf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", v[i]->labels, cum);
-		putf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", v[i]->labels);
+		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
+				v[i]->labels, cum);
+		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", v[i]->labels);
 		put_double(w, v[i]->runq_sum_s);
-		putf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", v[i]->labels, cum);
+		cgp_text_printf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", v[i]->labels, cum);
 	}
 	if (n)
 		family(w, "cgpulse_cgroup_context_switches_total", "counter",
 		       "Context switches of the cgroup's tasks: voluntary (blocked) or involuntary (preempted).");
 	for (size_t i = 0; i < n; i++) {
-		putf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"voluntary\"} %" PRIu64 "\n", v[i]->labels,
-		     v[i]->voluntary);
-		putf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"involuntary\"} %" PRIu64 "\n", v[i]->labels,
-		     v[i]->involuntary);
+		cgp_text_printf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"voluntary\"} %" PRIu64 "\n",
+				v[i]->labels, v[i]->voluntary);
+		cgp_text_printf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"involuntary\"} %" PRIu64 "\n",
+				v[i]->labels, v[i]->involuntary);
 	}
 }
 
-static void counter(struct wr *w, const char *name, const char *help, uint64_t v)
+static void counter(struct cgp_text *w, const char *name, const char *help, uint64_t v)
 {
 	family(w, name, "counter", help);
-	putf(w, "%s %" PRIu64 "\n", name, v);
+	cgp_text_printf(w, "%s %" PRIu64 "\n", name, v);
 }
 
-static void gauge(struct wr *w, const char *name, const char *help, uint64_t v)
+static void gauge(struct cgp_text *w, const char *name, const char *help, uint64_t v)
 {
 	family(w, name, "gauge", help);
-	putf(w, "%s %" PRIu64 "\n", name, v);
+	cgp_text_printf(w, "%s %" PRIu64 "\n", name, v);
 }
 
 /* utime + stime of this process in seconds, and its resident set in bytes; false when /proc says nothing. */
@@ -378,16 +355,17 @@ static const char *const endpoint_name[CGP_HTTP_EP_MAX] = {
     [CGP_HTTP_EP_OTHER] = "other",
 };
 
-static void render_http(struct wr *w, const struct cgp_http_stats *h)
+static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 {
 	family(w, "cgpulse_http_requests_total", "counter", "HTTP requests by endpoint.");
 	for (int e = 0; e < CGP_HTTP_EP_MAX; e++)
-		putf(w, "cgpulse_http_requests_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e], h->requests[e]);
+		cgp_text_printf(w, "cgpulse_http_requests_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e],
+				h->requests[e]);
 	family(w, "cgpulse_http_request_errors_total", "counter",
 	       "HTTP requests answered with a 4xx or 5xx, by endpoint.");
 	for (int e = 0; e < CGP_HTTP_EP_MAX; e++)
-		putf(w, "cgpulse_http_request_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e],
-		     h->errors[e]);
+		cgp_text_printf(w, "cgpulse_http_request_errors_total{endpoint=\"%s\"} %" PRIu64 "\n", endpoint_name[e],
+				h->errors[e]);
 	gauge(w, "cgpulse_http_event_streams", "Open /v1/events streams.", h->streams_open);
 	counter(w, "cgpulse_http_event_streams_refused_total", "/v1/events requests refused: too many streams.",
 		h->streams_refused);
@@ -401,7 +379,7 @@ static void render_http(struct wr *w, const struct cgp_http_stats *h)
 	counter(w, "cgpulse_http_ring_evicted_total", "Events pushed out of the recent-events ring.", h->ring_evicted);
 }
 
-static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
+static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 {
 	double cpu_s;
 	uint64_t rss;
@@ -425,16 +403,17 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 		c->spool_refused);
 	family(w, "cgpulse_spool_events_dropped_total", "counter",
 	       "Events dropped from the full spool before the collector acknowledged them, by kind.");
-	putf(w, "cgpulse_spool_events_dropped_total{kind=\"sample\"} %" PRIu64 "\n", c->spool_dropped_samples);
-	putf(w, "cgpulse_spool_events_dropped_total{kind=\"other\"} %" PRIu64 "\n", c->spool_dropped_others);
+	cgp_text_printf(w, "cgpulse_spool_events_dropped_total{kind=\"sample\"} %" PRIu64 "\n",
+			c->spool_dropped_samples);
+	cgp_text_printf(w, "cgpulse_spool_events_dropped_total{kind=\"other\"} %" PRIu64 "\n", c->spool_dropped_others);
 	gauge(w, "cgpulse_spool_events", "Events in the spool, waiting for the collector's acknowledgement.",
 	      c->spool_events);
 	gauge(w, "cgpulse_spool_bytes", "Bytes of events in the spool.", c->spool_bytes);
 	family(w, "cgpulse_kernel_records_lost_total", "counter",
 	       "What the kernel side could not record, by reason (the drops map).");
 	for (int k = 0; k < CGP_DROP_MAX; k++)
-		putf(w, "cgpulse_kernel_records_lost_total{reason=\"%s\"} %" PRIu64 "\n", lost_reason[k],
-		     c->records_lost[k]);
+		cgp_text_printf(w, "cgpulse_kernel_records_lost_total{reason=\"%s\"} %" PRIu64 "\n", lost_reason[k],
+				c->records_lost[k]);
 	counter(w, "cgpulse_kernel_ring_records_malformed_total",
 		"Records from the kernel's event rings of the wrong size or kind: skipped.", c->ring_records_malformed);
 	counter(w, "cgpulse_oom_events_total", "OOM kills read from the kernel's ring.", c->oom_events);
@@ -462,19 +441,19 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 	gauge(w, "cgpulse_playbook_cgroups_tracked", "Cgroups with a pending or firing playbook rule.",
 	      c->playbook_cgroups_tracked);
 	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");
-	puts_(w, "cgpulse_sweep_duration_seconds_sum ");
+	cgp_text_puts(w, "cgpulse_sweep_duration_seconds_sum ");
 	put_double(w, c->sweep_seconds_total);
-	putf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
+	cgp_text_printf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
 	family(w, "cgpulse_sweep_last_duration_seconds", "gauge", "Time the last sweep took.");
-	puts_(w, "cgpulse_sweep_last_duration_seconds ");
+	cgp_text_puts(w, "cgpulse_sweep_last_duration_seconds ");
 	put_double(w, c->last_sweep_seconds);
-	puts_(w, "\n");
+	cgp_text_puts(w, "\n");
 	if (self_usage(&cpu_s, &rss)) {
 		family(w, "cgpulse_agent_cpu_seconds_total", "counter",
 		       "CPU time of the agent process (user + system).");
-		puts_(w, "cgpulse_agent_cpu_seconds_total ");
+		cgp_text_puts(w, "cgpulse_agent_cpu_seconds_total ");
 		put_double(w, cpu_s);
-		puts_(w, "\n");
+		cgp_text_puts(w, "\n");
 		gauge(w, "cgpulse_agent_resident_memory_bytes", "Resident memory of the agent process.", rss);
 	}
 	gauge(w, "cgpulse_bpf_stats_enabled",
@@ -484,27 +463,27 @@ static void render_agent(struct wr *w, const struct cgp_agent_counters *c)
 		family(w, "cgpulse_bpf_prog_run_time_seconds_total", "counter",
 		       "Time spent in each BPF program (bpf_prog_info run_time_ns).");
 		for (size_t i = 0; i < c->n_progs; i++) {
-			putf(w, "cgpulse_bpf_prog_run_time_seconds_total{prog=\"");
+			cgp_text_printf(w, "cgpulse_bpf_prog_run_time_seconds_total{prog=\"");
 			if (!w->err)
 				w->err = cgp_metrics_escape_label(w->b, c->progs[i].name ? c->progs[i].name : "");
-			puts_(w, "\"} ");
+			cgp_text_puts(w, "\"} ");
 			put_ns_as_s(w, c->progs[i].run_time_ns);
-			puts_(w, "\n");
+			cgp_text_puts(w, "\n");
 		}
 		family(w, "cgpulse_bpf_prog_runs_total", "counter",
 		       "Runs of each BPF program (bpf_prog_info run_cnt).");
 		for (size_t i = 0; i < c->n_progs; i++) {
-			putf(w, "cgpulse_bpf_prog_runs_total{prog=\"");
+			cgp_text_printf(w, "cgpulse_bpf_prog_runs_total{prog=\"");
 			if (!w->err)
 				w->err = cgp_metrics_escape_label(w->b, c->progs[i].name ? c->progs[i].name : "");
-			putf(w, "\"} %" PRIu64 "\n", c->progs[i].run_cnt);
+			cgp_text_printf(w, "\"} %" PRIu64 "\n", c->progs[i].run_cnt);
 		}
 	}
 }
 
 int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out)
 {
-	struct wr w = {.b = out};
+	struct cgp_text w = {.b = out};
 	struct cg **v = NULL;
 	size_t n = 0;
 

@@ -49,22 +49,13 @@ timeout 2 curl -s -N -H 'Accept-Encoding: gzip' "$url/v1/events?since=5" -o "$tm
 sleep 2
 curl -sf "$url/metrics" > "$tmp/metrics2" || fail "/metrics again"
 sweeps1=$(sed -n 's/^cgpulse_sweep_duration_seconds_count \([0-9]*\).*/\1/p' "$tmp/metrics2")
-$PY - "$tmp" "$sweeps0" "$sweeps1" <<'PY' || fail "stream"
+$PY - "$tmp" "$sweeps0" "$sweeps1" "$PWD/tests/lib" <<'PY' || fail "stream"
 import sys, zlib
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[4]]
 from cgpulse.v1 import event_pb2
-from google.protobuf.internal.decoder import _DecodeVarint32
+import delimited
 def events(data):
-    out, pos = [], 0
-    while pos < len(data):
-        n, pos = _DecodeVarint32(data, pos)
-        if pos + n > len(data):
-            break  # cut by the timeout mid-event
-        e = event_pb2.Event()
-        e.ParseFromString(data[pos:pos + n])
-        out.append(e)
-        pos += n
-    return out
+    return delimited.events(event_pb2, data, partial=True)  # cut by the timeout mid-event
 d = sys.argv[1]
 allev = events(open(d + "/all", "rb").read())
 assert len(allev) > 10, len(allev)

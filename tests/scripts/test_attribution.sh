@@ -7,13 +7,13 @@
 # container name, image, pod UID, QoS class): in the JSON lines, and, decoded from /v1/events by Google's
 # protobuf runtime, in the Attribution message and the flat fields alike.
 set -u
+PY=/usr/bin/python3
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/containers.sh"
-B=${CGP_BUILD:-build}/cgpulse
-PY=/usr/bin/python3
 cgp_need_containers
 for c in curl protoc; do command -v $c >/dev/null || cgp_skip "$c not installed"; done
 $PY -c 'import google.protobuf' 2>/dev/null || cgp_skip "python3-protobuf not installed"
+B=${CGP_BUILD:-build}/cgpulse
 cgp_init
 cgp_rootfs || cgp_fail "rootfs"
 cgp_cgroup_parent attr
@@ -48,10 +48,11 @@ curl -s --max-time 2 -o "$CGP_TMP/events.pb" "http://127.0.0.1:$port/v1/events?s
 kill -TERM "$agent"
 wait "$agent"
 
-$PY - "$CGP_TMP/py" "$out" "$CGP_TMP/events.pb" "$id" "$uid" "$image" <<'PY' || cgp_fail "attribution"
+$PY - "$CGP_TMP/py" "$out" "$CGP_TMP/events.pb" "$id" "$uid" "$image" "$here/../lib" <<'PY' || cgp_fail "attribution"
 import json, sys
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[7]]
 from cgpulse.v1 import event_pb2 as pb
+from delimited import events
 out, stream, cid, uid, image = sys.argv[2:7]
 WANT = dict(container_id=cid, runtime="runc", pod="search-7c4f", namespace="shop", container_name="indexer",
             image=image, pod_uid=uid, qos_class="burstable")
@@ -75,17 +76,8 @@ o = [r for r in rows if r["type"] == "oom_kill" and mine(r["path"])][0]
 assert o["container_running"], o
 
 # the same events on the stream, decoded by Google's runtime: one Attribution record, and the flat fields
-data, i, seen = open(stream, "rb").read(), 0, set()
-while i < len(data):
-    n = shift = 0
-    while True:
-        b = data[i]; i += 1
-        n |= (b & 0x7f) << shift; shift += 7
-        if not b & 0x80:
-            break
-    if i + n > len(data):
-        break  # cut by curl's timeout
-    ev = pb.Event.FromString(data[i:i + n]); i += n
+seen = set()
+for ev in events(pb, open(stream, "rb").read(), partial=True):  # cut by curl's timeout
     body = ev.WhichOneof("body")
     if body not in TYPES:
         continue

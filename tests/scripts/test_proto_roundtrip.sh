@@ -19,25 +19,12 @@ mkdir -p "$tmp/py" "$tmp/out"
 protoc --proto_path=proto --python_out="$tmp/py" proto/cgpulse/v1/event.proto || fail "protoc"
 timeout 10 "$B/cgpulse-encode-samples" "$tmp/out" || fail "encoder exit $?"
 
-timeout 30 $PY - "$tmp/py" "$tmp/out" <<'PY' || fail "independent decode"
+timeout 30 $PY - "$tmp/py" "$tmp/out" "$PWD/tests/lib" <<'PY' || fail "independent decode"
 import json, sys, zlib
-sys.path.insert(0, sys.argv[1])
+sys.path[:0] = [sys.argv[1], sys.argv[3]]
 from cgpulse.v1 import event_pb2 as pb
+from delimited import messages as delimited
 out = sys.argv[2]
-
-def delimited(data):
-    """protobuf's delimited form: varint length, message."""
-    i, msgs = 0, []
-    while i < len(data):
-        n = shift = 0
-        while True:
-            b = data[i]; i += 1
-            n |= (b & 0x7f) << shift; shift += 7
-            if not b & 0x80:
-                break
-        msgs.append(data[i:i + n]); i += n
-    assert i == len(data), "trailing bytes"
-    return msgs
 
 NODE, INST = "node-1", "5f0c3a1e9d2b4c6a8e7f1029384756ab"
 ATTR = dict(container_id="3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100",

@@ -9,28 +9,15 @@
 #include <cmocka.h>
 
 #include "events/event_encode.h"
+#include "fixtures.h"
 
 static const struct cgp_event_meta meta = {.node = "node-a", .instance_id = "0123456789abcdef", .seq = 42};
-static const struct cgp_attribution attr = {
-    .path = "/kubepods/burstable/pod8a2f/c0ffee",
-    .is_container = true,
-    .container_id = "c0ffee",
-    .runtime = "containerd",
-    .pod = "web-0",
-    .pod_namespace = "shop",
-    .container_name = "nginx",
-    .image = "registry.example/nginx:1.25",
-    .pod_uid = "8a2f5c3e-0000-4000-8000-000000000001",
-    .qos_class = "burstable",
-};
+static const char *const CTR_PATH = "/kubepods/burstable/pod0b6e9a52/3f4e5d6c";
 
-/* attr at another cgroup path */
+/* a container's cgroup at path (the fixture's container) */
 static struct cgp_attribution attr_at(const char *path)
 {
-	struct cgp_attribution a = attr;
-
-	a.path = path;
-	return a;
+	return fx_attribution(path);
 }
 
 static struct cgp_attribution nobody(const char *path)
@@ -60,13 +47,14 @@ static Cgpulse__V1__Event *roundtrip(const struct cgp_event_build *b)
 /* All eight fields, in the one Attribution record and in the flat fields older consumers read. */
 #define ASSERT_EIGHT(m)                                                                                                \
 	do {                                                                                                           \
-		assert_string_equal((m)->container_id, "c0ffee");                                                      \
+		assert_string_equal((m)->container_id,                                                                 \
+				    "3f4e5d6c7b8a99887766554433221100ffeeddccbbaa99887766554433221100");               \
 		assert_string_equal((m)->runtime, "containerd");                                                       \
-		assert_string_equal((m)->pod, "web-0");                                                                \
+		assert_string_equal((m)->pod, "web-7d9f8-abcde");                                                      \
 		assert_string_equal((m)->namespace_, "shop");                                                          \
 		assert_string_equal((m)->container_name, "nginx");                                                     \
-		assert_string_equal((m)->image, "registry.example/nginx:1.25");                                        \
-		assert_string_equal((m)->pod_uid, "8a2f5c3e-0000-4000-8000-000000000001");                             \
+		assert_string_equal((m)->image, "registry.example/shop/nginx:1.25");                                   \
+		assert_string_equal((m)->pod_uid, "0b6e9a52-7c1d-4e3f-9a8b-1c2d3e4f5a6b");                             \
 		assert_string_equal((m)->qos_class, "burstable");                                                      \
 	} while (0)
 #define ASSERT_ATTRIBUTION(m)                                                                                          \
@@ -78,34 +66,13 @@ static Cgpulse__V1__Event *roundtrip(const struct cgp_event_build *b)
 
 static void test_sample(void **state)
 {
-	struct cgp_sample s = {
-	    .cgroup_id = 12345,
-	    .ts_ns = 1700000000123456789ull,
-	    .window_s = 1.0,
-	    .cpu_ns_total = 987654321012ull,
-	    .cpu_ns_window = 750000000,
-	    .cpu_cores = 0.75,
-	    .voluntary_switches = 1000,
-	    .involuntary_switches = 20,
-	    .runq_waits_window = 321,
-	    .runq_p50_us = 3.5,
-	    .runq_p99_us = 812.25,
-	    .has_mem = true,
-	    .mem_bytes = 104857600,
-	    .mem_limit_bytes = 268435456,
-	    .oom_kills = 2,
-	    .reclaim_ns_total = 5555,
-	    .reclaims_total = 7,
-	};
+	struct cgp_sample s = fx_sample();
 	struct cgp_event_build b;
-	struct cgp_attribution none = nobody("/system.slice/cron.service");
+	struct cgp_attribution none = nobody("/system.slice/cron.service"), ctr = attr_at(CTR_PATH);
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
-	s.runq_hist_window[0] = 100;
-	s.runq_hist_window[3] = 200;
-	s.runq_hist_window[10] = 21;
-	cgp_event_build_sample(&b, &meta, &s, &attr);
+	cgp_event_build_sample(&b, &meta, &s, &ctr);
 	assert_true(cgp_event_is_sample(&b.ev));
 	ev = roundtrip(&b);
 	assert_int_equal(ev->seq, 42);
@@ -113,8 +80,8 @@ static void test_sample(void **state)
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_SAMPLE);
 	Cgpulse__V1__Sample *p = ev->sample;
 
-	assert_int_equal(p->cgroup_id, 12345);
-	assert_string_equal(p->path, attr.path);
+	assert_int_equal(p->cgroup_id, 4026531835ull);
+	assert_string_equal(p->path, CTR_PATH);
 	assert_true(p->window_s == 1.0);
 	assert_true(p->cpu_ns_total == s.cpu_ns_total);
 	assert_int_equal(p->cpu_ns_window, 750000000);
@@ -133,6 +100,7 @@ static void test_sample(void **state)
 	/* trailing empty slots are left out */
 	assert_int_equal(p->n_runq_hist_window, 11);
 	assert_int_equal(p->runq_hist_window[0], 100);
+	assert_int_equal(p->runq_hist_window[2], 5);
 	assert_int_equal(p->runq_hist_window[3], 200);
 	assert_int_equal(p->runq_hist_window[10], 21);
 	ASSERT_ATTRIBUTION(p);
@@ -197,28 +165,9 @@ static void test_oom_kill(void **state)
 
 static void test_alert(void **state)
 {
-	struct cgp_alert a = {
-	    .ts_ns = 1700000300000000000ull,
-	    .cgroup_id = 99,
-	    .path = "/svc",
-	    .rule = "cpu_critical",
-	    .severity = CGP_SEV_CRITICAL,
-	    .state = CGP_ALERT_FIRING,
-	    .metric = "cpu_pct",
-	    .value = 97.5,
-	    .threshold = 95,
-	    .held_ns = 300000000000ull,
-	    .limit = 1.0,
-	    .limit_kind = CGP_LIMIT_CGROUP,
-	    .evidence = {96, 97, 97.5},
-	    .evidence_len = 3,
-	    .action = "scale up CPU",
-	    .runbook = "",
-	    .recommended_limit = 2.0,
-	    .reason = "threshold",
-	};
+	struct cgp_alert a = fx_alert();
 	struct cgp_event_build b;
-	struct cgp_attribution at = attr_at("/svc");
+	struct cgp_attribution at = attr_at(FX_WEB);
 	Cgpulse__V1__Event *ev;
 
 	(void)state;
@@ -228,8 +177,8 @@ static void test_alert(void **state)
 	assert_true(ev->ts_ns == a.ts_ns);
 	Cgpulse__V1__Alert *p = ev->alert;
 
-	assert_int_equal(p->cgroup_id, 99);
-	assert_string_equal(p->path, "/svc");
+	assert_int_equal(p->cgroup_id, 4026531835ull);
+	assert_string_equal(p->path, FX_WEB);
 	assert_string_equal(p->rule, "cpu_critical");
 	assert_int_equal(p->severity, CGPULSE__V1__SEVERITY__SEVERITY_CRITICAL);
 	assert_int_equal(p->state, CGPULSE__V1__ALERT_STATE__ALERT_STATE_FIRING);
@@ -241,8 +190,8 @@ static void test_alert(void **state)
 	assert_int_equal(p->limit_kind, CGPULSE__V1__LIMIT_KIND__LIMIT_KIND_CGROUP);
 	assert_int_equal(p->n_evidence, 3);
 	assert_true(p->evidence[2] == 97.5);
-	assert_string_equal(p->action, "scale up CPU");
-	assert_string_equal(p->runbook, "");
+	assert_string_equal(p->action, "scale up CPU (limit 1.0 -> 2.0) or scale out");
+	assert_string_equal(p->runbook, "https://runbooks.example/cpu");
 	assert_true(p->recommended_limit == 2.0);
 	assert_string_equal(p->reason, "threshold");
 	ASSERT_ATTRIBUTION(p);
