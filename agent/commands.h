@@ -29,6 +29,8 @@ struct cgp_opts {
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);
 int cgp_cmd_run(const struct cgp_opts *o);
+/* `cgpulse top`: argv[0] is "top"; its flags are its own. */
+int cgp_cmd_top(int argc, char **argv);
 /* `cgpulse playbook check FILE` / `cgpulse playbook show [--playbook FILE]` */
 int cgp_cmd_playbook(const char *verb, const char *file);
 

@@ -21,6 +21,7 @@ static const char usage[] =
     "  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
     "  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
     "  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
+    "  top                a live table of the node's containers (cgpulse top --help)\n"
     "  version            print the version\n"
     "\n"
     "Options:\n"
@@ -107,6 +108,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "top")) /* a client of the running agent, with flags of its own */
+		return cgp_cmd_top(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
