@@ -189,6 +189,20 @@ static struct cgp_amq_target_stats stats(const struct cgp_am *am)
 	return st.q.t[0];
 }
 
+/* A client with this configuration, fx_alert fired into it. */
+static struct cgp_am *fired(const struct cgp_am_cfg *c)
+{
+	struct cgp_alert a = fx_alert();
+	struct cgp_attribution at = fx_attribution(FX_WEB);
+	char why[256];
+	struct cgp_am *am = cgp_am_new(c, "node-1", why, sizeof(why));
+
+	if (!am)
+		fail_msg("%s", why);
+	cgp_am_alert(am, &a, &at);
+	return am;
+}
+
 static bool has_header(const struct req *r, const char *h)
 {
 	return strstr(r->head, h) != NULL;
@@ -253,17 +267,12 @@ static void test_post_bearer_resend(void **state)
 static void test_retry_after_failures(void **state)
 {
 	struct cgp_am_cfg c = cfg();
-	struct cgp_alert a = fx_alert();
-	struct cgp_attribution at = fx_attribution(FX_WEB);
 	struct cgp_am *am;
-	char why[256];
 
 	(void)state;
 	srv.status[0] = 503;
 	srv.status[1] = 500;
-	am = cgp_am_new(&c, "node-1", why, sizeof(why));
-	assert_non_null(am);
-	cgp_am_alert(am, &a, &at);
+	am = fired(&c);
 	run(am, 3, 3000);
 	assert_int_equal(srv.n, 3);
 	assert_true(json_equal(srv.reqs[2].body, srv.reqs[0].body));
@@ -278,15 +287,11 @@ static void test_retry_after_failures(void **state)
 static void test_rejected(void **state)
 {
 	struct cgp_am_cfg c = cfg();
-	struct cgp_alert a = fx_alert();
-	struct cgp_attribution at = fx_attribution(FX_WEB);
 	struct cgp_am *am;
-	char why[256];
 
 	(void)state;
 	srv.status[0] = 400;
-	am = cgp_am_new(&c, "node-1", why, sizeof(why));
-	cgp_am_alert(am, &a, &at);
+	am = fired(&c);
 	run(am, 2, 300); /* not tried again before the next period */
 	assert_int_equal(srv.n, 1);
 	assert_int_equal(stats(am).posts_rejected, 1);
@@ -299,11 +304,9 @@ static void test_rejected(void **state)
 static void test_basic_auth_and_urls(void **state)
 {
 	struct cgp_am_cfg c = cfg();
-	struct cgp_alert a = fx_alert();
-	struct cgp_attribution at = fx_attribution(FX_WEB);
 	struct cgp_am_stats st;
 	struct cgp_am *am;
-	char why[256], url[2][96];
+	char url[2][96];
 
 	(void)state;
 	write_file("password", "p w\n");
@@ -311,8 +314,7 @@ static void test_basic_auth_and_urls(void **state)
 	c.password_file = file("password");
 	snprintf(url[0], sizeof(url[0]), "http://127.0.0.1:%d/am/", srv.port);
 	c.urls[0] = url[0];
-	am = cgp_am_new(&c, "node-1", why, sizeof(why));
-	cgp_am_alert(am, &a, &at);
+	am = fired(&c);
 	run(am, 1, 3000);
 	assert_int_equal(srv.n, 1);
 	assert_true(!strncmp(srv.reqs[0].head, "POST /am/api/v2/alerts HTTP/1.1\r\n", 33));
@@ -325,8 +327,7 @@ static void test_basic_auth_and_urls(void **state)
 	c = cfg();
 	snprintf(url[0], sizeof(url[0]), "http://v:secret@127.0.0.1:%d/api/v2/alerts", srv.port);
 	c.urls[0] = url[0];
-	am = cgp_am_new(&c, "node-1", why, sizeof(why));
-	cgp_am_alert(am, &a, &at);
+	am = fired(&c);
 	run(am, 2, 3000);
 	assert_int_equal(srv.n, 2);
 	assert_true(!strncmp(srv.reqs[1].head, "POST /api/v2/alerts HTTP/1.1\r\n", 30));

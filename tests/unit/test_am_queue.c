@@ -51,6 +51,21 @@ static const char *take(struct cgp_amq *q, unsigned i, uint64_t now)
 	return out;
 }
 
+/* A queue of CFG with these changes. */
+static struct cgp_amq *queue(unsigned n_targets, uint64_t min_firing_ns, size_t max_alerts, size_t batch_max)
+{
+	struct cgp_amq_cfg c = CFG;
+	struct cgp_amq *q;
+
+	c.n_targets = n_targets;
+	c.min_firing_ns = min_firing_ns;
+	c.max_alerts = max_alerts;
+	c.batch_max = batch_max;
+	q = cgp_amq_new(&c);
+	assert_non_null(q);
+	return q;
+}
+
 static struct cgp_amq_stats stats(const struct cgp_amq *q)
 {
 	struct cgp_amq_stats st;
@@ -113,13 +128,10 @@ static void test_fire_resend_resolve(void **state)
  * notified), then its resolve goes out. */
 static void test_resolve_held(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, CFG.min_firing_ns, CFG.max_alerts, CFG.batch_max);
 	uint64_t t = 50 * S;
 
 	(void)state;
-	c.n_targets = 1;
-	q = cgp_amq_new(&c);
 	cgp_amq_fire(q, "oom_kill", 9, alert("o", "firing"), t);
 	assert_string_equal(take(q, 0, t), "o:firing");
 	cgp_amq_done(q, 0, CGP_AMQ_OK, t);
@@ -149,13 +161,10 @@ static void test_resolve_held(void **state)
 /* A target that fails waits [b/2, b], b doubling from min up to max; retries counted; a success resets it. */
 static void test_backoff(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, CFG.min_firing_ns, CFG.max_alerts, CFG.batch_max);
 	uint64_t t = 0, b = CFG.backoff_min_ns;
 
 	(void)state;
-	c.n_targets = 1;
-	q = cgp_amq_new(&c);
 	cgp_amq_fire(q, "r", 1, alert("a", "firing"), t);
 	for (int k = 0; k < 8; k++) {
 		uint64_t next;
@@ -186,13 +195,9 @@ static void test_backoff(void **state)
 /* A 4xx refusal is not retried at once: counted, firing alerts wait for the period, resolves are given up. */
 static void test_rejected(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, 0, CFG.max_alerts, CFG.batch_max);
 
 	(void)state;
-	c.n_targets = 1;
-	c.min_firing_ns = 0;
-	q = cgp_amq_new(&c);
 	cgp_amq_fire(q, "r", 1, alert("a", "firing"), 0);
 	take(q, 0, 0);
 	cgp_amq_done(q, 0, CGP_AMQ_REJECTED, S);
@@ -211,14 +216,9 @@ static void test_rejected(void **state)
 /* Bounded: resolves not yet delivered give way (oldest first), firing alerts never; each loss counted. */
 static void test_bound(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, 0, 3, CFG.batch_max);
 
 	(void)state;
-	c.n_targets = 1;
-	c.max_alerts = 3;
-	c.min_firing_ns = 0;
-	q = cgp_amq_new(&c);
 	for (int i = 1; i <= 3; i++)
 		assert_int_equal(cgp_amq_fire(q, "r", (uint64_t)i, alert("f", "firing"), 0), 0);
 	assert_int_equal(cgp_amq_fire(q, "r", 4, alert("x", "firing"), 0), -ENOSPC);
@@ -247,14 +247,9 @@ static void test_bound(void **state)
 /* Posts carry at most batch_max alerts; re-sends due within half a period join a post that goes anyway. */
 static void test_batches(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, CFG.min_firing_ns, 16, 2);
 
 	(void)state;
-	c.n_targets = 1;
-	c.batch_max = 2;
-	c.max_alerts = 16;
-	q = cgp_amq_new(&c);
 	cgp_amq_fire(q, "r", 1, alert("1", "firing"), 0);
 	cgp_amq_fire(q, "r", 2, alert("2", "firing"), 0);
 	cgp_amq_fire(q, "r", 3, alert("3", "firing"), 0);
@@ -264,8 +259,7 @@ static void test_batches(void **state)
 	cgp_amq_done(q, 0, CGP_AMQ_OK, 0);
 	cgp_amq_free(q);
 
-	c.batch_max = 64;
-	q = cgp_amq_new(&c);
+	q = queue(1, CFG.min_firing_ns, 16, 64);
 	cgp_amq_fire(q, "r", 1, alert("1", "firing"), 0);
 	take(q, 0, 0);
 	cgp_amq_done(q, 0, CGP_AMQ_OK, 0);
@@ -297,13 +291,9 @@ static void test_batches(void **state)
 /* A resolve that comes while the firing alert is in flight is posted right after that post ends. */
 static void test_change_in_flight(void **state)
 {
-	struct cgp_amq_cfg c = CFG;
-	struct cgp_amq *q;
+	struct cgp_amq *q = queue(1, 0, CFG.max_alerts, CFG.batch_max);
 
 	(void)state;
-	c.n_targets = 1;
-	c.min_firing_ns = 0;
-	q = cgp_amq_new(&c);
 	cgp_amq_fire(q, "r", 1, alert("a", "firing"), 0);
 	assert_string_equal(take(q, 0, 0), "a:firing");
 	cgp_amq_resolve(q, "r", 1, alert("a", "resolved"), S);
