@@ -4,7 +4,6 @@
  * loop's timeout honours. */
 #include "sinks/alertmanager.h"
 
-#include <curl/curl.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -19,6 +18,7 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/version.h"
+#include "sinks/curl_load.h"
 
 #define API_PATH	   "/api/v2/alerts"
 #define BATCH_MAX	   64 /* alerts per post, as Prometheus sends them */
@@ -49,6 +49,7 @@ struct target {
 };
 
 struct cgp_am {
+	const struct cgp_curl *cu;
 	struct cgp_am_cfg cfg;
 	struct cgp_am_origin origin;
 	char *node, *generator_url;
@@ -197,27 +198,27 @@ static int setup_target(struct cgp_am *am, struct target *t, const char *in, cha
 
 	if (err)
 		return err;
-	t->easy = curl_easy_init();
+	t->easy = am->cu->easy_init();
 	if (!t->easy) {
 		snprintf(why, whylen, "libcurl: out of memory");
 		return -ENOMEM;
 	}
-	curl_easy_setopt(t->easy, CURLOPT_URL, t->url);
-	curl_easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
-			 timeout < CONNECT_TIMEOUT_MS ? timeout : CONNECT_TIMEOUT_MS);
-	curl_easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout);
-	curl_easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
-	curl_easy_setopt(t->easy, CURLOPT_USERAGENT, "cgpulse/" CGP_VERSION);
-	curl_easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
-	curl_easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
-	curl_easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
+	am->cu->easy_setopt(t->easy, CURLOPT_URL, t->url);
+	am->cu->easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	am->cu->easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
+	am->cu->easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
+			    timeout < CONNECT_TIMEOUT_MS ? timeout : CONNECT_TIMEOUT_MS);
+	am->cu->easy_setopt(t->easy, CURLOPT_TIMEOUT_MS, timeout);
+	am->cu->easy_setopt(t->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+	am->cu->easy_setopt(t->easy, CURLOPT_USERAGENT, "cgpulse/" CGP_VERSION);
+	am->cu->easy_setopt(t->easy, CURLOPT_WRITEFUNCTION, on_body);
+	am->cu->easy_setopt(t->easy, CURLOPT_WRITEDATA, t);
+	am->cu->easy_setopt(t->easy, CURLOPT_ERRORBUFFER, t->errbuf);
 	if (am->cfg.ca_file)
-		curl_easy_setopt(t->easy, CURLOPT_CAINFO, am->cfg.ca_file);
+		am->cu->easy_setopt(t->easy, CURLOPT_CAINFO, am->cfg.ca_file);
 	if (am->cfg.user) {
-		curl_easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-		curl_easy_setopt(t->easy, CURLOPT_USERNAME, am->cfg.user);
+		am->cu->easy_setopt(t->easy, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+		am->cu->easy_setopt(t->easy, CURLOPT_USERNAME, am->cfg.user);
 	}
 	return 0;
 }
@@ -273,6 +274,9 @@ struct cgp_am *cgp_am_new(const struct cgp_am_cfg *cfg, const char *node, char *
 	}
 	am->cfg = *cfg;
 	am->ep = -1;
+	am->cu = cgp_curl_load(why, whylen);
+	if (!am->cu)
+		goto fail;
 	am->curl_due = UINT64_MAX;
 	am->token.path = cfg->bearer_token_file;
 	am->password.path = cfg->password_file;
@@ -289,20 +293,20 @@ struct cgp_am *cgp_am_new(const struct cgp_am_cfg *cfg, const char *node, char *
 		snprintf(why, whylen, "%s", am->ep < 0 ? strerror(errno) : "out of memory");
 		goto fail;
 	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
+	if (am->cu->global_init(CURL_GLOBAL_DEFAULT)) {
 		snprintf(why, whylen, "libcurl did not initialise");
 		goto fail;
 	}
 	am->curl_inited = true;
-	am->multi = curl_multi_init();
+	am->multi = am->cu->multi_init();
 	if (!am->multi) {
 		snprintf(why, whylen, "libcurl: out of memory");
 		goto fail;
 	}
-	curl_multi_setopt(am->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
-	curl_multi_setopt(am->multi, CURLMOPT_SOCKETDATA, am);
-	curl_multi_setopt(am->multi, CURLMOPT_TIMERFUNCTION, on_timer);
-	curl_multi_setopt(am->multi, CURLMOPT_TIMERDATA, am);
+	am->cu->multi_setopt(am->multi, CURLMOPT_SOCKETFUNCTION, on_socket);
+	am->cu->multi_setopt(am->multi, CURLMOPT_SOCKETDATA, am);
+	am->cu->multi_setopt(am->multi, CURLMOPT_TIMERFUNCTION, on_timer);
+	am->cu->multi_setopt(am->multi, CURLMOPT_TIMERDATA, am);
 	for (size_t i = 0; i < cfg->n_urls; i++) {
 		am->t[i].idx = (unsigned)i;
 		am->n++;
@@ -319,21 +323,21 @@ void cgp_am_free(struct cgp_am *am)
 {
 	if (!am)
 		return;
-	for (size_t i = 0; i < am->n; i++) {
+	for (size_t i = 0; i < am->n && am->cu; i++) {
 		struct target *t = &am->t[i];
 
 		if (t->in_flight)
-			curl_multi_remove_handle(am->multi, t->easy);
+			am->cu->multi_remove_handle(am->multi, t->easy);
 		if (t->easy)
-			curl_easy_cleanup(t->easy);
-		curl_slist_free_all(t->headers);
+			am->cu->easy_cleanup(t->easy);
+		am->cu->slist_free_all(t->headers);
 		free(t->body);
 		free(t->url);
 	}
 	if (am->multi)
-		curl_multi_cleanup(am->multi);
+		am->cu->multi_cleanup(am->multi);
 	if (am->curl_inited)
-		curl_global_cleanup();
+		am->cu->global_cleanup();
 	if (am->ep >= 0)
 		close(am->ep);
 	cgp_amq_free(am->q);
@@ -396,24 +400,24 @@ static bool credentials(struct cgp_am *am, struct target *t, char *why, size_t w
 	if (!secret_now(&am->token, why, whylen) || !secret_now(&am->password, why, whylen))
 		return false;
 	if (am->password.value)
-		curl_easy_setopt(t->easy, CURLOPT_PASSWORD, am->password.value);
+		am->cu->easy_setopt(t->easy, CURLOPT_PASSWORD, am->password.value);
 	if (am->token.value && asprintf(&bearer, "Authorization: Bearer %s", am->token.value) < 0)
 		bearer = NULL;
 	/* "Expect:" none: libcurl would wait for a 100 Continue before a larger body */
-	ok = (!am->token.value || bearer) && (h = curl_slist_append(h, "Content-Type: application/json")) &&
-	     curl_slist_append(h, "Expect:") && (!bearer || curl_slist_append(h, bearer));
+	ok = (!am->token.value || bearer) && (h = am->cu->slist_append(h, "Content-Type: application/json")) &&
+	     am->cu->slist_append(h, "Expect:") && (!bearer || am->cu->slist_append(h, bearer));
 	if (bearer) {
 		explicit_bzero(bearer, strlen(bearer));
 		free(bearer);
 	}
 	if (!ok) {
-		curl_slist_free_all(h);
+		am->cu->slist_free_all(h);
 		snprintf(why, whylen, "out of memory");
 		return false;
 	}
-	curl_slist_free_all(t->headers);
+	am->cu->slist_free_all(t->headers);
 	t->headers = h;
-	curl_easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
+	am->cu->easy_setopt(t->easy, CURLOPT_HTTPHEADER, t->headers);
 	return true;
 }
 
@@ -438,12 +442,12 @@ static void start_post(struct cgp_am *am, struct target *t, uint64_t now)
 	}
 	if (!credentials(am, t, why, sizeof(why)))
 		goto fail;
-	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
-	curl_easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
+	am->cu->easy_setopt(t->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(t->body));
+	am->cu->easy_setopt(t->easy, CURLOPT_POSTFIELDS, t->body);
 	t->resp_len = 0;
 	t->resp[0] = 0;
 	t->errbuf[0] = 0;
-	if (curl_multi_add_handle(am->multi, t->easy) != CURLM_OK) {
+	if (am->cu->multi_add_handle(am->multi, t->easy) != CURLM_OK) {
 		snprintf(why, sizeof(why), "libcurl refused the request");
 		goto fail;
 	}
@@ -473,8 +477,8 @@ static void ended(struct cgp_am *am, struct target *t, CURLcode rc)
 	long code = 0;
 	enum cgp_amq_outcome o;
 
-	curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
-	curl_multi_remove_handle(am->multi, t->easy);
+	am->cu->easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &code);
+	am->cu->multi_remove_handle(am->multi, t->easy);
 	t->in_flight = false;
 	free(t->body);
 	t->body = NULL;
@@ -483,7 +487,7 @@ static void ended(struct cgp_am *am, struct target *t, CURLcode rc)
 		char why[CURL_ERROR_SIZE + 64];
 
 		if (rc != CURLE_OK)
-			snprintf(why, sizeof(why), "%s", t->errbuf[0] ? t->errbuf : curl_easy_strerror(rc));
+			snprintf(why, sizeof(why), "%s", t->errbuf[0] ? t->errbuf : am->cu->easy_strerror(rc));
 		else
 			snprintf(why, sizeof(why), "HTTP %ld: %.120s", code, t->resp);
 		if (!t->reported)
@@ -506,7 +510,7 @@ static void finished(struct cgp_am *am)
 	CURLMsg *m;
 	int left;
 
-	while ((m = curl_multi_info_read(am->multi, &left))) {
+	while ((m = am->cu->multi_info_read(am->multi, &left))) {
 		if (m->msg != CURLMSG_DONE)
 			continue;
 		for (size_t i = 0; i < am->n; i++) {
@@ -525,7 +529,7 @@ static void run_timeout(struct cgp_am *am, uint64_t now)
 	if (am->curl_due > now)
 		return;
 	am->curl_due = UINT64_MAX;
-	curl_multi_socket_action(am->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+	am->cu->multi_socket_action(am->multi, CURL_SOCKET_TIMEOUT, 0, &running);
 	finished(am);
 }
 
@@ -563,7 +567,7 @@ void cgp_am_handle(struct cgp_am *am)
 			(evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0) |
 			(evs[i].events & (EPOLLERR | EPOLLHUP) ? CURL_CSELECT_ERR : 0);
 
-		curl_multi_socket_action(am->multi, evs[i].data.fd, f, &running);
+		am->cu->multi_socket_action(am->multi, evs[i].data.fd, f, &running);
 	}
 	finished(am);
 }

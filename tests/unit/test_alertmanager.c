@@ -2,8 +2,8 @@
 /* The Alertmanager client (libcurl's multi interface driven through its epoll fd, as the agent's loop drives it)
  * against an HTTP server of this test's own on 127.0.0.1 (real sockets): what a post looks like (path, headers,
  * body), a bearer token read again when its file is replaced, basic auth, a re-send of a firing alert, retries
- * after 503s with the counters that say so, a 400 that refuses the alerts for good, URL forms, and options that
- * are refused with a reason. */
+ * after 503s with the counters that say so, a 400 that refuses the alerts for good, URL forms, options that
+ * are refused with a reason, and libcurl mapped only once a client is made. */
 #include <errno.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -208,6 +208,34 @@ static bool has_header(const struct req *r, const char *h)
 	return strstr(r->head, h) != NULL;
 }
 
+static bool mapped(const char *lib)
+{
+	char line[512];
+	FILE *f = fopen("/proc/self/maps", "r");
+	bool found = false;
+
+	assert_non_null(f);
+	while (!found && fgets(line, sizeof(line), f))
+		found = strstr(line, lib) != NULL;
+	fclose(f);
+	return found;
+}
+
+/* libcurl is not linked in: an agent without --alertmanager never maps it (first test: nothing loaded it yet). */
+static void test_libcurl_on_demand(void **state)
+{
+	struct cgp_am_cfg c = cfg();
+	char why[256];
+	struct cgp_am *am;
+
+	(void)state;
+	assert_false(mapped("/libcurl"));
+	am = cgp_am_new(&c, "node-1", why, sizeof(why));
+	assert_non_null(am);
+	assert_true(mapped("/libcurl"));
+	cgp_am_free(am);
+}
+
 static void test_post_bearer_resend(void **state)
 {
 	struct cgp_am_cfg c = cfg();
@@ -386,6 +414,7 @@ static void test_refused(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_libcurl_on_demand, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_post_bearer_resend, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_retry_after_failures, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_rejected, setup, teardown),
