@@ -3,8 +3,8 @@
  * HA pair does not gossip alerts: each gets every one, as Prometheus does). What is sent and when is
  * sinks/am_payload.h and sinks/am_queue.h; this file is the HTTP client: libcurl's multi interface (loaded
  * when the first client is made: sinks/curl_load.h), whose sockets and timer feed an epoll fd of the sink's own
- * that the agent's loop watches, so nothing here blocks (a host name is resolved by libcurl's resolver thread). TLS (a CA file), and a bearer token or basic auth
- * read from files, re-read when they change (rotated secrets).
+ * that the agent's loop watches, so nothing here blocks (a host name is resolved by libcurl's resolver thread).
+ * TLS (a CA file), and a bearer token or basic auth read from files, re-read when they change (rotated secrets).
  *
  *   setup: cgp_am_new; watch cgp_am_fd(am) for EPOLLIN
  *   loop:  cgp_am_alert(am, alert, attribution)   for every alert the playbook raises
