@@ -204,7 +204,10 @@ static int setup_target(struct cgp_am *am, struct target *t, const char *in, cha
 		return -ENOMEM;
 	}
 	am->cu->easy_setopt(t->easy, CURLOPT_URL, t->url);
-	am->cu->easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (am->cu->easy_setopt(t->easy, CURLOPT_PROTOCOLS_STR, "http,https") != CURLE_OK) {
+		snprintf(why, whylen, "libcurl older than 7.85 (no CURLOPT_PROTOCOLS_STR)");
+		return -ENOTSUP;
+	}
 	am->cu->easy_setopt(t->easy, CURLOPT_NOSIGNAL, 1L);
 	am->cu->easy_setopt(t->easy, CURLOPT_CONNECTTIMEOUT_MS,
 			    timeout < CONNECT_TIMEOUT_MS ? timeout : CONNECT_TIMEOUT_MS);
