@@ -233,8 +233,7 @@ done
 
 # --- alertmanager a killed and restarted while cpu_hot fires: it has it again within one re-send period
 # (down for 5 failed posts: a backoff that doubled past the period unchecked would now wait 8 s or more)
-kill -9 "$AM_a"
-wait "$AM_a" 2>/dev/null
+{ kill -9 "$AM_a" && wait "$AM_a"; } 2>/dev/null # (bash's "Killed" notice included)
 for i in $(seq 150); do
 	[ "$(metric cgpulse_alertmanager_posts_total "$WA\",result=\"failed")" -ge 5 ] && break
 	sleep 0.1
