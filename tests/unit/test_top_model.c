@@ -10,7 +10,7 @@
 #include <cmocka.h>
 
 #include "events/event_encode.h"
-#include "top_model.h"
+#include "top/model.h"
 
 #define S 1000000000ULL
 

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "top_model.h"
+#include "top/model.h"
 
 /* One row, or the titles (r NULL), formatted to width columns into buf (at least width + 1 bytes). */
 void top_format_row(const struct top_row *r, const struct top_view_opts *o, int width, char *buf);

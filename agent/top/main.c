@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* `cgpulse top`: a live table of the node's containers, like top. It reads a running agent's /v1/events stream
+/* cgpulse-top, run as `cgpulse top`: a live table of the node's containers, like top. A program of its own so that
+ * its libraries (ncurses, libcurl) never weigh on the agent's memory. It reads a running agent's /v1/events stream
  * (so it costs the node nothing more and shows the very alerts the agent raised); with no agent running it
  * starts one of its own (`cgpulse run` on loopback, nothing pinned) and reads that. --batch prints one table and
  * exits, as top -b. */
@@ -16,12 +17,11 @@
 #include <curl/curl.h>
 #include <curses.h>
 
-#include "commands.h"
 #include "events/frame.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "top_model.h"
-#include "top_view.h"
+#include "top/model.h"
+#include "top/view.h"
 
 #define DEFAULT_AGENT  "http://127.0.0.1:24785"
 #define EXPIRE_WINDOWS 3  /* a row no event named for this many intervals leaves */
@@ -176,10 +176,12 @@ static int start_own_agent(struct top *t, double interval_s)
 		return -errno;
 	}
 	if (t->own == 0) {
-		char self[4096];
-		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+		char self[4096], *slash;
+		ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
 
 		self[n > 0 ? n : 0] = 0;
+		slash = strrchr(self, '/'); /* the agent is installed beside us */
+		strcpy(slash ? slash + 1 : self, "cgpulse");
 		dup2(fd, STDERR_FILENO);
 		if (!freopen("/dev/null", "w", stdout))
 			_exit(127);
@@ -382,7 +384,7 @@ static int parse_sort(const char *s, enum top_col *out)
 	return -EINVAL;
 }
 
-int cgp_cmd_top(int argc, char **argv)
+int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 	    {"agent", required_argument, NULL, 'a'},

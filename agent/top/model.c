@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "top_model.h"
+#include "top/model.h"
 
 int top_model_init(struct top_model *m)
 {

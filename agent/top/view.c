@@ -4,7 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "top_view.h"
+#include "top/view.h"
 
 #define FIG_COLS 8 /* the figure columns between NAME and ALERTS */
 static const struct {
