@@ -23,6 +23,7 @@
 #include "commands.h"
 #include "events/event_ring.h"
 #include "events/event_text.h"
+#include "events/handover.h"
 #include "events/publish.h"
 #include "events/spool.h"
 #include "lib/clock.h"
@@ -51,6 +52,7 @@ struct run_ctx {
 	struct cgp_playbook *pb;
 	struct cgp_engine *engine;
 	struct cgp_publisher pub;
+	struct cgp_handover handover;
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
 	struct cgp_event_ring *ring;
@@ -58,6 +60,7 @@ struct run_ctx {
 	struct cgp_metrics *metrics;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	double sweep_s_total, sweep_s_last;
+	bool swept; /* this turn published samples: send them */
 	int ep, tfd, sfd;
 };
 
@@ -259,14 +262,23 @@ static int setup_collector(struct run_ctx *r)
 {
 	struct cgp_cc_cfg cfg = {
 	    .addr = r->o->collector,
-	    .instance_id = r->pub.instance_id,
 	    .zlevel = 1,
 	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
+	char why[256];
+	int err;
 
-	r->spool = cgp_spool_new(r->o->spool_bytes, 0);
+	r->spool = cgp_spool_new(r->pub.instance_id, r->o->spool_bytes, 0);
 	if (!r->spool)
 		return -ENOMEM;
+	if (r->o->spool_dir) {
+		/* what an earlier agent left unacknowledged goes out first, under its own instance id */
+		err = cgp_spool_open_dir(r->spool, r->o->spool_dir, why, sizeof(why));
+		if (err) {
+			cgp_err("--spool-dir: %s", why);
+			return err;
+		}
+	}
 	r->cc = cgp_cc_new(&cfg, r->spool);
 	if (!r->cc) {
 		cgp_err("--collector %s: not a HOST:PORT", r->o->collector);
@@ -334,6 +346,16 @@ static int setup(struct run_ctx *r)
 		return err;
 	if (r->o->collector && (err = setup_collector(r)))
 		return err;
+	cgp_handover_begin(&r->handover, r->bpf.agent_state, r->pub.instance_id,
+			   (r->o->collector ? CGP_AGENT_COLLECTOR : 0) | (r->o->spool_dir ? CGP_AGENT_SPOOL_DIR : 0),
+			   r->spool);
+	if (r->handover.prev.instance_id[0])
+		cgp_info("previous instance %s: published up to seq %llu, acknowledged up to %llu; %s",
+			 r->handover.prev.instance_id, (unsigned long long)r->handover.prev.last_seq,
+			 (unsigned long long)r->handover.prev.acked_seq,
+			 r->handover.prev.handed_over
+			     ? "nothing of it is lost"
+			     : "its unacknowledged events are lost (no spool directory held them)");
 	if ((!r->o->http || strcmp(r->o->http, "off")) && (err = setup_http(r)))
 		return err;
 	return 0;
@@ -360,20 +382,29 @@ static void health_ok(struct run_ctx *r)
 	cgp_http_set_health(r->http, true, health);
 }
 
-/* What the loop does after every turn, whatever woke it: pulls what the stages left for it. */
+/* What the loop does after every turn, whatever woke it: pulls what the stages left for it. What the turn
+ * spooled goes to the spool directory first, then to the collector, and is then made durable (an fdatasync
+ * never delays a send). */
 static void after_turn(struct run_ctx *r)
 {
+	uint64_t now = cgp_wall_ns();
+	struct cgp_spool_stats ss = {0};
+
 	if (r->cc) {
 		struct cgp_cc_stats cs;
 
 		cgp_cc_get_stats(r->cc, &cs);
-		if (cgp_pub_report_drops(&r->pub, cs.connected, cgp_wall_ns(), DROP_REPORT_NS))
+		if (cgp_pub_report_drops(&r->pub, cs.connected, now, DROP_REPORT_NS))
 			cgp_info("reported spool drops to the collector");
-		if (r->pub.urgent) {
-			r->pub.urgent = false;
+		cgp_spool_flush(r->spool, now);
+		if (r->pub.urgent || r->swept) {
+			r->pub.urgent = r->swept = false;
 			cgp_cc_kick(r->cc);
 		}
+		cgp_spool_sync(r->spool, now);
+		cgp_spool_get_stats(r->spool, &ss);
 	}
+	cgp_handover_note(&r->handover, r->pub.seq, ss.acked_seq);
 	update_counters(r, false);
 	/* every turn, not only when its fd fired: a flowing stream needs runs with no fd ready */
 	if (r->http)
@@ -389,7 +420,7 @@ static int loop(struct run_ctx *r)
 
 	if (r->http)
 		health_ok(r);
-	cgp_pub_agent_started(&r->pub, &r->bpf);
+	cgp_pub_agent_started(&r->pub, &r->bpf, &r->handover.prev);
 	for (;;) {
 		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
 		if (r->http) {
@@ -428,8 +459,7 @@ static int loop(struct run_ctx *r)
 				}
 				fflush(stdout);
 				update_counters(r, true);
-				if (r->cc)
-					cgp_cc_kick(r->cc);
+				r->swept = true;
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
 				break;
@@ -453,6 +483,7 @@ static void drain_collector(struct run_ctx *r)
 	uint64_t end = cgp_wall_ns() + DRAIN_ON_EXIT_NS;
 
 	while (r->cc && cgp_wall_ns() < end) {
+		cgp_spool_flush(r->spool, cgp_wall_ns());
 		cgp_spool_get_stats(r->spool, &st);
 		if (!st.events)
 			break;

@@ -238,9 +238,8 @@ int main(int argc, char **argv)
 
 		cgp_pub_init(&a->pub, "loadgen", false, NULL);
 		snprintf(a->pub.instance_id, sizeof(a->pub.instance_id), "%s-%u", O.prefix, i);
-		a->sp = cgp_spool_new(0, O.spool_events);
+		a->sp = cgp_spool_new(a->pub.instance_id, 0, O.spool_events);
 		a->pub.spool = a->sp;
-		cfg.instance_id = a->pub.instance_id;
 		a->cc = a->sp ? cgp_cc_new(&cfg, a->sp) : NULL;
 		if (!a->cc)
 			return 1;

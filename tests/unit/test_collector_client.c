@@ -186,7 +186,7 @@ static bool run_until(struct cgp_cc *cc, int epfd, bool (*done)(struct cgp_cc *,
 
 static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
 {
-	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE, .seq = seq};
+	struct cgp_event_meta m = {.node = "n", .seq = seq};
 	struct cgp_sample s = {.cgroup_id = seq, .ts_ns = seq};
 	struct cgp_oom_event o = {.cgroup_id = seq, .ts_ns = seq};
 	struct cgp_attribution a = cgp_attribution_unknown;
@@ -239,8 +239,8 @@ static bool failed_twice(struct cgp_cc *cc, struct cgp_spool *sp)
 
 static void test_deliver_and_ack(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 1000);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .batch_max_events = 16, .zlevel = 1};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 1000);
+	struct cgp_cc_cfg cfg = {.batch_max_events = 16, .zlevel = 1};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
@@ -274,8 +274,8 @@ static void test_deliver_and_ack(void **state)
 /* The collector takes events without acknowledging them and then goes away: everything is sent again. */
 static void test_resend_after_reconnect(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 1000);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 50};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 1000);
+	struct cgp_cc_cfg cfg = {.backoff_min_ms = 10, .backoff_max_ms = 50};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
@@ -306,8 +306,8 @@ static void test_resend_after_reconnect(void **state)
  * Dropped event, and acknowledges past the 20 that will never come (base_seq). */
 static void test_drops_reported_when_back(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 10);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 20};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 10);
+	struct cgp_cc_cfg cfg = {.backoff_min_ms = 10, .backoff_max_ms = 20};
 	static struct cgp_publisher pub;
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
@@ -354,8 +354,8 @@ static void test_drops_reported_when_back(void **state)
 
 static void test_silent_or_garbage_collector(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 100);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .ack_timeout_ms = 100, .backoff_min_ms = 10};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 100);
+	struct cgp_cc_cfg cfg = {.ack_timeout_ms = 100, .backoff_min_ms = 10};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
