@@ -302,6 +302,8 @@ static void on_readable(struct cgp_cc *cc)
 				fail(cc, "collector sent something other than an Ack");
 				return;
 			}
+			cgp_debug("collector %s: ack %s %llu", cc->addr, m.ack->instance_id,
+				  (unsigned long long)m.ack->acked_seq);
 			/* an instance the spool no longer holds: everything of it was acknowledged already */
 			if (!cgp_spool_ack(cc->sp, m.ack->instance_id, m.ack->acked_seq) &&
 			    cgp_spool_base_seq(cc->sp, m.ack->instance_id) == 0)
