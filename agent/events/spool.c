@@ -305,7 +305,7 @@ static bool replay_event(void *ctx, const char *id, uint64_t seq, bool is_sample
 		return false; /* acknowledged or dropped before the restart */
 	if (seq <= s->replayed_upto[k])
 		return false; /* out of order: a copy, or damage the checksum did not catch */
-	make_room(sp, cgp_sq_rec_size(len), 0);
+	make_room(sp, cgp_sq_push_cost(&s->q[k], len), 0);
 	if (queue_push(sp, s, seq, is_sample, seg, data, len))
 		return false;
 	s->replayed_upto[k] = seq;
@@ -368,13 +368,14 @@ void cgp_spool_previous(const struct cgp_spool *sp, struct cgp_spool_previous *p
 int cgp_spool_push(struct cgp_spool *sp, uint64_t seq, bool is_sample, const void *data, size_t len)
 {
 	struct stream *s = own(sp);
-	size_t size = cgp_sq_rec_size(len), disk = sp->j ? cgp_journal_record_bytes(len) : 0;
+	size_t size = cgp_sq_push_cost(&s->q[is_sample ? Q_SAMPLE : Q_OTHER], len);
+	size_t disk = sp->j ? cgp_journal_record_bytes(len) : 0;
 	uint32_t seg = 0;
 	int err;
 
 	if (seq <= s->last_seq)
 		return -EINVAL;
-	if (size > sp->max_bytes || disk > sp->max_bytes)
+	if (cgp_sq_rec_size(len) > sp->max_bytes || disk > sp->max_bytes)
 		return -E2BIG;
 	make_room(sp, size, disk);
 	if (sp->j) {

@@ -9,8 +9,9 @@
 
 struct cgp_sq_chunk {
 	struct cgp_sq_chunk *next;
-	size_t size; /* mapped, this header included */
-	size_t used; /* bytes of records in data */
+	size_t size;  /* mapped, this header included */
+	size_t used;  /* bytes of records in data */
+	size_t waste; /* room left unused when the next record did not fit: counted in the queue's bytes */
 	uint8_t data[];
 };
 
@@ -31,7 +32,7 @@ static struct cgp_sq_chunk *chunk_new(size_t need)
 		return NULL;
 	c->next = NULL;
 	c->size = size;
-	c->used = 0;
+	c->used = c->waste = 0;
 	return c;
 }
 
@@ -50,6 +51,13 @@ static struct cgp_sq_pos normal(struct cgp_sq_pos p)
 	return p;
 }
 
+size_t cgp_sq_push_cost(const struct cgp_sq *q, size_t len)
+{
+	size_t size = cgp_sq_rec_size(len);
+
+	return q->n && room(q->tail) < size ? size + room(q->tail) : size;
+}
+
 int cgp_sq_push(struct cgp_sq *q, uint64_t seq, uint32_t seg, const void *data, size_t len)
 {
 	size_t size = cgp_sq_rec_size(len);
@@ -66,6 +74,8 @@ int cgp_sq_push(struct cgp_sq *q, uint64_t seq, uint32_t seg, const void *data, 
 			return -ENOMEM;
 		q->mapped += c->size;
 		if (q->tail) {
+			q->tail->waste = room(q->tail);
+			q->bytes += q->tail->waste;
 			q->tail->next = c;
 		} else {
 			q->head = c;
@@ -117,6 +127,7 @@ void cgp_sq_pop(struct cgp_sq *q)
 		q->head = c->next;
 		q->head_off = 0;
 		q->mapped -= c->size;
+		q->bytes -= c->waste;
 		munmap(c, c->size);
 	} else {
 		q->head->used = 0;

@@ -43,6 +43,8 @@ static inline size_t cgp_sq_rec_size(size_t len)
 	return sizeof(struct cgp_sq_rec) + ((len + 7) & ~(size_t)7);
 }
 
+/* What a push of len bytes adds to bytes: the record, and the room it leaves unused in a full tail chunk. */
+size_t cgp_sq_push_cost(const struct cgp_sq *q, size_t len);
 /* 0 or -ENOMEM. */
 int cgp_sq_push(struct cgp_sq *q, uint64_t seq, uint32_t seg, const void *data, size_t len);
 /* The oldest record, or NULL. */

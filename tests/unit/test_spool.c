@@ -188,13 +188,55 @@ static void test_full_by_bytes(void **state)
 	cgp_spool_free(sp);
 }
 
+/* What the spool maps is what it holds, plus at most a partly released and a partly filled chunk per queue:
+ * the bound on --spool-bytes is a bound on memory. Also with events larger than a chunk. */
+static void test_memory_is_what_it_holds(void **state)
+{
+	const size_t bound = 4u << 20, slack = 4 * (64u << 10);
+	struct cgp_spool *sp = cgp_spool_new("me", bound, 0);
+	static char big[100 << 10];
+	struct cgp_spool_stats st;
+	uint64_t seq = 0, seed = 1;
+
+	(void)state;
+	for (int i = 0; i < 100000; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		size_t len = 100 + (seed >> 33) % 300;
+
+		seq++;
+		if (i % 10000 == 5000) {
+			memset(big, 'b', sizeof(big));
+			assert_int_equal(cgp_spool_push(sp, seq, false, big, sizeof(big)), 0);
+		} else {
+			push(sp, seq, seq % 50 != 0, len);
+		}
+		if (i % 3 == 0)
+			cgp_spool_mark_sent(sp);
+		if (i % 1000 == 999) {
+			cgp_spool_get_stats(sp, &st);
+			assert_true(st.bytes <= bound);
+			assert_true(st.mapped <= st.bytes + slack);
+		}
+		if (i == 60000)
+			cgp_spool_ack(sp, "me", seq - 5000); /* the collector is back for a moment */
+	}
+	cgp_spool_get_stats(sp, &st);
+	assert_true(st.bytes > bound - (1u << 10));
+	assert_true(st.dropped_samples_total > 50000);
+	assert_int_equal(st.dropped_others_total, 0);
+	cgp_spool_ack(sp, "me", seq);
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.events, 0);
+	assert_true(st.mapped <= 2 * (64u << 10)); /* one chunk kept per queue */
+	cgp_spool_free(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_order_ack_rewind),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_full_drops_samples_first),
-	    cmocka_unit_test(test_full_by_bytes),
+	    cmocka_unit_test(test_order_ack_rewind),	     cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_full_drops_samples_first), cmocka_unit_test(test_full_by_bytes),
+	    cmocka_unit_test(test_memory_is_what_it_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

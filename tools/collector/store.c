@@ -156,13 +156,13 @@ const char *cgp_store_batch(struct cgp_store *st, const struct cgp_wire_batch *b
 		}
 		/* a .pb log stores the bytes the agent sent, a JSONL log the unpacked event */
 		r = cgp_event_log_write(st->log, ev, b->raw[i].data, b->raw[i].len);
+		st->group_events++;
 		if (r) {
 			st->err = r;
 			return NULL;
 		}
 		(*stored)++;
 	}
-	st->group_events += *stored;
 	st->group_dups += *dups;
 	st->group_batches++;
 	return NULL;
