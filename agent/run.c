@@ -558,6 +558,16 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		cgp_err("%s", strerror(-err));
 	cgp_rings_consume(&r.rings);
 	drain_collector(&r);
+	if (r.spool) {
+		struct cgp_spool_stats st;
+
+		cgp_spool_get_stats(r.spool, &st);
+		cgp_info("exit: published %llu events (seq 1..%llu); the collector acknowledged up to %llu; %zu events "
+			 "unacknowledged%s",
+			 (unsigned long long)r.pub.published, (unsigned long long)r.pub.seq,
+			 (unsigned long long)st.acked_seq, st.events,
+			 !st.events ? "" : o->spool_dir ? ", kept in the spool directory for the next agent" : ", lost");
+	}
 	cgp_rings_close(&r.rings);
 	cgp_http_free(r.http);
 	cgp_event_ring_free(r.ring);
