@@ -218,6 +218,15 @@ static void update_counters(struct run_ctx *r, bool progs)
 		c.spool_dropped_others = ss.dropped_others_total;
 		c.spool_events = ss.events;
 		c.spool_bytes = ss.bytes;
+		c.spool_memory_bytes = ss.mapped;
+		c.spool_instances = ss.instances;
+		c.spool_replayed = ss.replayed;
+		c.spool_disk = ss.disk;
+		c.spool_disk_bytes = ss.journal.bytes;
+		c.spool_disk_segments = ss.journal.segments;
+		c.spool_disk_write_errors = ss.journal.write_errors;
+		c.spool_disk_syncs = ss.journal.syncs;
+		c.spool_disk_corrupt_records = ss.journal.replay.corrupt_records;
 	}
 	if (r->cc) {
 		cgp_cc_get_stats(r->cc, &cs);
@@ -236,6 +245,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
 	c.names_tombstones = r->names.stats.tombstones;
+	c.names_tombstones_evicted = r->names.stats.evicted;
 	c.cgroup_started_lost = r->names.stats.unannounced;
 	cgp_meta_cache_get_stats(r->names.meta, &ms);
 	c.runtime_state_reads = ms.reads;
@@ -566,7 +576,9 @@ int cgp_cmd_run(const struct cgp_opts *o)
 			 "unacknowledged%s",
 			 (unsigned long long)r.pub.published, (unsigned long long)r.pub.seq,
 			 (unsigned long long)st.acked_seq, st.events,
-			 !st.events ? "" : o->spool_dir ? ", kept in the spool directory for the next agent" : ", lost");
+			 !st.events	? ""
+			 : o->spool_dir ? ", kept in the spool directory for the next agent"
+					: ", lost");
 	}
 	cgp_rings_close(&r.rings);
 	cgp_http_free(r.http);
