@@ -24,7 +24,10 @@
 #   - Section 3, agent: `cgpulse run` with 1,000 cgroups each holding a sleeping process: CPU seconds per minute
 #     (user+sys from /proc, after start-up and again after the first 30 s) and peak RSS (VmHWM); kernel memory of the maps (memlock, as
 #     `bpftool map show` prints it) and the same worked out for 128 CPUs (per-CPU maps scale with CPUs); OOM kill
-#     to its line on the agent's stdout (kernel timestamp of mark_victim → arrival at the reader).
+#     to its line on the agent's stdout (kernel timestamp of mark_victim → arrival at the reader), to its line at
+#     the collector, and to the agent's receipt of the collector's Ack once the event is on disk (durable acks).
+#   - Section 4: collector ingest (its own CPU time for 400,000 events from 4 simulated agents, a JSONL file, one
+#     fdatasync per loop turn). Section 5: the agent's RSS against --spool-bytes with the collector away.
 #   Environment: BENCH_REPS (default 5), BENCH_ROUNDS (ping-pong round trips, default 100000), BENCH_QUICK=1
 #   (fewer and shorter runs, for trying the harness out).
 set -uo pipefail
@@ -491,6 +494,43 @@ kill -TERM "$COLL_PID"
 wait "$COLL_PID" "$CSTAMP_PID" 2>/dev/null
 oom_latency_row "$T/coll.stamped" "$T/colllat" "OOM kill → line at the collector (ms)" " (target p99 < 50 ms)"
 
+# ---- 3d. OOM kill → acknowledged, durable at the collector --------------------------------------------------
+# The collector stores to a file (fdatasync before each Ack); the agent logs every Ack it gets (-v) and its stderr
+# is stamped on arrival: latency = the first Ack covering the OOM kill's seq - the kernel's mark_victim time.
+mkfifo "$T/ack.pipe"
+"$B/cgpbench" stamp <"$T/ack.pipe" >"$T/ack.stamped" &
+ASTAMP_PID=$!
+PIDS+=("$ASTAMP_PID")
+rm -f "$T/coll.port"
+"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out "$T/durable.jsonl" 2>"$T/coll2.err" &
+COLL_PID=$!
+PIDS+=("$COLL_PID")
+for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
+"$OUT/cgpulse" run -v --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
+	>"$T/agent_ack.out" 2>"$T/ack.pipe" &
+AGENT_PID=$!
+PIDS+=("$AGENT_PID")
+sleep 2
+for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
+sleep 1
+kill -INT "$AGENT_PID"
+wait "$AGENT_PID" 2>/dev/null
+kill -TERM "$COLL_PID"
+wait "$COLL_PID" "$ASTAMP_PID" 2>/dev/null
+/usr/bin/python3 - "$T/agent_ack.out" "$T/ack.stamped" "$OOM_CG" >"$T/acklat" <<'PY'
+import json, re, sys
+ooms = [json.loads(l) for l in open(sys.argv[1]) if '"oom_kill"' in l and sys.argv[3] in l]
+acks = [(int(m.group(1)), int(m.group(2))) for m in (re.match(r"(\d+) .*: ack \S+ (\d+)$", l.strip())
+                                                     for l in open(sys.argv[2])) if m]
+for o in ooms:
+    t = next((ts for ts, seq in acks if seq >= o["seq"]), None)
+    if t:
+        print("%.3f" % ((t - o["ts_ns"]) / 1e6))
+PY
+p99=$(sort -g "$T/acklat" | awk '{ v[n++] = $1 } END { if (n) { i = int(0.99 * n + 0.999) - 1; print v[i < 0 ? 0 : i] } }')
+row "OOM kill → acknowledged, on disk (ms)" "p50 $(summ "$T/acklat" | cut -d" " -f1) p99 ${p99:-n/a}" \
+	"$(wc -l <"$T/acklat") events; collector --out FILE, fdatasync before the Ack (target p99 < 50 ms)"
+
 # ---- 4. collector ingest, event size, playbook evaluation ------------------------------------------------
 
 section "4. Collector ingest, event size, playbook evaluation"
@@ -510,7 +550,7 @@ for ((r = 0; r < REPS; r++)); do
 	awk -v n="$stored" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (t > 0) printf "%.0f\n", n / (t / hz) }' >>"$T/ingest"
 	rm -f "$T/ing.jsonl"
 done
-row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out (target ≥ 200,000)"
+row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out, fdatasync per turn (target ≥ 200,000)"
 # bytes per sample event on the wire, from a real agent's stream
 "$OUT/cgpulse" run --no-pin --interval 0.5 --iterations 4 --http 127.0.0.1:0 >/dev/null 2>"$T/sz.err" &
 SZ=$!
@@ -536,6 +576,38 @@ for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" engine_ns_per_cgroup; done >"$T
 for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" build_ns_per_cgroup; done >"$T/build_ns"
 row "playbook evaluation, 10,000 cgroups (ns/cgroup)" "$(summ "$T/eng_ns")" \
 	"default playbook, rules pending/firing/resolving; baseline: building the sample's event $(summ "$T/build_ns" | cut -d' ' -f1) ns"
+
+# ---- 5. the spool's memory against its bound -----------------------------------------------------------------
+# An agent with 1,000 cgroups sampling every 50 ms and its collector away: RSS before the spool fills, and once it
+# has been full (dropping) for 5 s; the difference against --spool-bytes.
+section "5. Spool memory against --spool-bytes (collector away, 1,000 cgroups, 50 ms interval)"
+start_helper spop "$B/cgpbench" populate --n 1000 --procs 0
+wait_line "$T/spop.out" '^ready' 60 || echo "bench: populate did not finish" >&2
+SPOOL_SIZES="8 64 256"
+[ "${BENCH_QUICK:-0}" = 1 ] && SPOOL_SIZES="8 64"
+for mb in $SPOOL_SIZES; do
+	"$OUT/cgpulse" run --no-pin --interval 0.05 --http off --collector 127.0.0.1:9 --spool-bytes $((mb << 20)) \
+		>/dev/null 2>"$T/spool$mb.err" &
+	SP=$!
+	PIDS+=("$SP")
+	sleep 3
+	base=$(awk '/^VmRSS/ { print $2 }' "/proc/$SP/status")
+	# full: the spool's mapped memory stops growing; then 5 s more of dropping
+	prev=0
+	for ((i = 0; i < 600; i++)); do
+		sleep 1
+		cur=$(awk '/^VmRSS/ { print $2 }' "/proc/$SP/status")
+		[ "$cur" -le "$prev" ] && [ "$cur" -gt $((base + (mb << 10) * 9 / 10)) ] && break
+		prev=$cur
+	done
+	sleep 5
+	rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$SP/status")
+	kill -TERM "$SP"
+	wait "$SP" 2>/dev/null
+	row "  --spool-bytes $mb MiB" "RSS $((base / 1024)) → $((rss / 1024)) MiB" \
+		"+$(awk -v d=$((rss - base)) -v b=$((mb << 10)) 'BEGIN { printf "%.1f MiB = %.2f× the bound", d / 1024, d / b }')"
+done
+stop_helper "$HPID" "$HFD"
 
 printf '\nload average at end %s; BPF programs loaded by others at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(others_progs | grep . || echo none)"

@@ -156,6 +156,13 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 		snprintf(why, whylen, "cannot seek %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* what a crashed collector wrote but had not synced is read back as stored, and acknowledged when resent:
+	 * make it durable first */
+	if (keep && fdatasync(l->fd)) {
+		err = -errno;
+		snprintf(why, whylen, "cannot sync %s: %s", path, strerror(errno));
+		goto fail;
+	}
 	l->written = l->committed = keep;
 	cgp_buf_free(&old);
 	*out = l;
