@@ -14,6 +14,7 @@ B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 . tests/lib/collector.sh
+. tests/lib/agent.sh
 pins=/sys/fs/bpf/cgpulse-test-fault-$$
 agent=
 cleanup() {
@@ -30,16 +31,13 @@ fail() { echo "FAIL: $*"; for f in agent1.err agent2.err coll.err; do sed "s/^/ 
 cgt_make faultspool || fail "cgroup"
 rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
-oom_kill() { cgt_run "$rel" tail /dev/zero; wait "$CGT_PID" 2>/dev/null; }
-kernel_ooms() { sed -n 's/^oom_kill //p' "$(cgt_mem_dir "$rel")/memory.oom_control" "$(cgt_mem_dir "$rel")/memory.events" 2>/dev/null | head -1; }
 start_agent() { # NAME ARGS...
 	local name=$1
 	shift
 	"$B/cgpulse" run --json --interval 0.2 --pin-dir "$pins" --keep-pins --http off \
 		--collector "127.0.0.1:$port" "$@" >"$tmp/$name.out" 2>"$tmp/$name.err" &
 	agent=$!
-	for _ in $(seq 100); do grep -q "running as node" "$tmp/$name.err" && return 0; sleep 0.1; done
-	fail "$name did not start"
+	agent_wait_running "$tmp/$name.err" || fail "$name did not start"
 }
 kill_agent() { kill -KILL "$agent"; wait "$agent" 2>/dev/null; agent=; }
 
@@ -47,24 +45,24 @@ for phase in spool nospool; do
 	: >"$tmp/events.jsonl"
 	coll_start coll.err || fail "collector did not start"
 	port=$COLL_PORT
-	before=$(kernel_ooms)
+	before=$(cgt_oom_kills "$rel")
 	args=()
 	[ $phase = spool ] && args=(--spool-dir "$tmp/spool")
 	start_agent agent1 "${args[@]}"
 	for _ in $(seq 100); do grep -q '"type":"sample"' "$tmp/events.jsonl" && break; sleep 0.1; done
-	oom_kill
+	cgt_oom_kill "$rel"
 	sleep 0.5
 	coll_kill
-	for _ in 1 2 3; do oom_kill; done # the first agent spools them
+	for _ in 1 2 3; do cgt_oom_kill "$rel"; done # the first agent spools them
 	sleep 1
 	kill_agent
 	if [ $phase = spool ]; then
-		oom_kill # no agent runs: the record waits in the pinned ring buffer
+		cgt_oom_kill "$rel" # no agent runs: the record waits in the pinned ring buffer
 		start_agent agent2 "${args[@]}"
-		oom_kill
+		cgt_oom_kill "$rel"
 		sleep 1
 		coll_start coll.err "$port" || fail "collector did not start again"
-		want=$(($(kernel_ooms) - before))
+		want=$(($(cgt_oom_kills "$rel") - before))
 		for _ in $(seq 150); do
 			[ "$(grep -c '"type":"oom_kill"' "$tmp/events.jsonl")" -ge "$want" ] && break
 			sleep 0.1
@@ -73,7 +71,7 @@ for phase in spool nospool; do
 		start_agent agent2
 		coll_start coll.err "$port" || fail "collector did not start again"
 		for _ in $(seq 100); do grep -q '"type":"agent_started"' "$tmp/events.jsonl" && break; sleep 0.1; done
-		want=$(($(kernel_ooms) - before))
+		want=$(($(cgt_oom_kills "$rel") - before))
 	fi
 	sleep 0.5
 	kill -TERM "$agent"

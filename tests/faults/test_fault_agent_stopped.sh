@@ -11,6 +11,7 @@ B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 . tests/lib/collector.sh
+. tests/lib/agent.sh
 agent= storm=()
 cleanup() {
 	touch "$tmp/stop"
@@ -33,20 +34,15 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 kernel_ooms() {
 	local n=0 r
-	for r in "${rels[@]}"; do
-		n=$((n + $(sed -n 's/^oom_kill //p' "$(cgt_mem_dir "$r")/memory.oom_control" "$(cgt_mem_dir "$r")/memory.events" 2>/dev/null | head -1)))
-	done
+	for r in "${rels[@]}"; do n=$((n + $(cgt_oom_kills "$r"))); done
 	echo $n
 }
-metric() { curl -s "http://127.0.0.1:$http/metrics" | sed -n "s/^$1 //p"; }
 
 coll_start coll.err || fail "collector did not start"
 "$B/cgpulse" run --json --interval 1 --no-pin --http 127.0.0.1:0 --collector "127.0.0.1:$COLL_PORT" \
 	>"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent=$!
-for _ in $(seq 100); do grep -q 'http port [1-9]' "$tmp/agent.err" && break; sleep 0.1; done
-http=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$tmp/agent.err")
-[ -n "$http" ] || fail "agent did not start"
+agent_wait_running "$tmp/agent.err" || fail "agent did not start"
 before=$(kernel_ooms)
 
 # the storm: in each cgroup a loop runs a memory hog that the OOM killer kills (the hog, the largest, is chosen)
@@ -66,12 +62,12 @@ storm=()
 kernel=$(($(kernel_ooms) - before))
 lost=0 got=0
 for _ in $(seq 300); do
-	lost=$(metric 'cgpulse_kernel_records_lost_total{reason="oom_ringbuf"}')
+	lost=$(agent_metric 'cgpulse_kernel_records_lost_total{reason="oom_ringbuf"}')
 	got=$(grep -c '"type":"oom_kill"' "$tmp/events.jsonl")
 	[ $((got + ${lost:-0})) -ge "$kernel" ] && break
 	sleep 0.1
 done
-spool_dropped=$(metric 'cgpulse_spool_events_dropped_total{kind="other"}')
+spool_dropped=$(agent_metric 'cgpulse_spool_events_dropped_total{kind="other"}')
 kill -TERM "$agent"
 wait "$agent" || fail "agent exit $?"
 agent=

@@ -13,6 +13,7 @@ cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
+. tests/lib/agent.sh
 pins=/sys/fs/bpf/cgpulse-test-churn-$$
 agent= churn=
 duration=30
@@ -31,12 +32,11 @@ command -v bpftool >/dev/null || { echo "SKIP: needs bpftool"; exit 77; }
 
 cgt_make churn || fail "cgroup"
 parent=$CGT_REL
-rss() { awk '/^VmRSS/ { print $2 }' "/proc/$agent/status"; }
 "$B/cgpulse" run --json --interval 1 --pin-dir "$pins" --http off >"$tmp/agent.out" 2>"$tmp/agent.err" &
 agent=$!
-for _ in $(seq 100); do grep -q "running as node" "$tmp/agent.err" && break; sleep 0.1; done
+agent_wait_running "$tmp/agent.err" || fail "agent did not start"
 sleep 3
-rss0=$(rss)
+rss0=$(agent_rss "$agent")
 
 # the churn: mkdir in every hierarchy, a process inside, removal ~1.5 s later after reading the kernel's count
 $PY - "$CGT_V2" "$CGT_MEM" "$parent" "$duration" "$tmp/churn.out" 2>"$tmp/churn.err" <<'PY' &
@@ -102,14 +102,14 @@ PY
 churn=$!
 peak=$rss0
 while kill -0 "$churn" 2>/dev/null; do
-	r=$(rss)
+	r=$(agent_rss "$agent")
 	[ "$r" -gt "$peak" ] && peak=$r
 	sleep 1
 done
 wait "$churn" || fail "churn"
 churn=
 sleep 2.5 # two sweeps: every removal seen
-rss1=$(rss)
+rss1=$(agent_rss "$agent")
 made=$(sed -n 's/^made //p' "$tmp/churn.err")
 # bpftool prints a map with BTF as "formatted" beside the raw bytes
 next=$(bpftool -j map dump pinned "$pins/slot_alloc" |

@@ -25,7 +25,6 @@ fail() { echo "FAIL: $*"; for f in agent.err coll.err; do sed "s/^/  $f: /" "$tm
 cgt_make faultkill || fail "cgroup"
 rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
-oom_kill() { cgt_run "$rel" tail /dev/zero; wait "$CGT_PID" 2>/dev/null; }
 
 coll_start coll.err || fail "collector did not start"
 port=$COLL_PORT
@@ -35,14 +34,14 @@ agent=$!
 for _ in $(seq 100); do grep -q '"type":"sample"' "$tmp/events.jsonl" 2>/dev/null && break; sleep 0.1; done
 grep -q '"type":"sample"' "$tmp/events.jsonl" || fail "no sample reached the collector"
 for round in 1 2 3 4 5; do
-	oom_kill
+	cgt_oom_kill "$rel"
 	sleep 0.5
 	coll_kill
-	oom_kill # while the collector is down: the agent holds it
+	cgt_oom_kill "$rel" # while the collector is down: the agent holds it
 	sleep 0.7
 	coll_start coll.err "$port" || fail "collector did not start again (round $round)"
 done
-kernel=$(sed -n 's/^oom_kill //p' "$(cgt_mem_dir "$rel")/memory.oom_control" "$(cgt_mem_dir "$rel")/memory.events" 2>/dev/null | head -1)
+kernel=$(cgt_oom_kills "$rel")
 # everything the agent published so far arrives (the agent keeps publishing meanwhile)
 for _ in $(seq 100); do
 	n=$(grep -c '"type":"oom_kill"' "$tmp/events.jsonl")

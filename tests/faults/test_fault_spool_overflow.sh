@@ -12,6 +12,7 @@ B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
 . tests/lib/collector.sh
+. tests/lib/agent.sh
 agent= parent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
@@ -40,9 +41,6 @@ done
 cgt_make overflowoom || fail "cgroup"
 oomrel=$CGT_REL
 cgt_set_limit "$oomrel" $((20 << 20))
-oom_kill() { cgt_run "$oomrel" tail /dev/zero; wait "$CGT_PID" 2>/dev/null; }
-metric() { curl -s "http://127.0.0.1:$http/metrics" | sed -n "s/^$1 //p"; }
-rss() { awk '/^VmRSS/ { print $2 }' "/proc/$agent/status"; }
 
 # the OOM kills of this test's (non-container) cgroup fire an alert each
 cat >"$tmp/playbook.yaml" <<'YAML'
@@ -63,23 +61,23 @@ port=$COLL_PORT
 	--playbook "$tmp/playbook.yaml" 2>"$tmp/agent.err" |
 	grep --line-buffered -v '"type":"sample"' >"$tmp/agent.out" &
 filter=$!
-for _ in $(seq 100); do grep -q 'http port [1-9]' "$tmp/agent.err" && break; sleep 0.1; done
-http=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$tmp/agent.err")
+agent_wait_running "$tmp/agent.err" || fail "agent did not start"
 agent=$(pgrep -f "cgpulse run --json --interval 0.05 --no-pin --http 127.0.0.1:0 --collector 127.0.0.1:$port ")
-[ -n "$http" ] && [ -n "$agent" ] || fail "agent did not start"
+[ -n "$AGENT_HTTP" ] && [ -n "$agent" ] || fail "agent did not start"
 sleep 3
 # a few scrapes first: their buffers (/metrics is ~5 MB for 1,000 cgroups) are part of the base, not the spool
-for _ in 1 2 3; do metric cgpulse_spool_events >/dev/null; done
-rss0=$(rss)
+for _ in 1 2 3; do agent_metric cgpulse_spool_events >/dev/null; done
+rss0=$(agent_rss "$agent")
 coll_kill
 peak=$rss0 full_at= t=0
 while [ $t -lt 90 ]; do
 	sleep 1
 	t=$((t + 1))
-	r=$(rss)
+	r=$(agent_rss "$agent")
 	[ "$r" -gt "$peak" ] && peak=$r
-	case $t in 3 | 6 | 9) oom_kill ;; esac
-	if [ -z "$full_at" ] && [ "$(metric 'cgpulse_spool_events_dropped_total{kind="sample"}')" != 0 ]; then
+	case $t in 3 | 6 | 9) cgt_oom_kill "$oomrel" ;; esac
+	dropped=$(agent_metric 'cgpulse_spool_events_dropped_total{kind="sample"}')
+	if [ -z "$full_at" ] && [ "${dropped:-0}" -gt 0 ]; then
 		full_at=$t
 	fi
 	[ -n "$full_at" ] && [ $t -ge $((full_at + 8)) ] && [ $t -ge 10 ] && break
@@ -89,13 +87,17 @@ before=$(wc -l <"$tmp/events.jsonl")
 coll_start coll.err "$port" || fail "collector did not start again"
 for _ in $(seq 300); do grep -q '"type":"dropped"' "$tmp/events.jsonl" && break; sleep 0.1; done
 remove_many # the flood stops: what is left drains
-for _ in $(seq 300); do [ "$(metric cgpulse_spool_events)" -lt 50 ] && break; sleep 0.1; done
+for _ in $(seq 300); do
+	left=$(agent_metric cgpulse_spool_events)
+	[ "${left:-99}" -lt 50 ] && break
+	sleep 0.1
+done
 kill -TERM "$agent"
 for _ in $(seq 100); do kill -0 "$agent" 2>/dev/null || break; sleep 0.1; done
 agent=
 wait "$filter"
 coll_stop || fail "collector exit $?"
-kernel=$(sed -n 's/^oom_kill //p' "$(cgt_mem_dir "$oomrel")/memory.oom_control" "$(cgt_mem_dir "$oomrel")/memory.events" 2>/dev/null | head -1)
+kernel=$(cgt_oom_kills "$oomrel")
 exitline=$(grep "exit: published" "$tmp/agent.err") || fail "no exit line"
 
 $PY - "$tmp" "$oomrel" "$kernel" "$rss0" "$peak" "$full_at" "$before" "$exitline" <<'PY' || fail "delivery"

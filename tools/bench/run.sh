@@ -473,25 +473,35 @@ oom_latency_row "$T/agent.stamped" "$T/oomlat" "OOM kill → agent stdout (ms)" 
 	" for $((${k1:-0} - ${k0:-0})) kernel kills (target p99 < 50 ms at the collector)"
 # ---- 3c. OOM kill → collector latency ---------------------------------------------------------------------
 
+# collector_oom_run COLL_OUT COLL_STDOUT AGENT_STDOUT AGENT_STDERR [AGENT_FLAGS...]: a collector storing to
+# COLL_OUT, an agent pushing to it, OOM_KILLS real OOM kills, then both stopped
+collector_oom_run() {
+	local cout=$1 cstdout=$2 aout=$3 aerr=$4 cpid apid
+	shift 4
+	rm -f "$T/coll.port"
+	"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out "$cout" >"$cstdout" \
+		2>>"$T/coll.err" &
+	cpid=$!
+	PIDS+=("$cpid")
+	for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
+	"$OUT/cgpulse" run "$@" --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
+		>"$aout" 2>"$aerr" &
+	apid=$!
+	PIDS+=("$apid")
+	sleep 2
+	for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
+	sleep 1
+	kill -INT "$apid"
+	wait "$apid" 2>/dev/null
+	kill -TERM "$cpid"
+	wait "$cpid" 2>/dev/null
+}
 mkfifo "$T/coll.pipe"
 "$B/cgpbench" stamp <"$T/coll.pipe" >"$T/coll.stamped" &
 CSTAMP_PID=$!
 PIDS+=("$CSTAMP_PID")
-"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out - >"$T/coll.pipe" 2>"$T/coll.err" &
-COLL_PID=$!
-PIDS+=("$COLL_PID")
-for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
-"$OUT/cgpulse" run --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
-	>/dev/null 2>"$T/agent_coll.err" &
-AGENT_PID=$!
-PIDS+=("$AGENT_PID")
-sleep 2
-for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
-sleep 1
-kill -INT "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-kill -TERM "$COLL_PID"
-wait "$COLL_PID" "$CSTAMP_PID" 2>/dev/null
+collector_oom_run - "$T/coll.pipe" /dev/null "$T/agent_coll.err"
+wait "$CSTAMP_PID" 2>/dev/null
 oom_latency_row "$T/coll.stamped" "$T/colllat" "OOM kill → line at the collector (ms)" " (target p99 < 50 ms)"
 
 # ---- 3d. OOM kill → acknowledged, durable at the collector --------------------------------------------------
@@ -501,22 +511,8 @@ mkfifo "$T/ack.pipe"
 "$B/cgpbench" stamp <"$T/ack.pipe" >"$T/ack.stamped" &
 ASTAMP_PID=$!
 PIDS+=("$ASTAMP_PID")
-rm -f "$T/coll.port"
-"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out "$T/durable.jsonl" 2>"$T/coll2.err" &
-COLL_PID=$!
-PIDS+=("$COLL_PID")
-for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
-"$OUT/cgpulse" run -v --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
-	>"$T/agent_ack.out" 2>"$T/ack.pipe" &
-AGENT_PID=$!
-PIDS+=("$AGENT_PID")
-sleep 2
-for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
-sleep 1
-kill -INT "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-kill -TERM "$COLL_PID"
-wait "$COLL_PID" "$ASTAMP_PID" 2>/dev/null
+collector_oom_run "$T/durable.jsonl" /dev/null "$T/agent_ack.out" "$T/ack.pipe" -v
+wait "$ASTAMP_PID" 2>/dev/null
 /usr/bin/python3 - "$T/agent_ack.out" "$T/ack.stamped" "$OOM_CG" >"$T/acklat" <<'PY'
 import json, re, sys
 ooms = [json.loads(l) for l in open(sys.argv[1]) if '"oom_kill"' in l and sys.argv[3] in l]
