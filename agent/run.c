@@ -363,9 +363,8 @@ static int setup(struct run_ctx *r)
 		cgp_info("previous instance %s: published up to seq %llu, acknowledged up to %llu; %s",
 			 r->handover.prev.instance_id, (unsigned long long)r->handover.prev.last_seq,
 			 (unsigned long long)r->handover.prev.acked_seq,
-			 r->handover.prev.handed_over
-			     ? "nothing of it is lost"
-			     : "its unacknowledged events are lost (no spool directory held them)");
+			 r->handover.prev.handed_over ? "nothing of it is lost"
+						      : "the rest of it is lost (no spool directory held it)");
 	if ((!r->o->http || strcmp(r->o->http, "off")) && (err = setup_http(r)))
 		return err;
 	return 0;
@@ -572,6 +571,7 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		struct cgp_spool_stats st;
 
 		cgp_spool_get_stats(r.spool, &st);
+		cgp_handover_note(&r.handover, r.pub.seq, st.acked_seq); /* the OOM kills read at exit too */
 		cgp_info("exit: published %llu events (seq 1..%llu); the collector acknowledged up to %llu; %zu events "
 			 "unacknowledged%s",
 			 (unsigned long long)r.pub.published, (unsigned long long)r.pub.seq,

@@ -283,7 +283,8 @@ int main(int argc, char **argv)
 				done++;
 		}
 		if (O.progress_s > 0 && t - progressed >= O.progress_s) {
-			/* what each agent had acknowledged by now: a test checks it against what the collector stored */
+			/* what each agent had acknowledged by now: a test checks it against what the collector stored
+			 */
 			for (unsigned i = 0; i < O.agents; i++) {
 				struct cgp_cc_stats cs;
 

@@ -245,6 +245,10 @@ static bool disk_full(struct cgp_spool *sp, size_t more)
 /* Drops until size more bytes fit in memory (and disk more on disk). */
 static void make_room(struct cgp_spool *sp, size_t size, size_t disk)
 {
+	if (sp->j && cgp_journal_has_dead(sp->j)) {
+		sp->reap = true;
+		reap(sp);
+	}
 	while (sp->events >= sp->max_events || sp->max_bytes - sp->bytes < size || (disk && disk_full(sp, disk))) {
 		if (!drop_oldest(sp))
 			break;
@@ -393,8 +397,11 @@ int cgp_spool_push(struct cgp_spool *sp, uint64_t seq, bool is_sample, const voi
 		return err;
 	}
 	sp->st.pushed_total++;
-	if (sp->j)
+	if (sp->j) {
+		if (cgp_journal_has_dead(sp->j))
+			sp->reap = true; /* the segment it closed, if everything in it was released meanwhile */
 		reap(sp);
+	}
 	return 0;
 }
 

@@ -62,6 +62,7 @@ struct cgp_journal {
 	uint64_t next_number;
 	struct writer w[2];
 	bool dir_unsynced, failing;
+	bool dead; /* a segment holds nothing and is not being written: reap it */
 	uint64_t synced_ns, state_bytes;
 	struct cgp_journal_stats st;
 };
@@ -227,6 +228,12 @@ void cgp_journal_reap(struct cgp_journal *j)
 		j->dir_unsynced = true;
 	}
 	j->nsegs = keep;
+	j->dead = false;
+}
+
+bool cgp_journal_has_dead(const struct cgp_journal *j)
+{
+	return j->dead;
 }
 
 void cgp_journal_hold(struct cgp_journal *j, uint32_t seg)
@@ -243,7 +250,9 @@ bool cgp_journal_release(struct cgp_journal *j, uint32_t seg)
 
 	if (!s || !s->live)
 		return false;
-	return --s->live == 0 && !s->pending && !active(j, s);
+	if (--s->live == 0 && !s->pending && !active(j, s))
+		j->dead = true;
+	return j->dead;
 }
 
 /* ---- writing ----------------------------------------------------------------------------------------------- */
@@ -302,10 +311,14 @@ static int writer_roll(struct cgp_journal *j, int kind)
 	int fd, err;
 
 	if (w->number) {
+		struct seg *old = seg_find(j, w->number);
+
 		writer_flush(j, w);
 		if (w->unsynced && !fdatasync(w->fd))
 			j->st.syncs++;
 		close(w->fd);
+		if (old && !old->live)
+			j->dead = true; /* all released while it was written */
 		w->number = 0;
 		w->fd = -1;
 		w->unsynced = w->urgent = false;

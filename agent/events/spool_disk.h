@@ -85,6 +85,7 @@ void cgp_journal_hold(struct cgp_journal *j, uint32_t seg);
 bool cgp_journal_release(struct cgp_journal *j, uint32_t seg);
 /* Deletes the segments that hold nothing (except the ones being written). */
 void cgp_journal_reap(struct cgp_journal *j);
+bool cgp_journal_has_dead(const struct cgp_journal *j); /* there is such a segment */
 /* Replaces DIR/state (write, then rename). 0 or -errno. */
 int cgp_journal_save_state(struct cgp_journal *j, const char *owner, const struct cgp_journal_state *st, size_t n);
 /* Writes buffered records. 0 or -errno (counted; those records stay only in memory). */
