@@ -70,7 +70,10 @@ for phase in spool nospool; do
 	else
 		start_agent agent2
 		coll_start coll.err "$port" || fail "collector did not start again"
-		for _ in $(seq 100); do grep -q '"type":"agent_started"' "$tmp/events.jsonl" && break; sleep 0.1; done
+		for _ in $(seq 100); do
+			[ "$(grep -c '"type":"agent_started"' "$tmp/events.jsonl")" -ge 2 ] && break # the second agent's too
+			sleep 0.1
+		done
 		want=$(($(cgt_oom_kills "$rel") - before))
 	fi
 	sleep 0.5
