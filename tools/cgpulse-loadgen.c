@@ -61,7 +61,8 @@ static void push_event(struct agent *a)
 	struct cgp_attribution attr = cgp_attribution_unknown;
 	unsigned ctr = (unsigned)(seq % 100);
 	char cid[65], path[256], pod[32], name[32];
-	bool sample = !O.oom_every || seq % O.oom_every;
+	/* every oom_every-th event this agent makes (its Dropped reports take seqs too: count, not place) */
+	bool sample = !O.oom_every || (a->pushed + 1) % O.oom_every;
 
 	for (int i = 0; i < 64; i++)
 		cid[i] = hex[(ctr * 7 + (unsigned)i * 13) % 16];
