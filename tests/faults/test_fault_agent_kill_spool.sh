@@ -9,12 +9,8 @@
 #     agent's agent_started says so: the previous instance, its last published and last acknowledged seq.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/cgtest.sh
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-. tests/lib/agent.sh
+FAULT_LOGS="agent1.err agent2.err coll.err"
+. tests/lib/fault.sh
 pins=/sys/fs/bpf/cgpulse-test-fault-$$
 agent=
 cleanup() {
@@ -25,7 +21,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in agent1.err agent2.err coll.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 
 cgt_make faultspool || fail "cgroup"

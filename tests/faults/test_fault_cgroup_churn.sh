@@ -9,11 +9,8 @@
 # its removal; 200 µs of leeway), the burners' ~20 ms included.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/cgtest.sh
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/agent.sh
+FAULT_LOGS="agent.err churn.err"
+. tests/lib/fault.sh
 pins=/sys/fs/bpf/cgpulse-test-churn-$$
 agent= churn=
 duration=30
@@ -26,7 +23,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in agent.err churn.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v bpftool >/dev/null || { echo "SKIP: needs bpftool"; exit 77; }
 
