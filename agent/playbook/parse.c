@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The playbook's YAML form, both ways: parse (libyaml document API, so every node keeps its line and column for
- * the error) and format (`cgpulse playbook show`). Every error is "file:line:column: reason", 1-based. */
+/* The playbook's YAML form, both ways: parse (libyaml events built into a bounded document, yaml_load.c, so
+ * every node keeps its line and column for the error) and format (`cgpulse playbook show`). Every error is "file:line:column: reason", 1-based. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,6 +14,7 @@
 
 #include "lib/bytebuf.h"
 #include "playbook/playbook.h"
+#include "playbook/yaml_load.h"
 
 struct pctx {
 	const char *name;
@@ -463,6 +464,23 @@ static int syntax_error(struct pctx *p, yaml_parser_t *yp, const char *buf, size
 	return fail(p, m, "YAML syntax error: %s", yp->problem ? yp->problem : "malformed");
 }
 
+/* A document past the bounds is refused where it crosses them, without reading the rest (playbook.h). */
+static int load(struct pctx *p, yaml_parser_t *yp, yaml_document_t *doc, const char *buf, size_t len)
+{
+	static const struct cgp_yaml_limits lim = {CGP_PLAYBOOK_MAX_DEPTH, CGP_PLAYBOOK_MAX_NODES};
+	char why[256];
+	yaml_mark_t where;
+	int ret = cgp_yaml_load(yp, doc, &lim, &where, why, sizeof(why));
+
+	if (ret == -EBADMSG)
+		return syntax_error(p, yp, buf, len);
+	if (ret == -ENOMEM)
+		errf(p->err, p->errlen, "%s: out of memory", p->name);
+	if (ret == -EINVAL)
+		return fail(p, where, "%s", why);
+	return ret;
+}
+
 int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp_playbook **out, char *err,
 		       size_t errlen)
 {
@@ -476,8 +494,8 @@ int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp
 	if (!yaml_parser_initialize(&yp))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&yp, &doc)) {
-		ret = syntax_error(&p, &yp, buf, len);
+	ret = load(&p, &yp, &doc, buf, len);
+	if (ret < 0) {
 		yaml_parser_delete(&yp);
 		return ret;
 	}
@@ -498,13 +516,11 @@ int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp
 	if (ret)
 		goto out;
 	/* a second document would be silently ignored: refuse it */
-	if (!yaml_parser_load(&yp, &next)) {
-		ret = syntax_error(&p, &yp, buf, len);
+	ret = load(&p, &yp, &next, buf, len);
+	if (ret < 0)
 		goto out;
-	}
 	root = yaml_document_get_root_node(&next);
-	if (root)
-		ret = fail(&p, root->start_mark, "a second YAML document; a playbook is one document");
+	ret = root ? fail(&p, root->start_mark, "a second YAML document; a playbook is one document") : 0;
 	yaml_document_delete(&next);
 out:
 	yaml_document_delete(&doc);
