@@ -57,6 +57,9 @@ struct run_ctx {
 	struct cgp_http *http;
 	struct cgp_metrics *metrics;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
+	bool reload_due;		/* SIGHUP or a changed file: reloaded once, after the turn's sweep */
+	uint64_t reloads, reloads_refused;
+	uint64_t ticks_missed; /* intervals that passed with no sweep: the loop was busy a whole interval */
 	double sweep_s_total, sweep_s_last;
 	int ep, tfd, sfd;
 };
@@ -180,11 +183,14 @@ static void reload(struct run_ctx *r)
 		cgp_info("SIGHUP: the embedded default playbook is in force; nothing to reload (--playbook FILE)");
 		return;
 	}
+	r->reloads++;
 	if (cgp_playbook_open(r->o->playbook, &pb)) {
+		r->reloads_refused++;
 		cgp_err("reload: %s refused; the playbook in force stays", r->o->playbook);
 		return;
 	}
 	if (cgp_engine_set_playbook(r->engine, pb, cgp_wall_ns(), on_alert, r)) {
+		r->reloads_refused++;
 		cgp_err("reload: out of memory applying %s; the playbook in force stays", r->o->playbook);
 		cgp_playbook_free(pb);
 		return;
@@ -240,6 +246,9 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.runtime_state_evictions = ms.evictions;
 	c.playbook_cgroups_tracked = cgp_engine_tracked(r->engine);
 	c.sweeps = r->sp.stats.sweeps;
+	c.sweeps_missed = r->ticks_missed;
+	c.playbook_reloads = r->reloads;
+	c.playbook_reloads_refused = r->reloads_refused;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
 	c.bpf_stats_enabled = cgp_bpf_stats_enabled();
@@ -410,16 +419,15 @@ static int loop(struct run_ctx *r)
 				while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo != SIGHUP)
 						return 0;
-					reload(r);
+					r->reload_due = true; /* many SIGHUPs in a turn: one reload */
 				}
 				break;
 			case EV_TIMER:
 				if (read(r->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 					break;
+				r->ticks_missed += ticks - 1;
 				/* event rings first, so an OOM is never published after the sample that counts it */
 				cgp_rings_consume(&r->rings);
-				if (playbook_changed(r))
-					reload(r);
 				err = sweep(r, true);
 				if (err) {
 					if (r->http)
@@ -432,6 +440,8 @@ static int loop(struct run_ctx *r)
 					cgp_cc_kick(r->cc);
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
+				if (playbook_changed(r))
+					r->reload_due = true;
 				break;
 			case EV_RINGS:
 				cgp_rings_consume(&r->rings);
@@ -440,6 +450,11 @@ static int loop(struct run_ctx *r)
 				cgp_cc_handle(r->cc, evs[i].events);
 				break;
 			}
+		}
+		/* after the turn's sweep, never before it: a reload's work (bounded: playbook.h) is the only delay */
+		if (r->reload_due) {
+			r->reload_due = false;
+			reload(r);
 		}
 		after_turn(r);
 	}

@@ -444,6 +444,13 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	cgp_text_puts(w, "cgpulse_sweep_duration_seconds_sum ");
 	put_double(w, c->sweep_seconds_total);
 	cgp_text_printf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
+	counter(w, "cgpulse_sweeps_missed_total",
+		"Sampling intervals that passed with no sweep because the loop was busy for a whole interval.",
+		c->sweeps_missed);
+	counter(w, "cgpulse_playbook_reloads_total", "Playbook reloads asked for (SIGHUP or a changed file).",
+		c->playbook_reloads);
+	counter(w, "cgpulse_playbook_reloads_refused_total",
+		"Playbook reloads refused (a bad file): the playbook in force stayed.", c->playbook_reloads_refused);
 	family(w, "cgpulse_sweep_last_duration_seconds", "gauge", "Time the last sweep took.");
 	cgp_text_puts(w, "cgpulse_sweep_last_duration_seconds ");
 	put_double(w, c->last_sweep_seconds);

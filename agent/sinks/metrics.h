@@ -47,6 +47,9 @@ struct cgp_agent_counters {
 	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
 	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
 	uint64_t sweeps;		   /* completed sweeps */
+	uint64_t sweeps_missed;		   /* intervals with no sweep: the loop was busy for a whole interval */
+	uint64_t playbook_reloads;	   /* SIGHUP or a changed --playbook file */
+	uint64_t playbook_reloads_refused; /* of those, refused (the playbook in force stayed) */
 	double sweep_seconds_total;	   /* time spent in them */
 	double last_sweep_seconds;
 	bool bpf_stats_enabled; /* kernel.bpf_stats_enabled = 1 */
