@@ -24,6 +24,10 @@ struct cgp_opts {
 	uint64_t spool_bytes;	     /* run: bound of unacknowledged events kept for the collector */
 	const char *node;	     /* node name in events; NULL: $NODE_NAME or the host name */
 	const char *http;	     /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	const char *http_tls_cert, *http_tls_key; /* run: PEM files: HTTPS only */
+	const char *http_token_file;		  /* run: the bearer token /v1/events wants */
+	bool http_auth_metrics;			  /* run: /metrics wants it too */
+	unsigned http_max_connections, http_max_per_client, http_header_timeout_s; /* 0: the defaults */
 	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
 };
 

@@ -39,7 +39,16 @@ static const char usage[] =
     "                     after a reconnect from a bounded spool)\n"
     "  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
     "  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
-    "                     0.0.0.0:24785; \"off\" for none)\n"
+    "                     127.0.0.1:24785, loopback only; 0.0.0.0:24785 for the network; \"off\" for none)\n"
+    "  --http-tls-cert FILE, --http-tls-key FILE   run: HTTPS only, with this PEM certificate (chain) and key;\n"
+    "                     changed files are taken for new connections without a restart\n"
+    "  --http-token-file FILE   run: /v1/events wants \"Authorization: Bearer TOKEN\" with the token in FILE\n"
+    "                     (401 without, 403 wrong; reread when it changes); /healthz stays open\n"
+    "  --http-auth-metrics  run: /metrics wants the token too\n"
+    "  --http-max-connections N  run: connections served at once (default 64); more get /healthz only\n"
+    "  --http-max-per-client N   run: connections of one client address (IPv6: one /64) (default 8)\n"
+    "  --http-header-timeout SECONDS  run: a request's headers, TLS handshake included, must be complete\n"
+    "                     within this long of the connection (or its last request) (default 10)\n"
     "  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
     "  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
     "  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
@@ -68,6 +77,21 @@ static int parse_double(const char *flag, const char *s, double min, double *out
 	return 0;
 }
 
+/* A whole number from 1 to 65536. */
+static int parse_count(const char *flag, const char *s, unsigned *out)
+{
+	double d;
+
+	if (parse_double(flag, s, 1, &d))
+		return -EINVAL;
+	if (d > 65536 || d != (unsigned)d) {
+		cgp_err("%s: '%s' is not a whole number from 1 to 65536", flag, s);
+		return -EINVAL;
+	}
+	*out = (unsigned)d;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -93,6 +117,13 @@ int main(int argc, char **argv)
 	    {"crio-root", required_argument, NULL, 1004},
 	    {"podman-root", required_argument, NULL, 1005},
 	    {"docker-root", required_argument, NULL, 1006},
+	    {"http-tls-cert", required_argument, NULL, 1101},
+	    {"http-tls-key", required_argument, NULL, 1102},
+	    {"http-token-file", required_argument, NULL, 1103},
+	    {"http-auth-metrics", no_argument, NULL, 1104},
+	    {"http-max-connections", required_argument, NULL, 1105},
+	    {"http-max-per-client", required_argument, NULL, 1106},
+	    {"http-header-timeout", required_argument, NULL, 1107},
 	    {},
 	};
 	struct cgp_opts o = {
@@ -157,6 +188,30 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			o.node = optarg;
+			break;
+		case 1101:
+			o.http_tls_cert = optarg;
+			break;
+		case 1102:
+			o.http_tls_key = optarg;
+			break;
+		case 1103:
+			o.http_token_file = optarg;
+			break;
+		case 1104:
+			o.http_auth_metrics = true;
+			break;
+		case 1105:
+			if (parse_count("--http-max-connections", optarg, &o.http_max_connections))
+				return 2;
+			break;
+		case 1106:
+			if (parse_count("--http-max-per-client", optarg, &o.http_max_per_client))
+				return 2;
+			break;
+		case 1107:
+			if (parse_count("--http-header-timeout", optarg, &o.http_header_timeout_s))
+				return 2;
 			break;
 		case 'H':
 			o.http = optarg;

@@ -291,6 +291,13 @@ static int setup_http(struct run_ctx *r)
 	    .addr = r->o->http,
 	    .node = r->pub.node,
 	    .instance_id = r->pub.instance_id,
+	    .tls_cert = r->o->http_tls_cert,
+	    .tls_key = r->o->http_tls_key,
+	    .token_file = r->o->http_token_file,
+	    .auth_metrics = r->o->http_auth_metrics,
+	    .max_connections = r->o->http_max_connections,
+	    .max_per_client = r->o->http_max_per_client,
+	    .header_timeout_s = r->o->http_header_timeout_s,
 	};
 	char why[256];
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The playbook's YAML form, both ways: parse (libyaml events built into a bounded document, yaml_load.c, so
- * every node keeps its line and column for the error) and format (`cgpulse playbook show`). Every error is "file:line:column: reason", 1-based. */
+ * every node keeps its line and column for the error) and format (`cgpulse playbook show`). Every error is
+ * "file:line:column: reason", 1-based. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>

@@ -165,8 +165,8 @@ static const struct bad bad_bufs[] = {
     {"version: 1\nrules: [\n\xff]\n", "x:3:1: ", "YAML syntax error: invalid leading UTF-8 octet"},
     {"version: 1\nrules: [*r]\n", "x:2:9: ", "alias '*r' names no anchor defined before it"},
     {"version: 1\nrules: &r [*r]\n", "x:2:12: ", "alias '*r' names no anchor"}, /* no cycle */
-    {"version: 1\nrules: {a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n", "x:2:42: ",
-     "nesting deeper than 32 levels"},
+    {"version: 1\nrules: {a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}\n",
+     "x:2:42: ", "nesting deeper than 32 levels"},
 };
 
 static void test_bad_buffers(void **state)
@@ -221,10 +221,11 @@ static void test_deep_and_wide(void **state)
 /* Anchors and aliases still work (a value reused by reference, not copied). */
 static void test_aliases(void **state)
 {
-	static const char yaml[] = "version: 1\nrules:\n"
-				   "  - name: a\n    metric: cpu_pct\n    above: &t 90\n    severity: &s warning\n"
-				   "    action: &act \"scale up\"\n"
-				   "  - name: b\n    metric: mem_pct\n    above: *t\n    severity: *s\n    action: *act\n";
+	static const char yaml[] =
+	    "version: 1\nrules:\n"
+	    "  - name: a\n    metric: cpu_pct\n    above: &t 90\n    severity: &s warning\n"
+	    "    action: &act \"scale up\"\n"
+	    "  - name: b\n    metric: mem_pct\n    above: *t\n    severity: *s\n    action: *act\n";
 	struct cgp_playbook *pb = NULL;
 	char err[256] = "";
 
