@@ -9,6 +9,7 @@
 #include "commands.h"
 #include "collect/loader.h"
 #include "lib/log.h"
+#include "syscall_filter.h"
 
 static const char usage[] =
     "Usage: cgpulse COMMAND [OPTIONS]\n"
@@ -59,8 +60,11 @@ static const char usage[] =
     "                     (container names come from these, never from the API server)\n"
     "  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
     "                     silently\n"
-    "  --keep-caps        run: keep every capability (by default all but CAP_DAC_READ_SEARCH are dropped once\n"
-    "                     the programs are attached)\n"
+    "  --keep-caps        run: keep every capability (by default all are dropped once the programs are\n"
+    "                     attached; CAP_BPF stays only on kernels that want it for bpf() on held fds)\n"
+    "  --seccomp MODE     run: after attaching, the loop may make only the syscalls it needs: enforce (the\n"
+    "                     default: another ends the agent, naming it), log (allowed, and logged by the kernel:\n"
+    "                     dmesg | grep type=1326), off\n"
     "  -v, --verbose      debug logs, libbpf's included\n"
     "  -h, --help         this text\n";
 
@@ -117,6 +121,7 @@ int main(int argc, char **argv)
 	    {"crio-root", required_argument, NULL, 1004},
 	    {"podman-root", required_argument, NULL, 1005},
 	    {"docker-root", required_argument, NULL, 1006},
+	    {"seccomp", required_argument, NULL, 1108},
 	    {"http-tls-cert", required_argument, NULL, 1101},
 	    {"http-tls-key", required_argument, NULL, 1102},
 	    {"http-token-file", required_argument, NULL, 1103},
@@ -188,6 +193,13 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			o.node = optarg;
+			break;
+		case 1108:
+			o.seccomp = cgp_seccomp_mode_parse(optarg);
+			if (o.seccomp < 0) {
+				cgp_err("--seccomp: '%s' is none of enforce, log, off", optarg);
+				return 2;
+			}
 			break;
 		case 1101:
 			o.http_tls_cert = optarg;

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include "caps.h"
+#include "syscall_filter.h"
 #include "collect/loader.h"
 #include "collect/rings.h"
 #include "collect/sampler.h"
@@ -95,6 +96,7 @@ static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 
 	if (c->kind == CGP_CGROUP_MKDIR) {
 		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, c->ts_ns, now);
+		cgp_sampler_cgroup_born(&r->sp, c->cgroup_id, c->path); /* its v1 twins, on hybrid hosts */
 		return;
 	}
 	announce_started(r, c->cgroup_id, now);
@@ -238,6 +240,8 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.memcg_unjoined = r->sp.stats.mem_unjoined;
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
+	c.names_walks = r->names.stats.walks;
+	c.v1_walks = r->sp.stats.v1_walks;
 	c.names_tombstones = r->names.stats.tombstones;
 	c.cgroup_started_lost = r->names.stats.unannounced;
 	cgp_meta_cache_get_stats(r->names.meta, &ms);
@@ -509,8 +513,21 @@ static int start(struct run_ctx *r)
 	err = sweep(r, false); /* baseline: the first interval starts now */
 	if (!err)
 		err = setup(r);
-	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
-		cgp_err("dropping capabilities: %s", strerror(-err));
+	if (!err && !o->keep_caps) {
+		const char *kept;
+
+		err = cgp_drop_capabilities(cgp_bpf_map_fd(&r->bpf), &kept);
+		if (err)
+			cgp_err("dropping capabilities: %s", strerror(-err));
+		else if (kept)
+			cgp_info(
+			    "kept %s after attaching: this kernel refuses bpf() on the programs' own fds without it "
+			    "(kernel.unprivileged_bpf_disabled, kernels before 6.5)",
+			    kept);
+	}
+	/* the last step of start: from here on the loop makes only the syscalls on the list */
+	if (!err && (err = cgp_seccomp_install(o->seccomp)))
+		cgp_err("installing the syscall filter: %s", strerror(-err));
 	if (err)
 		return err;
 	cgp_bpf_attached_line(&r->bpf, attached, sizeof(attached));

@@ -457,7 +457,13 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	      "v1 memory or cpu cgroups with no cgroup v2 twin of the same path in the last sweep (hybrid hosts).",
 	      c->memcg_unjoined);
 	counter(w, "cgpulse_names_resolved_by_id_total",
-		"Cgroup paths found by file handle, not learned from a mkdir event.", c->names_resolved_by_id);
+		"Cgroup paths not learned from a mkdir record, found by walking the tree again.",
+		c->names_resolved_by_id);
+	family(w, "cgpulse_cgroup_walks_total", "counter",
+	       "Walks of a cgroup hierarchy by path: cgroup2 (at start, then for ids no mkdir record named) and the v1 "
+	       "memory/cpu hierarchies (hybrid hosts: at start, then for v1 cgroups no mkdir record named).");
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"cgroup2\"} %" PRIu64 "\n", c->names_walks);
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"v1\"} %" PRIu64 "\n", c->v1_walks);
 	counter(w, "cgpulse_names_unresolved_total",
 		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
 		c->names_unresolved);

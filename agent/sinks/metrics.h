@@ -40,6 +40,8 @@ struct cgp_agent_counters {
 	uint64_t memcg_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
 	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
 	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_walks;		   /* walks of the cgroup2 tree by path: at start, then for unnamed ids */
+	uint64_t v1_walks;		   /* walks of a v1 hierarchy (hybrid hosts), for the v1 → v2 join */
 	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
 	uint64_t cgroup_started_lost;	   /* cgroup_started events not made: no memory to hold their place */
 	uint64_t runtime_state_reads;	   /* reads of a runtime's state files for names */
