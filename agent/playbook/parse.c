@@ -672,8 +672,9 @@ char *cgp_playbook_format(const struct cgp_playbook *pb)
 	struct cgp_text b = {.b = &buf};
 	size_t i;
 
-	cgp_text_printf(&b, "# playbook in force: %s\nversion: %d\nrules:\n", pb->source ? pb->source : "?",
-			pb->version);
+	/* no rules is an empty list, not an empty value: "rules:" alone would not read back */
+	cgp_text_printf(&b, "# playbook in force: %s\nversion: %d\nrules:%s\n", pb->source ? pb->source : "?",
+			pb->version, pb->nrules ? "" : " []");
 	for (i = 0; i < pb->nrules; i++) {
 		const struct cgp_rule *r = &pb->rules[i];
 

@@ -330,6 +330,28 @@ static void test_format_round_trip(void **state)
 	cgp_playbook_free(pb);
 }
 
+/* Found by fuzzing (tests/fuzz/playbook/regress-empty-rules): a playbook of no rules printed "rules:" alone,
+ * which reads back as a null, not a list. */
+static void test_format_no_rules(void **state)
+{
+	static const char yaml[] = "version: 1\nrules: []";
+	struct cgp_playbook *pb = NULL, *back = NULL;
+	char err[256] = "", *text;
+
+	(void)state;
+	assert_int_equal(cgp_playbook_parse("x", yaml, sizeof(yaml) - 1, &pb, err, sizeof(err)), 0);
+	assert_int_equal(pb->nrules, 0);
+	text = cgp_playbook_format(pb);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nrules: []\n"));
+	if (cgp_playbook_parse("shown", text, strlen(text), &back, err, sizeof(err)))
+		fail_msg("does not read back: %s", err);
+	assert_int_equal(back->nrules, 0);
+	free(text);
+	cgp_playbook_free(back);
+	cgp_playbook_free(pb);
+}
+
 static void test_durations(void **state)
 {
 	static const struct {
@@ -395,6 +417,7 @@ int main(void)
 	    cmocka_unit_test(test_aliases),
 	    cmocka_unit_test(test_full_rule),
 	    cmocka_unit_test(test_format_round_trip),
+	    cmocka_unit_test(test_format_no_rules),
 	    cmocka_unit_test(test_durations),
 	};
 
