@@ -105,7 +105,7 @@ struct cgp_http {
 	struct cgp_file_sig cert_sig, key_sig, token_sig;
 	struct cgp_file_sig cert_bad, key_bad, token_bad;
 	uint64_t next_file_check;
-	char mhd_last[256]; /* libmicrohttpd's last complaint, for the reason of a refused certificate */
+	char mhd_last[512]; /* libmicrohttpd's last complaint, for the reason of a refused certificate */
 	struct cgp_http_stats st;
 };
 

@@ -8,6 +8,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +26,13 @@
 #include "syscall_filter.h"
 
 enum forbidden { F_NONE, F_OPEN_BY_HANDLE, F_PTRACE, F_EXECVE, F_PACKET, F_BPF_LOAD, F_MOUNT };
+
+/* An ASan build's filter also lets through what LeakSanitizer and the symbolizer need (ptrace, execve...) */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+#else
+#define SANITIZER_BUILD 0
+#endif
 
 /* What the loop does, all of it allowed: files, sockets of the allowed families, a bpf() command that only
  * reads. 0 when each gives the answer it gives without a filter. */
@@ -132,19 +140,27 @@ static void test_forbidden(void **state)
 	static const struct {
 		enum forbidden f;
 		const char *name;
+		bool sanitizer_allows;
 	} cases[] = {
-	    {F_OPEN_BY_HANDLE, "open_by_handle_at"},
-	    {F_PTRACE, "ptrace"},
-	    {F_EXECVE, "execve"},
-	    {F_PACKET, "socket"},
-	    {F_BPF_LOAD, "bpf"},
-	    {F_MOUNT, "mount"},
+	    {F_OPEN_BY_HANDLE, "open_by_handle_at", false},
+	    {F_PTRACE, "ptrace", true},
+	    {F_EXECVE, "execve", true},
+	    {F_PACKET, "socket", false},
+	    {F_BPF_LOAD, "bpf", false},
+	    {F_MOUNT, "mount", false},
 	};
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char err[1024], want[64];
-		int st = run_child(CGP_SECCOMP_ENFORCE, cases[i].f, err, sizeof(err));
+		int st;
+
+		if (SANITIZER_BUILD && cases[i].sanitizer_allows) {
+			print_message("  %s: allowed in this ASan build (LeakSanitizer, the symbolizer)\n",
+				      cases[i].name);
+			continue;
+		}
+		st = run_child(CGP_SECCOMP_ENFORCE, cases[i].f, err, sizeof(err));
 
 		snprintf(want, sizeof(want), "seccomp: syscall %s (", cases[i].name);
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 128 + SIGSYS || !strstr(err, want))
@@ -158,7 +174,7 @@ static void test_forbidden(void **state)
 static void test_log_mode(void **state)
 {
 	char err[1024];
-	int st = run_child(CGP_SECCOMP_LOG, F_PTRACE, err, sizeof(err));
+	int st = run_child(CGP_SECCOMP_LOG, F_MOUNT, err, sizeof(err));
 
 	(void)state;
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
