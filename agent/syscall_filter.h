@@ -5,7 +5,8 @@
  *
  * Adding a syscall a new feature needs: run that feature with `--seccomp log`, which lets every syscall through
  * and has the kernel log those off the list (`dmesg | grep 'type=1326'`, "syscall=N"; `scmp_sys_resolver N`
- * names it), then add each to the table in agent/syscall_filter.c with a word on who needs it. */
+ * names it; the kernel rate-limits those lines, so run again until none is new), then add each to the table in
+ * agent/syscall_filter.c with a word on who needs it. */
 #ifndef CGP_SYSCALL_FILTER_H
 #define CGP_SYSCALL_FILTER_H
 
