@@ -118,6 +118,7 @@ static const struct {
     {"sigaltstack", "sanitizers"},
     {"rt_sigaction", "sanitizers"},
     {"getppid", "LeakSanitizer"},
+    {"getdents", "LeakSanitizer's thread lister (refused there, the check would wait forever)"},
     {"kill", "LeakSanitizer"},
     {"tkill", "LeakSanitizer"},
     {"sched_getaffinity", "sanitizers"},

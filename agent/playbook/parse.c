@@ -618,12 +618,22 @@ static void sb_quoted(struct cgp_text *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			cgp_text_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (c < 0x20 || c == 0x7f) {
 			cgp_text_printf(b, "\\x%02x", c);
-		else
+		} else if (!strncmp(s, "\xc2\x85", 2) || !strncmp(s, "\xe2\x80\xa8", 3) ||
+			   !strncmp(s, "\xe2\x80\xa9", 3)) {
+			/* YAML's other line breaks (NEL, LS, PS): written raw they would fold to a space on reading
+			 * back (found by fuzz_playbook: tests/fuzz/playbook/regress-line-separator) */
+			cgp_text_printf(b, "\\%c", c == 0xc2 ? 'N' : s[2] == '\xa8' ? 'L' : 'P');
+			s += c == 0xc2 ? 1 : 2;
+		} else if (!strncmp(s, "\xef\xbb\xbf", 3)) { /* a byte order mark: escaped, whatever a reader does */
+			cgp_text_printf(b, "\\uFEFF");
+			s += 2;
+		} else {
 			cgp_text_printf(b, "%c", c);
+		}
 	}
 	cgp_text_printf(b, "\"");
 }

@@ -352,6 +352,34 @@ static void test_format_no_rules(void **state)
 	cgp_playbook_free(pb);
 }
 
+/* Found by fuzzing (tests/fuzz/playbook/regress-line-separator): YAML's other line breaks (\N, \L, \P) were
+ * printed raw inside double quotes, where reading back folds them to a space. */
+static void test_format_line_breaks(void **state)
+{
+	static const char yaml[] = "version: 1\nrules:\n  - name: r\n    metric: cpu_pct\n    above: 1\n"
+				   "    severity: warning\n    action: \"a\\Lb\\Nc\\Pd\\u00e9\\uFEFFf\"\n";
+	struct cgp_playbook *pb = NULL, *back = NULL;
+	char err[256] = "", *text;
+
+	(void)state;
+	assert_int_equal(cgp_playbook_parse("x", yaml, sizeof(yaml) - 1, &pb, err, sizeof(err)), 0);
+	assert_string_equal(pb->rules[0].action, "a\xe2\x80\xa8"
+						 "b\xc2\x85"
+						 "c\xe2\x80\xa9"
+						 "d\xc3\xa9"
+						 "\xef\xbb\xbf"
+						 "f");
+	text = cgp_playbook_format(pb);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "action: \"a\\Lb\\Nc\\Pd\xc3\xa9\\uFEFFf\""));
+	if (cgp_playbook_parse("shown", text, strlen(text), &back, err, sizeof(err)))
+		fail_msg("does not read back: %s", err);
+	assert_string_equal(back->rules[0].action, pb->rules[0].action);
+	free(text);
+	cgp_playbook_free(back);
+	cgp_playbook_free(pb);
+}
+
 static void test_durations(void **state)
 {
 	static const struct {
@@ -418,6 +446,7 @@ int main(void)
 	    cmocka_unit_test(test_full_rule),
 	    cmocka_unit_test(test_format_round_trip),
 	    cmocka_unit_test(test_format_no_rules),
+	    cmocka_unit_test(test_format_line_breaks),
 	    cmocka_unit_test(test_durations),
 	};
 
