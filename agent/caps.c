@@ -45,10 +45,11 @@ const char *cgp_missing_capability(void)
 	return NULL;
 }
 
-/* Kernels before 6.5 refuse every bpf() command, even on fds the process holds, to a process without CAP_BPF
- * while kernel.unprivileged_bpf_disabled is set (Debian's default; "bpf: move unprivileged checks into
- * map_create() and bpf_prog_load()" lifted that). Asked of the kernel, not guessed from its version: the
- * effective set is emptied for one bpf() call on a map fd, then raised again from the permitted set. */
+/* Kernels before 5.19 ("bpf: refine kernel.unprivileged_bpf_disabled behaviour") refuse every bpf() command, even
+ * on fds the process holds, to a process without CAP_BPF while kernel.unprivileged_bpf_disabled is set; later ones
+ * ask it only to create maps and load programs. Asked of the kernel, not guessed from its version (distributions
+ * backport): the effective set is emptied for one bpf() call on a map fd, then raised again from the permitted
+ * set. */
 static bool bpf_wants_capability(int probe_fd, const struct __user_cap_data_struct d[2])
 {
 	struct __user_cap_data_struct none[2];

@@ -522,7 +522,7 @@ static int start(struct run_ctx *r)
 		else if (kept)
 			cgp_info(
 			    "kept %s after attaching: this kernel refuses bpf() on the programs' own fds without it "
-			    "(kernel.unprivileged_bpf_disabled, kernels before 6.5)",
+			    "(kernel.unprivileged_bpf_disabled, kernels before 5.19)",
 			    kept);
 	}
 	/* the last step of start: from here on the loop makes only the syscalls on the list */

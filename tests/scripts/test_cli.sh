@@ -43,7 +43,7 @@ $B run --json --interval 0.5 --no-pin --http 127.0.0.1:0 > "$tmp/run" 2> "$tmp/r
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/run" 2>/dev/null && break; sleep 0.1; done
 # once attached, the agent keeps no capability (CAP_BPF, bit 39, only where the kernel wants it for bpf() on the
-# fds it holds: before 6.5 with kernel.unprivileged_bpf_disabled, and it says so), nothing can give it more, and
+# fds it holds: before 5.19 with kernel.unprivileged_bpf_disabled, and it says so), nothing can give it more, and
 # its syscalls are filtered (Seccomp 2)
 want=0000000000000000
 grep -q 'kept CAP_BPF' "$tmp/run.err" && want=0000008000000000
