@@ -348,3 +348,8 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 		rmdir(b->pin_dir);
 	cgp_cgroupfs_close(&b->fs);
 }
+
+int cgp_bpf_map_fd(const struct cgp_bpf *b)
+{
+	return b->skel ? bpf_map__fd(b->skel->maps.drops) : -1;
+}

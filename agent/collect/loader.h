@@ -60,5 +60,7 @@ bool cgp_bpf_stats_enabled(void);
 void cgp_bpf_attached_line(const struct cgp_bpf *b, char *buf, size_t len);
 /* Removes everything pinned under dir by an earlier agent. */
 int cgp_bpf_unpin_dir(const char *dir);
+/* An fd of one of the loaded maps, for asking the kernel whether bpf() on held fds needs a capability. */
+int cgp_bpf_map_fd(const struct cgp_bpf *b);
 
 #endif
