@@ -167,7 +167,9 @@ static int attach_all(struct cgp_bpf *b)
 	{
 		const char *name = bpf_program__name(p);
 
-		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER)
+		/* iterators are read, and cgp_tick is run on each CPU, by the sampler: neither is attached */
+		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER ||
+		    p == b->skel->progs.cgp_tick)
 			continue;
 		if (b->pin_dir[0]) {
 			/* an earlier agent's link stays attached until its pin goes: replace it, don't double count.

@@ -277,6 +277,8 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
 	int err;
 
+	/* first the time the tasks running now used since they were last charged, so the window holds it */
+	cgp_charge_running(sp->bpf, &sp->stats.running);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)

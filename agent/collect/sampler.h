@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/running.h"
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
 #include "lib/idmap.h"
@@ -29,6 +30,7 @@ struct cgp_sampler_stats {
 	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
 	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
 	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
 };
 
 struct cgp_sampler {

@@ -438,6 +438,10 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 		c->runtime_state_errors);
 	counter(w, "cgpulse_runtime_state_evictions_total",
 		"Container names dropped from the bounded cache to stay within it.", c->runtime_state_evictions);
+	counter(w, "cgpulse_running_charge_failures_total",
+		"Runs of cgp_tick on a CPU the kernel refused: the task running there was charged only when it was "
+		"switched out.",
+		c->running_charge_failures);
 	gauge(w, "cgpulse_playbook_cgroups_tracked", "Cgroups with a pending or firing playbook rule.",
 	      c->playbook_cgroups_tracked);
 	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");

@@ -5,6 +5,9 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "agentfx.h"
 #include "cgtest.h"
@@ -93,11 +96,66 @@ static void test_cpu_ratio_two_to_one(void **state)
 	cgt_destroy(&b);
 }
 
+/* A burner pinned alone to a CPU is rarely switched out, so it is charged at each sweep (cgp_tick): every 1 s
+ * window holds what the kernel's own accounting (cpu.stat usage_usec) grew by over the same window, within 5%,
+ * for 15 windows in a row; and over all of them nothing is counted twice (the totals agree within 1%). */
+static void test_cpu_every_interval_pinned(void **state)
+{
+	const int windows = 15, cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	const struct cgp_sample *s;
+	uint64_t k0, k1, k_first, ours = 0;
+	cpu_set_t mine, all;
+	double err, worst = 0;
+	pid_t burner;
+
+	(void)state;
+	if (cpu < 1) {
+		printf("SKIP: needs 2 CPUs (one for the burner alone, one for the sweeps)\n");
+		skip();
+	}
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&mine); /* the sweeps, and this test, stay off the burner's CPU */
+	CPU_SET(0, &mine);
+	assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+	assert_int_equal(cgt_create(&a, "pinned"), 0);
+	burner = cgt_spawn_burner(&a, cpu, windows + 3.0);
+	assert_true(burner > 0);
+	usleep(500000); /* the burner is pinned and burning */
+	assert_int_equal(fx_sweep(&fx), 0);
+	k_first = k0 = cgt_cpu_usage_ns(&a);
+	for (int i = 0; i < windows; i++) {
+		sleep(1);
+		assert_int_equal(fx_sweep(&fx), 0);
+		k1 = cgt_cpu_usage_ns(&a);
+		s = fx_find(&fx, a.id);
+		assert_non_null(s);
+		err = ((double)s->cpu_ns_window - (double)(k1 - k0)) / (double)(k1 - k0);
+		printf("# window %2d: cgpulse %.4f s, kernel %.4f s, error %+.3f%%\n", i + 1, s->cpu_ns_window / 1e9,
+		       (k1 - k0) / 1e9, err * 100);
+		if (err < 0 ? -err > worst : err > worst)
+			worst = err < 0 ? -err : err;
+		ours += s->cpu_ns_window;
+		/* the burner really ran for most of the window (a busy shared machine may take some of it) */
+		assert_true(k1 - k0 > 500000000ULL);
+		assert_true(err < 0.05 && err > -0.05);
+		k0 = k1;
+	}
+	err = ((double)ours - (double)(k1 - k_first)) / (double)(k1 - k_first);
+	printf("# %d windows: cgpulse %.4f s, kernel %.4f s, error %+.4f%%, worst window %.3f%%\n", windows, ours / 1e9,
+	       (k1 - k_first) / 1e9, err * 100, worst * 100);
+	assert_true(err < 0.01 && err > -0.01);
+	kill(burner, SIGKILL);
+	cgt_wait(burner, NULL);
+	sched_setaffinity(0, sizeof(all), &all);
+	cgt_destroy(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cpu_matches_kernel),
 	    cmocka_unit_test(test_cpu_ratio_two_to_one),
+	    cmocka_unit_test(test_cpu_every_interval_pinned),
 	};
 
 	if (!cgt_can_run())
