@@ -1,16 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One sweep of every cgroup: a cgroup iterator walks a hierarchy and writes one struct cgp_cgroup_rec per
  * cgroup into the sweep_records ring buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), memory
- * usage, limit and the kernel's own OOM-kill count read straight from the memcg, and the CPU limit from the
- * task group's CFS bandwidth (whichever hierarchies carry the memory and cpu controllers). The agent runs it
- * with one read() and drains the ring, instead of reading 4 files per cgroup, and limits come with every sweep at no
- * extra cost. */
+ * usage, limit, swap, the memory.events counters and the memory.stat figures read straight from the memcg, and
+ * the CPU limit from the task group's CFS bandwidth (whichever hierarchies carry the memory and cpu
+ * controllers). The agent runs it with one read() and drains the ring, instead of reading several files per
+ * cgroup, and limits come with every sweep at no extra cost. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
 #include "page_counter.bpf.h"
+#include "core_fixes.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
@@ -19,11 +20,12 @@ const volatile __u32 iter_nr_cpus = 1;
 
 static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 {
+	__u64 id = rec->cgroup_id; /* a map key must be on the stack (6.1 refuses ring buffer memory) */
 	struct cgp_runq *r;
 	struct cgp_cpu *c;
 	__u32 slot, *s;
 
-	s = bpf_map_lookup_elem(&cgroup_slot, &rec->cgroup_id);
+	s = bpf_map_lookup_elem(&cgroup_slot, &id);
 	if (!s)
 		return;
 	slot = *s;
@@ -45,22 +47,76 @@ static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 	rec->flags |= CGP_REC_CPU;
 }
 
+static __always_inline __u64 pages(long v)
+{
+	return v > 0 ? (__u64)v * iter_page_size : 0; /* per-CPU batching can leave a flushed total below 0 */
+}
+
+/* memory.events: the memcg's memory_events[] in one read. Which counters a v1 hierarchy or an older kernel lacks
+ * is for the agent to say (flags), not a 0 here. */
+static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl)
+{
+	long ev[16] = {};
+	__u32 size = bpf_core_field_size(struct mem_cgroup, memory_events);
+
+	if (size > sizeof(ev))
+		size = sizeof(ev);
+	if (bpf_probe_read_kernel(ev, size, (void *)memcg + bpf_core_field_offset(struct mem_cgroup, memory_events)))
+		return;
+	rec->mem_events[CGP_MEM_EV_HIGH] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH) & 15];
+	rec->mem_events[CGP_MEM_EV_MAX] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX) & 15];
+	rec->mem_events[CGP_MEM_EV_OOM] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM) & 15];
+	rec->mem_events[CGP_MEM_EV_OOM_KILL] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL) & 15];
+	if (cgp_has_oom_group_kill() && dfl) { /* v1 has no memory.oom.group */
+		rec->mem_events[CGP_MEM_EV_OOM_GROUP_KILL] =
+		    ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_GROUP_KILL) & 15];
+		rec->flags |= CGP_REC_MEM_GROUP_KILL;
+	}
+	rec->oom_kills = rec->mem_events[CGP_MEM_EV_OOM_KILL];
+}
+
+/* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
+ * flush them before the walk), read as one block of the state[] array. */
+static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg)
+{
+	long state[CGP_MEMCG_STATE_CHUNK];
+	struct cgp_memcg_stat_idx ix;
+	struct memcg_vmstats *vm;
+
+	if (!cgp_memcg_stat_index(&ix))
+		return;
+	vm = BPF_CORE_READ(memcg, vmstats);
+	if (!vm || bpf_probe_read_kernel(state, sizeof(state),
+					 (void *)vm + bpf_core_field_offset(struct memcg_vmstats, state)))
+		return;
+	/* the verifier wants the bounds it cannot see through cgp_memcg_stat_index */
+	rec->mem_inactive_file_bytes = pages(state[ix.inactive_file & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_anon_bytes = pages(state[ix.anon & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_file_bytes = pages(state[ix.file & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->flags |= CGP_REC_MEM_STAT;
+}
+
 static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
 {
 	int memcg_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css;
 	struct mem_cgroup *memcg;
 	unsigned long max;
+	long usage, swap;
 
 	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
 	if (!css)		      /* controller not enabled on this cgroup */
 		return;
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
-	rec->mem_bytes = BPF_CORE_READ(memcg, memory.usage.counter) * iter_page_size;
+	usage = BPF_CORE_READ(memcg, memory.usage.counter);
+	rec->mem_bytes = pages(usage);
 	max = BPF_CORE_READ(memcg, memory.max);
 	rec->mem_limit_bytes = cgp_limit_bytes(max, iter_page_size);
-	rec->oom_kills =
-	    BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter);
+	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
+	swap = BPF_CORE_READ(memcg, swap.usage.counter);
+	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
+	read_mem_events(rec, memcg, dfl);
+	read_mem_stat(rec, memcg);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
@@ -85,23 +141,29 @@ SEC("iter/cgroup")
 int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cgrp = ctx->cgroup;
-	struct cgp_cgroup_rec rec = {};
+	struct cgp_cgroup_rec *rec;
 	int dfl;
 
 	if (!cgrp)
 		return 0;
+	/* written in place: the record is larger than what the stack should hold beside the reads' buffers */
+	rec = bpf_ringbuf_reserve(&sweep_records, sizeof(*rec), 0);
+	if (!rec) {
+		cgp_count_drop(CGP_DROP_SWEEP_FULL);
+		return 0;
+	}
+	__builtin_memset(rec, 0, sizeof(*rec));
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
 	dfl = cgrp->root->hierarchy_id == 0;
-	rec.cgroup_id = cgrp->kn->id;
-	rec.level = cgrp->level;
+	rec->cgroup_id = cgrp->kn->id;
+	rec->level = cgrp->level;
 	if (dfl) {
-		rec.flags |= CGP_REC_DFL;
-		read_cpu(&rec);
+		rec->flags |= CGP_REC_DFL;
+		read_cpu(rec);
 	}
-	read_mem(&rec, cgrp, dfl);
-	read_cpu_max(&rec, cgrp);
+	read_mem(rec, cgrp, dfl);
+	read_cpu_max(rec, cgrp);
 	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
-	if (bpf_ringbuf_output(&sweep_records, &rec, sizeof(rec), BPF_RB_NO_WAKEUP) != 0)
-		cgp_count_drop(CGP_DROP_SWEEP_FULL);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -16,6 +16,7 @@
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
 #include "lib/clock.h"
+#include "collect/features.h"
 #include "collect/loader.h"
 #include "lib/log.h"
 
@@ -153,6 +154,7 @@ static void choose_programs(struct cgp_bpf *b)
 		skip(b, "cgp_reclaim_in/out",
 		     "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
 	}
+	cgp_features_check(vmlinux, &b->features);
 	btf__free(vmlinux);
 }
 

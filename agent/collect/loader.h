@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "collect/cgroupfs.h"
+#include "collect/features.h"
 
 struct cgpulse_bpf;
 struct bpf_link;
@@ -43,6 +44,7 @@ struct cgp_bpf {
 	size_t n_attached;
 	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
 	size_t n_skipped;
+	struct cgp_features features; /* the figures this kernel can give (logged at start) */
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);

@@ -31,6 +31,22 @@ struct cgp_sample {
 	uint64_t reclaims_total;
 	uint64_t oom_kills_window; /* growth of oom_kills within the window (playbook oom_kills rules) */
 	double cpu_limit_cores;	   /* CFS quota ÷ period (cpu.max); 0 = no limit */
+	/* Memory beyond usage. Each group is present only where its has_ flag says so: a v1 hierarchy, an older
+	 * kernel or an unaccounted swap leaves it absent, never a made-up 0. Bytes; counters are totals. */
+	bool has_mem_stat;		    /* memory.stat figures below (needs has_mem) */
+	uint64_t mem_working_set_bytes;	    /* mem_bytes - inactive_file, floored at 0 (as the kubelet judges) */
+	uint64_t mem_inactive_file_bytes;   /* memory.stat inactive_file (v1 total_inactive_file) */
+	uint64_t mem_anon_bytes;	    /* memory.stat anon (v1 total_rss) */
+	uint64_t mem_file_bytes;	    /* memory.stat file: page cache (v1 total_cache) */
+	bool has_swap;			    /* swap accounting on (v2 memory.swap.*, v1 memory.memsw.*) */
+	uint64_t mem_swap_bytes;	    /* memory.swap.current; v1 memory.memsw.usage - memory.usage */
+	bool has_mem_events;		    /* memory.events max and oom (oom_kill is oom_kills above) */
+	uint64_t mem_events_max;	    /* a charge hit the limit */
+	uint64_t mem_events_oom;	    /* the OOM killer was invoked */
+	bool has_mem_events_high;	    /* v2 only: v1 has no memory.high */
+	uint64_t mem_events_high;	    /* usage went over memory.high (reclaim was forced) */
+	bool has_mem_events_oom_group_kill; /* v2 on kernels since 5.16 */
+	uint64_t mem_events_oom_group_kill; /* the whole cgroup was OOM-killed (memory.oom.group) */
 	/* every playbook metric of this sample, measured once (collect/measure.c): what is printed is what
 	 * rules compare */
 	struct cgp_measure m[CGP_METRIC_MAX];

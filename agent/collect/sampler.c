@@ -44,6 +44,7 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->bpf = bpf;
+	sp->swap_accounted = -1;
 	cgp_node_read(&sp->node);
 	if (bpf) /* without: only the record-taking half runs (tests feed records themselves) */
 		sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
@@ -88,8 +89,16 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		return err;
 	if (n < 0)
 		return n;
-	sp->stats.records += cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec);
-	return (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	sp->stats.records += (uint64_t)n;
+	if (sp->swap_accounted == 1) /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
+		for (ssize_t i = 0; i < n; i++) {
+			struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+
+			if (r->flags & CGP_REC_MEM)
+				r->flags |= CGP_REC_SWAP;
+		}
+	return n;
 }
 
 static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t i)
@@ -142,7 +151,13 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cur.mem_bytes = r->mem_bytes;
 		cg->cur.mem_limit_bytes = r->mem_limit_bytes;
 		cg->cur.oom_kills = r->oom_kills;
-		cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
+		cg->cur.mem_swap_bytes = r->mem_swap_bytes;
+		memcpy(cg->cur.mem_events, r->mem_events, sizeof(cg->cur.mem_events));
+		cg->cur.mem_anon_bytes = r->mem_anon_bytes;
+		cg->cur.mem_file_bytes = r->mem_file_bytes;
+		cg->cur.mem_inactive_file_bytes = r->mem_inactive_file_bytes;
+		cg->cur.flags |= r->flags & (CGP_REC_MEM | CGP_REC_MEM_V1 | CGP_REC_MEM_STAT | CGP_REC_MEM_GROUP_KILL |
+					     CGP_REC_SWAP);
 	}
 	if (r->flags & CGP_REC_CPU_MAX)
 		cg->cpu_limit_cores = cpu_limit(r);
@@ -271,6 +286,19 @@ int cgp_sampler_end(struct cgp_sampler *sp)
 	return 0;
 }
 
+/* memory.stat's figures (anon, file, inactive_file) are totals the kernel flushes lazily, about every 2 s: read
+ * before a flush, a cgroup's inactive_file was seen larger than its whole usage. Flush them as a reader of the
+ * root's memory.stat would, once per sweep. */
+static void flush_mem_stats(struct cgp_sampler *sp)
+{
+	int err = cgp_cgroupfs_flush_mem_stats(&sp->bpf->fs);
+
+	if (err && !sp->stats.mem_flush_failures++)
+		cgp_info("flushing memory statistics (reading %s/memory.stat): %s; memory.stat figures may lag by up "
+			 "to the kernel's own 2 s flush",
+			 sp->bpf->fs.mem_mount, strerror(-err));
+}
+
 int cgp_sampler_sweep(struct cgp_sampler *sp)
 {
 	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
@@ -279,6 +307,9 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 
 	/* first the time the tasks running now used since they were last charged, so the window holds it */
 	cgp_charge_running(sp->bpf, &sp->stats.running);
+	flush_mem_stats(sp);
+	if (sp->swap_accounted < 0)
+		sp->swap_accounted = cgp_cgroupfs_swap_accounted(&sp->bpf->fs);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)

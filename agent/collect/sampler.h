@@ -31,6 +31,7 @@ struct cgp_sampler_stats {
 	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
 	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
 	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
+	uint64_t mem_flush_failures;	  /* sweeps whose memory statistics flush failed (figures up to 2 s old) */
 };
 
 struct cgp_sampler {
@@ -44,6 +45,7 @@ struct cgp_sampler {
 	uint64_t cgs_added;	 /* cgroups met since then */
 	uint64_t last_mono_ns, now_ns;
 	double window_s;	/* of the last sweep */
+	int swap_accounted;	/* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
 	struct ring_buffer *rb; /* drains sweep_records into recs */
 	struct cgp_buf recs;
 	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */

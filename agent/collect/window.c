@@ -18,6 +18,32 @@ static uint64_t grown(uint64_t cur, const uint64_t *prev)
 	return cur >= *prev ? cur - *prev : cur;
 }
 
+/* The memory figures beyond usage, each only where the kernel gives it (flags). */
+static void memory_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r)
+{
+	s->has_mem_stat = r->flags & CGP_REC_MEM_STAT;
+	if (s->has_mem_stat) {
+		s->mem_inactive_file_bytes = r->mem_inactive_file_bytes;
+		s->mem_anon_bytes = r->mem_anon_bytes;
+		s->mem_file_bytes = r->mem_file_bytes;
+		/* the kubelet's working set: clean inactive page cache is reclaimable at will, not pressure */
+		s->mem_working_set_bytes =
+		    r->mem_bytes > r->mem_inactive_file_bytes ? r->mem_bytes - r->mem_inactive_file_bytes : 0;
+	}
+	s->has_swap = r->flags & CGP_REC_SWAP;
+	if (s->has_swap)
+		s->mem_swap_bytes = r->mem_swap_bytes;
+	s->has_mem_events = true;
+	s->mem_events_max = r->mem_events[CGP_MEM_EV_MAX];
+	s->mem_events_oom = r->mem_events[CGP_MEM_EV_OOM];
+	s->has_mem_events_high = !(r->flags & CGP_REC_MEM_V1);
+	if (s->has_mem_events_high)
+		s->mem_events_high = r->mem_events[CGP_MEM_EV_HIGH];
+	s->has_mem_events_oom_group_kill = r->flags & CGP_REC_MEM_GROUP_KILL;
+	if (s->has_mem_events_oom_group_kill)
+		s->mem_events_oom_group_kill = r->mem_events[CGP_MEM_EV_OOM_GROUP_KILL];
+}
+
 void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cgp_cgroup_rec *r,
 		       const struct cgp_totals *prev, double cpu_limit_cores, double window_s, uint64_t now_ns,
 		       const struct cgp_node *node)
@@ -42,6 +68,8 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->mem_bytes = r->mem_bytes;
 	s->mem_limit_bytes = r->mem_limit_bytes;
 	s->oom_kills = r->oom_kills;
+	if (s->has_mem)
+		memory_figures(s, r);
 	/* the first window of a cgroup counts no OOM kill: those are reported as they happen, from the ring */
 	s->oom_kills_window = prev && r->oom_kills >= prev->oom_kills ? r->oom_kills - prev->oom_kills : 0;
 	s->reclaim_ns_total = r->reclaim_ns;

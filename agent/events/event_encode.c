@@ -73,6 +73,32 @@ static Cgpulse__V1__Attribution *attribution(struct cgp_event_build *b, const st
 		}                                                                                                      \
 	} while (0)
 
+/* Every group only under its has_ flag: an absent figure stays 0 on the wire, never a stale value. */
+static void memory_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	p->has_mem_stat = s->has_mem_stat;
+	if (s->has_mem_stat) {
+		p->mem_working_set_bytes = s->mem_working_set_bytes;
+		p->mem_inactive_file_bytes = s->mem_inactive_file_bytes;
+		p->mem_anon_bytes = s->mem_anon_bytes;
+		p->mem_file_bytes = s->mem_file_bytes;
+	}
+	p->has_swap = s->has_swap;
+	if (s->has_swap)
+		p->mem_swap_bytes = s->mem_swap_bytes;
+	p->has_mem_events = s->has_mem_events;
+	if (s->has_mem_events) {
+		p->mem_events_max = s->mem_events_max;
+		p->mem_events_oom = s->mem_events_oom;
+	}
+	p->has_mem_events_high = s->has_mem_events_high;
+	if (s->has_mem_events_high)
+		p->mem_events_high = s->mem_events_high;
+	p->has_mem_events_oom_group_kill = s->has_mem_events_oom_group_kill;
+	if (s->has_mem_events_oom_group_kill)
+		p->mem_events_oom_group_kill = s->mem_events_oom_group_kill;
+}
+
 void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_sample *s,
 			    const struct cgp_attribution *a)
 {
@@ -111,6 +137,7 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 		n--;
 	p->n_runq_hist_window = n;
 	p->runq_hist_window = (uint64_t *)s->runq_hist_window;
+	memory_figures(p, s);
 	SET_ATTRIBUTION(b, p, a);
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_SAMPLE;
 	b->ev.sample = p;

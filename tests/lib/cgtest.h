@@ -34,11 +34,26 @@ uint64_t cgt_cpu_usage_ns(const struct cgt *cg); /* cgroup2 cpu.stat usage_usec 
 uint64_t cgt_mem_usage(const struct cgt *cg);	 /* memory.usage_in_bytes / memory.current */
 uint64_t cgt_mem_limit(const struct cgt *cg);	 /* memory.limit_in_bytes / memory.max */
 uint64_t cgt_oom_kills(const struct cgt *cg);	 /* memory.oom_control / memory.events oom_kill */
+/* memory.stat by its v2 name (anon, file, inactive_file, ...), read from the v1 file's hierarchical total_ line
+ * (total_rss, total_cache, total_inactive_file) on a v1 hierarchy; bytes. */
+uint64_t cgt_mem_stat(const struct cgt *cg, const char *v2_key);
+/* memory.events counter (v2 only; v1 has no such file): UINT64_MAX when it has no such line. */
+uint64_t cgt_mem_event(const struct cgt *cg, const char *key);
+/* memory.swap.current, or memory.memsw.usage_in_bytes - memory.usage_in_bytes on v1; UINT64_MAX when swap is
+ * not accounted. */
+uint64_t cgt_swap_usage(const struct cgt *cg);
 
 /* Child processes that join `cg` first. Each returns the child's pid, or -1. */
 pid_t cgt_spawn_burner(const struct cgt *cg, int cpu, double seconds);	     /* wall seconds; cpu < 0: any CPU */
 pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds);	     /* until it used this much CPU */
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
+/* Reads `bytes` of the file (or block device) at path through the page cache, then as the toucher. */
+pid_t cgt_spawn_reader(const struct cgt *cg, const char *path, uint64_t bytes, int ready_fd);
+/* A file of `bytes` (or the block device named by $CGP_TEST_SCRATCH_DEV) whose pages are not in the page cache,
+ * on a filesystem with a real page cache (not tmpfs); its path into buf. 0, or -errno. cgt_scratch_done()
+ * removes a file it made. */
+int cgt_scratch_file(uint64_t bytes, char *buf, size_t len);
+void cgt_scratch_done(const char *path);
 int cgt_wait(pid_t pid, int *status);
 
 /* Skip with a printed reason unless root with BPF; returns true when the test may run. */

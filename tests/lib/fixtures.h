@@ -48,6 +48,19 @@ static inline struct cgp_sample fx_sample(void)
 	    .reclaim_ns_total = 5555,
 	    .reclaims_total = 7,
 	    .runq_hist_window = {100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21},
+	    .has_mem_stat = true,
+	    .mem_working_set_bytes = 73400320,
+	    .mem_inactive_file_bytes = 31457280,
+	    .mem_anon_bytes = 62914560,
+	    .mem_file_bytes = 41943040,
+	    .has_swap = true,
+	    .mem_swap_bytes = 4096,
+	    .has_mem_events = true,
+	    .mem_events_max = 17,
+	    .mem_events_oom = 3,
+	    .has_mem_events_high = true,
+	    .mem_events_high = 5,
+	    .has_mem_events_oom_group_kill = false, /* an older kernel's: absent */
 	};
 }
 

@@ -40,7 +40,11 @@ EXPECT = [
         cpu_cores=0.75, voluntary_switches=1000, involuntary_switches=20, runq_waits_window=321,
         runq_p50_us=3.5, runq_p99_us=812.25, has_mem=True, mem_bytes=104857600, mem_limit_bytes=268435456,
         oom_kills=2, reclaim_ns_total=5555, reclaims_total=7,
-        runq_hist_window=[100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21], **ATTR)),
+        runq_hist_window=[100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21],
+        has_mem_stat=True, mem_working_set_bytes=73400320, mem_inactive_file_bytes=31457280,
+        mem_anon_bytes=62914560, mem_file_bytes=41943040, has_swap=True, mem_swap_bytes=4096,
+        has_mem_events=True, mem_events_max=17, mem_events_oom=3, has_mem_events_high=True, mem_events_high=5,
+        has_mem_events_oom_group_kill=False, mem_events_oom_group_kill=0, **ATTR)),
     (2, 1700000001000000000, "sample", dict(
         cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
         **NOATTR)),
@@ -106,6 +110,12 @@ assert frames[2].ack.instance_id == INST and frames[2].ack.acked_seq == 41, "ack
 
 # JSON lines: same events, and every key is the envelope's or a field of the body, by the same name
 ENVELOPE = {"type", "node", "instance_id", "seq", "ts_ns"}
+# which has_ flag says whether a JSON key may be null (the JSON form has no has_ keys: null says it)
+PRESENCE = dict({k: "has_mem" for k in ("mem_bytes", "mem_limit_bytes", "oom_kills")},
+                **{k: "has_mem_stat" for k in ("mem_working_set_bytes", "mem_inactive_file_bytes", "mem_anon_bytes",
+                                               "mem_file_bytes")},
+                mem_swap_bytes="has_swap", mem_events_max="has_mem_events", mem_events_oom="has_mem_events",
+                mem_events_high="has_mem_events_high", mem_events_oom_group_kill="has_mem_events_oom_group_kill")
 lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
@@ -123,7 +133,8 @@ for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
             assert v.lower().endswith("_" + j[k]), "%s: %s %s vs %s" % (body, k, v, j[k])
             continue
         if j[k] is None:
-            assert body == "sample" and not msg.has_mem, "%s: %s is null" % (body, k)
+            # null only for a figure whose presence flag says the kernel lacks it
+            assert body == "sample" and not getattr(msg, PRESENCE[k]), "%s: %s is null" % (body, k)
             continue
         if not isinstance(j[k], (int, float, str)):
             v = list(v)
