@@ -61,6 +61,7 @@ enum cgp_rec_flags {
 	CGP_REC_MEM_STAT = 1 << 5, /* mem_anon/file/inactive_file_bytes read (the kernel's memcg stats layout known) */
 	CGP_REC_MEM_GROUP_KILL = 1 << 6, /* the kernel counts oom_group_kill (mem_events[CGP_MEM_EV_OOM_GROUP_KILL]) */
 	CGP_REC_SWAP = 1 << 7,		 /* set by the agent, not the kernel side: swap is accounted (mem_swap_bytes) */
+	CGP_REC_CPUTIME = 1 << 8,	 /* cpu_rtime/utime/stime_ns read from the cgroup's flushed base stats */
 };
 
 /* memory.events counters, in the order of cgp_cgroup_rec.mem_events */
@@ -96,6 +97,14 @@ struct cgp_cgroup_rec {
 	__u64 mem_anon_bytes;	       /* anon (v1 total_rss) */
 	__u64 mem_file_bytes;	       /* file (v1 total_cache) */
 	__u64 mem_inactive_file_bytes; /* inactive_file (v1 total_inactive_file) */
+	/* with CGP_REC_CPU_MAX, the CFS bandwidth counters (cpu.stat): */
+	__u64 cpu_periods;	     /* nr_periods */
+	__u64 cpu_throttled_periods; /* nr_throttled */
+	__u64 cpu_throttled_ns;	     /* throttled_time (v2 prints it as throttled_usec) */
+	/* with CGP_REC_CPUTIME, the cgroup's own CPU time as cpu.stat has it before scaling (ns, hierarchical): */
+	__u64 cpu_rtime_ns; /* sum_exec_runtime: cpu.stat usage_usec */
+	__u64 cpu_utime_ns; /* tick-sampled user time; the agent scales user and system to add up to rtime, */
+	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
 };
 
 #define CGP_PATH_LEN 256

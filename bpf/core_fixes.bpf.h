@@ -76,6 +76,14 @@ static __always_inline bool cgp_memcg_stat_index(struct cgp_memcg_stat_idx *ix)
 	       ix->file < CGP_MEMCG_STATE_CHUNK;
 }
 
+/* The rstat flush, a kfunc for sleepable tracing programs since "cgroup: bpf: enable bpf programs to integrate
+ * with rstat" (v6.1): cgroup_rstat_flush(struct cgroup *) until v6.16 gave each subsystem its own rstat tree
+ * ("cgroup: change rstat function signatures from cgroup-based to css-based"), flushed per css with
+ * css_rstat_flush(css) (the base stats: the cgroup's own css). Hashes not confirmed here. Weak: the agent loads
+ * only the program whose kfunc the running kernel has. */
+extern void cgroup_rstat_flush(struct cgroup *cgrp) __ksym __weak;
+extern void css_rstat_flush(struct cgroup_subsys_state *css) __ksym __weak;
+
 /* MEMCG_OOM_GROUP_KILL: "mm/memcg: add oom_group_kill memory event" (v5.16; hash not confirmed here). An
  * older kernel has no such counter: its value is absent, never 0. */
 static __always_inline bool cgp_has_oom_group_kill(void)

@@ -15,6 +15,9 @@
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
+/* Set by the agent when it has the kernel flush the cgroups' base stats before each walk (bpf/flush.bpf.c):
+ * without a flush they can be arbitrarily old, so user and system time are then left absent. */
+const volatile bool iter_cputime_flushed = false;
 
 #define CGP_MAX_CPUS 1024
 
@@ -120,6 +123,40 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
+/* nr_periods, nr_throttled (ints) and throttled_time sit together in cfs_bandwidth: one read for the three */
+static __always_inline void read_bandwidth(struct cgp_cgroup_rec *rec, void *cfs_b)
+{
+	__u32 first = bpf_core_field_offset(struct cfs_bandwidth, nr_periods);
+	__u32 thr = bpf_core_field_offset(struct cfs_bandwidth, nr_throttled) - first;
+	__u32 tt = bpf_core_field_offset(struct cfs_bandwidth, throttled_time) - first;
+	__u64 buf[4] = {};
+
+	if (thr > sizeof(buf) - sizeof(int) || tt > sizeof(buf) - sizeof(__u64) || tt % 8) {
+		/* a layout that does not fit the block: three reads */
+		rec->cpu_periods = (__u32)BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, nr_periods);
+		rec->cpu_throttled_periods = (__u32)BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, nr_throttled);
+		rec->cpu_throttled_ns = BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, throttled_time);
+		return;
+	}
+	if (bpf_probe_read_kernel(buf, sizeof(buf), cfs_b + first))
+		return;
+	rec->cpu_periods = *(__u32 *)buf;
+	rec->cpu_throttled_periods = *(__u32 *)((char *)buf + (thr & 28));
+	rec->cpu_throttled_ns = buf[(tt / 8) & 3];
+}
+
+/* User and system time as cpu.stat has them (not for the root: its cpu.stat is the whole system's). */
+static __always_inline void read_cputime(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
+{
+	if (!iter_cputime_flushed || !cgrp->level)
+		return;
+	/* a trusted pointer: direct reads */
+	rec->cpu_rtime_ns = cgrp->bstat.cputime.sum_exec_runtime;
+	rec->cpu_utime_ns = cgrp->bstat.cputime.utime;
+	rec->cpu_stime_ns = cgrp->bstat.cputime.stime;
+	rec->flags |= CGP_REC_CPUTIME;
+}
+
 static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
 {
 	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
@@ -134,6 +171,7 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	quota = BPF_CORE_READ(tg, cfs_bandwidth.quota);
 	rec->cpu_period_us = (__u64)BPF_CORE_READ(tg, cfs_bandwidth.period) / 1000; /* ktime_t is signed */
 	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000;			    /* RUNTIME_INF: no limit */
+	read_bandwidth(rec, (void *)tg + bpf_core_field_offset(struct task_group, cfs_bandwidth));
 	rec->flags |= CGP_REC_CPU_MAX;
 }
 
@@ -160,6 +198,7 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 	if (dfl) {
 		rec->flags |= CGP_REC_DFL;
 		read_cpu(rec);
+		read_cputime(rec, cgrp);
 	}
 	read_mem(rec, cgrp, dfl);
 	read_cpu_max(rec, cgrp);

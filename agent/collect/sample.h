@@ -47,6 +47,18 @@ struct cgp_sample {
 	uint64_t mem_events_high;	    /* usage went over memory.high (reclaim was forced) */
 	bool has_mem_events_oom_group_kill; /* v2 on kernels since 5.16 */
 	uint64_t mem_events_oom_group_kill; /* the whole cgroup was OOM-killed (memory.oom.group) */
+	/* CPU bandwidth (cpu.stat), where the cpu controller is on the cgroup */
+	bool has_cpu_bandwidth;
+	uint64_t cpu_periods;		/* nr_periods: CFS periods with the cgroup runnable under a quota, total */
+	uint64_t cpu_throttled_periods; /* nr_throttled: periods in which it hit its quota, total */
+	uint64_t cpu_throttled_ns;	/* throttled_time: time its runnable tasks were held back, total */
+	uint64_t cpu_periods_window;	/* growth of cpu_periods within the window */
+	uint64_t cpu_throttled_periods_window; /* growth of cpu_throttled_periods within the window */
+	uint64_t cpu_throttled_ns_window;      /* growth of cpu_throttled_ns within the window */
+	/* user and system time as cpu.stat has them (not for the root cgroup: its cpu.stat is the system's) */
+	bool has_cpu_user_system;
+	uint64_t cpu_user_ns;	/* cpu.stat user_usec, as ns, total since the cgroup was made */
+	uint64_t cpu_system_ns; /* cpu.stat system_usec, as ns, total since the cgroup was made */
 	/* every playbook metric of this sample, measured once (collect/measure.c): what is printed is what
 	 * rules compare */
 	struct cgp_measure m[CGP_METRIC_MAX];

@@ -13,9 +13,6 @@
 
 #define JOIN_NONE	  UINT64_MAX
 #define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
-/* A v1 cpu hierarchy (hybrid hosts) is walked for CPU limits only this often, and when cgroups appeared since:
- * limits change rarely, and that walk would otherwise be a third of every sweep. */
-#define CPU_LIMIT_SWEEPS 10
 
 struct cgp_cg {
 	uint32_t gen;  /* last sweep that saw it */
@@ -69,9 +66,8 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	sp->n_gone = 0;
 }
 
-/* Runs one iterator walk (one read session: the walk happens inside the first read()) and drains what it
- * wrote into sp->recs; returns the number of records or -errno. */
-static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+/* One iterator session: the walk happens inside the first read(). 0 or -errno. */
+static int run_iter(struct bpf_link *link)
 {
 	char scratch[64];
 	ssize_t n;
@@ -83,6 +79,15 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		;
 	err = n < 0 ? -errno : 0;
 	close(fd);
+	return err;
+}
+
+/* Runs one iterator walk and drains what it wrote into sp->recs; returns the number of records or -errno. */
+static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+{
+	int err = run_iter(link);
+	ssize_t n;
+
 	cgp_buf_clear(&sp->recs);
 	n = ring_buffer__consume(sp->rb);
 	if (err)
@@ -159,8 +164,13 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cur.flags |= r->flags & (CGP_REC_MEM | CGP_REC_MEM_V1 | CGP_REC_MEM_STAT | CGP_REC_MEM_GROUP_KILL |
 					     CGP_REC_SWAP);
 	}
-	if (r->flags & CGP_REC_CPU_MAX)
+	if (r->flags & CGP_REC_CPU_MAX) {
 		cg->cpu_limit_cores = cpu_limit(r);
+		cg->cur.cpu_periods = r->cpu_periods;
+		cg->cur.cpu_throttled_periods = r->cpu_throttled_periods;
+		cg->cur.cpu_throttled_ns = r->cpu_throttled_ns;
+		cg->cur.flags |= CGP_REC_CPU_MAX;
+	}
 }
 
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
@@ -175,7 +185,6 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 				free(cg);
 				return -ENOMEM;
 			}
-			sp->cgs_added++;
 		} else {
 			/* the last sweep's totals (v1 memory figures included) are what this window starts from */
 			cgp_totals_of(&cg->cur, &cg->prev);
@@ -308,17 +317,17 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 	/* first the time the tasks running now used since they were last charged, so the window holds it */
 	cgp_charge_running(sp->bpf, &sp->stats.running);
 	flush_mem_stats(sp);
+	if (sp->bpf->iter_flush && run_iter(sp->bpf->iter_flush) && !sp->stats.cputime_flush_failures++)
+		cgp_info("flushing the cgroups' CPU time statistics failed: user and system time may lag");
 	if (sp->swap_accounted < 0)
 		sp->swap_accounted = cgp_cgroupfs_swap_accounted(&sp->bpf->fs);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
 		err = read_v1(sp, sp->bpf->iter_mem, &mem);
-	if (!err && sp->bpf->iter_cpu && (sp->cgs_added || sp->gen - sp->cpu_walked_gen >= CPU_LIMIT_SWEEPS)) {
+	/* every sweep: throttling is counted per window (it once came every 10th, for limits alone) */
+	if (!err && sp->bpf->iter_cpu)
 		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
-		sp->cpu_walked_gen = sp->gen;
-		sp->cgs_added = 0;
-	}
 	if (!err)
 		err = cgp_sampler_end(sp);
 	if (err) {

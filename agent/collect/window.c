@@ -4,11 +4,19 @@
 #include "collect/runq_hist.h"
 #include "collect/window.h"
 
+static const struct cgp_cputime no_cputime;
+
 void cgp_totals_of(const struct cgp_cgroup_rec *r, struct cgp_totals *t)
 {
 	t->cpu_ns = r->cpu_ns;
 	t->oom_kills = r->oom_kills;
 	memcpy(t->runq, r->runq_waits, sizeof(t->runq));
+	t->cpu_periods = r->cpu_periods;
+	t->cpu_throttled_periods = r->cpu_throttled_periods;
+	t->cpu_throttled_ns = r->cpu_throttled_ns;
+	/* what that sweep reported, from what the one before it had */
+	if (r->flags & CGP_REC_CPUTIME)
+		t->cputime = cgp_cputime_adjust(r->cpu_rtime_ns, r->cpu_utime_ns, r->cpu_stime_ns, &t->cputime);
 }
 
 static uint64_t grown(uint64_t cur, const uint64_t *prev)
@@ -16,6 +24,29 @@ static uint64_t grown(uint64_t cur, const uint64_t *prev)
 	if (!prev)
 		return cur;
 	return cur >= *prev ? cur - *prev : cur;
+}
+
+/* CFS bandwidth counters and user/system time, each only where the kernel gives it (flags). */
+static void cpu_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r, const struct cgp_totals *prev)
+{
+	s->has_cpu_bandwidth = r->flags & CGP_REC_CPU_MAX;
+	if (s->has_cpu_bandwidth) {
+		s->cpu_periods = r->cpu_periods;
+		s->cpu_throttled_periods = r->cpu_throttled_periods;
+		s->cpu_throttled_ns = r->cpu_throttled_ns;
+		s->cpu_periods_window = grown(r->cpu_periods, prev ? &prev->cpu_periods : NULL);
+		s->cpu_throttled_periods_window =
+		    grown(r->cpu_throttled_periods, prev ? &prev->cpu_throttled_periods : NULL);
+		s->cpu_throttled_ns_window = grown(r->cpu_throttled_ns, prev ? &prev->cpu_throttled_ns : NULL);
+	}
+	s->has_cpu_user_system = r->flags & CGP_REC_CPUTIME;
+	if (s->has_cpu_user_system) {
+		struct cgp_cputime t = cgp_cputime_adjust(r->cpu_rtime_ns, r->cpu_utime_ns, r->cpu_stime_ns,
+							  prev ? &prev->cputime : &no_cputime);
+
+		s->cpu_user_ns = t.user_ns;
+		s->cpu_system_ns = t.system_ns;
+	}
 }
 
 /* The memory figures beyond usage, each only where the kernel gives it (flags). */
@@ -75,5 +106,6 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->reclaim_ns_total = r->reclaim_ns;
 	s->reclaims_total = r->reclaims;
 	s->cpu_limit_cores = cpu_limit_cores;
+	cpu_figures(s, r, prev);
 	cgp_measure_sample(s, node);
 }

@@ -99,6 +99,24 @@ static void memory_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
 		p->mem_events_oom_group_kill = s->mem_events_oom_group_kill;
 }
 
+static void cpu_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	p->has_cpu_bandwidth = s->has_cpu_bandwidth;
+	if (s->has_cpu_bandwidth) {
+		p->cpu_periods = s->cpu_periods;
+		p->cpu_throttled_periods = s->cpu_throttled_periods;
+		p->cpu_throttled_ns = s->cpu_throttled_ns;
+		p->cpu_periods_window = s->cpu_periods_window;
+		p->cpu_throttled_periods_window = s->cpu_throttled_periods_window;
+		p->cpu_throttled_ns_window = s->cpu_throttled_ns_window;
+	}
+	p->has_cpu_user_system = s->has_cpu_user_system;
+	if (s->has_cpu_user_system) {
+		p->cpu_user_ns = s->cpu_user_ns;
+		p->cpu_system_ns = s->cpu_system_ns;
+	}
+}
+
 void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_sample *s,
 			    const struct cgp_attribution *a)
 {
@@ -138,6 +156,7 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 	p->n_runq_hist_window = n;
 	p->runq_hist_window = (uint64_t *)s->runq_hist_window;
 	memory_figures(p, s);
+	cpu_figures(p, s);
 	SET_ATTRIBUTION(b, p, a);
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_SAMPLE;
 	b->ev.sample = p;

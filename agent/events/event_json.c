@@ -235,6 +235,14 @@ static void sample(struct w *w, const Cgpulse__V1__Event *ev)
 	put_known_u64(w, "mem_events_oom", s->has_mem_events, s->mem_events_oom);
 	put_known_u64(w, "mem_events_high", s->has_mem_events_high, s->mem_events_high);
 	put_known_u64(w, "mem_events_oom_group_kill", s->has_mem_events_oom_group_kill, s->mem_events_oom_group_kill);
+	put_known_u64(w, "cpu_periods", s->has_cpu_bandwidth, s->cpu_periods);
+	put_known_u64(w, "cpu_throttled_periods", s->has_cpu_bandwidth, s->cpu_throttled_periods);
+	put_known_u64(w, "cpu_throttled_ns", s->has_cpu_bandwidth, s->cpu_throttled_ns);
+	put_known_u64(w, "cpu_periods_window", s->has_cpu_bandwidth, s->cpu_periods_window);
+	put_known_u64(w, "cpu_throttled_periods_window", s->has_cpu_bandwidth, s->cpu_throttled_periods_window);
+	put_known_u64(w, "cpu_throttled_ns_window", s->has_cpu_bandwidth, s->cpu_throttled_ns_window);
+	put_known_u64(w, "cpu_user_ns", s->has_cpu_user_system, s->cpu_user_ns);
+	put_known_u64(w, "cpu_system_ns", s->has_cpu_user_system, s->cpu_system_ns);
 }
 
 static void oom_kill(struct w *w, const Cgpulse__V1__Event *ev)

@@ -31,6 +31,8 @@ struct cg {
 	bool has_mem_stat, has_swap, has_mem_events, has_events_high, has_events_group_kill;
 	uint64_t working_set, inactive_file, anon, file, swap;
 	uint64_t ev_max, ev_oom, ev_high, ev_group_kill;
+	bool has_cpu_bandwidth, has_cpu_user_system;
+	uint64_t periods, throttled_periods, throttled_ns, user_ns, system_ns;
 };
 
 struct cgp_metrics {
@@ -191,6 +193,13 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 	c->ev_high = s->mem_events_high;
 	c->has_events_group_kill = s->has_mem_events_oom_group_kill;
 	c->ev_group_kill = s->mem_events_oom_group_kill;
+	c->has_cpu_bandwidth = s->has_cpu_bandwidth;
+	c->periods = s->cpu_periods;
+	c->throttled_periods = s->cpu_throttled_periods;
+	c->throttled_ns = s->cpu_throttled_ns;
+	c->has_cpu_user_system = s->has_cpu_user_system;
+	c->user_ns = s->cpu_user_ns;
+	c->system_ns = s->cpu_system_ns;
 	for (unsigned i = 0; i < CGP_RUNQ_SLOTS; i++) {
 		if (!s->runq_hist_window[i])
 			continue;
@@ -245,6 +254,49 @@ static void u64_family(struct cgp_text *w, struct cg **v, size_t n, const char *
 }
 
 #define CG_FIG(has, val) offsetof(struct cg, has), offsetof(struct cg, val)
+
+/* As u64_family, for a time in ns written as exact seconds. */
+static void seconds_family(struct cgp_text *w, struct cg **v, size_t n, const char *name, const char *help,
+			   size_t has_off, size_t val_off)
+{
+	bool written = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *c = (const char *)v[i];
+
+		if (!*(const bool *)(c + has_off))
+			continue;
+		if (!written)
+			family(w, name, "counter", help);
+		written = true;
+		cgp_text_printf(w, "%s{%s} ", name, v[i]->labels);
+		put_ns_as_s(w, *(const uint64_t *)(c + val_off));
+		cgp_text_puts(w, "\n");
+	}
+}
+
+/* CPU bandwidth (throttling) and user/system time, from cpu.stat's sources. */
+static void render_cpu(struct cgp_text *w, struct cg **v, size_t n)
+{
+	bool done = false;
+
+	u64_family(w, v, n, "cgpulse_cgroup_cpu_periods_total", "", "counter",
+		   "CFS bandwidth periods that elapsed with the cgroup runnable under a quota (cpu.stat nr_periods).",
+		   &done, CG_FIG(has_cpu_bandwidth, periods));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_cpu_throttled_periods_total", "", "counter",
+		   "CFS bandwidth periods in which the cgroup was throttled (cpu.stat nr_throttled).", &done,
+		   CG_FIG(has_cpu_bandwidth, throttled_periods));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_throttled_seconds_total",
+		       "Time the cgroup's runnable tasks were throttled (cpu.stat throttled_usec).",
+		       CG_FIG(has_cpu_bandwidth, throttled_ns));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_user_seconds_total",
+		       "CPU time in user mode since the cgroup was made (cpu.stat user_usec).",
+		       CG_FIG(has_cpu_user_system, user_ns));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_system_seconds_total",
+		       "CPU time in the kernel since the cgroup was made (cpu.stat system_usec).",
+		       CG_FIG(has_cpu_user_system, system_ns));
+}
 
 /* The memory figures beyond usage: memory.stat, swap, memory.events. */
 static void render_memory(struct cgp_text *w, struct cg **v, size_t n)
@@ -346,6 +398,7 @@ static void render_cgroups(struct cgp_text *w, struct cg **v, size_t n)
 		cgp_text_printf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
 	}
 	render_memory(w, v, n);
+	render_cpu(w, v, n);
 	if (n)
 		family(
 		    w, "cgpulse_cgroup_runq_wait_seconds", "histogram",

@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CPU time per cgroup against the kernel's own accounting (cgroup2 cpu.stat usage_usec). */
+/* CPU time per cgroup against the kernel's own accounting (cgroup2 cpu.stat usage_usec), every interval; CFS
+ * throttling and user/system time against cpu.stat. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
@@ -150,12 +153,82 @@ static void test_cpu_every_interval_pinned(void **state)
 	cgt_destroy(&a);
 }
 
+/* A burner held to 0.2 cores: the throttled periods and time equal cpu.stat's, and more than half of the window's
+ * periods were throttled. */
+static void test_cpu_throttled(void **state)
+{
+	const struct cgp_sample *s;
+	uint64_t periods, throttled, throttled_ns;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "throttled"), 0);
+	assert_int_equal(cgt_set_cpu_max(&a, 20000, 100000), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	assert_true(s->has_cpu_bandwidth);
+	assert_true(s->cpu_limit_cores > 0.19 && s->cpu_limit_cores < 0.21);
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&a, -1, 2.0), NULL), 0);
+	usleep(300000); /* the period timer runs on a little after the burner: let it stop */
+	assert_int_equal(fx_sweep(&fx), 0);
+	periods = cgt_cpu_stat(&a, "nr_periods");
+	throttled = cgt_cpu_stat(&a, "nr_throttled");
+	throttled_ns = cgt_cpu_stat(&a, "throttled_usec");
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	printf("# throttling: cgpulse %lu of %lu periods, %.3f s (window %lu of %lu); kernel %lu of %lu, %.3f s\n",
+	       (unsigned long)s->cpu_throttled_periods, (unsigned long)s->cpu_periods, s->cpu_throttled_ns / 1e9,
+	       (unsigned long)s->cpu_throttled_periods_window, (unsigned long)s->cpu_periods_window,
+	       (unsigned long)throttled, (unsigned long)periods, throttled_ns / 1e9);
+	assert_true(periods != UINT64_MAX && throttled != UINT64_MAX && throttled_ns != UINT64_MAX);
+	assert_int_equal(s->cpu_periods, periods);
+	assert_int_equal(s->cpu_throttled_periods, throttled);
+	/* the same time, to the file's microsecond */
+	assert_true(s->cpu_throttled_ns / 1000 == throttled_ns / 1000);
+	assert_true(s->cpu_throttled_periods_window * 2 > s->cpu_periods_window);
+	assert_true(s->cpu_throttled_ns_window > 1000000000ULL); /* 2 s at 0.2 cores: held back for most of it */
+	cgt_destroy(&a);
+}
+
+/* 0.6 s of user time, then 0.6 s in the kernel: user and system time equal cpu.stat's, which the kernel scales
+ * from its tick samples to the precise run time (cputime_adjust), within 2% of the run time. */
+static void test_cpu_user_system(void **state)
+{
+	const struct cgp_sample *s;
+	uint64_t user, sys, usage;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "usersys"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_int_equal(cgt_wait(cgt_spawn_user_sys_burner(&a, 0.6, 0.6), NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	user = cgt_cpu_stat(&a, "user_usec");
+	sys = cgt_cpu_stat(&a, "system_usec");
+	usage = cgt_cpu_usage_ns(&a);
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	printf("# user/system: cgpulse %.4f / %.4f s, kernel %.4f / %.4f s (usage %.4f s)\n", s->cpu_user_ns / 1e9,
+	       s->cpu_system_ns / 1e9, user / 1e9, sys / 1e9, usage / 1e9);
+	assert_true(s->has_cpu_user_system);
+	assert_true(user != UINT64_MAX && sys != UINT64_MAX);
+	assert_true(usage > 1100000000ULL);
+	/* both kinds really happened (the tick samples saw them) */
+	assert_true(user > 400000000ULL && sys > 400000000ULL);
+	assert_true(fabs((double)s->cpu_user_ns - (double)user) < 0.02 * usage);
+	assert_true(fabs((double)s->cpu_system_ns - (double)sys) < 0.02 * usage);
+	/* user + system is the kernel's run time, to its microsecond */
+	assert_true(llabs((long long)(s->cpu_user_ns + s->cpu_system_ns) - (long long)usage) < 2000);
+	/* the root's cpu.stat is the whole system's, not a cgroup's: absent */
+	assert_false(fx_find(&fx, fx.bpf.fs.v2_root_id)->has_cpu_user_system);
+	cgt_destroy(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_matches_kernel),
-	    cmocka_unit_test(test_cpu_ratio_two_to_one),
-	    cmocka_unit_test(test_cpu_every_interval_pinned),
+	    cmocka_unit_test(test_cpu_matches_kernel),	      cmocka_unit_test(test_cpu_ratio_two_to_one),
+	    cmocka_unit_test(test_cpu_every_interval_pinned), cmocka_unit_test(test_cpu_throttled),
+	    cmocka_unit_test(test_cpu_user_system),
 	};
 
 	if (!cgt_can_run())

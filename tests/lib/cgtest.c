@@ -219,6 +219,21 @@ int cgt_set_cpu_weight(const struct cgt *cg, unsigned weight)
 	return write_file(cg->v2, "cpu.weight", v);
 }
 
+int cgt_set_cpu_max(const struct cgt *cg, unsigned quota_us, unsigned period_us)
+{
+	char v[64];
+	int err;
+
+	if (cg->cpu[0]) {
+		snprintf(v, sizeof(v), "%u", period_us);
+		err = write_file(cg->cpu, "cpu.cfs_period_us", v);
+		snprintf(v, sizeof(v), "%u", quota_us);
+		return err ? err : write_file(cg->cpu, "cpu.cfs_quota_us", v);
+	}
+	snprintf(v, sizeof(v), "%u %u", quota_us, period_us);
+	return write_file(cg->v2, "cpu.max", v);
+}
+
 static void kill_all(const char *dir)
 {
 	char buf[8192], *p, *end;
@@ -334,6 +349,21 @@ static uint64_t keyed_or(const char *dir, const char *file, const char *key, uin
 		if (!strncmp(p, key, kl) && p[kl] == ' ')
 			return strtoull(p + kl + 1, NULL, 10);
 	return dflt;
+}
+
+uint64_t cgt_cpu_stat(const struct cgt *cg, const char *v2_key)
+{
+	bool usec = strlen(v2_key) > 5 && !strcmp(v2_key + strlen(v2_key) - 5, "_usec");
+	uint64_t v;
+
+	/* user/system live in the cgroup2 cpu.stat on every host; throttling where the cpu controller is */
+	if (cg->cpu[0] && strncmp(v2_key, "user", 4) && strncmp(v2_key, "system", 6)) {
+		if (!strcmp(v2_key, "throttled_usec"))
+			return keyed_or(cg->cpu, "cpu.stat", "throttled_time", UINT64_MAX);
+		return keyed_or(cg->cpu, "cpu.stat", v2_key, UINT64_MAX);
+	}
+	v = keyed_or(cg->v2, "cpu.stat", v2_key, UINT64_MAX);
+	return v != UINT64_MAX && usec ? v * 1000 : v;
 }
 
 uint64_t cgt_mem_stat(const struct cgt *cg, const char *v2_key)
@@ -466,6 +496,28 @@ pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds)
 	/* CPU time, not wall time: on a busy machine it still burns exactly what the test compares */
 	while (cpu_s() < cpu_seconds)
 		;
+	off_cpu_then_exit();
+}
+
+pid_t cgt_spawn_user_sys_burner(const struct cgt *cg, double user_s, double sys_s)
+{
+	static char buf[1 << 16];
+	pid_t pid = fork_into(cg);
+	int fd;
+
+	if (pid)
+		return pid;
+	/* the CPU clock is read by a system call: only once per few milliseconds of arithmetic */
+	for (volatile uint64_t x = 0; cpu_s() < user_s;)
+		for (int i = 0; i < 1000000; i++)
+			x += (uint64_t)i * 7;
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(4);
+	/* the kernel clears 64 KiB per call: nearly all of this time is system time */
+	while (cpu_s() < user_s + sys_s)
+		if (read(fd, buf, sizeof(buf)) < 0)
+			_exit(5);
 	off_cpu_then_exit();
 }
 

@@ -61,6 +61,16 @@ static inline struct cgp_sample fx_sample(void)
 	    .has_mem_events_high = true,
 	    .mem_events_high = 5,
 	    .has_mem_events_oom_group_kill = false, /* an older kernel's: absent */
+	    .has_cpu_bandwidth = true,
+	    .cpu_periods = 1200,
+	    .cpu_throttled_periods = 300,
+	    .cpu_throttled_ns = 4500000000ull,
+	    .cpu_periods_window = 10,
+	    .cpu_throttled_periods_window = 6,
+	    .cpu_throttled_ns_window = 120000000,
+	    .has_cpu_user_system = true,
+	    .cpu_user_ns = 900000000000ull,
+	    .cpu_system_ns = 87654321012ull,
 	};
 }
 

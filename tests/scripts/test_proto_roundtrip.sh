@@ -44,7 +44,10 @@ EXPECT = [
         has_mem_stat=True, mem_working_set_bytes=73400320, mem_inactive_file_bytes=31457280,
         mem_anon_bytes=62914560, mem_file_bytes=41943040, has_swap=True, mem_swap_bytes=4096,
         has_mem_events=True, mem_events_max=17, mem_events_oom=3, has_mem_events_high=True, mem_events_high=5,
-        has_mem_events_oom_group_kill=False, mem_events_oom_group_kill=0, **ATTR)),
+        has_mem_events_oom_group_kill=False, mem_events_oom_group_kill=0,
+        has_cpu_bandwidth=True, cpu_periods=1200, cpu_throttled_periods=300, cpu_throttled_ns=4500000000,
+        cpu_periods_window=10, cpu_throttled_periods_window=6, cpu_throttled_ns_window=120000000,
+        has_cpu_user_system=True, cpu_user_ns=900000000000, cpu_system_ns=87654321012, **ATTR)),
     (2, 1700000001000000000, "sample", dict(
         cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
         **NOATTR)),
@@ -115,7 +118,11 @@ PRESENCE = dict({k: "has_mem" for k in ("mem_bytes", "mem_limit_bytes", "oom_kil
                 **{k: "has_mem_stat" for k in ("mem_working_set_bytes", "mem_inactive_file_bytes", "mem_anon_bytes",
                                                "mem_file_bytes")},
                 mem_swap_bytes="has_swap", mem_events_max="has_mem_events", mem_events_oom="has_mem_events",
-                mem_events_high="has_mem_events_high", mem_events_oom_group_kill="has_mem_events_oom_group_kill")
+                mem_events_high="has_mem_events_high", mem_events_oom_group_kill="has_mem_events_oom_group_kill",
+                **{k: "has_cpu_bandwidth" for k in ("cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns",
+                                                    "cpu_periods_window", "cpu_throttled_periods_window",
+                                                    "cpu_throttled_ns_window")},
+                cpu_user_ns="has_cpu_user_system", cpu_system_ns="has_cpu_user_system")
 lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):

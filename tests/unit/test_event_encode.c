@@ -110,6 +110,16 @@ static void test_sample(void **state)
 	assert_true(p->has_mem_events_high);
 	assert_int_equal(p->mem_events_high, 5);
 	assert_false(p->has_mem_events_oom_group_kill);
+	assert_true(p->has_cpu_bandwidth);
+	assert_int_equal(p->cpu_periods, 1200);
+	assert_int_equal(p->cpu_throttled_periods, 300);
+	assert_int_equal(p->cpu_throttled_ns, 4500000000ull);
+	assert_int_equal(p->cpu_periods_window, 10);
+	assert_int_equal(p->cpu_throttled_periods_window, 6);
+	assert_int_equal(p->cpu_throttled_ns_window, 120000000);
+	assert_true(p->has_cpu_user_system);
+	assert_int_equal(p->cpu_user_ns, 900000000000ull);
+	assert_int_equal(p->cpu_system_ns, 87654321012ull);
 	/* trailing empty slots are left out */
 	assert_int_equal(p->n_runq_hist_window, 11);
 	assert_int_equal(p->runq_hist_window[0], 100);

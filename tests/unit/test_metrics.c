@@ -49,6 +49,13 @@ static struct row web(void)
 	    .has_mem_events_high = false, /* as on a v1 hierarchy */
 	    .has_mem_events_oom_group_kill = true,
 	    .mem_events_oom_group_kill = 1,
+	    .has_cpu_bandwidth = true,
+	    .cpu_periods = 1200,
+	    .cpu_throttled_periods = 300,
+	    .cpu_throttled_ns = 4500000000ULL,
+	    .has_cpu_user_system = true,
+	    .cpu_user_ns = 900000000000ULL,
+	    .cpu_system_ns = 87654321012ULL,
 	};
 
 	r.s = s;
@@ -140,6 +147,12 @@ static void test_cgroup_series(void **state)
 	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"oom_kill\"} 2", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"oom_group_kill\"} 1", WEB_LABELS);
 	assert_null(strstr(t, "event=\"high\""));
+	has_line(t, "# TYPE cgpulse_cgroup_cpu_periods_total counter");
+	has_linef(t, "cgpulse_cgroup_cpu_periods_total{%s} 1200", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_throttled_periods_total{%s} 300", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_throttled_seconds_total{%s} 4.5", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_user_seconds_total{%s} 900", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_system_seconds_total{%s} 87.654321012", WEB_LABELS);
 	/* one HELP and TYPE for the family, however many counters */
 	assert_null(strstr(strstr(t, "# TYPE cgpulse_cgroup_memory_events_total") + 1,
 			   "# TYPE cgpulse_cgroup_memory_events_total"));

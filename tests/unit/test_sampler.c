@@ -25,7 +25,7 @@ static struct cgp_cgroup_rec rec(uint64_t id, uint64_t cpu_ns)
 static void test_window_arithmetic(void **state)
 {
 	struct cgp_cgroup_rec cur = rec(7, 3 * NS);
-	struct cgp_totals prev;
+	struct cgp_totals prev = {0};
 	struct cgp_sample s;
 
 	(void)state;
@@ -200,12 +200,63 @@ static void test_memory_figures(void **state)
 	assert_true(s.has_mem_events);
 }
 
+/* Throttling counts per window, from the kernel's totals; user and system scaled to the run time, and carried
+ * from one sweep to the next so that neither ever goes backwards. */
+static void test_cpu_figures(void **state)
+{
+	struct cgp_cgroup_rec cur = rec(11, 0);
+	struct cgp_totals prev = {0};
+	struct cgp_sample s;
+
+	(void)state;
+	cur.flags |= CGP_REC_CPU_MAX | CGP_REC_CPUTIME;
+	cur.cpu_quota_us = 20000;
+	cur.cpu_period_us = 100000;
+	cur.cpu_periods = 10;
+	cur.cpu_throttled_periods = 8;
+	cur.cpu_throttled_ns = 700000000;
+	cur.cpu_rtime_ns = 1000;
+	cur.cpu_utime_ns = 3;
+	cur.cpu_stime_ns = 1;
+	cgp_window_sample(&s, 11, &cur, NULL, 0.2, 1.0, NS, &node);
+	assert_true(s.has_cpu_bandwidth);
+	assert_int_equal(s.cpu_periods_window, 10); /* the first window holds everything so far */
+	assert_int_equal(s.cpu_throttled_periods_window, 8);
+	assert_true(s.has_cpu_user_system);
+	assert_int_equal(s.cpu_user_ns, 750);
+	assert_int_equal(s.cpu_system_ns, 250);
+
+	cgp_totals_of(&cur, &prev);
+	cur.cpu_periods = 20;
+	cur.cpu_throttled_periods = 17;
+	cur.cpu_throttled_ns = 1500000000;
+	/* now the samples say mostly system: user time may not drop below the 750 reported */
+	cur.cpu_rtime_ns = 1100;
+	cur.cpu_utime_ns = 3;
+	cur.cpu_stime_ns = 30;
+	cgp_window_sample(&s, 11, &cur, &prev, 0.2, 1.0, 2 * NS, &node);
+	assert_int_equal(s.cpu_periods_window, 10);
+	assert_int_equal(s.cpu_throttled_periods_window, 9);
+	assert_int_equal(s.cpu_throttled_ns_window, 800000000);
+	assert_int_equal(s.cpu_user_ns, 750);
+	assert_int_equal(s.cpu_system_ns, 350);
+
+	/* no cpu controller, no flush: absent */
+	cur.flags &= ~(CGP_REC_CPU_MAX | CGP_REC_CPUTIME);
+	cgp_window_sample(&s, 11, &cur, &prev, 0, 1.0, 3 * NS, &node);
+	assert_false(s.has_cpu_bandwidth);
+	assert_int_equal(s.cpu_periods, 0);
+	assert_false(s.has_cpu_user_system);
+	assert_int_equal(s.cpu_user_ns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_window_arithmetic),
 	    cmocka_unit_test(test_sweeps_and_gone),
 	    cmocka_unit_test(test_memory_figures),
+	    cmocka_unit_test(test_cpu_figures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
