@@ -62,6 +62,19 @@ enum cgp_rec_flags {
 	CGP_REC_MEM_GROUP_KILL = 1 << 6, /* the kernel counts oom_group_kill (mem_events[CGP_MEM_EV_OOM_GROUP_KILL]) */
 	CGP_REC_SWAP = 1 << 7,		 /* set by the agent, not the kernel side: swap is accounted (mem_swap_bytes) */
 	CGP_REC_CPUTIME = 1 << 8,	 /* cpu_rtime/utime/stime_ns read from the cgroup's flushed base stats */
+	CGP_REC_PSI = 1 << 9,		 /* psi_ns: PSI is on for this cgroup */
+};
+
+/* PSI stall totals, in the order of cgp_cgroup_rec.psi_ns: "some" = at least one task stalled on the resource,
+ * "full" = all non-idle tasks stalled at once (*.pressure's some and full lines) */
+enum cgp_psi {
+	CGP_PSI_CPU_SOME = 0,
+	CGP_PSI_CPU_FULL,
+	CGP_PSI_MEM_SOME,
+	CGP_PSI_MEM_FULL,
+	CGP_PSI_IO_SOME,
+	CGP_PSI_IO_FULL,
+	CGP_PSI_MAX,
 };
 
 /* memory.events counters, in the order of cgp_cgroup_rec.mem_events */
@@ -105,6 +118,8 @@ struct cgp_cgroup_rec {
 	__u64 cpu_rtime_ns; /* sum_exec_runtime: cpu.stat usage_usec */
 	__u64 cpu_utime_ns; /* tick-sampled user time; the agent scales user and system to add up to rtime, */
 	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
+	/* with CGP_REC_PSI: stall time, ns, total (cpu/memory/io.pressure total=, in µs there), by enum cgp_psi */
+	__u64 psi_ns[CGP_PSI_MAX];
 };
 
 #define CGP_PATH_LEN 256

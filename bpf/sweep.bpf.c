@@ -12,6 +12,7 @@
 #include "maps.bpf.h"
 #include "page_counter.bpf.h"
 #include "core_fixes.bpf.h"
+#include "psi.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
@@ -19,7 +20,18 @@ const volatile __u32 iter_nr_cpus = 1;
  * without a flush they can be arbitrarily old, so user and system time are then left absent. */
 const volatile bool iter_cputime_flushed = false;
 
-#define CGP_MAX_CPUS 1024
+/* Room for the reads of a memcg's arrays, too large for the stack beside the rest of a record's work. */
+struct cgp_mem_scratch {
+	long state[CGP_MEMCG_STATE_CHUNK];
+	long events[16];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgp_mem_scratch);
+} mem_scratch SEC(".maps");
 
 static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 {
@@ -57,13 +69,15 @@ static __always_inline __u64 pages(long v)
 
 /* memory.events: the memcg's memory_events[] in one read. Which counters a v1 hierarchy or an older kernel lacks
  * is for the agent to say (flags), not a 0 here. */
-static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl)
+static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl,
+					    struct cgp_mem_scratch *sc)
 {
-	long ev[16] = {};
 	__u32 size = bpf_core_field_size(struct mem_cgroup, memory_events);
+	long *ev = sc->events;
 
-	if (size > sizeof(ev))
-		size = sizeof(ev);
+	if (size > sizeof(sc->events))
+		size = sizeof(sc->events);
+	__builtin_memset(sc->events, 0, sizeof(sc->events));
 	if (bpf_probe_read_kernel(ev, size, (void *)memcg + bpf_core_field_offset(struct mem_cgroup, memory_events)))
 		return;
 	rec->mem_events[CGP_MEM_EV_HIGH] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH) & 15];
@@ -80,16 +94,17 @@ static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct m
 
 /* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
  * flush them before the walk), read as one block of the state[] array. */
-static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg)
+static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg,
+					  struct cgp_mem_scratch *sc)
 {
-	long state[CGP_MEMCG_STATE_CHUNK];
 	struct cgp_memcg_stat_idx ix;
 	struct memcg_vmstats *vm;
+	long *state = sc->state;
 
 	if (!cgp_memcg_stat_index(&ix))
 		return;
 	vm = BPF_CORE_READ(memcg, vmstats);
-	if (!vm || bpf_probe_read_kernel(state, sizeof(state),
+	if (!vm || bpf_probe_read_kernel(state, sizeof(sc->state),
 					 (void *)vm + bpf_core_field_offset(struct memcg_vmstats, state)))
 		return;
 	/* the verifier wants the bounds it cannot see through cgp_memcg_stat_index */
@@ -103,12 +118,15 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 {
 	int memcg_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css;
+	struct cgp_mem_scratch *sc;
 	struct mem_cgroup *memcg;
 	unsigned long max;
 	long usage, swap;
+	__u32 zero = 0;
 
 	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
-	if (!css)		      /* controller not enabled on this cgroup */
+	sc = bpf_map_lookup_elem(&mem_scratch, &zero);
+	if (!css || !sc) /* controller not enabled on this cgroup */
 		return;
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
 	usage = BPF_CORE_READ(memcg, memory.usage.counter);
@@ -118,8 +136,8 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
 	swap = BPF_CORE_READ(memcg, swap.usage.counter);
 	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
-	read_mem_events(rec, memcg, dfl);
-	read_mem_stat(rec, memcg);
+	read_mem_events(rec, memcg, dfl, sc);
+	read_mem_stat(rec, memcg, sc);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
@@ -196,9 +214,14 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 	rec->cgroup_id = cgrp->kn->id;
 	rec->level = cgrp->level;
 	if (dfl) {
+		if (ctx->meta->seq_num == 0) /* the walk's first cgroup: per-CPU offsets and the clock, once */
+			cgp_psi_walk_start(iter_nr_cpus);
 		rec->flags |= CGP_REC_DFL;
 		read_cpu(rec);
 		read_cputime(rec, cgrp);
+		/* not for the root: its pressure is the whole system's (/proc/pressure, which the agent reads) */
+		if (cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
+			rec->flags |= CGP_REC_PSI;
 	}
 	read_mem(rec, cgrp, dfl);
 	read_cpu_max(rec, cgrp);

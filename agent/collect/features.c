@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <string.h>
+#include <unistd.h>
 #include <bpf/btf.h>
 #include "collect/features.h"
 #include "lib/log.h"
@@ -51,4 +52,7 @@ void cgp_features_check(const struct btf *vmlinux, struct cgp_features *f)
 	f->oom_group_kill = has_enumerator(vmlinux, "memcg_memory_event", "MEMCG_OOM_GROUP_KILL");
 	if (!f->oom_group_kill)
 		cgp_info("figure absent on this kernel: memory.events oom_group_kill (kernels since 5.16)");
+	f->psi = access("/proc/pressure/cpu", R_OK) == 0 && has_member(vmlinux, "cgroup", "psi");
+	if (!f->psi)
+		cgp_info("figure absent on this kernel: pressure (PSI is off: no /proc/pressure; boot with psi=1)");
 }

@@ -12,6 +12,7 @@ struct btf;
 struct cgp_features {
 	bool memcg_stats;    /* working set, anon, file, inactive_file (memcg_vmstats.state[]) */
 	bool oom_group_kill; /* memory.events oom_group_kill */
+	bool psi;	     /* pressure stall information is on (/proc/pressure exists) */
 };
 
 /* Fills f from the kernel's BTF and logs one line per figure it lacks. */

@@ -12,9 +12,10 @@
 #include "collect/measure.h"
 
 struct cgp_sample {
-	uint64_t cgroup_id;			   /* cgroup v2 id (inode number of the cgroup2 directory) */
-	uint64_t ts_ns;				   /* wall clock (CLOCK_REALTIME) at the end of the window */
-	double window_s;			   /* length of the window this sample covers */
+	uint64_t cgroup_id; /* cgroup v2 id (inode number of the cgroup2 directory) */
+	uint64_t ts_ns;	    /* wall clock (CLOCK_REALTIME) at the end of the window */
+	double window_s;    /* length of the window this sample covers */
+	bool first_window;  /* the cgroup's first sweep: windows of the kernel's own totals (throttling, PSI) are 0 */
 	uint64_t cpu_ns_total;			   /* on-CPU time since the cgroup's first event after attach */
 	uint64_t cpu_ns_window;			   /* on-CPU time within the window */
 	double cpu_cores;			   /* cpu_ns_window / window: 1.0 = one CPU busy */
@@ -59,6 +60,12 @@ struct cgp_sample {
 	bool has_cpu_user_system;
 	uint64_t cpu_user_ns;	/* cpu.stat user_usec, as ns, total since the cgroup was made */
 	uint64_t cpu_system_ns; /* cpu.stat system_usec, as ns, total since the cgroup was made */
+	/* PSI (cpu/memory/io.pressure), where the kernel has PSI on: stall time in ns, indexed by enum cgp_psi
+	 * (bpf/cgpulse.h: CGP_PSI_CPU_SOME, _CPU_FULL, _MEM_SOME, _MEM_FULL, _IO_SOME, _IO_FULL). For the root
+	 * cgroup, the whole system's (/proc/pressure). */
+	bool has_psi;
+	uint64_t psi_total_ns[CGP_PSI_MAX];  /* total= of the *.pressure files, as ns; never goes backwards */
+	uint64_t psi_window_ns[CGP_PSI_MAX]; /* growth within the window */
 	/* every playbook metric of this sample, measured once (collect/measure.c): what is printed is what
 	 * rules compare */
 	struct cgp_measure m[CGP_METRIC_MAX];

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
+#include "collect/pressure.h"
 #include "collect/sampler.h"
 #include "collect/window.h"
 #include "lib/clock.h"
@@ -198,10 +199,33 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 	return 0;
 }
 
+/* The root cgroup's pressure is the whole system's, which the kernel keeps apart: from /proc/pressure. */
+static void root_pressure(struct cgp_sampler *sp, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+		uint64_t psi[CGP_PSI_MAX];
+		int err;
+
+		if (r->cgroup_id != sp->bpf->fs.v2_root_id)
+			continue;
+		err = cgp_pressure_read_system(psi);
+		if (!err) {
+			for (int k = 0; k < CGP_PSI_MAX; k++)
+				r->psi_ns[k] = psi[k];
+			r->flags |= CGP_REC_PSI;
+		} else if (err != -ENOENT && err != -EOPNOTSUPP && !sp->stats.pressure_failures++)
+			cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
+		return;
+	}
+}
+
 static int read_v2(struct cgp_sampler *sp)
 {
 	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
 
+	if (n > 0)
+		root_pressure(sp, n);
 	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
 }
 

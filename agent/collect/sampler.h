@@ -33,6 +33,7 @@ struct cgp_sampler_stats {
 	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
 	uint64_t mem_flush_failures;	  /* sweeps whose memory statistics flush failed (figures up to 2 s old) */
 	uint64_t cputime_flush_failures;  /* sweeps whose base stats (user/system time) flush failed */
+	uint64_t pressure_failures;	  /* sweeps whose /proc/pressure read failed otherwise than PSI being off */
 };
 
 struct cgp_sampler {

@@ -15,6 +15,9 @@ void cgp_totals_of(const struct cgp_cgroup_rec *r, struct cgp_totals *t)
 	t->cpu_throttled_periods = r->cpu_throttled_periods;
 	t->cpu_throttled_ns = r->cpu_throttled_ns;
 	/* what that sweep reported, from what the one before it had */
+	if (r->flags & CGP_REC_PSI)
+		for (int i = 0; i < CGP_PSI_MAX; i++)
+			t->psi_ns[i] = r->psi_ns[i] > t->psi_ns[i] ? r->psi_ns[i] : t->psi_ns[i];
 	if (r->flags & CGP_REC_CPUTIME)
 		t->cputime = cgp_cputime_adjust(r->cpu_rtime_ns, r->cpu_utime_ns, r->cpu_stime_ns, &t->cputime);
 }
@@ -34,10 +37,12 @@ static void cpu_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r, co
 		s->cpu_periods = r->cpu_periods;
 		s->cpu_throttled_periods = r->cpu_throttled_periods;
 		s->cpu_throttled_ns = r->cpu_throttled_ns;
-		s->cpu_periods_window = grown(r->cpu_periods, prev ? &prev->cpu_periods : NULL);
-		s->cpu_throttled_periods_window =
-		    grown(r->cpu_throttled_periods, prev ? &prev->cpu_throttled_periods : NULL);
-		s->cpu_throttled_ns_window = grown(r->cpu_throttled_ns, prev ? &prev->cpu_throttled_ns : NULL);
+		/* the kernel's totals run since the cgroup was made, not since we first saw it: no first window */
+		if (prev) {
+			s->cpu_periods_window = grown(r->cpu_periods, &prev->cpu_periods);
+			s->cpu_throttled_periods_window = grown(r->cpu_throttled_periods, &prev->cpu_throttled_periods);
+			s->cpu_throttled_ns_window = grown(r->cpu_throttled_ns, &prev->cpu_throttled_ns);
+		}
 	}
 	s->has_cpu_user_system = r->flags & CGP_REC_CPUTIME;
 	if (s->has_cpu_user_system) {
@@ -46,6 +51,21 @@ static void cpu_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r, co
 
 		s->cpu_user_ns = t.user_ns;
 		s->cpu_system_ns = t.system_ns;
+	}
+}
+
+/* PSI totals never go backwards: a fresh total is an estimate of what the kernel's next aggregation will add
+ * (bpf/psi.bpf.h), which can come out a little ahead of it; the figure then holds until the kernel catches up. */
+static void psi_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r, const struct cgp_totals *prev)
+{
+	s->has_psi = r->flags & CGP_REC_PSI;
+	if (!s->has_psi)
+		return;
+	for (int i = 0; i < CGP_PSI_MAX; i++) {
+		uint64_t before = prev ? prev->psi_ns[i] : 0;
+
+		s->psi_total_ns[i] = r->psi_ns[i] > before ? r->psi_ns[i] : before;
+		s->psi_window_ns[i] = prev ? s->psi_total_ns[i] - before : 0; /* totals since the cgroup was made */
 	}
 }
 
@@ -83,6 +103,7 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->cgroup_id = cgroup_id;
 	s->ts_ns = now_ns;
 	s->window_s = window_s;
+	s->first_window = !prev;
 	s->cpu_ns_total = r->cpu_ns;
 	s->cpu_ns_window = grown(r->cpu_ns, prev ? &prev->cpu_ns : NULL);
 	s->cpu_cores = window_s > 0 ? (double)s->cpu_ns_window / (window_s * 1e9) : 0;
@@ -107,5 +128,6 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->reclaims_total = r->reclaims;
 	s->cpu_limit_cores = cpu_limit_cores;
 	cpu_figures(s, r, prev);
+	psi_figures(s, r, prev);
 	cgp_measure_sample(s, node);
 }

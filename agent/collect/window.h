@@ -17,7 +17,8 @@ struct cgp_totals {
 	uint64_t oom_kills;
 	uint32_t runq[CGP_RUNQ_SLOTS]; /* low 32 bits, as the kernel's record carries them */
 	uint64_t cpu_periods, cpu_throttled_periods, cpu_throttled_ns;
-	struct cgp_cputime cputime; /* user and system as reported (they are scaled, never going backwards) */
+	struct cgp_cputime cputime;   /* user and system as reported (they are scaled, never going backwards) */
+	uint64_t psi_ns[CGP_PSI_MAX]; /* as reported: the larger of what was read and what was reported before */
 };
 
 /* Moves t on to the record r: t holds the totals of the sweep before r's (all zero before a cgroup's first), and

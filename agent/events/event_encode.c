@@ -157,6 +157,15 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 	p->runq_hist_window = (uint64_t *)s->runq_hist_window;
 	memory_figures(p, s);
 	cpu_figures(p, s);
+	p->has_psi = s->has_psi;
+	if (s->has_psi) {
+		p->psi_cpu_some_ns = s->psi_total_ns[CGP_PSI_CPU_SOME];
+		p->psi_cpu_full_ns = s->psi_total_ns[CGP_PSI_CPU_FULL];
+		p->psi_memory_some_ns = s->psi_total_ns[CGP_PSI_MEM_SOME];
+		p->psi_memory_full_ns = s->psi_total_ns[CGP_PSI_MEM_FULL];
+		p->psi_io_some_ns = s->psi_total_ns[CGP_PSI_IO_SOME];
+		p->psi_io_full_ns = s->psi_total_ns[CGP_PSI_IO_FULL];
+	}
 	SET_ATTRIBUTION(b, p, a);
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_SAMPLE;
 	b->ev.sample = p;

@@ -243,6 +243,12 @@ static void sample(struct w *w, const Cgpulse__V1__Event *ev)
 	put_known_u64(w, "cpu_throttled_ns_window", s->has_cpu_bandwidth, s->cpu_throttled_ns_window);
 	put_known_u64(w, "cpu_user_ns", s->has_cpu_user_system, s->cpu_user_ns);
 	put_known_u64(w, "cpu_system_ns", s->has_cpu_user_system, s->cpu_system_ns);
+	put_known_u64(w, "psi_cpu_some_ns", s->has_psi, s->psi_cpu_some_ns);
+	put_known_u64(w, "psi_cpu_full_ns", s->has_psi, s->psi_cpu_full_ns);
+	put_known_u64(w, "psi_memory_some_ns", s->has_psi, s->psi_memory_some_ns);
+	put_known_u64(w, "psi_memory_full_ns", s->has_psi, s->psi_memory_full_ns);
+	put_known_u64(w, "psi_io_some_ns", s->has_psi, s->psi_io_some_ns);
+	put_known_u64(w, "psi_io_full_ns", s->has_psi, s->psi_io_full_ns);
 }
 
 static void oom_kill(struct w *w, const Cgpulse__V1__Event *ev)

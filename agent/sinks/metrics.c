@@ -31,8 +31,9 @@ struct cg {
 	bool has_mem_stat, has_swap, has_mem_events, has_events_high, has_events_group_kill;
 	uint64_t working_set, inactive_file, anon, file, swap;
 	uint64_t ev_max, ev_oom, ev_high, ev_group_kill;
-	bool has_cpu_bandwidth, has_cpu_user_system;
+	bool has_cpu_bandwidth, has_cpu_user_system, has_psi;
 	uint64_t periods, throttled_periods, throttled_ns, user_ns, system_ns;
+	uint64_t psi_ns[CGP_PSI_MAX];
 };
 
 struct cgp_metrics {
@@ -200,6 +201,8 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 	c->has_cpu_user_system = s->has_cpu_user_system;
 	c->user_ns = s->cpu_user_ns;
 	c->system_ns = s->cpu_system_ns;
+	c->has_psi = s->has_psi;
+	memcpy(c->psi_ns, s->psi_total_ns, sizeof(c->psi_ns));
 	for (unsigned i = 0; i < CGP_RUNQ_SLOTS; i++) {
 		if (!s->runq_hist_window[i])
 			continue;
@@ -273,6 +276,35 @@ static void seconds_family(struct cgp_text *w, struct cg **v, size_t n, const ch
 		put_ns_as_s(w, *(const uint64_t *)(c + val_off));
 		cgp_text_puts(w, "\n");
 	}
+}
+
+/* PSI: one family, a series per resource and kind. */
+static void render_pressure(struct cgp_text *w, struct cg **v, size_t n)
+{
+	static const char *const label[CGP_PSI_MAX] = {
+	    [CGP_PSI_CPU_SOME] = "resource=\"cpu\",kind=\"some\"",
+	    [CGP_PSI_CPU_FULL] = "resource=\"cpu\",kind=\"full\"",
+	    [CGP_PSI_MEM_SOME] = "resource=\"memory\",kind=\"some\"",
+	    [CGP_PSI_MEM_FULL] = "resource=\"memory\",kind=\"full\"",
+	    [CGP_PSI_IO_SOME] = "resource=\"io\",kind=\"some\"",
+	    [CGP_PSI_IO_FULL] = "resource=\"io\",kind=\"full\"",
+	};
+	bool written = false;
+
+	for (int k = 0; k < CGP_PSI_MAX; k++)
+		for (size_t i = 0; i < n; i++) {
+			if (!v[i]->has_psi)
+				continue;
+			if (!written)
+				family(w, "cgpulse_cgroup_pressure_seconds_total", "counter",
+				       "Pressure stall time (cpu/memory/io.pressure total=): some = at least one task "
+				       "stalled on the resource, full = all non-idle tasks at once; the root's is the "
+				       "system's.");
+			written = true;
+			cgp_text_printf(w, "cgpulse_cgroup_pressure_seconds_total{%s,%s} ", v[i]->labels, label[k]);
+			put_ns_as_s(w, v[i]->psi_ns[k]);
+			cgp_text_puts(w, "\n");
+		}
 }
 
 /* CPU bandwidth (throttling) and user/system time, from cpu.stat's sources. */
@@ -399,6 +431,7 @@ static void render_cgroups(struct cgp_text *w, struct cg **v, size_t n)
 	}
 	render_memory(w, v, n);
 	render_cpu(w, v, n);
+	render_pressure(w, v, n);
 	if (n)
 		family(
 		    w, "cgpulse_cgroup_runq_wait_seconds", "histogram",

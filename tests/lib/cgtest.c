@@ -366,6 +366,19 @@ uint64_t cgt_cpu_stat(const struct cgt *cg, const char *v2_key)
 	return v != UINT64_MAX && usec ? v * 1000 : v;
 }
 
+uint64_t cgt_pressure_ns(const struct cgt *cg, const char *resource, const char *kind)
+{
+	char file[64], buf[512], *p, *t;
+
+	snprintf(file, sizeof(file), "%s.pressure", resource);
+	if (read_file(cg->v2, file, buf, sizeof(buf)))
+		return UINT64_MAX;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, kind, strlen(kind)) && (t = strstr(p, " total=")))
+			return strtoull(t + 7, NULL, 10) * 1000;
+	return UINT64_MAX;
+}
+
 uint64_t cgt_mem_stat(const struct cgt *cg, const char *v2_key)
 {
 	static const char *const v1[][2] = {{"anon", "total_rss"}, {"file", "total_cache"}};
@@ -557,6 +570,33 @@ pid_t cgt_spawn_reader(const struct cgt *cg, const char *path, uint64_t bytes, i
 	/* kept open: the last close of a block device drops its page cache (kill_bdev) */
 	if (done < bytes) /* a short file or device: the test would judge a cache that was never filled */
 		_exit(6);
+	if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+pid_t cgt_spawn_rereader(const struct cgt *cg, const char *path, uint64_t bytes, double seconds, int ready_fd)
+{
+	static char buf[1 << 16];
+	pid_t pid = fork_into(cg);
+	double end;
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(4);
+	for (end = now_s() + seconds; now_s() < end;) {
+		uint64_t done = 0;
+		ssize_t n;
+
+		while (done < bytes && (n = pread(fd, buf, sizeof(buf), (off_t)done)) > 0)
+			done += (uint64_t)n;
+		if (done < bytes)
+			_exit(6);
+	}
 	if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
 		_exit(5);
 	pause();

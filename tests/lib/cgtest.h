@@ -37,6 +37,8 @@ uint64_t cgt_cpu_usage_ns(const struct cgt *cg); /* cgroup2 cpu.stat usage_usec 
  * throttled_usec, user_usec, system_usec); times in ns (v1's throttled_time is ns already). UINT64_MAX when
  * absent. */
 uint64_t cgt_cpu_stat(const struct cgt *cg, const char *v2_key);
+/* <resource>.pressure total= of the "some" or "full" line, in ns (cgroup2); UINT64_MAX when absent. */
+uint64_t cgt_pressure_ns(const struct cgt *cg, const char *resource, const char *kind);
 uint64_t cgt_mem_usage(const struct cgt *cg); /* memory.usage_in_bytes / memory.current */
 uint64_t cgt_mem_limit(const struct cgt *cg); /* memory.limit_in_bytes / memory.max */
 uint64_t cgt_oom_kills(const struct cgt *cg); /* memory.oom_control / memory.events oom_kill */
@@ -57,6 +59,9 @@ pid_t cgt_spawn_user_sys_burner(const struct cgt *cg, double user_s, double sys_
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
 /* Reads `bytes` of the file (or block device) at path through the page cache, then as the toucher. */
 pid_t cgt_spawn_reader(const struct cgt *cg, const char *path, uint64_t bytes, int ready_fd);
+/* Reads `bytes` of it over and over for `seconds` (a cgroup a little smaller than it keeps reclaiming and
+ * refaulting its working set: it thrashes), writes 1 byte to ready_fd when done, waits. */
+pid_t cgt_spawn_rereader(const struct cgt *cg, const char *path, uint64_t bytes, double seconds, int ready_fd);
 /* A file of `bytes` (or the block device named by $CGP_TEST_SCRATCH_DEV) whose pages are not in the page cache,
  * on a filesystem with a real page cache (not tmpfs); its path into buf. 0, or -errno. cgt_scratch_done()
  * removes a file it made. */

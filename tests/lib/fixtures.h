@@ -71,6 +71,13 @@ static inline struct cgp_sample fx_sample(void)
 	    .has_cpu_user_system = true,
 	    .cpu_user_ns = 900000000000ull,
 	    .cpu_system_ns = 87654321012ull,
+	    .has_psi = true,
+	    .psi_total_ns = {[CGP_PSI_CPU_SOME] = 11000,
+			     [CGP_PSI_CPU_FULL] = 22000,
+			     [CGP_PSI_MEM_SOME] = 33000,
+			     [CGP_PSI_MEM_FULL] = 44000,
+			     [CGP_PSI_IO_SOME] = 55000,
+			     [CGP_PSI_IO_FULL] = 66000},
 	};
 }
 

@@ -47,7 +47,9 @@ EXPECT = [
         has_mem_events_oom_group_kill=False, mem_events_oom_group_kill=0,
         has_cpu_bandwidth=True, cpu_periods=1200, cpu_throttled_periods=300, cpu_throttled_ns=4500000000,
         cpu_periods_window=10, cpu_throttled_periods_window=6, cpu_throttled_ns_window=120000000,
-        has_cpu_user_system=True, cpu_user_ns=900000000000, cpu_system_ns=87654321012, **ATTR)),
+        has_cpu_user_system=True, cpu_user_ns=900000000000, cpu_system_ns=87654321012,
+        has_psi=True, psi_cpu_some_ns=11000, psi_cpu_full_ns=22000, psi_memory_some_ns=33000,
+        psi_memory_full_ns=44000, psi_io_some_ns=55000, psi_io_full_ns=66000, **ATTR)),
     (2, 1700000001000000000, "sample", dict(
         cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
         **NOATTR)),
@@ -122,7 +124,8 @@ PRESENCE = dict({k: "has_mem" for k in ("mem_bytes", "mem_limit_bytes", "oom_kil
                 **{k: "has_cpu_bandwidth" for k in ("cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns",
                                                     "cpu_periods_window", "cpu_throttled_periods_window",
                                                     "cpu_throttled_ns_window")},
-                cpu_user_ns="has_cpu_user_system", cpu_system_ns="has_cpu_user_system")
+                cpu_user_ns="has_cpu_user_system", cpu_system_ns="has_cpu_user_system",
+                **{"psi_%s_%s_ns" % (r, k): "has_psi" for r in ("cpu", "memory", "io") for k in ("some", "full")})
 lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
@@ -140,8 +143,9 @@ for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
             assert v.lower().endswith("_" + j[k]), "%s: %s %s vs %s" % (body, k, v, j[k])
             continue
         if j[k] is None:
-            # null only for a figure whose presence flag says the kernel lacks it
-            assert body == "sample" and not getattr(msg, PRESENCE[k]), "%s: %s is null" % (body, k)
+            # null only for a figure whose presence flags say the kernel lacks it (any one of them false)
+            flags = PRESENCE[k] if isinstance(PRESENCE[k], tuple) else (PRESENCE[k],)
+            assert body == "sample" and not all(getattr(msg, f) for f in flags), "%s: %s is null" % (body, k)
             continue
         if not isinstance(j[k], (int, float, str)):
             v = list(v)

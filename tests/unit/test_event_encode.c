@@ -120,6 +120,13 @@ static void test_sample(void **state)
 	assert_true(p->has_cpu_user_system);
 	assert_int_equal(p->cpu_user_ns, 900000000000ull);
 	assert_int_equal(p->cpu_system_ns, 87654321012ull);
+	assert_true(p->has_psi);
+	assert_int_equal(p->psi_cpu_some_ns, 11000);
+	assert_int_equal(p->psi_cpu_full_ns, 22000);
+	assert_int_equal(p->psi_memory_some_ns, 33000);
+	assert_int_equal(p->psi_memory_full_ns, 44000);
+	assert_int_equal(p->psi_io_some_ns, 55000);
+	assert_int_equal(p->psi_io_full_ns, 66000);
 	/* trailing empty slots are left out */
 	assert_int_equal(p->n_runq_hist_window, 11);
 	assert_int_equal(p->runq_hist_window[0], 100);

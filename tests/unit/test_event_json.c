@@ -75,6 +75,12 @@ static void test_sample_keys(void **state)
 	    "cpu_throttled_ns_window",
 	    "cpu_user_ns",
 	    "cpu_system_ns",
+	    "psi_cpu_some_ns",
+	    "psi_cpu_full_ns",
+	    "psi_memory_some_ns",
+	    "psi_memory_full_ns",
+	    "psi_io_some_ns",
+	    "psi_io_full_ns",
 	};
 	struct cgp_sample s = {.cgroup_id = 3,
 			       .ts_ns = 5,

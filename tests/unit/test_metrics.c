@@ -56,6 +56,8 @@ static struct row web(void)
 	    .has_cpu_user_system = true,
 	    .cpu_user_ns = 900000000000ULL,
 	    .cpu_system_ns = 87654321012ULL,
+	    .has_psi = true,
+	    .psi_total_ns = {[CGP_PSI_CPU_SOME] = 1500000000ULL, [CGP_PSI_MEM_FULL] = 250000000ULL},
 	};
 
 	r.s = s;
@@ -153,6 +155,10 @@ static void test_cgroup_series(void **state)
 	has_linef(t, "cgpulse_cgroup_cpu_throttled_seconds_total{%s} 4.5", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_cpu_user_seconds_total{%s} 900", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_cpu_system_seconds_total{%s} 87.654321012", WEB_LABELS);
+	has_line(t, "# TYPE cgpulse_cgroup_pressure_seconds_total counter");
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"cpu\",kind=\"some\"} 1.5", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"memory\",kind=\"full\"} 0.25", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"io\",kind=\"some\"} 0", WEB_LABELS);
 	/* one HELP and TYPE for the family, however many counters */
 	assert_null(strstr(strstr(t, "# TYPE cgpulse_cgroup_memory_events_total") + 1,
 			   "# TYPE cgpulse_cgroup_memory_events_total"));
