@@ -99,6 +99,21 @@ static void memory_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
 		p->mem_events_oom_group_kill = s->mem_events_oom_group_kill;
 }
 
+/* The playbook metrics a sample adds: what is printed is what rules compare (s->m), 0 where not known. */
+static void shares(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	const struct cgp_measure *m = s->m;
+
+#define SHARE(field, metric) p->field = m[metric].known ? m[metric].value : 0
+	SHARE(mem_working_set_pct, CGP_METRIC_MEM_WORKING_SET_PCT);
+	SHARE(cpu_throttled_pct, CGP_METRIC_CPU_THROTTLED_PCT);
+	SHARE(psi_cpu_some_pct, CGP_METRIC_PSI_CPU_SOME_PCT);
+	SHARE(psi_memory_some_pct, CGP_METRIC_PSI_MEMORY_SOME_PCT);
+	SHARE(psi_memory_full_pct, CGP_METRIC_PSI_MEMORY_FULL_PCT);
+	SHARE(psi_io_some_pct, CGP_METRIC_PSI_IO_SOME_PCT);
+#undef SHARE
+}
+
 static void cpu_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
 {
 	p->has_cpu_bandwidth = s->has_cpu_bandwidth;
@@ -106,9 +121,11 @@ static void cpu_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
 		p->cpu_periods = s->cpu_periods;
 		p->cpu_throttled_periods = s->cpu_throttled_periods;
 		p->cpu_throttled_ns = s->cpu_throttled_ns;
-		p->cpu_periods_window = s->cpu_periods_window;
-		p->cpu_throttled_periods_window = s->cpu_throttled_periods_window;
-		p->cpu_throttled_ns_window = s->cpu_throttled_ns_window;
+		if (!s->first_window) {
+			p->cpu_periods_window = s->cpu_periods_window;
+			p->cpu_throttled_periods_window = s->cpu_throttled_periods_window;
+			p->cpu_throttled_ns_window = s->cpu_throttled_ns_window;
+		}
 	}
 	p->has_cpu_user_system = s->has_cpu_user_system;
 	if (s->has_cpu_user_system) {
@@ -157,6 +174,8 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 	p->runq_hist_window = (uint64_t *)s->runq_hist_window;
 	memory_figures(p, s);
 	cpu_figures(p, s);
+	p->has_kernel_windows = !s->first_window;
+	shares(p, s);
 	p->has_psi = s->has_psi;
 	if (s->has_psi) {
 		p->psi_cpu_some_ns = s->psi_total_ns[CGP_PSI_CPU_SOME];

@@ -186,6 +186,10 @@ static void test_cpu_throttled(void **state)
 	/* the same time, to the file's microsecond */
 	assert_true(s->cpu_throttled_ns / 1000 == throttled_ns / 1000);
 	assert_true(s->cpu_throttled_periods_window * 2 > s->cpu_periods_window);
+	/* the playbook metric: throttled periods over periods in the window */
+	printf("# cpu_throttled_pct %.1f\n", s->m[CGP_METRIC_CPU_THROTTLED_PCT].value);
+	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].known);
+	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value > 50);
 	assert_true(s->cpu_throttled_ns_window > 1000000000ULL); /* 2 s at 0.2 cores: held back for most of it */
 	cgt_destroy(&a);
 }

@@ -15,6 +15,7 @@
 #include "agentfx.h"
 #include "cgtest.h"
 #include "collect/rings.h"
+#include "playbook/playbook.h"
 
 static struct agentfx fx;
 static struct cgt cg;
@@ -194,18 +195,62 @@ static void test_oom_kill_reported_once(void **state)
 	cgt_destroy(&cg);
 }
 
+struct fired {
+	char rule[32];
+	int n;
+};
+
+static void on_alert(const struct cgp_alert *a, void *ctx)
+{
+	struct fired *f = ctx;
+
+	if (a->state == CGP_ALERT_FIRING && f->n++ == 0)
+		snprintf(f->rule, sizeof(f->rule), "%s", a->rule);
+}
+
+/* One rule judges the sample, as the agent's loop does. */
+static int judge(struct cgp_engine *e, const struct cgp_sample *s, uint64_t now)
+{
+	struct fired f = {0};
+	struct cgp_attribution a = cgp_attribution_unknown;
+
+	a.path = cg.rel;
+	a.is_container = true;
+	assert_int_equal(cgp_engine_eval(e, s, &a, now, on_alert, &f), 0);
+	return f.n;
+}
+
+static struct cgp_playbook *rule_on(const char *metric)
+{
+	char yaml[256], err[256] = "";
+	struct cgp_playbook *pb = NULL;
+
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\nrules:\n  - name: r\n    metric: %s\n    above: 80\n    for: 0s\n"
+		 "    severity: critical\n",
+		 metric);
+	if (cgp_playbook_parse("test", yaml, strlen(yaml), &pb, err, sizeof(err)))
+		fail_msg("%s", err);
+	return pb;
+}
+
 /* A cgroup limited to 128 MiB reads a file twice its limit: its usage sits at the limit (page cache), but its
- * working set (usage - inactive_file, what the kubelet judges) is the kernel's and far below the limit. Then
- * anon memory grows to 90% of the limit: the working set follows it (the page cache gives way). */
+ * working set (usage - inactive_file, what the kubelet judges) is the kernel's and far below the limit: a rule on
+ * mem_working_set_pct above 80 does not fire (one on mem_pct, the raw usage, would). Then anon memory grows to 90%
+ * of the limit: the working set follows it (the page cache gives way) and the rule fires. */
 static void test_page_cache_working_set(void **state)
 {
 	const uint64_t limit = 128 * MIB;
+	struct cgp_playbook *ws_pb = rule_on("mem_working_set_pct"), *usage_pb = rule_on("mem_pct");
+	struct cgp_engine *ws = cgp_engine_new(ws_pb), *usage = cgp_engine_new(usage_pb);
 	const struct cgp_sample *s;
 	int fds[2], err;
 	pid_t reader, toucher;
 	char c;
 
 	(void)state;
+	assert_non_null(ws);
+	assert_non_null(usage);
 	err = cgt_scratch_file(2 * limit, scratch, sizeof(scratch));
 	if (err) {
 		printf("SKIP: no filesystem with a real page cache for a %lu MiB file (tmpfs only?)\n",
@@ -229,6 +274,10 @@ static void test_page_cache_working_set(void **state)
 	assert_true(s->mem_bytes > limit * 0.8);
 	assert_true(s->mem_file_bytes > limit / 2);
 	assert_true(s->mem_working_set_bytes < limit / 2);
+	printf("# rules: mem_working_set_pct %.1f, mem_pct %.1f\n", s->m[CGP_METRIC_MEM_WORKING_SET_PCT].value,
+	       s->m[CGP_METRIC_MEM_PCT].value);
+	assert_int_equal(judge(ws, s, s->ts_ns), 0);
+	assert_int_equal(judge(usage, s, s->ts_ns), 1); /* what judging raw usage would have raised */
 
 	toucher = cgt_spawn_toucher(&cg, limit * 9 / 10, fds[1]);
 	assert_true(toucher > 0);
@@ -238,6 +287,12 @@ static void test_page_cache_working_set(void **state)
 	assert_non_null(s);
 	check_mem_stat(s, &cg, "after 115 MiB of anon");
 	assert_true(s->mem_working_set_bytes > limit * 0.8);
+	printf("# rules: mem_working_set_pct %.1f\n", s->m[CGP_METRIC_MEM_WORKING_SET_PCT].value);
+	assert_int_equal(judge(ws, s, s->ts_ns), 1);
+	cgp_engine_free(ws);
+	cgp_engine_free(usage);
+	cgp_playbook_free(ws_pb);
+	cgp_playbook_free(usage_pb);
 	close(fds[0]);
 	close(fds[1]);
 	cgt_destroy(&cg);

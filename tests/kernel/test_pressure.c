@@ -83,6 +83,11 @@ static void test_cpu_pressure(void **state)
 		assert_true(k1 - k0 > 500000000ULL); /* the setup: one task always waited */
 		assert_true(near_ns(s->psi_window_ns[CGP_PSI_CPU_SOME], k1 - k0, 0.10, 20000000));
 		assert_true(near_ns(s->psi_total_ns[CGP_PSI_CPU_SOME], k1, 0.02, 20000000));
+		/* the playbook metric: the window's share, ~100% (one task always waited) */
+		assert_true(s->m[CGP_METRIC_PSI_CPU_SOME_PCT].known);
+		assert_true(fabs(s->m[CGP_METRIC_PSI_CPU_SOME_PCT].value -
+				 (double)s->psi_window_ns[CGP_PSI_CPU_SOME] / (s->window_s * 1e9) * 100) < 1e-9);
+		assert_true(s->m[CGP_METRIC_PSI_CPU_SOME_PCT].value > 50);
 		k0 = k1;
 	}
 	kill(p[0], SIGKILL);

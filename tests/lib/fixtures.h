@@ -78,6 +78,13 @@ static inline struct cgp_sample fx_sample(void)
 			     [CGP_PSI_MEM_FULL] = 44000,
 			     [CGP_PSI_IO_SOME] = 55000,
 			     [CGP_PSI_IO_FULL] = 66000},
+	    /* the playbook metrics as collect/measure.c gave them */
+	    .m = {[CGP_METRIC_MEM_WORKING_SET_PCT] = {.known = true, .value = 27.34375},
+		  [CGP_METRIC_CPU_THROTTLED_PCT] = {.known = true, .value = 60.0},
+		  [CGP_METRIC_PSI_CPU_SOME_PCT] = {.known = true, .value = 12.5},
+		  [CGP_METRIC_PSI_MEMORY_SOME_PCT] = {.known = true, .value = 3.25},
+		  [CGP_METRIC_PSI_MEMORY_FULL_PCT] = {.known = true, .value = 1.5},
+		  [CGP_METRIC_PSI_IO_SOME_PCT] = {.known = false, .value = 99.0}}, /* not known: sent as 0 */
 	};
 }
 

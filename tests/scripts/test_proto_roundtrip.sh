@@ -49,7 +49,9 @@ EXPECT = [
         cpu_periods_window=10, cpu_throttled_periods_window=6, cpu_throttled_ns_window=120000000,
         has_cpu_user_system=True, cpu_user_ns=900000000000, cpu_system_ns=87654321012,
         has_psi=True, psi_cpu_some_ns=11000, psi_cpu_full_ns=22000, psi_memory_some_ns=33000,
-        psi_memory_full_ns=44000, psi_io_some_ns=55000, psi_io_full_ns=66000, **ATTR)),
+        psi_memory_full_ns=44000, psi_io_some_ns=55000, psi_io_full_ns=66000, has_kernel_windows=True,
+        mem_working_set_pct=27.34375, cpu_throttled_pct=60.0, psi_cpu_some_pct=12.5, psi_memory_some_pct=3.25,
+        psi_memory_full_pct=1.5, psi_io_some_pct=0.0, **ATTR)),
     (2, 1700000001000000000, "sample", dict(
         cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
         **NOATTR)),
@@ -121,11 +123,16 @@ PRESENCE = dict({k: "has_mem" for k in ("mem_bytes", "mem_limit_bytes", "oom_kil
                                                "mem_file_bytes")},
                 mem_swap_bytes="has_swap", mem_events_max="has_mem_events", mem_events_oom="has_mem_events",
                 mem_events_high="has_mem_events_high", mem_events_oom_group_kill="has_mem_events_oom_group_kill",
-                **{k: "has_cpu_bandwidth" for k in ("cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns",
-                                                    "cpu_periods_window", "cpu_throttled_periods_window",
-                                                    "cpu_throttled_ns_window")},
+                **{k: "has_cpu_bandwidth" for k in ("cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns")},
+                **{k: ("has_cpu_bandwidth", "has_kernel_windows") for k in ("cpu_periods_window",
+                                                                            "cpu_throttled_periods_window",
+                                                                            "cpu_throttled_ns_window",
+                                                                            "cpu_throttled_pct")},
                 cpu_user_ns="has_cpu_user_system", cpu_system_ns="has_cpu_user_system",
-                **{"psi_%s_%s_ns" % (r, k): "has_psi" for r in ("cpu", "memory", "io") for k in ("some", "full")})
+                **{"psi_%s_%s_ns" % (r, k): "has_psi" for r in ("cpu", "memory", "io") for k in ("some", "full")},
+                mem_working_set_pct="has_mem_stat",
+                **{k: ("has_psi", "has_kernel_windows") for k in ("psi_cpu_some_pct", "psi_memory_some_pct",
+                                                                  "psi_memory_full_pct", "psi_io_some_pct")})
 lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):

@@ -127,6 +127,13 @@ static void test_sample(void **state)
 	assert_int_equal(p->psi_memory_full_ns, 44000);
 	assert_int_equal(p->psi_io_some_ns, 55000);
 	assert_int_equal(p->psi_io_full_ns, 66000);
+	assert_true(p->has_kernel_windows);
+	assert_true(p->mem_working_set_pct == 27.34375);
+	assert_true(p->cpu_throttled_pct == 60.0);
+	assert_true(p->psi_cpu_some_pct == 12.5);
+	assert_true(p->psi_memory_some_pct == 3.25);
+	assert_true(p->psi_memory_full_pct == 1.5);
+	assert_true(p->psi_io_some_pct == 0); /* a metric not known goes out as nothing */
 	/* trailing empty slots are left out */
 	assert_int_equal(p->n_runq_hist_window, 11);
 	assert_int_equal(p->runq_hist_window[0], 100);

@@ -81,6 +81,12 @@ static void test_sample_keys(void **state)
 	    "psi_memory_full_ns",
 	    "psi_io_some_ns",
 	    "psi_io_full_ns",
+	    "mem_working_set_pct",
+	    "cpu_throttled_pct",
+	    "psi_cpu_some_pct",
+	    "psi_memory_some_pct",
+	    "psi_memory_full_pct",
+	    "psi_io_some_pct",
 	};
 	struct cgp_sample s = {.cgroup_id = 3,
 			       .ts_ns = 5,
