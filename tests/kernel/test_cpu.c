@@ -138,8 +138,9 @@ static void test_cpu_every_interval_pinned(void **state)
 		if (err < 0 ? -err > worst : err > worst)
 			worst = err < 0 ? -err : err;
 		ours += s->cpu_ns_window;
-		/* the burner really ran for most of the window (a busy shared machine may take some of it) */
-		assert_true(k1 - k0 > 500000000ULL);
+		/* the burner ran in the window (how much is the shared machine's business: the figure is judged against
+		 * the kernel's own delta, never against the clock) */
+		assert_true(k1 - k0 > 50000000ULL);
 		assert_true(err < 0.05 && err > -0.05);
 		k0 = k1;
 	}
@@ -190,7 +191,12 @@ static void test_cpu_throttled(void **state)
 	printf("# cpu_throttled_pct %.1f\n", s->m[CGP_METRIC_CPU_THROTTLED_PCT].value);
 	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].known);
 	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value > 50);
-	assert_true(s->cpu_throttled_ns_window > 1000000000ULL); /* 2 s at 0.2 cores: held back for most of it */
+	/* the cgroup was new at the first sweep (nothing throttled yet): the window's share and time are the kernel's
+	 * totals, however much CPU a busy machine left the burner */
+	assert_true(fabs(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value - 100.0 * (double)throttled / (double)periods) <
+		    0.01);
+	assert_true(throttled_ns > 0);
+	assert_true(s->cpu_throttled_ns_window / 1000 == throttled_ns / 1000);
 	cgt_destroy(&a);
 }
 
@@ -214,6 +220,9 @@ static void test_cpu_user_system(void **state)
 	printf("# user/system: cgpulse %.4f / %.4f s, kernel %.4f / %.4f s (usage %.4f s)\n", s->cpu_user_ns / 1e9,
 	       s->cpu_system_ns / 1e9, user / 1e9, sys / 1e9, usage / 1e9);
 	assert_true(s->has_cpu_user_system);
+	/* no quota: a hybrid host's cpu walk leaves it out between its full walks, and its figures are kept */
+	assert_true(s->has_cpu_bandwidth);
+	assert_int_equal(s->cpu_periods, cgt_cpu_stat(&a, "nr_periods"));
 	assert_true(user != UINT64_MAX && sys != UINT64_MAX);
 	assert_true(usage > 1100000000ULL);
 	/* both kinds really happened (the tick samples saw them) */
