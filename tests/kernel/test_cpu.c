@@ -249,12 +249,24 @@ static void test_cpu_user_system(void **state)
 	cgt_destroy(&a);
 }
 
+/* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
+ * test's cgt_create would reuse the struct and lose the cgroup. */
+static int destroy_cgroups(void **state)
+{
+	(void)state;
+	cgt_destroy(&a);
+	cgt_destroy(&b);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_matches_kernel),	      cmocka_unit_test(test_cpu_ratio_two_to_one),
-	    cmocka_unit_test(test_cpu_every_interval_pinned), cmocka_unit_test(test_cpu_throttled),
-	    cmocka_unit_test(test_cpu_user_system),
+	    cmocka_unit_test_teardown(test_cpu_matches_kernel, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_ratio_two_to_one, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_every_interval_pinned, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_throttled, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_user_system, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())
