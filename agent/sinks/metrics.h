@@ -58,6 +58,7 @@ struct cgp_agent_counters {
 	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
 	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
 	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
+	uint64_t running_charge_failures;  /* runs of cgp_tick the kernel refused (collect/running.h) */
 	uint64_t sweeps;		   /* completed sweeps */
 	uint64_t sweeps_missed;		   /* intervals with no sweep: the loop was busy for a whole interval */
 	uint64_t playbook_reloads;	   /* SIGHUP or a changed --playbook file */
