@@ -21,12 +21,12 @@ struct cgp_opts {
 	int seccomp;	     /* run: enum cgp_seccomp_mode, installed after attaching */
 	const char *pin_dir; /* NULL: nothing pinned */
 	uint32_t max_cgroups;
-	const char *playbook;			  /* run: --playbook FILE; NULL: the embedded default */
-	const char *collector;			  /* run: HOST:PORT to push events to; NULL: none */
-	uint64_t spool_bytes;			  /* run: bound of unacknowledged events kept for the collector */
-	const char *spool_dir;			  /* run: journal the spool there (survives a restart); NULL: memory only */
-	const char *node;			  /* node name in events; NULL: $NODE_NAME or the host name */
-	const char *http;			  /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	const char *playbook;  /* run: --playbook FILE; NULL: the embedded default */
+	const char *collector; /* run: HOST:PORT to push events to; NULL: none */
+	uint64_t spool_bytes;  /* run: bound of unacknowledged events kept for the collector */
+	const char *spool_dir; /* run: journal the spool there (survives a restart); NULL: memory only */
+	const char *node;      /* node name in events; NULL: $NODE_NAME or the host name */
+	const char *http;      /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 	const char *http_tls_cert, *http_tls_key; /* run: PEM files: HTTPS only */
 	const char *http_token_file;		  /* run: the bearer token /v1/events wants */
 	bool http_auth_metrics;			  /* run: /metrics wants it too */

@@ -48,7 +48,7 @@ struct cgp_names_stats {
 struct cgp_names {
 	const struct cgp_cgroupfs *fs;
 	struct cgp_idmap live, dead;
-	struct cgp_buf graves;	    /* uint64_t ids of the tombstones, oldest first */
+	struct cgp_buf graves;	 /* uint64_t ids of the tombstones, oldest first */
 	struct cgp_idmap unseen; /* ids a walk did not find: not in our view of the tree (until the sampler's gone) */
 	uint64_t walked_ns;	 /* last walk */
 	struct cgp_buf unannounced; /* uint64_t ids made since start whose cgroup_started is not out yet */
