@@ -235,6 +235,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.cgroups_tracked = r->sp.stats.cgroups;
 	c.cgroups_gone = r->sp.stats.cgroups_gone;
 	c.memcg_unjoined = r->sp.stats.mem_unjoined;
+	c.running_charge_failures = r->sp.stats.running.failures;
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
 	c.names_tombstones = r->names.stats.tombstones;

@@ -1,4 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -49,7 +50,7 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 	int err;
 
 	memset(fs, 0, sizeof(*fs));
-	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = fs->mem_stat_fd = -1;
 	err = find_mounts(fs);
 	if (err) {
 		cgp_err("reading /proc/self/mountinfo: %s", strerror(-err));
@@ -90,6 +91,9 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 
 void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
 {
+	if (fs->mem_stat_fd >= 0)
+		close(fs->mem_stat_fd);
+	fs->mem_stat_fd = -1;
 	if (fs->cpu_fd >= 0)
 		close(fs->cpu_fd);
 	if (fs->mem_fd >= 0 && fs->mem_fd != fs->v2_fd)
@@ -132,6 +136,48 @@ uint64_t cgp_cgroup_id(const char *mount, const char *rel)
 
 	snprintf(p, sizeof(p), "%s%s", mount, strcmp(rel, "/") ? rel : "");
 	return stat(p, &st) ? 0 : st.st_ino;
+}
+
+int cgp_cgroupfs_flush_mem_stats(struct cgp_cgroupfs *fs)
+{
+	char c;
+
+	if (fs->mem_stat_fd < 0) {
+		fs->mem_stat_fd = openat(fs->mem_fd, "memory.stat", O_RDONLY | O_CLOEXEC);
+		if (fs->mem_stat_fd < 0)
+			return -errno;
+	}
+	/* the kernel flushes before it prints the first line: one byte is enough, the rest is never formatted */
+	return pread(fs->mem_stat_fd, &c, 1, 0) < 0 ? -errno : 0;
+}
+
+int cgp_cgroupfs_swap_accounted(const struct cgp_cgroupfs *fs)
+{
+	struct dirent *de;
+	char p[4400];
+	int fd, r = -1;
+	DIR *d;
+
+	if (fs->hybrid) /* v1: the root has the memsw files too */
+		return faccessat(fs->mem_fd, "memory.memsw.usage_in_bytes", F_OK, 0) == 0;
+	fd = openat(fs->mem_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (r < 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/memory.current", de->d_name);
+		if (faccessat(fs->mem_fd, p, F_OK, 0))
+			continue; /* the memory controller is off there */
+		snprintf(p, sizeof(p), "%s/memory.swap.current", de->d_name);
+		r = faccessat(fs->mem_fd, p, F_OK, 0) == 0;
+	}
+	closedir(d);
+	return r;
 }
 
 bool cgp_cgroup_has_other_procs(const struct cgp_cgroupfs *fs, const char *rel, uint32_t tgid)

@@ -17,6 +17,7 @@ struct cgp_cgroupfs {
 	int v2_fd, mem_fd;   /* O_DIRECTORY fds of the two mounts (the same fd number when not hybrid) */
 	int cpu_fd;	     /* fd of cpu_mount, -1 when none or when it is the memory mount */
 	uint64_t v2_root_id;
+	int mem_stat_fd; /* the memory hierarchy root's memory.stat, -1 until first used or when it has none */
 };
 
 /* Reads /proc/self/mountinfo; returns 0 or -errno with a logged reason. */
@@ -27,6 +28,13 @@ void cgp_cgroupfs_close(struct cgp_cgroupfs *fs);
 int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len);
 /* id of the cgroup at a path relative to a mount, or 0 when there is none. */
 uint64_t cgp_cgroup_id(const char *mount, const char *rel);
+/* Has the kernel flush its memory statistics (the ones memory.stat prints, which it updates lazily) for the
+ * whole memory hierarchy, as a read of the root's memory.stat does, subject to the kernel's own threshold: one
+ * file read per call, however many cgroups. 0 or -errno. */
+int cgp_cgroupfs_flush_mem_stats(struct cgp_cgroupfs *fs);
+/* Is swap accounted on the memory hierarchy (v1 memory.memsw.*, v2 memory.swap.*)? 1 yes, 0 no, -1 not known
+ * yet: on v2 the swap files exist only below the root, so it waits for a child with the memory controller. */
+int cgp_cgroupfs_swap_accounted(const struct cgp_cgroupfs *fs);
 /* Does a process other than tgid live in the cgroup v2 at path rel? One file read (cgroup.procs), meant for
  * the rare moment of an OOM kill: did the container's init survive? */
 bool cgp_cgroup_has_other_procs(const struct cgp_cgroupfs *fs, const char *rel, uint32_t tgid);

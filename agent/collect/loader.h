@@ -7,9 +7,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "collect/cgroupfs.h"
+#include "collect/features.h"
 
 struct cgpulse_bpf;
 struct bpf_link;
+struct bpf_program;
 
 struct cgp_loader_opts {
 	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
@@ -33,16 +35,19 @@ struct cgp_bpf_prog_stat {
 struct cgp_bpf {
 	struct cgpulse_bpf *skel;
 	struct cgp_cgroupfs fs;
-	struct bpf_link *iter_v2;  /* cgroup iterator over the v2 hierarchy */
-	struct bpf_link *iter_mem; /* cgroup iterator over the v1 memory hierarchy (hybrid hosts), else NULL */
-	struct bpf_link *iter_cpu; /* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
-	char pin_dir[256];	   /* "" when not pinned */
+	struct bpf_link *iter_v2;	/* cgroup iterator over the v2 hierarchy */
+	struct bpf_link *iter_mem;	/* cgroup iterator over the v1 memory hierarchy (hybrid hosts), else NULL */
+	struct bpf_link *iter_cpu;	/* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
+	struct bpf_link *iter_flush;	/* the rstat flush on the cgroup2 root alone, else NULL (bpf/flush.bpf.c) */
+	struct bpf_program *flush_prog; /* the flush variant this kernel has, or NULL */
+	char pin_dir[256];		/* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;
 	const char *attached[CGP_MAX_PROGS]; /* names of the programs attached (owned by the object) */
 	size_t n_attached;
 	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
 	size_t n_skipped;
+	struct cgp_features features; /* the figures this kernel can give (logged at start) */
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);

@@ -6,6 +6,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
+#include "collect/pressure.h"
 #include "collect/sampler.h"
 #include "collect/window.h"
 #include "lib/clock.h"
@@ -13,9 +14,6 @@
 
 #define JOIN_NONE	  UINT64_MAX
 #define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
-/* A v1 cpu hierarchy (hybrid hosts) is walked for CPU limits only this often, and when cgroups appeared since:
- * limits change rarely, and that walk would otherwise be a third of every sweep. */
-#define CPU_LIMIT_SWEEPS 10
 
 struct cgp_cg {
 	uint32_t gen;  /* last sweep that saw it */
@@ -44,6 +42,7 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->bpf = bpf;
+	sp->swap_accounted = -1;
 	cgp_node_read(&sp->node);
 	if (bpf) /* without: only the record-taking half runs (tests feed records themselves) */
 		sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
@@ -68,9 +67,8 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	sp->n_gone = 0;
 }
 
-/* Runs one iterator walk (one read session: the walk happens inside the first read()) and drains what it
- * wrote into sp->recs; returns the number of records or -errno. */
-static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+/* One iterator session: the walk happens inside the first read(). 0 or -errno. */
+static int run_iter(struct bpf_link *link)
 {
 	char scratch[64];
 	ssize_t n;
@@ -82,14 +80,31 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		;
 	err = n < 0 ? -errno : 0;
 	close(fd);
+	return err;
+}
+
+/* Runs one iterator walk and drains what it wrote into sp->recs; returns the number of records or -errno. */
+static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+{
+	int err = run_iter(link);
+	ssize_t n;
+
 	cgp_buf_clear(&sp->recs);
 	n = ring_buffer__consume(sp->rb);
 	if (err)
 		return err;
 	if (n < 0)
 		return n;
-	sp->stats.records += cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec);
-	return (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	sp->stats.records += (uint64_t)n;
+	if (sp->swap_accounted == 1) /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
+		for (ssize_t i = 0; i < n; i++) {
+			struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+
+			if (r->flags & CGP_REC_MEM)
+				r->flags |= CGP_REC_SWAP;
+		}
+	return n;
 }
 
 static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t i)
@@ -142,10 +157,21 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cur.mem_bytes = r->mem_bytes;
 		cg->cur.mem_limit_bytes = r->mem_limit_bytes;
 		cg->cur.oom_kills = r->oom_kills;
-		cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
+		cg->cur.mem_swap_bytes = r->mem_swap_bytes;
+		memcpy(cg->cur.mem_events, r->mem_events, sizeof(cg->cur.mem_events));
+		cg->cur.mem_anon_bytes = r->mem_anon_bytes;
+		cg->cur.mem_file_bytes = r->mem_file_bytes;
+		cg->cur.mem_inactive_file_bytes = r->mem_inactive_file_bytes;
+		cg->cur.flags |= r->flags & (CGP_REC_MEM | CGP_REC_MEM_V1 | CGP_REC_MEM_STAT | CGP_REC_MEM_GROUP_KILL |
+					     CGP_REC_SWAP);
 	}
-	if (r->flags & CGP_REC_CPU_MAX)
+	if (r->flags & CGP_REC_CPU_MAX) {
 		cg->cpu_limit_cores = cpu_limit(r);
+		cg->cur.cpu_periods = r->cpu_periods;
+		cg->cur.cpu_throttled_periods = r->cpu_throttled_periods;
+		cg->cur.cpu_throttled_ns = r->cpu_throttled_ns;
+		cg->cur.flags |= CGP_REC_CPU_MAX;
+	}
 }
 
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
@@ -160,7 +186,6 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 				free(cg);
 				return -ENOMEM;
 			}
-			sp->cgs_added++;
 		} else {
 			/* the last sweep's totals (v1 memory figures included) are what this window starts from */
 			cgp_totals_of(&cg->cur, &cg->prev);
@@ -174,10 +199,33 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 	return 0;
 }
 
+/* The root cgroup's pressure is the whole system's, which the kernel keeps apart: from /proc/pressure. */
+static void root_pressure(struct cgp_sampler *sp, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+		uint64_t psi[CGP_PSI_MAX];
+		int err;
+
+		if (r->cgroup_id != sp->bpf->fs.v2_root_id)
+			continue;
+		err = cgp_pressure_read_system(psi);
+		if (!err) {
+			for (int k = 0; k < CGP_PSI_MAX; k++)
+				r->psi_ns[k] = psi[k];
+			r->flags |= CGP_REC_PSI;
+		} else if (err != -ENOENT && err != -EOPNOTSUPP && !sp->stats.pressure_failures++)
+			cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
+		return;
+	}
+}
+
 static int read_v2(struct cgp_sampler *sp)
 {
 	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
 
+	if (n > 0)
+		root_pressure(sp, n);
 	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
 }
 
@@ -271,21 +319,39 @@ int cgp_sampler_end(struct cgp_sampler *sp)
 	return 0;
 }
 
+/* memory.stat's figures (anon, file, inactive_file) are totals the kernel flushes lazily, about every 2 s: read
+ * before a flush, a cgroup's inactive_file was seen larger than its whole usage. Flush them as a reader of the
+ * root's memory.stat would, once per sweep. */
+static void flush_mem_stats(struct cgp_sampler *sp)
+{
+	int err = cgp_cgroupfs_flush_mem_stats(&sp->bpf->fs);
+
+	if (err && !sp->stats.mem_flush_failures++)
+		cgp_info("flushing memory statistics (reading %s/memory.stat): %s; memory.stat figures may lag by up "
+			 "to the kernel's own 2 s flush",
+			 sp->bpf->fs.mem_mount, strerror(-err));
+}
+
 int cgp_sampler_sweep(struct cgp_sampler *sp)
 {
 	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
 	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
 	int err;
 
+	/* first the time the tasks running now used since they were last charged, so the window holds it */
+	cgp_charge_running(sp->bpf, &sp->stats.running);
+	flush_mem_stats(sp);
+	if (sp->bpf->iter_flush && run_iter(sp->bpf->iter_flush) && !sp->stats.cputime_flush_failures++)
+		cgp_info("flushing the cgroups' CPU time statistics failed: user and system time may lag");
+	if (sp->swap_accounted < 0)
+		sp->swap_accounted = cgp_cgroupfs_swap_accounted(&sp->bpf->fs);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
 		err = read_v1(sp, sp->bpf->iter_mem, &mem);
-	if (!err && sp->bpf->iter_cpu && (sp->cgs_added || sp->gen - sp->cpu_walked_gen >= CPU_LIMIT_SWEEPS)) {
+	/* every sweep: throttling is counted per window (it once came every 10th, for limits alone) */
+	if (!err && sp->bpf->iter_cpu)
 		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
-		sp->cpu_walked_gen = sp->gen;
-		sp->cgs_added = 0;
-	}
 	if (!err)
 		err = cgp_sampler_end(sp);
 	if (err) {

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/running.h"
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
 #include "lib/idmap.h"
@@ -29,6 +30,10 @@ struct cgp_sampler_stats {
 	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
 	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
 	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
+	uint64_t mem_flush_failures;	  /* sweeps whose memory statistics flush failed (figures up to 2 s old) */
+	uint64_t cputime_flush_failures;  /* sweeps whose base stats (user/system time) flush failed */
+	uint64_t pressure_failures;	  /* sweeps whose /proc/pressure read failed otherwise than PSI being off */
 };
 
 struct cgp_sampler {
@@ -38,10 +43,9 @@ struct cgp_sampler {
 	struct cgp_idmap memjoin; /* v1 memory cgroup id → struct cgp_join (hybrid hosts only) */
 	struct cgp_idmap cpujoin; /* v1 cpu cgroup id → struct cgp_join (hybrid hosts with cpu on its own mount) */
 	uint32_t gen;
-	uint32_t cpu_walked_gen; /* last sweep that walked a v1 cpu hierarchy for limits */
-	uint64_t cgs_added;	 /* cgroups met since then */
 	uint64_t last_mono_ns, now_ns;
 	double window_s;	/* of the last sweep */
+	int swap_accounted;	/* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
 	struct ring_buffer *rb; /* drains sweep_records into recs */
 	struct cgp_buf recs;
 	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */

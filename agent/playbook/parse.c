@@ -218,8 +218,7 @@ static int parse_rule_value(struct pctx *p, enum rule_key k, yaml_node_t *v, str
 		r->metric = cgp_metric_by_name(s);
 		if (r->metric != CGP_METRIC_NONE)
 			return 0;
-		return fail(p, v->start_mark, "metric: unknown metric '%s' (cpu_pct, mem_pct, oom_kills, runq_p99_us)",
-			    s);
+		return fail(p, v->start_mark, "metric: unknown metric '%s' (%s)", s, cgp_metric_names());
 	case K_ABOVE:
 		r->cmp = CGP_CMP_ABOVE;
 		return want_number(p, v, "above", &r->above);

@@ -47,6 +47,7 @@ struct cgp_agent_counters {
 	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
 	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
 	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
+	uint64_t running_charge_failures;  /* runs of cgp_tick the kernel refused (collect/running.h) */
 	uint64_t sweeps;		   /* completed sweeps */
 	double sweep_seconds_total;	   /* time spent in them */
 	double last_sweep_seconds;

@@ -47,8 +47,9 @@ static void test_default_equals_design_table(void **state)
 	} want[] = {
 	    {"cpu_critical", CGP_METRIC_CPU_PCT, CGP_CMP_ABOVE, 95, 0, 300, CGP_SEV_CRITICAL, 70},
 	    {"cpu_high", CGP_METRIC_CPU_PCT, CGP_CMP_BETWEEN, 80, 95, 120, CGP_SEV_WARNING, 70},
-	    {"memory_critical", CGP_METRIC_MEM_PCT, CGP_CMP_ABOVE, 95, 0, 300, CGP_SEV_CRITICAL, 0},
-	    {"memory_high", CGP_METRIC_MEM_PCT, CGP_CMP_BETWEEN, 80, 95, 120, CGP_SEV_WARNING, 0},
+	    /* memory is judged by the working set, as DESIGN.md says and the kubelet does */
+	    {"memory_critical", CGP_METRIC_MEM_WORKING_SET_PCT, CGP_CMP_ABOVE, 95, 0, 300, CGP_SEV_CRITICAL, 0},
+	    {"memory_high", CGP_METRIC_MEM_WORKING_SET_PCT, CGP_CMP_BETWEEN, 80, 95, 120, CGP_SEV_WARNING, 0},
 	    {"oom_kill", CGP_METRIC_OOM_KILLS, CGP_CMP_ABOVE, 0, 0, 0, CGP_SEV_CRITICAL, 0},
 	};
 	struct cgp_playbook *pb = NULL;
@@ -100,6 +101,65 @@ static void test_default_is_the_repo_file(void **state)
 	assert_int_equal(n, cgp_playbook_default_yaml_len);
 	assert_memory_equal(buf, cgp_playbook_default_yaml, n);
 	free(buf);
+}
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	char *buf = malloc(1 << 20);
+	size_t n;
+
+	assert_non_null(f);
+	assert_non_null(buf);
+	n = fread(buf, 1, (1 << 20) - 1, f);
+	fclose(f);
+	buf[n] = 0;
+	return buf;
+}
+
+/* README's example playbook (a throttling rule, a memory-pressure rule) is this file, and it parses into rules on
+ * the new metrics. */
+static void test_readme_example(void **state)
+{
+	const char *path = "tests/data/playbooks/example_pressure.yaml";
+	char *ex = slurp(path), *readme = slurp("README.md"), err[256] = "";
+	struct cgp_playbook *pb = NULL;
+
+	(void)state;
+	assert_non_null(strstr(readme, ex));
+	assert_int_equal(cgp_playbook_load_file(path, &pb, err, sizeof(err)), 0);
+	assert_int_equal(pb->nrules, 3);
+	assert_int_equal(pb->rules[0].metric, CGP_METRIC_CPU_THROTTLED_PCT);
+	assert_int_equal(pb->rules[1].metric, CGP_METRIC_PSI_MEMORY_SOME_PCT);
+	assert_int_equal(pb->rules[2].metric, CGP_METRIC_MEM_WORKING_SET_PCT);
+	cgp_playbook_free(pb);
+	free(ex);
+	free(readme);
+}
+
+/* Every metric name parses, and an unknown one is refused with the whole list. */
+static void test_every_metric(void **state)
+{
+	char yaml[256], err[512] = "";
+	struct cgp_playbook *pb = NULL;
+
+	(void)state;
+	for (unsigned m = CGP_METRIC_NONE + 1; m < CGP_METRIC_MAX; m++) {
+		snprintf(yaml, sizeof(yaml),
+			 "version: 1\nrules:\n  - name: r\n    metric: %s\n    above: 1\n"
+			 "    for: 0s\n    severity: warning\n",
+			 cgp_metric_name(m));
+		assert_int_equal(cgp_playbook_parse("t", yaml, strlen(yaml), &pb, err, sizeof(err)), 0);
+		assert_int_equal(pb->rules[0].metric, m);
+		cgp_playbook_free(pb);
+		pb = NULL;
+	}
+	snprintf(yaml, sizeof(yaml),
+		 "version: 1\nrules:\n  - name: r\n    metric: psi_cpu_full_pct\n    above: 1\n"
+		 "    for: 0s\n    severity: warning\n");
+	assert_int_not_equal(cgp_playbook_parse("t", yaml, strlen(yaml), &pb, err, sizeof(err)), 0);
+	assert_non_null(strstr(err, "unknown metric 'psi_cpu_full_pct'"));
+	assert_non_null(strstr(err, "mem_working_set_pct, cpu_throttled_pct, psi_cpu_some_pct"));
 }
 
 struct bad {
@@ -322,6 +382,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_default_equals_design_table),
 	    cmocka_unit_test(test_default_is_the_repo_file),
+	    cmocka_unit_test(test_readme_example),
+	    cmocka_unit_test(test_every_metric),
 	    BAD_FILE(0, "unknown_metric"),
 	    BAD_FILE(1, "missing_threshold"),
 	    BAD_FILE(2, "band_upside_down"),
