@@ -245,6 +245,10 @@ peers_section() {
 		row "  RSS now, MiB" "$c_rss | $n_rss" "$(ratio "$n_rss" "$c_rss")×"
 		row "  peak RSS (VmHWM), MiB" "$c_hwm | $n_hwm" "$(ratio "$n_hwm" "$c_hwm")×"
 		row "  bench cgroups reported (of $n)" "$c_k | $n_k" "cgpulse: /metrics; Netdata: /api/v1/charts"
+		# a peer that has not reported every cgroup was measured doing less (or still discovering): say so
+		[ "${c_k:-0}" -lt "$n" ] && row "  NOT COMPARABLE" "cgpulse reported $c_k of $n" "its figures are for less work"
+		[ "${n_k:-0}" -lt "$n" ] && row "  NOT COMPARABLE" "Netdata reported ${n_k:-0} of $n" \
+			"not settled in ${BENCH_NETDATA_SETTLE:-180} s (BENCH_NETDATA_SETTLE): its figures are its discovery"
 		row "  Netdata: alarms on them (?all); time to chart all" "${n_al} alarms; ${n_settle} s" \
 			"its cap \"max cgroups to allow\" (default $NETDATA_DEFAULT_CAP) raised to $((n + 500))"
 		row "  cgpulse: sweep time; OOM kill → collector" "$c_sw ms per sweep" \
