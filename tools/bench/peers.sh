@@ -132,21 +132,28 @@ cgpulse_count() { # METRICS_FILE PARENT_PID
 }
 metric() { awk -v k="$2" '$1 == k { print $2 }' "$1"; } # FILE NAME (no labels)
 
+# stamped_collector NAME: a cgpulse-collector on a loopback port ($T/NAME.port) whose every output line is
+# stamped with its arrival time ($T/NAME.stamped); sets SC_COLL and SC_STAMP (both in PIDS)
+stamped_collector() {
+	rm -f "$T/$1.port" "$T/$1.pipe"
+	mkfifo "$T/$1.pipe"
+	"$B/cgpbench" stamp <"$T/$1.pipe" >"$T/$1.stamped" &
+	SC_STAMP=$!
+	PIDS+=("$SC_STAMP")
+	"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/$1.port" --out - >"$T/$1.pipe" 2>"$T/$1.err" &
+	SC_COLL=$!
+	PIDS+=("$SC_COLL")
+	for _ in $(seq 50); do [ -s "$T/$1.port" ] && break; sleep 0.1; done
+}
+
 # peer_cgpulse N POP_PID: cgpulse run at 1 s with a collector and a scrape every 15 s; writes
 # "cpu_share_pct hwm_mib rss_mib reported sweep_ms" to $T/pc_res$N and the collector's stamped lines to
 # $T/big_stamped$N (run in this shell, not $(...), so that its processes are in PIDS for the clean-up)
 peer_cgpulse() {
 	local n=$1 pp=$2 port agent coll cst t1 t2 hz i s0 c0 s1 c1 hwm rss
 	hz=$(getconf CLK_TCK)
-	rm -f "$T/pc.port" "$T/pc.pipe"
-	mkfifo "$T/pc.pipe"
-	"$B/cgpbench" stamp <"$T/pc.pipe" >"$T/pc.stamped" &
-	cst=$!
-	PIDS+=("$cst")
-	"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/pc.port" --out - >"$T/pc.pipe" 2>"$T/pc.coll.err" &
-	coll=$!
-	PIDS+=("$coll")
-	for _ in $(seq 50); do [ -s "$T/pc.port" ] && break; sleep 0.1; done
+	stamped_collector pc
+	coll=$SC_COLL cst=$SC_STAMP
 	port=$(free_port)
 	"$OUT/cgpulse" run --no-pin --json --interval 1 --max-cgroups $((n + 2000)) --http "127.0.0.1:$port" \
 		--collector "127.0.0.1:$(cat "$T/pc.port")" >/dev/null 2>"$T/pc.agent.err" &

@@ -548,14 +548,8 @@ if want oom; then
 		" for $((${k1:-0} - ${k0:-0})) kernel kills (target p99 < 50 ms at the collector)"
 	# ---- 3c. OOM kill → collector latency ---------------------------------------------------------------------
 
-	mkfifo "$T/coll.pipe"
-	"$B/cgpbench" stamp <"$T/coll.pipe" >"$T/coll.stamped" &
-	CSTAMP_PID=$!
-	PIDS+=("$CSTAMP_PID")
-	"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out - >"$T/coll.pipe" 2>"$T/coll.err" &
-	COLL_PID=$!
-	PIDS+=("$COLL_PID")
-	for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
+	stamped_collector coll
+	COLL_PID=$SC_COLL CSTAMP_PID=$SC_STAMP
 	"$OUT/cgpulse" run --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
 		>/dev/null 2>"$T/agent_coll.err" &
 	AGENT_PID=$!
