@@ -48,7 +48,7 @@ KTEST_BINS := $(patsubst tests/kernel/%.c,$(OUT)/tests/%,$(KTEST_SRCS))
 TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS)) $(OUT)/cgpulse-collector
 TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
 
-.PHONY: all deps run test test-unit test-kernel test-asan bench install clean lint
+.PHONY: all deps run test test-unit test-kernel test-asan test-faults test-faults-long bench install clean lint
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
@@ -128,12 +128,21 @@ $(OUT)/tests/%: $(OUT)/tests/kernel/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT
 
 tests-build: $(UNIT_BINS) $(KTEST_BINS) $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
 
-# `make test`: the plain build, then the same suite built with AddressSanitizer + UBSan.
+# `make test`: the plain build, the fault suite, then the same suite built with AddressSanitizer + UBSan.
 test: deps
 	$(Q)$(MAKE) --no-print-directory tests-build
 	$(Q)tests/run.sh $(OUT)
+	$(Q)$(MAKE) --no-print-directory test-faults
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-vm
+
+# The fault suite (tests/faults/): crashes, stops, a full disk, churn, a long outage; ~4 minutes, each script
+# bounded at 5. test-faults-long runs the long variants (the issue's 3 minutes of churn), each bounded at 15.
+test-faults: tests-build
+	$(Q)tests/run.sh $(OUT) faults
+
+test-faults-long: tests-build
+	$(Q)FAULTS_LONG=1 tests/run.sh $(OUT) faults
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory OUT=build-asan \

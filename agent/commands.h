@@ -23,6 +23,7 @@ struct cgp_opts {
 	const char *playbook;	     /* run: --playbook FILE; NULL: the embedded default */
 	const char *collector;	     /* run: HOST:PORT to push events to; NULL: none */
 	uint64_t spool_bytes;	     /* run: bound of unacknowledged events kept for the collector */
+	const char *spool_dir;	     /* run: journal the spool there (survives a restart); NULL: memory only */
 	const char *node;	     /* node name in events; NULL: $NODE_NAME or the host name */
 	const char *http;	     /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */

@@ -39,7 +39,11 @@ static const char usage[] =
     "                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
     "  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
     "                     after a reconnect from a bounded spool)\n"
-    "  --spool-bytes N    run: bound of the collector spool (default 64 MiB); when full, samples go first\n"
+    "  --spool-bytes N    run: bound of the collector spool (default 64 MiB), in memory and in --spool-dir;\n"
+    "                     when full, samples go first\n"
+    "  --spool-dir DIR    run: keep unacknowledged events in DIR too (append-only segments, 0600), so that a\n"
+    "                     restarted agent sends what this one could not, under its instance id; needs\n"
+    "                     --collector. Default: in memory only\n"
     "  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
     "                     0.0.0.0:24785; \"off\" for none)\n"
     "  --alertmanager URL run: post every playbook alert to this Alertmanager (API v2; repeat the flag for\n"
@@ -119,6 +123,7 @@ int main(int argc, char **argv)
 	    {"playbook", required_argument, NULL, 'b'},
 	    {"collector", required_argument, NULL, 'c'},
 	    {"spool-bytes", required_argument, NULL, 's'},
+	    {"spool-dir", required_argument, NULL, 1007},
 	    {"node", required_argument, NULL, 'N'},
 	    {"http", required_argument, NULL, 'H'},
 	    {"containerd-state", required_argument, NULL, 1001},
@@ -204,6 +209,9 @@ int main(int argc, char **argv)
 			break;
 		case 1006:
 			o.roots.docker_containers = optarg;
+			break;
+		case 1007:
+			o.spool_dir = optarg;
 			break;
 		case 1010:
 			if (o.am.n_urls == CGP_AM_MAX_URLS) {
@@ -312,6 +320,14 @@ int main(int argc, char **argv)
 		if (err)
 			cgp_err("cleanup: %s", strerror(-err));
 		return err ? 1 : 0;
+	}
+	if (o.spool_dir && !o.collector) {
+		cgp_err("--spool-dir keeps what the collector has not acknowledged: it needs --collector");
+		return 2;
+	}
+	if (o.spool_dir && o.spool_bytes < (64u << 10)) {
+		cgp_err("--spool-bytes: at least 65536 with --spool-dir");
+		return 2;
 	}
 	if (!strcmp(cmd, "run") && !pin_given && !no_pin)
 		o.pin_dir = CGP_DEFAULT_PIN_DIR;

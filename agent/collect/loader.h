@@ -12,6 +12,7 @@
 struct cgpulse_bpf;
 struct bpf_link;
 struct bpf_program;
+struct cgp_agent_state;
 
 struct cgp_loader_opts {
 	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
@@ -48,6 +49,9 @@ struct cgp_bpf {
 	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
 	size_t n_skipped;
 	struct cgp_features features; /* the figures this kernel can give (logged at start) */
+	/* the agent_state map, mapped: what the previous agent on these pins left, and where this one leaves its
+	 * own; NULL when it could not be mapped */
+	struct cgp_agent_state *agent_state;
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);

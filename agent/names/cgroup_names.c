@@ -86,6 +86,7 @@ void cgp_names_free(struct cgp_names *n)
 {
 	cgp_idmap_free_all(&n->live, name_free);
 	cgp_idmap_free_all(&n->dead, name_free);
+	cgp_buf_free(&n->graves);
 	cgp_buf_free(&n->unannounced);
 	cgp_meta_cache_free(n->meta);
 	n->meta = NULL;
@@ -166,6 +167,28 @@ size_t cgp_names_take_started(struct cgp_names *n, uint64_t id, uint64_t now_ns,
 	return got;
 }
 
+/* Drops the oldest tombstone when expired (or when forced); false when there is none to drop. */
+static bool bury_oldest(struct cgp_names *n, uint64_t now_ns, bool force)
+{
+	while (cgp_buf_size(&n->graves)) {
+		uint64_t id;
+		struct cgp_cgname *c;
+
+		memcpy(&id, cgp_buf_head(&n->graves), sizeof(id));
+		c = cgp_idmap_get(&n->dead, id);
+		if (c && !force && now_ns - c->removed_ns < n->grace_ns)
+			return false;
+		cgp_buf_consume(&n->graves, sizeof(id));
+		if (!c)
+			continue;
+		if (c->ref.kind == CGP_CPATH_CONTAINER)
+			cgp_meta_cache_forget(n->meta, c->ref.id);
+		name_free(cgp_idmap_del(&n->dead, id));
+		return true;
+	}
+	return false;
+}
+
 void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)
 {
 	struct cgp_cgname *c = cgp_idmap_del(&n->live, id);
@@ -173,8 +196,12 @@ void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)
 	if (!c)
 		return;
 	c->removed_ns = now_ns;
-	if (cgp_idmap_put(&n->dead, id, c))
-		name_free(c);
+	if (cgp_idmap_put(&n->dead, id, c) || cgp_buf_append(&n->graves, &id, sizeof(id))) {
+		name_free(cgp_idmap_del(&n->dead, id));
+		return;
+	}
+	while (n->dead.len > CGP_TOMBSTONES_MAX && bury_oldest(n, now_ns, true))
+		n->stats.evicted++;
 }
 
 static struct cgp_names *walking;
@@ -278,18 +305,9 @@ const struct cgp_cgname *cgp_names_get_fresh(struct cgp_names *n, uint64_t id, u
 
 void cgp_names_expire(struct cgp_names *n, uint64_t now_ns)
 {
-	for (size_t i = 0; i < n->dead.cap;) {
-		struct cgp_cgname *c = n->dead.vals[i];
-
-		if (n->dead.keys[i] && now_ns - c->removed_ns >= n->grace_ns) {
-			if (c->ref.kind == CGP_CPATH_CONTAINER)
-				cgp_meta_cache_forget(n->meta, c->ref.id);
-			name_free(cgp_idmap_del(&n->dead, n->dead.keys[i])); /* slot i may now hold another */
-			n->stats.expired++;
-		} else {
-			i++;
-		}
-	}
+	/* tombstones are kept oldest first: expiring stops at the first one still in its grace period */
+	while (bury_oldest(n, now_ns, false))
+		n->stats.expired++;
 	n->stats.live = n->live.len;
 	n->stats.tombstones = n->dead.len;
 }

@@ -16,6 +16,9 @@
 #include "lib/idmap.h"
 
 #define CGP_TOMBSTONE_GRACE_NS (300ULL * 1000000000ULL) /* default: removed cgroups stay nameable 5 minutes */
+/* ... but at most this many at once: under heavy churn (10,000 cgroups a minute) the oldest go first, counted,
+ * so the agent's memory does not grow with the churn rate */
+#define CGP_TOMBSTONES_MAX 8192
 
 struct cgp_cgname {
 	uint64_t id;
@@ -37,12 +40,14 @@ struct cgp_names_stats {
 	uint64_t resolved_by_id; /* paths found with open_by_handle_at: a missed mkdir event, or before the walk */
 	uint64_t unresolved;	 /* ids whose path could not be found at all */
 	uint64_t expired;	 /* tombstones dropped after the grace period */
+	uint64_t evicted;	 /* tombstones dropped early: more than CGP_TOMBSTONES_MAX */
 	uint64_t unannounced;	 /* cgroup_started events not made: no memory to hold the cgroup's place */
 };
 
 struct cgp_names {
 	const struct cgp_cgroupfs *fs;
 	struct cgp_idmap live, dead;
+	struct cgp_buf graves;	    /* uint64_t ids of the tombstones, oldest first */
 	struct cgp_buf unannounced; /* uint64_t ids made since start whose cgroup_started is not out yet */
 	struct cgp_meta_cache *meta;
 	uint64_t grace_ns;

@@ -628,6 +628,28 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	gauge(w, "cgpulse_spool_events", "Events in the spool, waiting for the collector's acknowledgement.",
 	      c->spool_events);
 	gauge(w, "cgpulse_spool_bytes", "Bytes of events in the spool.", c->spool_bytes);
+	gauge(w, "cgpulse_spool_memory_bytes", "Memory the spooled events take (bounded by --spool-bytes).",
+	      c->spool_memory_bytes);
+	gauge(w, "cgpulse_spool_instances",
+	      "Agent instances with events in the spool: this one, and previous ones taken over from --spool-dir.",
+	      c->spool_instances);
+	counter(w, "cgpulse_spool_replayed_events_total",
+		"Events of previous agent instances taken over from the spool directory at start.", c->spool_replayed);
+	if (c->spool_disk) {
+		gauge(w, "cgpulse_spool_disk_bytes", "Bytes of the spool directory (bounded by --spool-bytes).",
+		      c->spool_disk_bytes);
+		gauge(w, "cgpulse_spool_disk_segments", "Segment files in the spool directory.",
+		      c->spool_disk_segments);
+		counter(
+		    w, "cgpulse_spool_disk_write_errors_total",
+		    "Writes to the spool directory that failed (a full disk): those events were kept in memory only.",
+		    c->spool_disk_write_errors);
+		counter(w, "cgpulse_spool_disk_syncs_total", "fdatasync calls on the spool directory's segments.",
+			c->spool_disk_syncs);
+		counter(w, "cgpulse_spool_disk_corrupt_records_total",
+			"Records of the spool directory found cut short or failing their checksum at start: skipped.",
+			c->spool_disk_corrupt_records);
+	}
 	family(w, "cgpulse_kernel_records_lost_total", "counter",
 	       "What the kernel side could not record, by reason (the drops map).");
 	for (int k = 0; k < CGP_DROP_MAX; k++)
@@ -647,6 +669,9 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
 		c->names_unresolved);
 	gauge(w, "cgpulse_names_tombstones", "Removed cgroups still nameable, for late events.", c->names_tombstones);
+	counter(w, "cgpulse_names_tombstones_evicted_total",
+		"Removed cgroups forgotten before their grace period, to keep at most 8192 (heavy churn).",
+		c->names_tombstones_evicted);
 	counter(w, "cgpulse_cgroup_started_lost_total",
 		"cgroup_started events not made: no memory to hold the cgroup's place until it was named.",
 		c->cgroup_started_lost);

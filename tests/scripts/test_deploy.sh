@@ -48,15 +48,19 @@ assert sc.get("privileged") is False and "ALL" in sc["capabilities"]["drop"]
 assert {"BPF", "PERFMON", "DAC_READ_SEARCH"} <= set(sc["capabilities"]["add"])
 mounts = {m["name"]: m for m in c["volumeMounts"]}
 vols = {v["name"]: v for v in ds["volumes"]}
+spool = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--spool-dir="))
 known = {"/sys/fs/bpf", "/sys/kernel/btf", "/sys/fs/cgroup", "/sys/kernel/tracing", "/run/containerd", "/run/runc",
-         "/var/lib/containers/storage/overlay-containers", "/var/lib/docker/containers"}
+         "/var/lib/containers/storage/overlay-containers", "/var/lib/docker/containers", spool}
 for name, m in mounts.items():
     v = vols[name]
     if "hostPath" in v:
         assert v["hostPath"]["path"] in known, "mounts a path the agent does not read: " + v["hostPath"]["path"]
         assert m["mountPath"] == v["hostPath"]["path"], "mounted elsewhere than the agent looks: " + name
-        if m["mountPath"].startswith(("/run/", "/var/")) or m["mountPath"] in ("/sys/kernel/btf", "/sys/fs/cgroup"):
+        if m["mountPath"] == spool:
+            assert not m.get("readOnly"), "the spool directory must be writable"
+        elif m["mountPath"].startswith(("/run/", "/var/")) or m["mountPath"] in ("/sys/kernel/btf", "/sys/fs/cgroup"):
             assert m.get("readOnly"), name + " should be read-only"
+assert spool in [v["hostPath"]["path"] for v in vols.values() if "hostPath" in v], "the spool is not a hostPath"
 for flag, path in (("--containerd-state", "/run/containerd"), ("--runc-root", "/run/runc")):
     assert "%s=%s" % (flag, path) in c["args"], flag
 playbook_path = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--playbook="))

@@ -229,7 +229,7 @@ NETDATA_DEFAULT_CAP=1000
 
 peers_section() {
 	local n pp c_cpu c_hwm c_rss c_k c_sw n_cpu n_hwm n_rss n_k n_al n_settle
-	section "5. Peers: the same N cgroups, each holding a sleeper; cgpulse, then Netdata, ${PEER_WINDOW} s windows after settling"
+	section "6. Peers: the same N cgroups, each holding a sleeper; cgpulse, then Netdata, ${PEER_WINDOW} s windows after settling"
 	row "what" "cgpulse | Netdata 1.37 (cgroups only, 1 s, health on)" "cgpulse cheaper by"
 	if ! netdata_ready; then
 		row "Netdata" "n/a" "not installed and apt-get install netdata-core failed"
