@@ -24,7 +24,14 @@ peers_cleanup() { # from run.sh's clean-up: Netdata's children and files go with
 netdata_ready() {
 	command -v netdata >/dev/null && return 0
 	[ -x /usr/sbin/netdata ] && return 0
+	# the package would start Netdata as a system service: forbid service starts during the install (Debian's
+	# policy-rc.d), so that the only Netdata is the bench's own
+	local made_policy=0
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && made_policy=1
+	fi
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends netdata-core >/dev/null 2>&1
+	[ "$made_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d
 	[ -x /usr/sbin/netdata ]
 }
 
@@ -235,6 +242,10 @@ peers_section() {
 		row "Netdata" "n/a" "not installed and apt-get install netdata-core failed"
 		return
 	fi
+	# a Netdata that is not ours (a system service) would share the CPU and the cgroups: named, not hidden
+	local others
+	others=$(pgrep -x netdata | tr '\n' ' ')
+	[ -n "$others" ] && row "  WARNING" "a Netdata not started by the bench runs" "pid $others: figures skewed"
 	for n in $PEER_SIZES; do
 		start_helper "peer$n" "$B/cgpbench" populate --n "$n" --procs "$n"
 		pp=$HPID
