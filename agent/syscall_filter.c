@@ -66,6 +66,8 @@ static const struct {
     {"unlink", "removing the pins at exit (older architectures)"},
     {"unlinkat", "removing the pins at exit"},
     {"rmdir", "removing the pin directory at exit"},
+    {"statfs", "libbpf checks a pin path is on bpffs (unpinning at exit)"},
+    {"fstatfs", "statfs on some architectures"},
     /* --spool-dir: segments written, synced, cut back, retired; the state file replaced */
     {"fdatasync", "spool segments made durable"},
     {"fsync", "the spool directory's entries made durable"},
