@@ -55,6 +55,11 @@ static const char usage[] =
     "  --alertmanager-user USER          basic auth, with the password in --alertmanager-password-file FILE\n"
     "  --alertmanager-password-file FILE (files are read again when they change)\n"
     "  --alertmanager-generator-url URL  the alerts' generatorURL (default: http://NODE:PORT/metrics of --http)\n"
+    "  --metrics-cgroups all|containers|GLOB  run: which cgroups get series on /metrics/cadvisor: containers,\n"
+    "                     their pods' cgroups and the root as the kubelet (containers, the default), every cgroup\n"
+    "                     (all), or those and every cgroup whose path matches GLOB ('*' matches '/' too)\n"
+    "  --metrics-max-cgroups N  run: at most N cgroups with series on /metrics/cadvisor (default 10000); the\n"
+    "                     ones past it are counted on /metrics (cgpulse_cadvisor_cgroups_over_cap)\n"
     "  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
     "  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
     "  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
@@ -136,6 +141,8 @@ int main(int argc, char **argv)
 	    {"alertmanager-user", required_argument, NULL, 1016},
 	    {"alertmanager-password-file", required_argument, NULL, 1017},
 	    {"alertmanager-generator-url", required_argument, NULL, 1018},
+	    {"metrics-cgroups", required_argument, NULL, 1020},
+	    {"metrics-max-cgroups", required_argument, NULL, 1021},
 	    {},
 	};
 	struct cgp_opts o = {
@@ -146,6 +153,7 @@ int main(int argc, char **argv)
 	    .am = {.resend_s = 60, .min_firing_s = 60, .max_alerts = 1024},
 	};
 	const char *cmd, *missing;
+	char why[256];
 	bool no_pin = false, pin_given = false;
 	double d;
 	int c, err;
@@ -239,6 +247,17 @@ int main(int argc, char **argv)
 			break;
 		case 1018:
 			o.am.generator_url = optarg;
+			break;
+		case 1020:
+			if (cgp_cadvisor_parse_select(optarg, &o.cadvisor, why, sizeof(why))) {
+				cgp_err("--metrics-cgroups: %s", why);
+				return 2;
+			}
+			break;
+		case 1021:
+			if (parse_double("--metrics-max-cgroups", optarg, 1, &d))
+				return 2;
+			o.cadvisor.max_cgroups = (size_t)d;
 			break;
 		case 'N':
 			o.node = optarg;

@@ -32,6 +32,7 @@
 #include "playbook/playbook.h"
 #include "sinks/collector_client.h"
 #include "sinks/http_server.h"
+#include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
 enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP, EV_ALERTMANAGER };
@@ -58,6 +59,7 @@ struct run_ctx {
 	struct cgp_event_ring *ring;
 	struct cgp_http *http;
 	struct cgp_metrics *metrics;
+	struct cgp_cadvisor *cadvisor;
 	struct cgp_am *am;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	double sweep_s_total, sweep_s_last;
@@ -136,6 +138,8 @@ static int sweep(struct run_ctx *r, bool publish)
 
 		if (r->metrics)
 			cgp_metrics_gone(r->metrics, id);
+		if (r->cadvisor)
+			cgp_cadvisor_gone(r->cadvisor, id);
 		cgp_engine_cgroup_gone(r->engine, id, r->sp.now_ns, on_alert, r);
 		cgp_names_rmdir(&r->names, id, r->sp.now_ns); /* a tombstone, if the rmdir event did not come first */
 	}
@@ -148,6 +152,8 @@ static int sweep(struct run_ctx *r, bool publish)
 		cgp_pub_sample(&r->pub, &s, &n->attr);
 		if (r->metrics)
 			cgp_metrics_sample(r->metrics, &s, &n->attr);
+		if (r->cadvisor)
+			cgp_cadvisor_sample(r->cadvisor, &s, &n->attr, n->born_ns ? n->born_ns : n->first_seen_ns);
 		cgp_engine_eval(r->engine, &s, &n->attr, s.ts_ns, on_alert, r);
 	}
 	if (publish) { /* names were asked for every cgroup just now: the starts that waited for them go out */
@@ -245,6 +251,8 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.runtime_state_errors = ms.errors;
 	c.runtime_state_evictions = ms.evictions;
 	c.playbook_cgroups_tracked = cgp_engine_tracked(r->engine);
+	if (r->cadvisor)
+		cgp_cadvisor_get_stats(r->cadvisor, &c.cadvisor);
 	c.sweeps = r->sp.stats.sweeps;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
@@ -296,12 +304,14 @@ static int setup_http(struct run_ctx *r)
 	char why[256];
 
 	r->metrics = cgp_metrics_new();
+	r->cadvisor = cgp_cadvisor_new(&r->o->cadvisor);
 	r->ring = cgp_event_ring_new(HTTP_RING_EVENTS, HTTP_RING_BYTES);
-	if (!r->metrics || !r->ring) {
+	if (!r->metrics || !r->cadvisor || !r->ring) {
 		cgp_err("--http: out of memory");
 		return -ENOMEM;
 	}
 	hc.metrics = r->metrics;
+	hc.cadvisor = r->cadvisor;
 	hc.ring = r->ring;
 	r->http = cgp_http_new(&hc, why, sizeof(why));
 	if (!r->http) {
@@ -587,6 +597,7 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	cgp_http_free(r.http);
 	cgp_event_ring_free(r.ring);
 	cgp_metrics_free(r.metrics);
+	cgp_cadvisor_free(r.cadvisor);
 	cgp_cc_free(r.cc);
 	cgp_spool_free(r.spool);
 	if (r.names.meta)

@@ -170,6 +170,9 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->cur.cpu_periods = r->cpu_periods;
 		cg->cur.cpu_throttled_periods = r->cpu_throttled_periods;
 		cg->cur.cpu_throttled_ns = r->cpu_throttled_ns;
+		cg->cur.cpu_quota_us = r->cpu_quota_us;
+		cg->cur.cpu_period_us = r->cpu_period_us;
+		cg->cur.cpu_shares = r->cpu_shares;
 		cg->cur.flags |= CGP_REC_CPU_MAX;
 	}
 }

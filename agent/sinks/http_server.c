@@ -24,6 +24,7 @@
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
 #include "sinks/http_server.h"
+#include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
 #define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
@@ -211,6 +212,26 @@ static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *
 				  strerror(-err));
 	}
 	ret = reply(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(&body), cgp_buf_size(&body),
+		    accepts_gzip(c));
+	cgp_buf_free(&body);
+	return ret;
+}
+
+static enum MHD_Result serve_cadvisor(struct cgp_http *h, struct MHD_Connection *c)
+{
+	struct cgp_buf body = CGP_BUF_INIT;
+	enum MHD_Result ret;
+	int err;
+
+	if (!h->cfg.cadvisor)
+		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
+	err = cgp_cadvisor_render(h->cfg.cadvisor, &body);
+	if (err) {
+		cgp_buf_free(&body);
+		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
+				  strerror(-err));
+	}
+	ret = reply(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(&body), cgp_buf_size(&body),
 		    accepts_gzip(c));
 	cgp_buf_free(&body);
 	return ret;
@@ -419,9 +440,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		ep = CGP_HTTP_EP_HEALTHZ;
 	else if (!strcmp(url, "/v1/events"))
 		ep = CGP_HTTP_EP_EVENTS;
+	else if (!strcmp(url, "/metrics/cadvisor"))
+		ep = CGP_HTTP_EP_CADVISOR;
 	h->st.requests[ep]++;
 	if (ep == CGP_HTTP_EP_OTHER)
-		return reply_text(c, h, ep, MHD_HTTP_NOT_FOUND, "not found; try /metrics, /healthz, /v1/events\n");
+		return reply_text(c, h, ep, MHD_HTTP_NOT_FOUND,
+				  "not found; try /metrics, /metrics/cadvisor, /healthz, /v1/events\n");
 	if (!get && !(head && ep != CGP_HTTP_EP_EVENTS))
 		return reply_text(c, h, ep, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed\n", method);
 	switch (ep) {
@@ -429,6 +453,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		return serve_metrics(h, c);
 	case CGP_HTTP_EP_HEALTHZ:
 		return serve_healthz(h, c);
+	case CGP_HTTP_EP_CADVISOR:
+		return serve_cadvisor(h, c);
 	default:
 		return serve_events(h, c);
 	}

@@ -2,6 +2,7 @@
 /* The agent's HTTP endpoint (libmicrohttpd), run inside the agent's own epoll loop as libmicrohttpd's
  * suspend_resume_epoll.c example does: no thread of its own. Serves
  *   GET /metrics              the body the agent's callback renders (Prometheus text format)
+ *   GET /metrics/cadvisor     cAdvisor's container_* families, as the kubelet serves them (sinks/cadvisor.h)
  *   GET /healthz              200 "ok", or 503 and the reason
  *   GET /v1/events?since=SEQ  a long-lived chunked stream of delimited cgpulse.v1.Event (varint length, event):
  *                             the held events after SEQ (a Gap first when some are gone), then live ones.
@@ -36,22 +37,25 @@
 #define CGP_HTTP_DEFAULT_ADDR "0.0.0.0:24785"
 
 struct cgp_metrics;
+struct cgp_cadvisor;
 
 struct cgp_http_cfg {
-	const char *addr;		   /* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
-	const char *node, *instance_id;	   /* envelope of Gap events; must outlive the server */
-	struct cgp_event_ring *ring;	   /* recent events for /v1/events (borrowed); NULL: no stream (503) */
-	unsigned max_streams;		   /* concurrent /v1/events streams; 0: 16 */
-	unsigned max_connections;	   /* 0: 64 */
-	unsigned idle_timeout_s;	   /* a connection that moves no byte for this long is closed; 0: 60 */
-	unsigned stream_sndbuf;		   /* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
-	const struct cgp_metrics *metrics; /* what /metrics renders (borrowed); NULL: 503 */
+	const char *addr;		     /* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
+	const char *node, *instance_id;	     /* envelope of Gap events; must outlive the server */
+	struct cgp_event_ring *ring;	     /* recent events for /v1/events (borrowed); NULL: no stream (503) */
+	unsigned max_streams;		     /* concurrent /v1/events streams; 0: 16 */
+	unsigned max_connections;	     /* 0: 64 */
+	unsigned idle_timeout_s;	     /* a connection that moves no byte for this long is closed; 0: 60 */
+	unsigned stream_sndbuf;		     /* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
+	const struct cgp_metrics *metrics;   /* what /metrics renders (borrowed); NULL: 503 */
+	const struct cgp_cadvisor *cadvisor; /* what /metrics/cadvisor renders (borrowed); NULL: 503 */
 };
 
 enum cgp_http_endpoint {
 	CGP_HTTP_EP_METRICS,
 	CGP_HTTP_EP_HEALTHZ,
 	CGP_HTTP_EP_EVENTS,
+	CGP_HTTP_EP_CADVISOR,
 	CGP_HTTP_EP_OTHER, /* 404, 405 */
 	CGP_HTTP_EP_MAX,
 };

@@ -17,6 +17,7 @@
 #include "lib/bytebuf.h"
 #include "names/attribution.h"
 #include "sinks/alertmanager.h"
+#include "sinks/cadvisor.h"
 #include "sinks/http_server.h"
 
 /* What the agent knows about itself, as of its loop's last turn. */
@@ -37,19 +38,20 @@ struct cgp_agent_counters {
 	uint64_t ring_records_malformed;     /* kernel ring records of the wrong size, skipped */
 	uint64_t oom_events;		     /* OOM kills read from the kernel's ring */
 	uint64_t cgroups_tracked;
-	uint64_t cgroups_gone;		   /* cgroups forgotten because they disappeared */
-	uint64_t memcg_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
-	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
-	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
-	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
-	uint64_t cgroup_started_lost;	   /* cgroup_started events not made: no memory to hold their place */
-	uint64_t runtime_state_reads;	   /* reads of a runtime's state files for names */
-	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
-	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
-	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
-	uint64_t running_charge_failures;  /* runs of cgp_tick the kernel refused (collect/running.h) */
-	uint64_t sweeps;		   /* completed sweeps */
-	double sweep_seconds_total;	   /* time spent in them */
+	uint64_t cgroups_gone;		    /* cgroups forgotten because they disappeared */
+	uint64_t memcg_unjoined;	    /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
+	uint64_t names_resolved_by_id;	    /* paths not learned from a mkdir event, found by file handle */
+	uint64_t names_unresolved;	    /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_tombstones;	    /* removed cgroups still nameable now */
+	uint64_t cgroup_started_lost;	    /* cgroup_started events not made: no memory to hold their place */
+	uint64_t runtime_state_reads;	    /* reads of a runtime's state files for names */
+	uint64_t runtime_state_errors;	    /* of those, failed otherwise than "no such container" */
+	uint64_t runtime_state_evictions;   /* names cache entries dropped to stay within its bound */
+	uint64_t playbook_cgroups_tracked;  /* cgroups with a pending or firing rule */
+	struct cgp_cadvisor_stats cadvisor; /* /metrics/cadvisor's cgroups and its cap's overflow */
+	uint64_t running_charge_failures;   /* runs of cgp_tick the kernel refused (collect/running.h) */
+	uint64_t sweeps;		    /* completed sweeps */
+	double sweep_seconds_total;	    /* time spent in them */
 	double last_sweep_seconds;
 	bool alertmanager;	/* --alertmanager given: the alertmanager_* families below */
 	struct cgp_am_stats am; /* per Alertmanager, and the queue they share */
@@ -75,6 +77,9 @@ void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counter
  * HTTP server's own (http may be NULL). The agent's CPU time and RSS are read from /proc/self here. 0 or
  * -ENOMEM. */
 int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out);
+
+/* Appends ns as exact decimal seconds. */
+void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns);
 
 /* Appends v as a label value, escaped for the text format (\\, \", \n) and with invalid UTF-8 replaced. */
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v);
