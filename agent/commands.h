@@ -28,6 +28,8 @@ struct cgp_opts {
 	const char *http;		  /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 	struct cgp_meta_roots roots;	  /* where the runtimes keep their state on the node */
 	struct cgp_am_cfg am;		  /* run: --alertmanager URL...; am.n_urls 0: none */
+	bool prometheus_rules;		  /* playbook export: --prometheus-rules */
+	const char *rate_window;	  /* playbook export: --rate-window; NULL: 1m */
 	struct cgp_cadvisor_cfg cadvisor; /* run: --metrics-cgroups, --metrics-max-cgroups */
 };
 
@@ -35,8 +37,8 @@ int cgp_cmd_snapshot(const struct cgp_opts *o);
 int cgp_cmd_run(const struct cgp_opts *o);
 /* `cgpulse top`: runs cgpulse-top, installed beside the agent, with the flags given (they are its own). */
 int cgp_cmd_top(int argc, char **argv);
-/* `cgpulse playbook check FILE` / `cgpulse playbook show [--playbook FILE]` */
-int cgp_cmd_playbook(const char *verb, const char *file);
+/* `cgpulse playbook check FILE` / `show [--playbook FILE]` / `export --prometheus-rules [--playbook FILE]` */
+int cgp_cmd_playbook(const char *verb, const char *file, const struct cgp_opts *o);
 
 struct cgp_playbook;
 /* The playbook named by `file`, or the embedded default when file is NULL; errors logged as file:line:col. */

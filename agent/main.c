@@ -22,6 +22,8 @@ static const char usage[] =
     "  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
     "  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
     "  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
+    "  playbook export --prometheus-rules [--rate-window D]   the playbook in force as a Prometheus rule file\n"
+    "                     over /metrics/cadvisor's series (rates over D, default 1m; see README)\n"
     "  top                a live table of the node's containers (cgpulse top --help)\n"
     "  version            print the version\n"
     "\n"
@@ -142,6 +144,8 @@ int main(int argc, char **argv)
 	    {"alertmanager-password-file", required_argument, NULL, 1017},
 	    {"alertmanager-generator-url", required_argument, NULL, 1018},
 	    {"metrics-cgroups", required_argument, NULL, 1020},
+	    {"prometheus-rules", no_argument, NULL, 1022},
+	    {"rate-window", required_argument, NULL, 1023},
 	    {"metrics-max-cgroups", required_argument, NULL, 1021},
 	    {},
 	};
@@ -259,6 +263,12 @@ int main(int argc, char **argv)
 				return 2;
 			o.cadvisor.max_cgroups = (size_t)d;
 			break;
+		case 1022:
+			o.prometheus_rules = true;
+			break;
+		case 1023:
+			o.rate_window = optarg;
+			break;
 		case 'N':
 			o.node = optarg;
 			break;
@@ -302,7 +312,7 @@ int main(int argc, char **argv)
 			cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
 			return 2;
 		}
-		return cgp_cmd_playbook(verb, file) ? 1 : 0;
+		return cgp_cmd_playbook(verb, file, &o) ? 1 : 0;
 	}
 	if (optind < argc) {
 		cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
