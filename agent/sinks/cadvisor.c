@@ -167,14 +167,6 @@ static int pod_ref(struct cgp_cadvisor *c, const struct cgp_attribution *a, stru
 	return 0;
 }
 
-static void put_label(struct cgp_text *w, const char *name, const char *v, bool first)
-{
-	cgp_text_printf(w, "%s%s=\"", first ? "" : ",", name);
-	if (!w->err)
-		w->err = cgp_metrics_escape_label(w->b, v ? v : "");
-	cgp_text_puts(w, "\"");
-}
-
 /* The kubelet's label set. A pod's own cgroup has container="" and its pod's names (from its containers). */
 static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attribution *a)
 {
@@ -190,12 +182,12 @@ static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attributio
 			ns = pn->ns;
 		}
 	}
-	put_label(&w, "container", a->is_container ? a->container_name : "", true);
-	put_label(&w, "id", a->path, false);
-	put_label(&w, "image", a->is_container ? a->image : "", false);
-	put_label(&w, "name", a->is_container ? a->container_id : "", false);
-	put_label(&w, "namespace", ns, false);
-	put_label(&w, "pod", pod, false);
+	cgp_metrics_put_label(&w, "container", a->is_container ? a->container_name : "", true);
+	cgp_metrics_put_label(&w, "id", a->path, false);
+	cgp_metrics_put_label(&w, "image", a->is_container ? a->image : "", false);
+	cgp_metrics_put_label(&w, "name", a->is_container ? a->container_id : "", false);
+	cgp_metrics_put_label(&w, "namespace", ns, false);
+	cgp_metrics_put_label(&w, "pod", pod, false);
 	if (w.err) {
 		cgp_buf_free(&b);
 		return NULL;

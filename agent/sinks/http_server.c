@@ -194,47 +194,39 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, struct cgp_http *h, 
 	return reply(c, h, ep, status, "text/plain; charset=utf-8", body, (size_t)n, false);
 }
 
+/* A rendered exposition (err from its renderer) as the answer on endpoint ep. */
+static enum MHD_Result reply_rendered(struct cgp_http *h, struct MHD_Connection *c, enum cgp_http_endpoint ep, int err,
+				      struct cgp_buf *body)
+{
+	enum MHD_Result ret;
+
+	if (err)
+		ret = reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n", strerror(-err));
+	else
+		ret =
+		    reply(c, h, ep, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(body), cgp_buf_size(body), accepts_gzip(c));
+	cgp_buf_free(body);
+	return ret;
+}
+
 static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *c)
 {
 	struct cgp_buf body = CGP_BUF_INIT;
-	enum MHD_Result ret;
-	int err;
-
 	struct cgp_http_stats st;
 
 	if (!h->cfg.metrics)
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
 	cgp_http_get_stats(h, &st);
-	err = cgp_metrics_render(h->cfg.metrics, &st, &body);
-	if (err) {
-		cgp_buf_free(&body);
-		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
-				  strerror(-err));
-	}
-	ret = reply(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(&body), cgp_buf_size(&body),
-		    accepts_gzip(c));
-	cgp_buf_free(&body);
-	return ret;
+	return reply_rendered(h, c, CGP_HTTP_EP_METRICS, cgp_metrics_render(h->cfg.metrics, &st, &body), &body);
 }
 
 static enum MHD_Result serve_cadvisor(struct cgp_http *h, struct MHD_Connection *c)
 {
 	struct cgp_buf body = CGP_BUF_INIT;
-	enum MHD_Result ret;
-	int err;
 
 	if (!h->cfg.cadvisor)
 		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
-	err = cgp_cadvisor_render(h->cfg.cadvisor, &body);
-	if (err) {
-		cgp_buf_free(&body);
-		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
-				  strerror(-err));
-	}
-	ret = reply(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(&body), cgp_buf_size(&body),
-		    accepts_gzip(c));
-	cgp_buf_free(&body);
-	return ret;
+	return reply_rendered(h, c, CGP_HTTP_EP_CADVISOR, cgp_cadvisor_render(h->cfg.cadvisor, &body), &body);
 }
 
 static enum MHD_Result serve_healthz(struct cgp_http *h, struct MHD_Connection *c)

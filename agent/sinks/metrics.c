@@ -109,6 +109,11 @@ static void put_label(struct cgp_text *w, const char *name, const char *v, bool 
 	cgp_text_puts(w, "\"");
 }
 
+void cgp_metrics_put_label(struct cgp_text *w, const char *name, const char *v, bool first)
+{
+	put_label(w, name, v, first);
+}
+
 struct cgp_metrics *cgp_metrics_new(void)
 {
 	struct cgp_metrics *m = calloc(1, sizeof(*m));

@@ -78,6 +78,8 @@ void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counter
  * -ENOMEM. */
 int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out);
 
+/* Appends name="v" (v escaped; NULL as ""), after a comma unless first. */
+void cgp_metrics_put_label(struct cgp_text *w, const char *name, const char *v, bool first);
 /* Appends ns as exact decimal seconds. */
 void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns);
 

@@ -45,15 +45,10 @@ static const struct cgp_attribution pod = {
 
 static struct cgp_attribution plain(const char *path)
 {
-	return (struct cgp_attribution){.path = path,
-					.container_id = "",
-					.runtime = "",
-					.pod = "",
-					.pod_namespace = "",
-					.container_name = "",
-					.image = "",
-					.pod_uid = "",
-					.qos_class = ""};
+	struct cgp_attribution a = cgp_attribution_unknown;
+
+	a.path = path;
+	return a;
 }
 
 static struct cgp_sample sample(uint64_t id)
