@@ -167,8 +167,13 @@ static __always_inline bool cgp_psi_read(struct cgroup *cgrp, __u32 nr_cpus, __u
 		return false;
 	a.nstates = bpf_core_enum_value(enum psi_states, NR_PSI_STATES);
 	a.nonidle = bpf_core_enum_value(enum psi_states, PSI_NONIDLE);
-	if (a.nstates <= CGP_PSI_STATES && a.nonidle < a.nstates && cgp_sched_now) /* else the kernel's totals */
-		bpf_loop(nr_cpus, psi_cpu, &a, 0);
+	/* Nothing can be pending when the group's averaging work is not queued: any state change queues it, and it
+	 * queues itself again while its last period saw the group non-idle (which a state in progress makes it).
+	 * An idle container then costs no per-CPU read. */
+	if (!(psi->avgs_work.work.data.counter & 1)) /* WORK_STRUCT_PENDING */
+		a.nstates = 0;
+	if (a.nstates && a.nstates <= CGP_PSI_STATES && a.nonidle < a.nstates && cgp_sched_now)
+		bpf_loop(nr_cpus, psi_cpu, &a, 0); /* else the kernel's totals are the fresh ones */
 #pragma unroll
 	for (__u32 s = 0; s < CGP_PSI_STATES; s++)
 		pending[s] = a.weight ? a.sum[s] / a.weight : 0;

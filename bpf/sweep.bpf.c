@@ -19,11 +19,22 @@ const volatile __u32 iter_nr_cpus = 1;
 /* Set by the agent when it has the kernel flush the cgroups' base stats before each walk (bpf/flush.bpf.c):
  * without a flush they can be arbitrarily old, so user and system time are then left absent. */
 const volatile bool iter_cputime_flushed = false;
+/* Set by the agent before each walk of a v1 cpu hierarchy (hybrid hosts): when false, only the cgroups with a CPU
+ * quota are written, those whose throttling can move; the others' figures cannot move without a quota, and come
+ * with every walk that has it true (every 10th sweep, and when cgroups appeared). */
+bool iter_cpu_all = true;
 
-/* Room for the reads of a memcg's arrays, too large for the stack beside the rest of a record's work. */
+/* Room for the reads of a memcg's arrays, too large for the stack beside the rest of a record's work: the
+ * vmstats pointer and memory_events[] read as one block (events aliases its tail), and a span of state[]. */
 struct cgp_mem_scratch {
+	union {
+		long block[32];
+		struct {
+			long vmstats;
+			long events[31];
+		};
+	};
 	long state[CGP_MEMCG_STATE_CHUNK];
-	long events[16];
 };
 
 struct {
@@ -67,19 +78,10 @@ static __always_inline __u64 pages(long v)
 	return v > 0 ? (__u64)v * iter_page_size : 0; /* per-CPU batching can leave a flushed total below 0 */
 }
 
-/* memory.events: the memcg's memory_events[] in one read. Which counters a v1 hierarchy or an older kernel lacks
- * is for the agent to say (flags), not a 0 here. */
-static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl,
-					    struct cgp_mem_scratch *sc)
+/* memory.events: the memcg's memory_events[] (ev). Which counters a v1 hierarchy or an older kernel lacks is for
+ * the agent to say (flags), not a 0 here. */
+static __always_inline void take_mem_events(struct cgp_cgroup_rec *rec, const long *ev, int dfl)
 {
-	__u32 size = bpf_core_field_size(struct mem_cgroup, memory_events);
-	long *ev = sc->events;
-
-	if (size > sizeof(sc->events))
-		size = sizeof(sc->events);
-	__builtin_memset(sc->events, 0, sizeof(sc->events));
-	if (bpf_probe_read_kernel(ev, size, (void *)memcg + bpf_core_field_offset(struct mem_cgroup, memory_events)))
-		return;
 	rec->mem_events[CGP_MEM_EV_HIGH] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH) & 15];
 	rec->mem_events[CGP_MEM_EV_MAX] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX) & 15];
 	rec->mem_events[CGP_MEM_EV_OOM] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM) & 15];
@@ -93,25 +95,56 @@ static __always_inline void read_mem_events(struct cgp_cgroup_rec *rec, struct m
 }
 
 /* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
- * flush them before the walk), read as one block of the state[] array. */
-static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg,
+ * flush them before the walk): the span of state[] from the lowest of the three to the highest, in one read. */
+static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, const struct memcg_vmstats *vm,
 					  struct cgp_mem_scratch *sc)
 {
 	struct cgp_memcg_stat_idx ix;
-	struct memcg_vmstats *vm;
-	long *state = sc->state;
+	__u32 lo, hi;
 
-	if (!cgp_memcg_stat_index(&ix))
+	if (!vm || !cgp_memcg_stat_index(&ix))
 		return;
-	vm = BPF_CORE_READ(memcg, vmstats);
-	if (!vm || bpf_probe_read_kernel(state, sizeof(sc->state),
-					 (void *)vm + bpf_core_field_offset(struct memcg_vmstats, state)))
+	lo = ix.inactive_file < ix.anon ? ix.inactive_file : ix.anon;
+	lo = lo < ix.file ? lo : ix.file;
+	hi = ix.inactive_file > ix.anon ? ix.inactive_file : ix.anon;
+	hi = hi > ix.file ? hi : ix.file;
+	if (hi >= CGP_MEMCG_STATE_CHUNK || lo > hi)
+		return;
+	if (bpf_probe_read_kernel(sc->state, ((hi - lo + 1) & (CGP_MEMCG_STATE_CHUNK - 1)) * sizeof(long),
+				  (void *)vm + bpf_core_field_offset(struct memcg_vmstats, state) + lo * sizeof(long)))
 		return;
 	/* the verifier wants the bounds it cannot see through cgp_memcg_stat_index */
-	rec->mem_inactive_file_bytes = pages(state[ix.inactive_file & (CGP_MEMCG_STATE_CHUNK - 1)]);
-	rec->mem_anon_bytes = pages(state[ix.anon & (CGP_MEMCG_STATE_CHUNK - 1)]);
-	rec->mem_file_bytes = pages(state[ix.file & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_inactive_file_bytes = pages(sc->state[(ix.inactive_file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_anon_bytes = pages(sc->state[(ix.anon - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_file_bytes = pages(sc->state[(ix.file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
 	rec->flags |= CGP_REC_MEM_STAT;
+}
+
+/* The vmstats pointer and memory_events[] are neighbours in struct mem_cgroup (6.1 to 6.18): one read for both,
+ * else two. */
+static __always_inline void read_mem_figures(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl,
+					     struct cgp_mem_scratch *sc)
+{
+	__u32 vm_off = bpf_core_field_offset(struct mem_cgroup, vmstats);
+	__u32 ev_off = bpf_core_field_offset(struct mem_cgroup, memory_events);
+	__u32 ev_size = bpf_core_field_size(struct mem_cgroup, memory_events);
+	struct memcg_vmstats *vm = NULL;
+
+	if (ev_size > 16 * sizeof(long)) /* 9 counters in 6.1 to 6.18 */
+		ev_size = 16 * sizeof(long);
+	__builtin_memset(sc->block, 0, sizeof(sc->block));
+	if (ev_off == vm_off + sizeof(void *)) {
+		if (bpf_probe_read_kernel(sc->block, (sizeof(void *) + ev_size) & (sizeof(sc->block) - 1),
+					  (void *)memcg + vm_off))
+			return;
+		vm = (struct memcg_vmstats *)sc->block[0];
+	} else {
+		vm = BPF_CORE_READ(memcg, vmstats);
+		if (bpf_probe_read_kernel(sc->events, ev_size, (void *)memcg + ev_off))
+			return;
+	}
+	take_mem_events(rec, sc->events, dfl);
+	read_mem_stat(rec, vm, sc);
 }
 
 static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
@@ -136,8 +169,7 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
 	swap = BPF_CORE_READ(memcg, swap.usage.counter);
 	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
-	read_mem_events(rec, memcg, dfl, sc);
-	read_mem_stat(rec, memcg, sc);
+	read_mem_figures(rec, memcg, dfl, sc);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
@@ -195,6 +227,20 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	rec->flags |= CGP_REC_CPU_MAX;
 }
 
+/* A cgroup of a v1 hierarchy that carries the cpu controller but not memory, without a CPU quota: nothing of it
+ * can have moved since the last walk that wrote every cgroup (see iter_cpu_all). */
+static __always_inline bool skip_v1_cpu(struct cgroup *cgrp)
+{
+	struct cgroup_subsys_state *cpu = cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)];
+	struct task_group *tg;
+
+	if (cgrp->root->hierarchy_id == 0 || !cpu ||
+	    cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)])
+		return false;
+	tg = (void *)cpu - bpf_core_field_offset(struct task_group, css);
+	return BPF_CORE_READ(tg, cfs_bandwidth.quota) == ~0ULL; /* RUNTIME_INF */
+}
+
 SEC("iter/cgroup")
 int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 {
@@ -203,6 +249,8 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 	int dfl;
 
 	if (!cgrp)
+		return 0;
+	if (!iter_cpu_all && skip_v1_cpu(cgrp))
 		return 0;
 	/* written in place: the record is larger than what the stack should hold beside the reads' buffers */
 	rec = bpf_ringbuf_reserve(&sweep_records, sizeof(*rec), 0);

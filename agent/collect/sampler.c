@@ -21,6 +21,11 @@ struct cgp_cg {
 	struct cgp_cgroup_rec cur;
 	struct cgp_totals prev;
 	double cpu_limit_cores; /* CFS quota / period, 0 = none; kept across sweeps that do not read limits */
+	/* the CFS bandwidth figures of its v1 cpu twin (hybrid hosts), kept across the sweeps whose cpu walk leaves
+	 * out cgroups without a quota (their figures cannot move) */
+	bool has_v1_cpu;
+	uint64_t v1_periods, v1_throttled_periods, v1_throttled_ns;
+	uint64_t v1_quota_us, v1_period_us, v1_shares; /* and its settings (cpu.cfs_quota_us, _period_us, shares) */
 };
 
 struct cgp_join {
@@ -112,6 +117,11 @@ static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t 
 	return (const struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
 }
 
+/* A v1 cpu hierarchy is walked every sweep while some cgroup has a CPU quota, for throttling, and then writes
+ * only those; every cgroup comes this often (and when cgroups appeared), for the limits and the figures that
+ * cannot move without a quota. A host with no quota at all walks it only then. */
+#define CPU_ALL_SWEEPS 10
+
 /* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
  * Runtimes and systemd create the same path in every hierarchy, so a v1 cgroup is joined to the cgroup v2
  * cgroup of the same path (resolved once per v1 cgroup, then cached until it goes). */
@@ -151,6 +161,18 @@ static double cpu_limit(const struct cgp_cgroup_rec *r)
 	return r->cpu_quota_us && r->cpu_period_us ? (double)r->cpu_quota_us / (double)r->cpu_period_us : 0;
 }
 
+/* The v1 cpu twin's figures, as last read, into this sweep's record. */
+static void with_v1_cpu(struct cgp_cg *cg)
+{
+	cg->cur.cpu_periods = cg->v1_periods;
+	cg->cur.cpu_throttled_periods = cg->v1_throttled_periods;
+	cg->cur.cpu_throttled_ns = cg->v1_throttled_ns;
+	cg->cur.cpu_quota_us = cg->v1_quota_us;
+	cg->cur.cpu_period_us = cg->v1_period_us;
+	cg->cur.cpu_shares = cg->v1_shares;
+	cg->cur.flags |= CGP_REC_CPU_MAX;
+}
+
 static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 {
 	if (r->flags & CGP_REC_MEM) {
@@ -167,13 +189,14 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 	}
 	if (r->flags & CGP_REC_CPU_MAX) {
 		cg->cpu_limit_cores = cpu_limit(r);
-		cg->cur.cpu_periods = r->cpu_periods;
-		cg->cur.cpu_throttled_periods = r->cpu_throttled_periods;
-		cg->cur.cpu_throttled_ns = r->cpu_throttled_ns;
-		cg->cur.cpu_quota_us = r->cpu_quota_us;
-		cg->cur.cpu_period_us = r->cpu_period_us;
-		cg->cur.cpu_shares = r->cpu_shares;
-		cg->cur.flags |= CGP_REC_CPU_MAX;
+		cg->has_v1_cpu = true;
+		cg->v1_periods = r->cpu_periods;
+		cg->v1_throttled_periods = r->cpu_throttled_periods;
+		cg->v1_throttled_ns = r->cpu_throttled_ns;
+		cg->v1_quota_us = r->cpu_quota_us;
+		cg->v1_period_us = r->cpu_period_us;
+		cg->v1_shares = r->cpu_shares;
+		with_v1_cpu(cg);
 	}
 }
 
@@ -189,6 +212,7 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 				free(cg);
 				return -ENOMEM;
 			}
+			sp->cgs_added++;
 		} else {
 			/* the last sweep's totals (v1 memory figures included) are what this window starts from */
 			cgp_totals_of(&cg->cur, &cg->prev);
@@ -196,6 +220,8 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 		}
 		cg->cur = *r;
 		cg->gen = sp->gen;
+		if (cg->has_v1_cpu && !(r->flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
+			with_v1_cpu(cg);
 		if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
 			cg->cpu_limit_cores = cpu_limit(r);
 	}
@@ -232,7 +258,9 @@ static int read_v2(struct cgp_sampler *sp)
 	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
 }
 
-static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h)
+/* all: the walk wrote every cgroup, so those it did not are gone (a cpu walk that leaves out cgroups without
+ * a quota proves nothing of them). */
+static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h, bool all)
 {
 	ssize_t n = read_iter(sp, link);
 
@@ -245,6 +273,8 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 
 		if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
 			continue;
+		if (r->cpu_quota_us)
+			sp->quotas++;
 		v2 = join_v2(sp, h, r->cgroup_id);
 		cg = v2 == JOIN_NONE ? NULL : cgp_idmap_get(&sp->cgs, v2);
 		if (!cg || cg->gen != sp->gen) {
@@ -254,7 +284,7 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 		take_v1(cg, r);
 	}
 	/* forget v1 cgroups that are gone (deleting moves a later entry into slot i: look at i again) */
-	for (size_t i = 0; i < h->join->cap;) {
+	for (size_t i = 0; all && i < h->join->cap;) {
 		struct cgp_join *j = h->join->vals[i];
 
 		if (h->join->keys[i] && j->gen != sp->gen)
@@ -351,10 +381,21 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
-		err = read_v1(sp, sp->bpf->iter_mem, &mem);
-	/* every sweep: throttling is counted per window (it once came every 10th, for limits alone) */
-	if (!err && sp->bpf->iter_cpu)
-		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
+		err = read_v1(sp, sp->bpf->iter_mem, &mem, true);
+	/* throttling moves only under a quota: every sweep while some cgroup has one, everyone now and then */
+	if (!err && sp->bpf->iter_cpu) {
+		bool all = sp->cgs_added || sp->gen - sp->cpu_all_gen >= CPU_ALL_SWEEPS;
+
+		if (all || sp->quotas) {
+			sp->bpf->skel->data->iter_cpu_all = all;
+			sp->quotas = 0;
+			err = read_v1(sp, sp->bpf->iter_cpu, &cpu, all);
+		}
+		if (all) {
+			sp->cpu_all_gen = sp->gen;
+			sp->cgs_added = 0;
+		}
+	}
 	if (!err)
 		err = cgp_sampler_end(sp);
 	if (err) {

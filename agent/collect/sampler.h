@@ -43,6 +43,9 @@ struct cgp_sampler {
 	struct cgp_idmap memjoin; /* v1 memory cgroup id → struct cgp_join (hybrid hosts only) */
 	struct cgp_idmap cpujoin; /* v1 cpu cgroup id → struct cgp_join (hybrid hosts with cpu on its own mount) */
 	uint32_t gen;
+	uint32_t cpu_all_gen; /* last sweep whose v1 cpu walk wrote every cgroup */
+	uint64_t cgs_added;   /* cgroups met since then */
+	uint64_t quotas;      /* cgroups with a CPU quota in the last v1 cpu walk (their throttling moves) */
 	uint64_t last_mono_ns, now_ns;
 	double window_s;	/* of the last sweep */
 	int swap_accounted;	/* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */

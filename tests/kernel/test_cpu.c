@@ -106,9 +106,9 @@ static void test_cpu_every_interval_pinned(void **state)
 {
 	const int windows = 15, cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
 	const struct cgp_sample *s;
-	uint64_t k0, k1, k_first, ours = 0;
+	uint64_t b0, a0, b1 = 0, a1 = 0, b_first, a_first, ours = 0;
 	cpu_set_t mine, all;
-	double err, worst = 0;
+	double err, lo, hi, worst = 0;
 	pid_t burner;
 
 	(void)state;
@@ -124,29 +124,43 @@ static void test_cpu_every_interval_pinned(void **state)
 	burner = cgt_spawn_burner(&a, cpu, windows + 3.0);
 	assert_true(burner > 0);
 	usleep(500000); /* the burner is pinned and burning */
+	/* The kernel's usage is read just before and just after each sweep: the sweep's instant lies between, so a
+	 * window's kernel delta lies between (before - after of the last sweep) and (after - before of the last sweep).
+	 * On an idle machine the two are microseconds apart; on a busy one this test may be preempted between the
+	 * sweep and the read, and the bracket says by how much, instead of a clock. */
+	b_first = b0 = cgt_cpu_usage_ns(&a);
 	assert_int_equal(fx_sweep(&fx), 0);
-	k_first = k0 = cgt_cpu_usage_ns(&a);
+	a_first = a0 = cgt_cpu_usage_ns(&a);
 	for (int i = 0; i < windows; i++) {
 		sleep(1);
+		b1 = cgt_cpu_usage_ns(&a);
 		assert_int_equal(fx_sweep(&fx), 0);
-		k1 = cgt_cpu_usage_ns(&a);
+		a1 = cgt_cpu_usage_ns(&a);
 		s = fx_find(&fx, a.id);
 		assert_non_null(s);
-		err = ((double)s->cpu_ns_window - (double)(k1 - k0)) / (double)(k1 - k0);
-		printf("# window %2d: cgpulse %.4f s, kernel %.4f s, error %+.3f%%\n", i + 1, s->cpu_ns_window / 1e9,
-		       (k1 - k0) / 1e9, err * 100);
+		lo = b1 > a0 ? (double)(b1 - a0) : 0;
+		hi = (double)(a1 - b0);
+		err = (double)s->cpu_ns_window < lo   ? ((double)s->cpu_ns_window - lo) / lo
+		      : (double)s->cpu_ns_window > hi ? ((double)s->cpu_ns_window - hi) / hi
+						      : 0;
+		printf("# window %2d: cgpulse %.4f s, kernel %.4f .. %.4f s, error %+.3f%%\n", i + 1,
+		       s->cpu_ns_window / 1e9, lo / 1e9, hi / 1e9, err * 100);
 		if (err < 0 ? -err > worst : err > worst)
 			worst = err < 0 ? -err : err;
 		ours += s->cpu_ns_window;
-		/* the burner really ran for most of the window (a busy shared machine may take some of it) */
-		assert_true(k1 - k0 > 500000000ULL);
+		/* the burner ran in the window (how much is the shared machine's business: the figure is judged against
+		 * the kernel's own delta, never against the clock) */
+		assert_true(lo > 50e6);
 		assert_true(err < 0.05 && err > -0.05);
-		k0 = k1;
+		b0 = b1;
+		a0 = a1;
 	}
-	err = ((double)ours - (double)(k1 - k_first)) / (double)(k1 - k_first);
-	printf("# %d windows: cgpulse %.4f s, kernel %.4f s, error %+.4f%%, worst window %.3f%%\n", windows, ours / 1e9,
-	       (k1 - k_first) / 1e9, err * 100, worst * 100);
-	assert_true(err < 0.01 && err > -0.01);
+	/* over all windows nothing is counted twice: the sum lies within the kernel's delta over the same span */
+	lo = (double)(b1 - a_first);
+	hi = (double)(a1 - b_first);
+	printf("# %d windows: cgpulse %.4f s, kernel %.4f .. %.4f s, worst window %.3f%%\n", windows, ours / 1e9,
+	       lo / 1e9, hi / 1e9, worst * 100);
+	assert_true((double)ours > lo * 0.99 && (double)ours < hi * 1.01);
 	kill(burner, SIGKILL);
 	cgt_wait(burner, NULL);
 	sched_setaffinity(0, sizeof(all), &all);
@@ -190,7 +204,12 @@ static void test_cpu_throttled(void **state)
 	printf("# cpu_throttled_pct %.1f\n", s->m[CGP_METRIC_CPU_THROTTLED_PCT].value);
 	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].known);
 	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value > 50);
-	assert_true(s->cpu_throttled_ns_window > 1000000000ULL); /* 2 s at 0.2 cores: held back for most of it */
+	/* the cgroup was new at the first sweep (nothing throttled yet): the window's share and time are the kernel's
+	 * totals, however much CPU a busy machine left the burner */
+	assert_true(fabs(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value - 100.0 * (double)throttled / (double)periods) <
+		    0.01);
+	assert_true(throttled_ns > 0);
+	assert_true(s->cpu_throttled_ns_window / 1000 == throttled_ns / 1000);
 	cgt_destroy(&a);
 }
 
@@ -214,6 +233,9 @@ static void test_cpu_user_system(void **state)
 	printf("# user/system: cgpulse %.4f / %.4f s, kernel %.4f / %.4f s (usage %.4f s)\n", s->cpu_user_ns / 1e9,
 	       s->cpu_system_ns / 1e9, user / 1e9, sys / 1e9, usage / 1e9);
 	assert_true(s->has_cpu_user_system);
+	/* no quota: a hybrid host's cpu walk leaves it out between its full walks, and its figures are kept */
+	assert_true(s->has_cpu_bandwidth);
+	assert_int_equal(s->cpu_periods, cgt_cpu_stat(&a, "nr_periods"));
 	assert_true(user != UINT64_MAX && sys != UINT64_MAX);
 	assert_true(usage > 1100000000ULL);
 	/* both kinds really happened (the tick samples saw them) */
@@ -227,12 +249,24 @@ static void test_cpu_user_system(void **state)
 	cgt_destroy(&a);
 }
 
+/* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
+ * test's cgt_create would reuse the struct and lose the cgroup. */
+static int destroy_cgroups(void **state)
+{
+	(void)state;
+	cgt_destroy(&a);
+	cgt_destroy(&b);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_matches_kernel),	      cmocka_unit_test(test_cpu_ratio_two_to_one),
-	    cmocka_unit_test(test_cpu_every_interval_pinned), cmocka_unit_test(test_cpu_throttled),
-	    cmocka_unit_test(test_cpu_user_system),
+	    cmocka_unit_test_teardown(test_cpu_matches_kernel, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_ratio_two_to_one, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_every_interval_pinned, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_throttled, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_user_system, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())

@@ -299,12 +299,21 @@ static void test_page_cache_working_set(void **state)
 	cgt_scratch_done(scratch);
 }
 
+/* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
+ * test's cgt_create would reuse the struct and lose the cgroup. */
+static int destroy_cgroups(void **state)
+{
+	(void)state;
+	cgt_destroy(&cg);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_memory_matches_kernel),
-	    cmocka_unit_test(test_oom_kill_reported_once),
-	    cmocka_unit_test(test_page_cache_working_set),
+	    cmocka_unit_test_teardown(test_memory_matches_kernel, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_oom_kill_reported_once, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_page_cache_working_set, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())

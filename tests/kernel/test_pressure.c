@@ -158,11 +158,20 @@ static void test_memory_pressure(void **state)
 	scratch[0] = 0;
 }
 
+/* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
+ * test's cgt_create would reuse the struct and lose the cgroup. */
+static int destroy_cgroups(void **state)
+{
+	(void)state;
+	cgt_destroy(&cg);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_pressure),
-	    cmocka_unit_test(test_memory_pressure),
+	    cmocka_unit_test_teardown(test_cpu_pressure, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_memory_pressure, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())
