@@ -160,10 +160,18 @@ static int pod_ref(struct cgp_cadvisor *c, const struct cgp_attribution *a, stru
 			return -ENOMEM;
 		}
 	}
-	if ((a->pod[0] && set_str(&pn->pod, a->pod)) || (a->pod_namespace[0] && set_str(&pn->ns, a->pod_namespace)))
-		return -ENOMEM;
 	pn->refs++;
 	*out = pn;
+	return 0;
+}
+
+/* What the container's runtime says its pod is called (names arrive after the cgroup): 0 or -ENOMEM. */
+static int pod_names(struct podname *pn, const struct cgp_attribution *a)
+{
+	if (!pn)
+		return 0;
+	if ((a->pod[0] && set_str(&pn->pod, a->pod)) || (a->pod_namespace[0] && set_str(&pn->ns, a->pod_namespace)))
+		return -ENOMEM;
 	return 0;
 }
 
@@ -269,6 +277,8 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 
 	if (!g)
 		return err;
+	if (!err)
+		err = pod_names(g->pn, a);
 	labels = labels_of(c, a);
 	if (!labels)
 		return -ENOMEM;

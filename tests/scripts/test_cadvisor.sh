@@ -47,14 +47,25 @@ cgp_runc_start -a io.kubernetes.pod.name=burner-6b7c -a io.kubernetes.pod.namesp
 	fail "runc $burn"
 cgt_set_cpu_limit "$rel" 20000 100000 || fail "cpu limit"
 SEL="namespace=\"shop\",pod=\"burner-6b7c\",container=\"burn\""
+# half the default weight; the kernel's, in cpu.shares units: v1 cpu.shares, v2 cpu.weight x 1024 / 100
+if [ -n "$CGT_CPU" ]; then
+	echo 512 >"$CGT_CPU$rel/cpu.shares" || fail "cpu.shares"
+	k_shares=$(cat "$CGT_CPU$rel/cpu.shares")
+else
+	echo 50 >"$CGT_V2$rel/cpu.weight" || fail "cpu.weight"
+	k_shares=$((($(cat "$CGT_V2$rel/cpu.weight") * 1024 + 50) / 100))
+fi
 
 # --- the endpoint: promtool, and the family table
 for _ in $(seq 100); do
 	curl -sf "http://127.0.0.1:$port/metrics/cadvisor" >"$T/cadvisor" && grep -q "pod=\"burner-6b7c\"" "$T/cadvisor" &&
-		grep -q "^container_spec_cpu_quota{.*pod=\"burner-6b7c\".* 20000$" "$T/cadvisor" && break
+		grep -q "^container_spec_cpu_quota{.*pod=\"burner-6b7c\".* 20000$" "$T/cadvisor" &&
+		grep -q "^container_spec_cpu_shares{.*pod=\"burner-6b7c\".* $k_shares$" "$T/cadvisor" && break
 	sleep 0.1
 done
 grep -q "pod=\"burner-6b7c\"" "$T/cadvisor" || fail "the container has no series on /metrics/cadvisor"
+grep -q "^container_spec_cpu_shares{.*pod=\"burner-6b7c\".* $k_shares$" "$T/cadvisor" ||
+	fail "container_spec_cpu_shares is not the kernel's $k_shares: $(grep '^container_spec_cpu_shares{.*burner' "$T/cadvisor")"
 promtool check metrics <"$T/cadvisor" >"$T/promtool" 2>&1 || { cat "$T/promtool"; fail "promtool check metrics"; }
 $PY - "$T/cadvisor" "$rel" <<'PY' || fail "family table"
 import re, sys

@@ -204,6 +204,34 @@ static void test_selection(void **state)
 	}
 }
 
+/* Runtimes write their state after making the cgroup: a pod's cgroup is named once its container is. */
+static void test_pod_named_late(void **state)
+{
+	struct cgp_cadvisor *c = store(CGP_CADVISOR_CONTAINERS, NULL, 0);
+	struct cgp_attribution early = container;
+	struct cgp_sample s;
+	char *t;
+
+	(void)state;
+	early.pod = early.pod_namespace = early.container_name = early.image = "";
+	s = sample(100);
+	assert_int_equal(cgp_cadvisor_sample(c, &s, &early, 1), 0);
+	s = sample(50);
+	assert_int_equal(cgp_cadvisor_sample(c, &s, &pod, 1), 0);
+	t = render(c);
+	assert_non_null(strstr(t, "pod" POD_UID "\",image=\"\",name=\"\",namespace=\"\",pod=\"\"} "));
+	free(t);
+	s = sample(100);
+	assert_int_equal(cgp_cadvisor_sample(c, &s, &container, 1), 0);
+	s = sample(50);
+	assert_int_equal(cgp_cadvisor_sample(c, &s, &pod, 1), 0);
+	t = render(c);
+	assert_non_null(strstr(t, "pod" POD_UID "\",image=\"\",name=\"\",namespace=\"shop\",pod=\"web-7d9f8\"} "));
+	assert_non_null(strstr(t, "container_memory_usage_bytes{" C_LABELS "} "));
+	free(t);
+	cgp_cadvisor_free(c);
+}
+
 static size_t count(const char *t, const char *needle)
 {
 	size_t n = 0;
@@ -273,7 +301,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_container_series), cmocka_unit_test(test_peak_and_limits),
 	    cmocka_unit_test(test_selection),	     cmocka_unit_test(test_cap),
-	    cmocka_unit_test(test_parse_select),
+	    cmocka_unit_test(test_parse_select),     cmocka_unit_test(test_pod_named_late),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
