@@ -561,6 +561,9 @@ for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" build_ns_per_cgroup; done >"$T/
 row "playbook evaluation, 10,000 cgroups (ns/cgroup)" "$(summ "$T/eng_ns")" \
 	"default playbook, rules pending/firing/resolving; baseline: building the sample's event $(summ "$T/build_ns" | cut -d' ' -f1) ns"
 
+section "5. Scrape cost at 1,000 containers: /metrics/cadvisor beside /metrics (tools/bench/scrape_cost.sh)"
+SCRAPE_ROUNDS=$REPS "$HERE/scrape_cost.sh" "$OUT" 1000 | sed 's/^/  /'
+
 printf '\nload average at end %s; BPF programs loaded by others at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(others_progs | grep . || echo none)"
 exit 0

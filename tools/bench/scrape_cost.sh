@@ -9,8 +9,8 @@
 set -u
 B=${1:-build}
 N=${2:-1000}
-ROUNDS=${ROUNDS:-5}
-K=${K:-20} # scrapes per batch
+ROUNDS=${SCRAPE_ROUNDS:-5}
+K=${SCRAPE_BATCH:-20} # scrapes per batch
 T=$(mktemp -d)
 PARENT=/cgpulse-test-bench-scrape-$$
 hier=$(awk '$3 == "cgroup2" { print $2 } $3 == "cgroup" && $4 ~ /(^|,)(memory|cpu)(,|$)/ { print $2 }' /proc/self/mounts)
