@@ -151,7 +151,7 @@ static int pod_ref(struct cgp_cadvisor *c, const struct cgp_attribution *a, stru
 	struct podname *pn = cgp_idmap_get(&c->pods, key);
 
 	*out = NULL;
-	if (!a->pod_uid[0])
+	if (!a->pod_uid[0] || (pn && strcmp(pn->uid, a->pod_uid))) /* no pod, or another pod's hash: unnamed */
 		return 0;
 	if (!pn) {
 		pn = calloc(1, sizeof(*pn));
