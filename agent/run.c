@@ -18,12 +18,14 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include "caps.h"
+#include "syscall_filter.h"
 #include "collect/loader.h"
 #include "collect/rings.h"
 #include "collect/sampler.h"
 #include "commands.h"
 #include "events/event_ring.h"
 #include "events/event_text.h"
+#include "events/handover.h"
 #include "events/publish.h"
 #include "events/spool.h"
 #include "lib/clock.h"
@@ -54,6 +56,7 @@ struct run_ctx {
 	struct cgp_playbook *pb;
 	struct cgp_engine *engine;
 	struct cgp_publisher pub;
+	struct cgp_handover handover;
 	struct cgp_spool *spool;
 	struct cgp_cc *cc;
 	struct cgp_event_ring *ring;
@@ -62,7 +65,11 @@ struct run_ctx {
 	struct cgp_cadvisor *cadvisor;
 	struct cgp_am *am;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
+	bool reload_due;		/* SIGHUP or a changed file: reloaded once, after the turn's sweep */
+	uint64_t reloads, reloads_refused;
+	uint64_t ticks_missed; /* intervals that passed with no sweep: the loop was busy a whole interval */
 	double sweep_s_total, sweep_s_last;
+	bool swept; /* this turn published samples: send them */
 	int ep, tfd, sfd;
 };
 
@@ -99,6 +106,7 @@ static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 
 	if (c->kind == CGP_CGROUP_MKDIR) {
 		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, c->ts_ns, now);
+		cgp_sampler_cgroup_born(&r->sp, c->cgroup_id, c->path); /* its v1 twins, on hybrid hosts */
 		return;
 	}
 	announce_started(r, c->cgroup_id, now);
@@ -191,11 +199,14 @@ static void reload(struct run_ctx *r)
 		cgp_info("SIGHUP: the embedded default playbook is in force; nothing to reload (--playbook FILE)");
 		return;
 	}
+	r->reloads++;
 	if (cgp_playbook_open(r->o->playbook, &pb)) {
+		r->reloads_refused++;
 		cgp_err("reload: %s refused; the playbook in force stays", r->o->playbook);
 		return;
 	}
 	if (cgp_engine_set_playbook(r->engine, pb, cgp_wall_ns(), on_alert, r)) {
+		r->reloads_refused++;
 		cgp_err("reload: out of memory applying %s; the playbook in force stays", r->o->playbook);
 		cgp_playbook_free(pb);
 		return;
@@ -226,6 +237,15 @@ static void update_counters(struct run_ctx *r, bool progs)
 		c.spool_dropped_others = ss.dropped_others_total;
 		c.spool_events = ss.events;
 		c.spool_bytes = ss.bytes;
+		c.spool_memory_bytes = ss.mapped;
+		c.spool_instances = ss.instances;
+		c.spool_replayed = ss.replayed;
+		c.spool_disk = ss.disk;
+		c.spool_disk_bytes = ss.journal.bytes;
+		c.spool_disk_segments = ss.journal.segments;
+		c.spool_disk_write_errors = ss.journal.write_errors;
+		c.spool_disk_syncs = ss.journal.syncs;
+		c.spool_disk_corrupt_records = ss.journal.replay.corrupt_records;
 	}
 	if (r->cc) {
 		cgp_cc_get_stats(r->cc, &cs);
@@ -244,7 +264,10 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.running_charge_failures = r->sp.stats.running.failures;
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
+	c.names_walks = r->names.stats.walks;
+	c.v1_walks = r->sp.stats.v1_walks;
 	c.names_tombstones = r->names.stats.tombstones;
+	c.names_tombstones_evicted = r->names.stats.evicted;
 	c.cgroup_started_lost = r->names.stats.unannounced;
 	cgp_meta_cache_get_stats(r->names.meta, &ms);
 	c.runtime_state_reads = ms.reads;
@@ -254,6 +277,9 @@ static void update_counters(struct run_ctx *r, bool progs)
 	if (r->cadvisor)
 		cgp_cadvisor_get_stats(r->cadvisor, &c.cadvisor);
 	c.sweeps = r->sp.stats.sweeps;
+	c.sweeps_missed = r->ticks_missed;
+	c.playbook_reloads = r->reloads;
+	c.playbook_reloads_refused = r->reloads_refused;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
 	if (r->am) {
@@ -277,14 +303,23 @@ static int setup_collector(struct run_ctx *r)
 {
 	struct cgp_cc_cfg cfg = {
 	    .addr = r->o->collector,
-	    .instance_id = r->pub.instance_id,
 	    .zlevel = 1,
 	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
+	char why[256];
+	int err;
 
-	r->spool = cgp_spool_new(r->o->spool_bytes, 0);
+	r->spool = cgp_spool_new(r->pub.instance_id, r->o->spool_bytes, 0);
 	if (!r->spool)
 		return -ENOMEM;
+	if (r->o->spool_dir) {
+		/* what an earlier agent left unacknowledged goes out first, under its own instance id */
+		err = cgp_spool_open_dir(r->spool, r->o->spool_dir, why, sizeof(why));
+		if (err) {
+			cgp_err("--spool-dir: %s", why);
+			return err;
+		}
+	}
 	r->cc = cgp_cc_new(&cfg, r->spool);
 	if (!r->cc) {
 		cgp_err("--collector %s: not a HOST:PORT", r->o->collector);
@@ -300,6 +335,13 @@ static int setup_http(struct run_ctx *r)
 	    .addr = r->o->http,
 	    .node = r->pub.node,
 	    .instance_id = r->pub.instance_id,
+	    .tls_cert = r->o->http_tls_cert,
+	    .tls_key = r->o->http_tls_key,
+	    .token_file = r->o->http_token_file,
+	    .auth_metrics = r->o->http_auth_metrics,
+	    .max_connections = r->o->http_max_connections,
+	    .max_per_client = r->o->http_max_per_client,
+	    .header_timeout_s = r->o->http_header_timeout_s,
 	};
 	char why[256];
 
@@ -371,6 +413,15 @@ static int setup(struct run_ctx *r)
 		return err;
 	if (r->o->collector && (err = setup_collector(r)))
 		return err;
+	cgp_handover_begin(&r->handover, r->bpf.agent_state, r->pub.instance_id,
+			   (r->o->collector ? CGP_AGENT_COLLECTOR : 0) | (r->o->spool_dir ? CGP_AGENT_SPOOL_DIR : 0),
+			   r->spool);
+	if (r->handover.prev.instance_id[0])
+		cgp_info("previous instance %s: published up to seq %llu, acknowledged up to %llu; %s",
+			 r->handover.prev.instance_id, (unsigned long long)r->handover.prev.last_seq,
+			 (unsigned long long)r->handover.prev.acked_seq,
+			 r->handover.prev.handed_over ? "nothing of it is lost"
+						      : "the rest of it is lost (no spool directory held it)");
 	if ((!r->o->http || strcmp(r->o->http, "off")) && (err = setup_http(r)))
 		return err;
 	if (r->o->am.n_urls && (err = setup_alertmanager(r)))
@@ -399,20 +450,29 @@ static void health_ok(struct run_ctx *r)
 	cgp_http_set_health(r->http, true, health);
 }
 
-/* What the loop does after every turn, whatever woke it: pulls what the stages left for it. */
+/* What the loop does after every turn, whatever woke it: pulls what the stages left for it. What the turn
+ * spooled goes to the spool directory first, then to the collector, and is then made durable (an fdatasync
+ * never delays a send). */
 static void after_turn(struct run_ctx *r)
 {
+	uint64_t now = cgp_wall_ns();
+	struct cgp_spool_stats ss = {0};
+
 	if (r->cc) {
 		struct cgp_cc_stats cs;
 
 		cgp_cc_get_stats(r->cc, &cs);
-		if (cgp_pub_report_drops(&r->pub, cs.connected, cgp_wall_ns(), DROP_REPORT_NS))
+		if (cgp_pub_report_drops(&r->pub, cs.connected, now, DROP_REPORT_NS))
 			cgp_info("reported spool drops to the collector");
-		if (r->pub.urgent) {
-			r->pub.urgent = false;
+		cgp_spool_flush(r->spool, now);
+		if (r->pub.urgent || r->swept) {
+			r->pub.urgent = r->swept = false;
 			cgp_cc_kick(r->cc);
 		}
+		cgp_spool_sync(r->spool, now);
+		cgp_spool_get_stats(r->spool, &ss);
 	}
+	cgp_handover_note(&r->handover, r->pub.seq, ss.acked_seq);
 	update_counters(r, false);
 	/* every turn, not only when its fd fired: a flowing stream needs runs with no fd ready */
 	if (r->http)
@@ -428,7 +488,7 @@ static int loop(struct run_ctx *r)
 
 	if (r->http)
 		health_ok(r);
-	cgp_pub_agent_started(&r->pub, &r->bpf);
+	cgp_pub_agent_started(&r->pub, &r->bpf, &r->handover.prev);
 	for (;;) {
 		timeout = r->cc ? cgp_cc_tick(r->cc) : -1;
 		if (r->http) {
@@ -455,16 +515,15 @@ static int loop(struct run_ctx *r)
 				while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo != SIGHUP)
 						return 0;
-					reload(r);
+					r->reload_due = true; /* many SIGHUPs in a turn: one reload */
 				}
 				break;
 			case EV_TIMER:
 				if (read(r->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 					break;
+				r->ticks_missed += ticks - 1;
 				/* event rings first, so an OOM is never published after the sample that counts it */
 				cgp_rings_consume(&r->rings);
-				if (playbook_changed(r))
-					reload(r);
 				err = sweep(r, true);
 				if (err) {
 					if (r->http)
@@ -473,10 +532,11 @@ static int loop(struct run_ctx *r)
 				}
 				fflush(stdout);
 				update_counters(r, true);
-				if (r->cc)
-					cgp_cc_kick(r->cc);
+				r->swept = true;
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
+				if (playbook_changed(r))
+					r->reload_due = true;
 				break;
 			case EV_RINGS:
 				cgp_rings_consume(&r->rings);
@@ -488,6 +548,11 @@ static int loop(struct run_ctx *r)
 				cgp_am_handle(r->am);
 				break;
 			}
+		}
+		/* after the turn's sweep, never before it: a reload's work (bounded: playbook.h) is the only delay */
+		if (r->reload_due) {
+			r->reload_due = false;
+			reload(r);
 		}
 		after_turn(r);
 	}
@@ -501,6 +566,7 @@ static void drain_collector(struct run_ctx *r)
 	uint64_t end = cgp_wall_ns() + DRAIN_ON_EXIT_NS;
 
 	while (r->cc && cgp_wall_ns() < end) {
+		cgp_spool_flush(r->spool, cgp_wall_ns());
 		cgp_spool_get_stats(r->spool, &st);
 		if (!st.events)
 			break;
@@ -551,8 +617,21 @@ static int start(struct run_ctx *r)
 	err = sweep(r, false); /* baseline: the first interval starts now */
 	if (!err)
 		err = setup(r);
-	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
-		cgp_err("dropping capabilities: %s", strerror(-err));
+	if (!err && !o->keep_caps) {
+		const char *kept;
+
+		err = cgp_drop_capabilities(cgp_bpf_map_fd(&r->bpf), &kept);
+		if (err)
+			cgp_err("dropping capabilities: %s", strerror(-err));
+		else if (kept)
+			cgp_info(
+			    "kept %s after attaching: this kernel refuses bpf() on the programs' own fds without it "
+			    "(kernel.unprivileged_bpf_disabled, kernels before 5.19)",
+			    kept);
+	}
+	/* the last step of start: from here on the loop makes only the syscalls on the list */
+	if (!err && (err = cgp_seccomp_install(o->seccomp)))
+		cgp_err("installing the syscall filter: %s", strerror(-err));
 	if (err)
 		return err;
 	cgp_bpf_attached_line(&r->bpf, attached, sizeof(attached));
@@ -591,6 +670,19 @@ int cgp_cmd_run(const struct cgp_opts *o)
 		cgp_err("%s", strerror(-err));
 	cgp_rings_consume(&r.rings);
 	drain_collector(&r);
+	if (r.spool) {
+		struct cgp_spool_stats st;
+
+		cgp_spool_get_stats(r.spool, &st);
+		cgp_handover_note(&r.handover, r.pub.seq, st.acked_seq); /* the OOM kills read at exit too */
+		cgp_info("exit: published %llu events (seq 1..%llu); the collector acknowledged up to %llu; %zu events "
+			 "unacknowledged%s",
+			 (unsigned long long)r.pub.published, (unsigned long long)r.pub.seq,
+			 (unsigned long long)st.acked_seq, st.events,
+			 !st.events	? ""
+			 : o->spool_dir ? ", kept in the spool directory for the next agent"
+					: ", lost");
+	}
 	drain_alertmanager(&r);
 	cgp_am_free(r.am);
 	cgp_rings_close(&r.rings);

@@ -138,6 +138,23 @@ struct cgp_cgroup_event {
 	char path[CGP_PATH_LEN]; /* relative to the cgroup2 root; cut at CGP_PATH_LEN - 1 */
 };
 
+/* What the agent instance running now leaves for the next one on the node: the agent_state map, pinned, so it
+ * outlives an agent killed without warning (with --keep-pins). Written by userspace only, through mmap. */
+#define CGP_INSTANCE_ID_LEN 40
+
+enum cgp_agent_flags {
+	CGP_AGENT_COLLECTOR = 1, /* it pushed to a collector: what it had not had acknowledged was owed to one */
+	CGP_AGENT_SPOOL_DIR = 2, /* it journaled its spool to a directory */
+};
+
+struct cgp_agent_state {
+	char instance_id[CGP_INSTANCE_ID_LEN]; /* NUL-terminated; empty: no agent yet */
+	__u64 last_seq;			       /* the last sequence number it published */
+	__u64 acked_seq;		       /* the collector acknowledged every seq up to this */
+	__u32 flags;			       /* enum cgp_agent_flags */
+	__u32 pad;
+};
+
 /* One OOM kill, sent through the oom_events ring buffer the moment the kernel picks the victim. */
 struct cgp_oom_rec {
 	__u64 ts_boot_ns; /* bpf_ktime_get_boot_ns() */

@@ -75,6 +75,16 @@ struct {
 	__uint(pinning, LIBBPF_PIN_BY_NAME);
 } oom_events SEC(".maps");
 
+/* the agent instance running now, for the next one (no program uses it: userspace writes it through mmap) */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct cgp_agent_state);
+	__uint(pinning, LIBBPF_PIN_BY_NAME);
+} agent_state SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);

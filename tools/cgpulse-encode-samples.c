@@ -15,6 +15,7 @@
 
 #define NODE	 "node-1"
 #define INSTANCE "5f0c3a1e9d2b4c6a8e7f1029384756ab"
+#define PREVIOUS "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 
 static int write_file(const char *dir, const char *name, const struct cgp_buf *b)
 {
@@ -116,10 +117,28 @@ int main(int argc, char **argv)
 	err |= emit_packed(&gap, &pb, &jsonl, &batch);
 	cgp_buf_free(&gap);
 
-	struct cgp_spool_drops d = {.samples = 10, .others = 1, .first_seq = 7, .last_seq = 40};
+	/* a previous instance's drops, replayed from a spool directory */
+	struct cgp_spool_drops d = {
+	    .instance_id = PREVIOUS, .samples = 10, .others = 1, .first_seq = 7, .last_seq = 40};
 
-	m.seq = 41; /* after the events it reports */
+	m.seq = 41;
 	cgp_event_build_dropped(&b, &m, 1700000006000000000ull, &d);
+	err |= emit(&b, &pb, &jsonl, &batch);
+
+	struct cgp_bpf bpf = {.n_attached = 2, .n_skipped = 1, .max_cgroups = 8192};
+	struct cgp_previous_instance prev = {.instance_id = PREVIOUS,
+					     .last_seq = 24,
+					     .acked_seq = 9,
+					     .handed_over = false,
+					     .spool_replayed = 3,
+					     .spool_corrupt = 1};
+
+	bpf.attached[0] = "cgp_switch";
+	bpf.attached[1] = "cgp_oom_victim";
+	bpf.skipped[0] = (struct cgp_prog_skip){"cgp_reclaim_in/out", "no vmscan memcg reclaim tracepoints"};
+	bpf.fs.hybrid = true;
+	m.seq = 42;
+	cgp_event_build_agent_started(&b, &m, 1700000007000000000ull, "1.2.3", "6.18.0", &bpf, &prev);
 	err |= emit(&b, &pb, &jsonl, &batch);
 
 	/* the same events as one plain batch, then again (re-read from events.pb) as one zlib batch, then an ack */
@@ -134,7 +153,7 @@ int main(int argc, char **argv)
 		p += h + n;
 	}
 	err |= cgp_batch_finish(&batch, INSTANCE, 1, 6, &frames);
-	err |= cgp_wire_append_ack(&frames, INSTANCE, 41);
+	err |= cgp_wire_append_ack(&frames, INSTANCE, 42);
 	if (err) {
 		fprintf(stderr, "cgpulse-encode-samples: encoding failed\n");
 		return 1;

@@ -32,7 +32,7 @@ static struct {
 	uint64_t events, oom_every;
 	size_t batch, window, spool_events;
 	int zlevel;
-	double rate, timeout_s;
+	double rate, timeout_s, progress_s;
 	bool attribution;
 	uint64_t encoded_bytes, encoded_samples;
 } O = {.agents = 1, .events = 100000, .batch = 512, .zlevel = 1, .timeout_s = 120, .attribution = true};
@@ -61,7 +61,8 @@ static void push_event(struct agent *a)
 	struct cgp_attribution attr = cgp_attribution_unknown;
 	unsigned ctr = (unsigned)(seq % 100);
 	char cid[65], path[256], pod[32], name[32];
-	bool sample = !O.oom_every || seq % O.oom_every;
+	/* every oom_every-th event this agent makes (its Dropped reports take seqs too: count, not place) */
+	bool sample = !O.oom_every || (a->pushed + 1) % O.oom_every;
 
 	for (int i = 0; i < 64; i++)
 		cid[i] = hex[(ctr * 7 + (unsigned)i * 13) % 16];
@@ -140,7 +141,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: cgpulse-loadgen --connect ADDR:PORT [--agents N] [--events PER_AGENT] [--batch EVENTS]\n"
 		"                       [--zlevel 0-9] [--rate EVENTS_PER_S_PER_AGENT] [--oom-every K]\n"
-		"                       [--spool-events N] [--instance-prefix P] [--no-attribution] [--timeout S]\n");
+		"                       [--spool-events N] [--instance-prefix P] [--no-attribution] [--timeout S]\n"
+		"                       [--progress SECONDS]: print \"progress T instance ID acked SEQ\" that often\n");
 }
 
 int main(int argc, char **argv)
@@ -157,6 +159,7 @@ int main(int argc, char **argv)
 	    {"instance-prefix", required_argument, NULL, 'p'},
 	    {"no-attribution", no_argument, NULL, 'A'},
 	    {"timeout", required_argument, NULL, 't'},
+	    {"progress", required_argument, NULL, 'P'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -165,7 +168,7 @@ int main(int argc, char **argv)
 	struct agent *ag;
 	int o, epfd;
 
-	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:P:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			O.addr = optarg;
@@ -199,6 +202,9 @@ int main(int argc, char **argv)
 			break;
 		case 't':
 			O.timeout_s = atof(optarg);
+			break;
+		case 'P':
+			O.progress_s = atof(optarg);
 			break;
 		case 'v':
 			cgp_verbose = true;
@@ -238,14 +244,13 @@ int main(int argc, char **argv)
 
 		cgp_pub_init(&a->pub, "loadgen", false, NULL);
 		snprintf(a->pub.instance_id, sizeof(a->pub.instance_id), "%s-%u", O.prefix, i);
-		a->sp = cgp_spool_new(0, O.spool_events);
+		a->sp = cgp_spool_new(a->pub.instance_id, 0, O.spool_events);
 		a->pub.spool = a->sp;
-		cfg.instance_id = a->pub.instance_id;
 		a->cc = a->sp ? cgp_cc_new(&cfg, a->sp) : NULL;
 		if (!a->cc)
 			return 1;
 	}
-	double start = now_s(), end;
+	double start = now_s(), end, progressed = 0;
 	uint64_t total = 0;
 
 	for (;;) {
@@ -277,6 +282,19 @@ int main(int argc, char **argv)
 			cgp_spool_get_stats(a->sp, &st);
 			if (a->pushed >= O.events && !st.events && !cgp_spool_has_drops(a->sp))
 				done++;
+		}
+		if (O.progress_s > 0 && t - progressed >= O.progress_s) {
+			/* what each agent had acknowledged by now: a test checks it against what the collector stored
+			 */
+			for (unsigned i = 0; i < O.agents; i++) {
+				struct cgp_cc_stats cs;
+
+				cgp_cc_get_stats(ag[i].cc, &cs);
+				printf("progress %.3f instance %s acked %llu\n", t, ag[i].pub.instance_id,
+				       (unsigned long long)cs.acked_seq);
+			}
+			fflush(stdout);
+			progressed = t;
 		}
 		if (done == O.agents)
 			break;

@@ -2,15 +2,15 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "collect/cgroupfs.h"
+#include "lib/bytebuf.h"
 #include "lib/log.h"
-
-#define FILEID_KERNFS 0xfe
 
 /* mountinfo line: id parent maj:min root mountpoint options - fstype source superoptions */
 static int find_mounts(struct cgp_cgroupfs *fs)
@@ -103,29 +103,86 @@ void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
 	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
 }
 
-int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len)
+/* The subdirectories of dir (an fd this takes), with their ids, read whole before any is walked: one fd open at
+ * a time however deep the tree. */
+static int subdirs(int dir, char **names, size_t *len, struct cgp_buf *ids)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS}, .id = id};
-	char proc[64], abs[4096];
-	size_t mlen = strlen(mount);
-	ssize_t n;
-	int fd;
+	DIR *d = fdopendir(dir);
+	struct dirent *e;
+	size_t used = 0, cap = 0;
 
-	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ESTALE ? -ENOENT : -errno;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, abs, sizeof(abs) - 1);
-	close(fd);
-	if (n < 0)
+	*names = NULL;
+	*len = 0;
+	if (!d) {
+		int err = -errno;
+
+		close(dir);
+		return err;
+	}
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name) + 1;
+		uint64_t ino = e->d_ino; /* the cgroup's id */
+
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (used + n > cap) {
+			char *p = realloc(*names, cap = (used + n) * 2);
+
+			if (!p)
+				break;
+			*names = p;
+		}
+		if (cgp_buf_append(ids, &ino, sizeof(ino)))
+			break;
+		memcpy(*names + used, e->d_name, n);
+		used += n;
+	}
+	closedir(d);
+	if (e) { /* out of memory */
+		free(*names);
+		*names = NULL;
+		return -ENOMEM;
+	}
+	*len = used;
+	return 0;
+}
+
+/* path[0..plen) is the directory's path relative to the mount ("" for the root). */
+static void walk_below(int mount_fd, char *path, size_t plen, cgp_cgroup_walk_fn fn, void *ctx)
+{
+	struct cgp_buf ids = CGP_BUF_INIT;
+	char *names;
+	size_t len, i = 0;
+	int fd = openat(mount_fd, plen ? path + 1 : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || subdirs(fd, &names, &len, &ids)) { /* gone meanwhile, or no memory: skipped */
+		cgp_buf_free(&ids);
+		return;
+	}
+	for (const char *n = names; n < names + len; n += strlen(n) + 1, i++) {
+		size_t nl = strlen(n);
+
+		if (plen + 1 + nl >= PATH_MAX)
+			continue;
+		path[plen] = '/';
+		memcpy(path + plen + 1, n, nl + 1);
+		fn(ctx, ((const uint64_t *)cgp_buf_head(&ids))[i], path);
+		walk_below(mount_fd, path, plen + 1 + nl, fn, ctx);
+	}
+	path[plen] = 0;
+	free(names);
+	cgp_buf_free(&ids);
+}
+
+int cgp_cgroup_walk(int mount_fd, cgp_cgroup_walk_fn fn, void *ctx)
+{
+	char path[PATH_MAX] = "";
+	struct stat st;
+
+	if (fstat(mount_fd, &st))
 		return -errno;
-	abs[n] = 0;
-	if (strncmp(abs, mount, mlen) || (abs[mlen] && abs[mlen] != '/'))
-		return -EXDEV; /* outside our view of the mount (another cgroup namespace) */
-	snprintf(buf, len, "%s", abs[mlen] ? abs + mlen : "/");
+	fn(ctx, st.st_ino, "/");
+	walk_below(mount_fd, path, 0, fn, ctx);
 	return 0;
 }
 

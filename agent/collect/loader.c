@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -267,6 +268,12 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	err = attach_all(b);
 	if (err)
 		goto fail;
+	b->agent_state = mmap(NULL, sizeof(*b->agent_state), PROT_READ | PROT_WRITE, MAP_SHARED,
+			      bpf_map__fd(b->skel->maps.agent_state), 0);
+	if (b->agent_state == MAP_FAILED) {
+		cgp_info("mapping agent_state: %s (a restart will not name this instance)", strerror(errno));
+		b->agent_state = NULL;
+	}
 	b->iter_v2 = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.v2_fd, BPF_CGROUP_ITER_DESCENDANTS_PRE);
 	if (!b->iter_v2) {
 		err = -errno;
@@ -351,6 +358,9 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 	bpf_link__destroy(b->iter_cpu);
 	bpf_link__destroy(b->iter_flush);
 	b->iter_v2 = b->iter_mem = b->iter_cpu = b->iter_flush = NULL;
+	if (b->agent_state)
+		munmap(b->agent_state, sizeof(*b->agent_state));
+	b->agent_state = NULL;
 	if (b->skel) {
 		if (unpin && b->pin_dir[0]) {
 			struct bpf_map *m;
@@ -366,4 +376,9 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 	if (unpin && b->pin_dir[0])
 		rmdir(b->pin_dir);
 	cgp_cgroupfs_close(&b->fs);
+}
+
+int cgp_bpf_map_fd(const struct cgp_bpf *b)
+{
+	return b->skel ? bpf_map__fd(b->skel->maps.drops) : -1;
 }

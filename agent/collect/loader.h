@@ -11,6 +11,7 @@
 
 struct cgpulse_bpf;
 struct bpf_link;
+struct cgp_agent_state;
 struct bpf_program;
 
 struct cgp_loader_opts {
@@ -47,6 +48,9 @@ struct cgp_bpf {
 	size_t n_attached;
 	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
 	size_t n_skipped;
+	/* the agent_state map, mapped: what the previous agent on these pins left, and where this one leaves its
+	 * own; NULL when it could not be mapped */
+	struct cgp_agent_state *agent_state;
 	struct cgp_features features; /* the figures this kernel can give (logged at start) */
 };
 
@@ -61,5 +65,7 @@ bool cgp_bpf_stats_enabled(void);
 void cgp_bpf_attached_line(const struct cgp_bpf *b, char *buf, size_t len);
 /* Removes everything pinned under dir by an earlier agent. */
 int cgp_bpf_unpin_dir(const char *dir);
+/* An fd of one of the loaded maps, for asking the kernel whether bpf() on held fds needs a capability. */
+int cgp_bpf_map_fd(const struct cgp_bpf *b);
 
 #endif

@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
@@ -13,7 +16,9 @@
 #include "lib/log.h"
 
 #define JOIN_NONE	  UINT64_MAX
-#define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
+#define JOIN_RETRY_SWEEPS 8  /* a v1 memory cgroup without a v2 twin is looked up again this often */
+#define BIRTH_SWEEPS	  30 /* a new cgroup's v1 twins are looked for this many sweeps (runtimes make them at once) */
+#define REWALK_SWEEPS	  30 /* a hierarchy is walked again at most this often, for v1 cgroups no birth named */
 
 struct cgp_cg {
 	uint32_t gen;  /* last sweep that saw it */
@@ -32,7 +37,27 @@ struct cgp_join {
 	uint64_t v2_id; /* JOIN_NONE: no v2 twin */
 	uint32_t gen;	/* last sweep that saw it */
 	uint32_t looked_up;
+	char *path;  /* relative to the hierarchy, kept while it has no v2 twin; NULL: not known (yet) */
+	bool walked; /* a walk of the hierarchy did not find it either: no use walking for it again */
 };
+
+/* A cgroup v2 directory made since start (the kernel's mkdir record): its v1 twins, made by the runtime at the
+ * same path, are joined by that path, with no walk. */
+struct cgp_birth {
+	uint64_t v2_id;
+	uint32_t gen;  /* the sweep it was first looked for in */
+	uint8_t found; /* bit 0: memory hierarchy, bit 1: cpu hierarchy */
+	char path[];
+};
+
+static void join_free(void *p)
+{
+	struct cgp_join *j = p;
+
+	if (j)
+		free(j->path);
+	free(j);
+}
 
 static int collect(void *ctx, void *data, size_t size)
 {
@@ -62,8 +87,11 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 void cgp_sampler_free(struct cgp_sampler *sp)
 {
 	cgp_idmap_free_all(&sp->cgs, NULL);
-	cgp_idmap_free_all(&sp->memjoin, NULL);
-	cgp_idmap_free_all(&sp->cpujoin, NULL);
+	cgp_idmap_free_all(&sp->memjoin, join_free);
+	cgp_idmap_free_all(&sp->cpujoin, join_free);
+	for (size_t i = 0; i < cgp_buf_size(&sp->births) / sizeof(void *); i++)
+		free(((void **)cgp_buf_head(&sp->births))[i]);
+	cgp_buf_free(&sp->births);
 	ring_buffer__free(sp->rb);
 	sp->rb = NULL;
 	cgp_buf_free(&sp->recs);
@@ -124,35 +152,123 @@ static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t 
 
 /* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
  * Runtimes and systemd create the same path in every hierarchy, so a v1 cgroup is joined to the cgroup v2
- * cgroup of the same path (resolved once per v1 cgroup, then cached until it goes). */
+ * cgroup of the same path: paths come from one walk of each v1 hierarchy at start, then from the kernel's mkdir
+ * records of new v2 cgroups (their v1 twins are looked up by that path), and a v1 cgroup neither named is found
+ * by walking its hierarchy again (at most every REWALK_SWEEPS). The pair is cached until the v1 cgroup goes. */
 struct v1h {
 	struct cgp_idmap *join;
 	int fd;
 	const char *mount;
+	uint8_t bit;	      /* in cgp_birth.found */
+	uint32_t *walked_gen; /* when it was last walked (0: never) */
+	bool *need_walk;      /* a v1 cgroup of unknown path was met */
 };
+
+static struct cgp_join *join_get(struct cgp_sampler *sp, struct cgp_idmap *join, uint64_t v1_id)
+{
+	struct cgp_join *j = cgp_idmap_get(join, v1_id);
+
+	if (j)
+		return j;
+	j = calloc(1, sizeof(*j));
+	if (!j || cgp_idmap_put(join, v1_id, j)) {
+		free(j);
+		return NULL;
+	}
+	j->v2_id = JOIN_NONE;
+	j->gen = sp->gen;
+	return j;
+}
+
+/* rel has a v1 cgroup of this hierarchy: joined to the v2 cgroup at the same path, or remembered without one. */
+static void join_path(struct cgp_sampler *sp, struct cgp_join *j, const char *rel)
+{
+	uint64_t id;
+
+	if (!j || j->v2_id != JOIN_NONE)
+		return;
+	id = cgp_cgroup_id(sp->bpf->fs.v2_mount, rel);
+	j->looked_up = sp->gen;
+	if (id) {
+		j->v2_id = id;
+		free(j->path);
+		j->path = NULL;
+	} else if (!j->path) {
+		j->path = strdup(rel); /* no memory: it stays unjoined, and counted so */
+	}
+}
+
+struct walk_ctx {
+	struct cgp_sampler *sp;
+	const struct v1h *h;
+};
+
+static void on_v1_dir(void *ctx, uint64_t id, const char *rel)
+{
+	struct walk_ctx *w = ctx;
+
+	join_path(w->sp, join_get(w->sp, w->h->join, id), rel);
+}
+
+static void walk_v1(struct cgp_sampler *sp, const struct v1h *h)
+{
+	struct walk_ctx w = {sp, h};
+	int err;
+
+	*h->walked_gen = sp->gen;
+	*h->need_walk = false;
+	err = cgp_cgroup_walk(h->fd, on_v1_dir, &w);
+	if (err)
+		cgp_debug("walking %s: %s", h->mount, strerror(-err));
+	/* whoever is still without a path is not in this view of the hierarchy: no use walking for it again */
+	for (size_t i = 0; i < h->join->cap; i++) {
+		struct cgp_join *j = h->join->vals[i];
+
+		if (h->join->keys[i] && !j->path && j->v2_id == JOIN_NONE)
+			j->walked = true;
+	}
+	sp->stats.v1_walks++;
+}
+
+/* New v2 cgroups' twins in this hierarchy, looked up by path for a few sweeps. */
+static void join_births(struct cgp_sampler *sp, const struct v1h *h)
+{
+	struct cgp_birth **b = (struct cgp_birth **)cgp_buf_head(&sp->births);
+	size_t n = cgp_buf_size(&sp->births) / sizeof(*b);
+	char p[PATH_MAX + 256];
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cgp_join *j;
+
+		if (b[i]->found & h->bit)
+			continue;
+		snprintf(p, sizeof(p), "%s%s", h->mount, b[i]->path);
+		if (stat(p, &st))
+			continue;
+		b[i]->found |= h->bit;
+		j = join_get(sp, h->join, st.st_ino);
+		if (j && j->v2_id == JOIN_NONE) {
+			j->v2_id = b[i]->v2_id;
+			free(j->path);
+			j->path = NULL;
+		}
+	}
+}
 
 static uint64_t join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1_id)
 {
-	struct cgp_join *j = cgp_idmap_get(h->join, v1_id);
-	char path[4096];
+	struct cgp_join *j = join_get(sp, h->join, v1_id);
 
-	if (!j) {
-		j = calloc(1, sizeof(*j));
-		if (!j || cgp_idmap_put(h->join, v1_id, j)) {
-			free(j);
-			return JOIN_NONE;
-		}
-		j->v2_id = JOIN_NONE;
-	}
+	if (!j)
+		return JOIN_NONE;
 	j->gen = sp->gen;
-	if (j->v2_id == JOIN_NONE && (!j->looked_up || sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)) {
-		j->looked_up = sp->gen;
-		if (!cgp_cgroup_path(h->fd, h->mount, v1_id, path, sizeof(path))) {
-			uint64_t id = cgp_cgroup_id(sp->bpf->fs.v2_mount, path);
-
-			j->v2_id = id ? id : JOIN_NONE;
-		}
-	}
+	if (j->v2_id != JOIN_NONE)
+		return j->v2_id;
+	if (!j->path && !j->walked)
+		*h->need_walk = true; /* made after the last walk, and no mkdir record named it */
+	else if (j->path && sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)
+		join_path(sp, j, j->path); /* its v2 twin may have come since */
 	return j->v2_id;
 }
 
@@ -262,8 +378,12 @@ static int read_v2(struct cgp_sampler *sp)
  * a quota proves nothing of them). */
 static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h, bool all)
 {
-	ssize_t n = read_iter(sp, link);
+	ssize_t n;
 
+	if (!*h->walked_gen || (*h->need_walk && sp->gen - *h->walked_gen >= REWALK_SWEEPS))
+		walk_v1(sp, h);
+	join_births(sp, h);
+	n = read_iter(sp, link);
 	if (n < 0)
 		return (int)n;
 	for (ssize_t i = 0; i < n; i++) {
@@ -288,7 +408,7 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 		struct cgp_join *j = h->join->vals[i];
 
 		if (h->join->keys[i] && j->gen != sp->gen)
-			free(cgp_idmap_del(h->join, h->join->keys[i]));
+			join_free(cgp_idmap_del(h->join, h->join->keys[i]));
 		else
 			i++;
 	}
@@ -352,6 +472,24 @@ int cgp_sampler_end(struct cgp_sampler *sp)
 	return 0;
 }
 
+/* Births looked for long enough, or found in every v1 hierarchy, are let go. */
+static void forget_births(struct cgp_sampler *sp)
+{
+	struct cgp_birth **b = (struct cgp_birth **)cgp_buf_head(&sp->births);
+	size_t n = cgp_buf_size(&sp->births) / sizeof(*b), kept = 0;
+	uint8_t all = (sp->bpf->iter_mem ? 1 : 0) | (sp->bpf->iter_cpu ? 2 : 0);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!b[i]->gen)
+			b[i]->gen = sp->gen;
+		if ((b[i]->found & all) == all || sp->gen - b[i]->gen >= BIRTH_SWEEPS)
+			free(b[i]);
+		else
+			b[kept++] = b[i];
+	}
+	sp->births.len = sp->births.off + kept * sizeof(*b);
+}
+
 /* memory.stat's figures (anon, file, inactive_file) are totals the kernel flushes lazily, about every 2 s: read
  * before a flush, a cgroup's inactive_file was seen larger than its whole usage. Flush them as a reader of the
  * root's memory.stat would, once per sweep. */
@@ -367,8 +505,10 @@ static void flush_mem_stats(struct cgp_sampler *sp)
 
 int cgp_sampler_sweep(struct cgp_sampler *sp)
 {
-	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
-	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
+	struct v1h mem = {&sp->memjoin,	       sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount, 1,
+			  &sp->mem_walked_gen, &sp->mem_need_walk};
+	struct v1h cpu = {&sp->cpujoin,	     sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount, 2,
+			  &sp->cpu_walk_gen, &sp->cpu_need_walk};
 	int err;
 
 	/* first the time the tasks running now used since they were last charged, so the window holds it */
@@ -398,12 +538,29 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 	}
 	if (!err)
 		err = cgp_sampler_end(sp);
+	forget_births(sp);
 	if (err) {
 		cgp_err("reading the cgroup iterator: %s", strerror(-err));
 		return err;
 	}
 	read_drops(sp);
 	return 0;
+}
+
+void cgp_sampler_cgroup_born(struct cgp_sampler *sp, uint64_t v2_id, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	struct cgp_birth *b;
+
+	if (!sp->bpf || !(sp->bpf->iter_mem || sp->bpf->iter_cpu))
+		return; /* pure v2: nothing to join */
+	b = calloc(1, sizeof(*b) + n);
+	if (!b)
+		return; /* found by the next walk instead */
+	b->v2_id = v2_id;
+	memcpy(b->path, path, n);
+	if (cgp_buf_append(&sp->births, &b, sizeof(b)))
+		free(b);
 }
 
 bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sample *out)

@@ -309,12 +309,16 @@ void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_m
 	p->first_dropped_seq = d->first_seq;
 	p->last_dropped_seq = d->last_seq;
 	p->reason = text(b, "spool_full");
+	if (!d->own)
+		p->dropped_instance_id =
+		    text(b, d->instance_id); /* a previous instance's, replayed from the spool directory */
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_DROPPED;
 	b->ev.dropped = p;
 }
 
 void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				   const char *version, const char *kernel, const struct cgp_bpf *bpf)
+				   const char *version, const char *kernel, const struct cgp_bpf *bpf,
+				   const struct cgp_previous_instance *prev)
 {
 	Cgpulse__V1__AgentStarted *p = &b->body.agent_started;
 
@@ -336,6 +340,14 @@ void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_e
 	}
 	p->programs_skipped = b->skipped;
 	p->max_cgroups = bpf->max_cgroups;
+	if (prev) {
+		p->previous_instance_id = text(b, prev->instance_id);
+		p->previous_last_seq = prev->last_seq;
+		p->previous_acked_seq = prev->acked_seq;
+		p->previous_handed_over = prev->handed_over;
+		p->spool_replayed = prev->spool_replayed;
+		p->spool_corrupt_records = prev->spool_corrupt;
+	}
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_AGENT_STARTED;
 	b->ev.agent_started = p;
 }

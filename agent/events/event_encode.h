@@ -11,6 +11,7 @@
 #include "cgpulse/v1/event.pb-c.h"
 #include "collect/loader.h"
 #include "collect/sample.h"
+#include "events/handover.h"
 #include "events/spool.h"
 #include "lib/bytebuf.h"
 #include "names/attribution.h"
@@ -55,9 +56,11 @@ void cgp_event_build_cgroup(struct cgp_event_build *b, const struct cgp_event_me
 			    uint64_t cgroup_id, const struct cgp_attribution *a);
 void cgp_event_build_dropped(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
 			     const struct cgp_spool_drops *d);
-/* The loader's account of this kernel: programs attached, and skipped with why. */
+/* The loader's account of this kernel: programs attached, and skipped with why; and the instance that ran
+ * before (prev may be NULL: none known). */
 void cgp_event_build_agent_started(struct cgp_event_build *b, const struct cgp_event_meta *m, uint64_t ts_ns,
-				   const char *version, const char *kernel, const struct cgp_bpf *bpf);
+				   const char *version, const char *kernel, const struct cgp_bpf *bpf,
+				   const struct cgp_previous_instance *prev);
 /* A Gap (outside the sequence: seq 0) for one stream consumer, serialized and appended to out; 0 or -ENOMEM. */
 int cgp_event_encode_gap(const char *node, const char *instance_id, uint64_t ts_ns, uint64_t first_missed_seq,
 			 uint64_t last_missed_seq, struct cgp_buf *out);

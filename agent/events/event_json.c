@@ -151,6 +151,12 @@ static void put_str(struct w *w, const char *k, const char *v)
 	text(w, v);
 }
 
+static void put_bool(struct w *w, const char *k, bool v)
+{
+	key(w, k);
+	raw(w, v ? "true" : "false", v ? 4 : 5);
+}
+
 /* A figure the kernel may lack: null when it does, never a made-up 0. */
 static void put_known_u64(struct w *w, const char *k, bool known, uint64_t v)
 {
@@ -432,6 +438,7 @@ int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct c
 		put_u64(&w, "first_dropped_seq", ev->dropped->first_dropped_seq);
 		put_u64(&w, "last_dropped_seq", ev->dropped->last_dropped_seq);
 		put_str(&w, "reason", ev->dropped->reason);
+		put_opt(&w, "dropped_instance_id", ev->dropped->dropped_instance_id);
 		break;
 	case CGPULSE__V1__EVENT__BODY_AGENT_STARTED: {
 		const Cgpulse__V1__AgentStarted *a = ev->agent_started;
@@ -454,6 +461,12 @@ int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct c
 			raw(&w, "]", 1);
 		}
 		put_u64(&w, "max_cgroups", a->max_cgroups);
+		put_str(&w, "previous_instance_id", a->previous_instance_id);
+		put_u64(&w, "previous_last_seq", a->previous_last_seq);
+		put_u64(&w, "previous_acked_seq", a->previous_acked_seq);
+		put_bool(&w, "previous_handed_over", a->previous_handed_over);
+		put_u64(&w, "spool_replayed", a->spool_replayed);
+		put_u64(&w, "spool_corrupt_records", a->spool_corrupt_records);
 		break;
 	}
 	default:

@@ -135,31 +135,37 @@ static void pub_dropped(struct cgp_publisher *p, const struct cgp_spool_drops *d
 	cgp_event_build_dropped(&p->b, &m, cgp_wall_ns(), d);
 	fan_out(p, true);
 	cgp_info("spool full: dropped %" PRIu64 " samples and %" PRIu64 " other events (seq %" PRIu64 "..%" PRIu64
-		 "), reported as a Dropped event",
-		 d->samples, d->others, d->first_seq, d->last_seq);
+		 "%s%s), reported as a Dropped event",
+		 d->samples, d->others, d->first_seq, d->last_seq, d->own ? "" : " of the previous instance ",
+		 d->own ? "" : d->instance_id);
 }
 
 bool cgp_pub_report_drops(struct cgp_publisher *p, bool live, uint64_t now_ns, uint64_t interval_ns)
 {
-	struct cgp_spool_drops d;
+	struct cgp_spool_drops d[8];
+	size_t n = 0;
 
 	if (!p->spool || !live || !cgp_spool_has_drops(p->spool))
 		return false;
 	if (p->drops_reported_ns && now_ns - p->drops_reported_ns < interval_ns)
 		return false;
-	if (!cgp_spool_take_drops(p->spool, &d))
+	/* take every instance's first: publishing a report may drop more, which waits for the next interval */
+	while (n < sizeof(d) / sizeof(d[0]) && cgp_spool_take_drops(p->spool, &d[n]))
+		n++;
+	if (!n)
 		return false;
 	p->drops_reported_ns = now_ns;
-	pub_dropped(p, &d);
+	for (size_t i = 0; i < n; i++)
+		pub_dropped(p, &d[i]);
 	return true;
 }
 
-void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b)
+void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b, const struct cgp_previous_instance *prev)
 {
 	struct cgp_event_meta m = next_meta(p);
 	struct utsname u;
 
 	uname(&u);
-	cgp_event_build_agent_started(&p->b, &m, cgp_wall_ns(), CGP_VERSION, u.release, b);
+	cgp_event_build_agent_started(&p->b, &m, cgp_wall_ns(), CGP_VERSION, u.release, b, prev);
 	fan_out(p, true);
 }

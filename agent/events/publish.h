@@ -46,11 +46,13 @@ void cgp_pub_oom(struct cgp_publisher *p, const struct cgp_oom_event *e, const s
 void cgp_pub_alert(struct cgp_publisher *p, const struct cgp_alert *al, const struct cgp_attribution *a);
 void cgp_pub_cgroup(struct cgp_publisher *p, bool started, uint64_t cgroup_id, uint64_t ts_ns,
 		    const struct cgp_attribution *a);
-/* The first event of an instance: programs attached and skipped (and why), kernel, cgroup layout. */
-void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b);
+/* The first event of an instance: programs attached and skipped (and why), kernel, cgroup layout, and the
+ * instance before it (prev may be NULL). */
+void cgp_pub_agent_started(struct cgp_publisher *p, const struct cgp_bpf *b, const struct cgp_previous_instance *prev);
 /* Reports the spool's drops when it is due: only while the collector is connected (live) and at most once per
  * interval_ns, since pushing the report into a full spool drops one more sample, which must not turn into a
- * report per batch. True when it published one. */
+ * report per batch. One Dropped event per instance whose events were dropped (a previous instance's replayed
+ * ones are named by Dropped.instance_id). True when it published any. */
 bool cgp_pub_report_drops(struct cgp_publisher *p, bool live, uint64_t now_ns, uint64_t interval_ns);
 
 #endif

@@ -22,7 +22,7 @@ enum cc_state { CC_IDLE, CC_CONNECTING, CC_CONNECTED };
 
 struct cgp_cc {
 	struct cgp_cc_cfg cfg;
-	char *addr, *instance_id;
+	char *addr;
 	struct cgp_spool *sp;
 	enum cc_state state;
 	int fd;
@@ -31,8 +31,8 @@ struct cgp_cc {
 	struct cgp_buf out, scratch;
 	struct cgp_frame_decoder dec;
 	struct cgp_batch batch;
+	char batch_instance[CGP_JOURNAL_ID_MAX]; /* whose events the batch being built holds */
 	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms;
-	uint64_t last_sent_seq;
 	uint64_t rng;
 	unsigned failures_in_row;
 	struct cgp_cc_stats st;
@@ -59,20 +59,18 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 	struct cgp_cc *cc;
 	struct timespec ts;
 
-	if (!cfg->addr || !cfg->instance_id || !cfg->instance_id[0] || !sp)
+	if (!cfg->addr || !sp)
 		return NULL;
 	cc = calloc(1, sizeof(*cc));
 	if (!cc)
 		return NULL;
 	cc->cfg = *cfg;
 	cc->addr = strdup(cfg->addr);
-	cc->instance_id = strdup(cfg->instance_id);
-	if (!cc->addr || !cc->instance_id) {
+	if (!cc->addr) {
 		cgp_cc_free(cc);
 		return NULL;
 	}
 	cc->cfg.addr = cc->addr;
-	cc->cfg.instance_id = cc->instance_id;
 	if (!cc->cfg.batch_max_events)
 		cc->cfg.batch_max_events = 1024;
 	if (!cc->cfg.batch_max_bytes)
@@ -90,11 +88,10 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 	cc->sp = sp;
 	cc->fd = cc->reg_fd = -1;
 	cc->backoff_ms = cc->cfg.backoff_min_ms;
-	/* agents restarted together must not retry in lockstep: seed the jitter per process and instance */
+	/* agents restarted together must not retry in lockstep: seed the jitter per process and moment */
 	clock_gettime(CLOCK_REALTIME, &ts);
 	cc->rng = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ (uintptr_t)cc;
-	for (const char *p = cc->instance_id; *p; p++)
-		cc->rng = (cc->rng ^ (uint8_t)*p) * 0x100000001b3ull;
+	cc->rng *= 0x100000001b3ull;
 	if (!cc->rng)
 		cc->rng = 1;
 	cgp_frame_decoder_init(&cc->dec, CGP_FRAME_MAX_DEFAULT);
@@ -123,7 +120,6 @@ void cgp_cc_free(struct cgp_cc *cc)
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_batch_free(&cc->batch);
 	free(cc->addr);
-	free(cc->instance_id);
 	free(cc);
 }
 
@@ -176,26 +172,30 @@ static bool flush(struct cgp_cc *cc)
 	return true;
 }
 
-/* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. */
+/* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. A batch
+ * holds one instance's events: the spool hands out a previous instance's before ours. */
 static void pump(struct cgp_cc *cc)
 {
 	const struct cgp_spool_entry *e;
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {
-			if (cc->batch.events && (cc->batch.events >= cc->cfg.batch_max_events ||
-						 cgp_batch_bytes(&cc->batch) + e->len > cc->cfg.batch_max_bytes))
+			if (!cc->batch.events)
+				snprintf(cc->batch_instance, sizeof(cc->batch_instance), "%s", e->instance_id);
+			else if (cc->batch.events >= cc->cfg.batch_max_events ||
+				 cgp_batch_bytes(&cc->batch) + e->len > cc->cfg.batch_max_bytes ||
+				 strcmp(e->instance_id, cc->batch_instance))
 				break;
 			if (cgp_batch_add(&cc->batch, e->data, e->len))
 				goto nomem;
-			cc->last_sent_seq = e->seq;
 			cgp_spool_mark_sent(cc->sp);
 		}
 		if (!cc->batch.events)
 			break;
 		cc->st.batches_sent++;
 		cc->st.events_sent += cc->batch.events;
-		if (cgp_batch_finish(&cc->batch, cc->instance_id, cgp_spool_base_seq(cc->sp), cc->cfg.zlevel, &cc->out))
+		if (cgp_batch_finish(&cc->batch, cc->batch_instance, cgp_spool_base_seq(cc->sp, cc->batch_instance),
+				     cc->cfg.zlevel, &cc->out))
 			goto nomem;
 	}
 	return;
@@ -207,10 +207,7 @@ nomem:
 
 static bool awaiting_ack(const struct cgp_cc *cc)
 {
-	struct cgp_spool_stats st;
-
-	cgp_spool_get_stats(cc->sp, &st);
-	return st.events && cc->last_sent_seq > st.acked_seq;
+	return cgp_spool_in_flight(cc->sp) > 0;
 }
 
 static void connected(struct cgp_cc *cc)
@@ -222,7 +219,6 @@ static void connected(struct cgp_cc *cc)
 	cc->st.connects++;
 	cc->failures_in_row = 0;
 	cc->last_ack_ms = now_ms();
-	cc->last_sent_seq = 0;
 	/* the collector may have lost or never seen anything not acknowledged: send it all again */
 	cgp_spool_rewind(cc->sp);
 	pump(cc);
@@ -301,12 +297,17 @@ static void on_readable(struct cgp_cc *cc)
 				fail(cc, why);
 				return;
 			}
-			if (!m.ack || strcmp(m.ack->instance_id, cc->instance_id)) {
+			if (!m.ack) {
 				cgp_wire_msg_free(&m);
-				fail(cc, "collector sent something other than an Ack for this instance");
+				fail(cc, "collector sent something other than an Ack");
 				return;
 			}
-			cgp_spool_ack(cc->sp, m.ack->acked_seq);
+			cgp_debug("collector %s: ack %s %llu", cc->addr, m.ack->instance_id,
+				  (unsigned long long)m.ack->acked_seq);
+			/* an instance the spool no longer holds: everything of it was acknowledged already */
+			if (!cgp_spool_ack(cc->sp, m.ack->instance_id, m.ack->acked_seq) &&
+			    cgp_spool_base_seq(cc->sp, m.ack->instance_id) == 0)
+				cc->st.acks_unknown++;
 			cc->st.acks++;
 			cc->st.acked_seq = m.ack->acked_seq;
 			cc->last_ack_ms = now_ms();

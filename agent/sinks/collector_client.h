@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /* The agent's side of the collector protocol: a non-blocking TCP client that sends batches from the spool,
  * reads Acks to release it, and reconnects with exponential backoff and jitter, resending what was not
- * acknowledged. It owns one socket that the agent's epoll watches; nothing here blocks (except resolving a host
- * name, which a numeric address avoids).
+ * acknowledged. The spool may hold events of earlier agent instances (replayed from its directory): each batch
+ * carries the events of one instance, and each Ack releases the events of the instance it names. It owns one socket
+ * that the agent's epoll watches; nothing here blocks (except resolving a host name, which a numeric address avoids).
  *
  *   loop:  cgp_cc_epoll_sync(cc, epfd, data)  after any call below, so epoll watches the right fd and events
  *          cgp_cc_handle(cc, events)          when epoll reports the socket
@@ -21,7 +22,6 @@
 
 struct cgp_cc_cfg {
 	const char *addr;	     /* HOST:PORT of the collector */
-	const char *instance_id;     /* the agent instance, as in its events */
 	size_t batch_max_events;     /* 0: 1024 */
 	size_t batch_max_bytes;	     /* uncompressed; 0: 512 KiB */
 	int zlevel;		     /* zlib level 1..9 for batches; 0 sends them uncompressed */
@@ -36,8 +36,9 @@ struct cgp_cc_stats {
 	uint64_t connects, disconnects, connect_failures;
 	uint64_t batches_sent, events_sent, bytes_sent; /* resends included */
 	uint64_t acks;
-	uint64_t acked_seq;
-	char last_error[128]; /* why the last connection ended or failed; "" if none */
+	uint64_t acks_unknown; /* Acks naming an instance the spool no longer holds (a late duplicate) */
+	uint64_t acked_seq;    /* the last Ack's */
+	char last_error[128];  /* why the last connection ended or failed; "" if none */
 };
 
 struct cgp_cc;

@@ -532,6 +532,12 @@ static const char *const endpoint_name[CGP_HTTP_EP_MAX] = {
     [CGP_HTTP_EP_OTHER] = "other",
 };
 
+static const char *const refusal_name[CGP_REFUSED_MAX] = {
+    [CGP_REFUSED_CONNECTION_LIMIT] = "connection_limit", [CGP_REFUSED_CLIENT_LIMIT] = "client_limit",
+    [CGP_REFUSED_RESERVE_FULL] = "reserve_full",	 [CGP_REFUSED_RESERVE_EVICTED] = "reserve_evicted",
+    [CGP_REFUSED_HEADER_DEADLINE] = "header_deadline",	 [CGP_REFUSED_ACCEPT_ERROR] = "accept_error",
+};
+
 static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 {
 	family(w, "cgpulse_http_requests_total", "counter", "HTTP requests by endpoint.");
@@ -554,6 +560,34 @@ static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 	gauge(w, "cgpulse_http_ring_events", "Recent events held for /v1/events?since=.", h->ring_events);
 	gauge(w, "cgpulse_http_ring_bytes", "Bytes of recent events held for /v1/events?since=.", h->ring_bytes);
 	counter(w, "cgpulse_http_ring_evicted_total", "Events pushed out of the recent-events ring.", h->ring_evicted);
+	family(w, "cgpulse_http_connections", "gauge",
+	       "Open HTTP connections: the main pool, and the /healthz-only reserve for connections it turned away.");
+	cgp_text_printf(w, "cgpulse_http_connections{pool=\"main\"} %" PRIu64 "\n", h->conns_main);
+	cgp_text_printf(w, "cgpulse_http_connections{pool=\"reserve\"} %" PRIu64 "\n", h->conns_reserve);
+	family(
+	    w, "cgpulse_http_connections_refused_total", "counter",
+	    "HTTP connections refused or cut, by reason: turned away from the main pool (connection_limit, "
+	    "client_limit; each then tries a reserve slot), closed at once with the reserve full too (reserve_full), "
+	    "closed to make room in the reserve (reserve_evicted), headers not complete in time (header_deadline), "
+	    "accept(2) failing (accept_error).");
+	for (int r = 0; r < CGP_REFUSED_MAX; r++)
+		cgp_text_printf(w, "cgpulse_http_connections_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+				refusal_name[r], h->refused[r]);
+	family(w, "cgpulse_http_auth_failures_total", "counter",
+	       "Requests refused for their bearer token: 401 without one, 403 with a wrong one.");
+	cgp_text_printf(w, "cgpulse_http_auth_failures_total{status=\"401\"} %" PRIu64 "\n", h->auth_missing);
+	cgp_text_printf(w, "cgpulse_http_auth_failures_total{status=\"403\"} %" PRIu64 "\n", h->auth_wrong);
+	gauge(w, "cgpulse_http_tls", "1 when the HTTP endpoint speaks only TLS.", h->tls);
+	family(w, "cgpulse_http_credential_reloads_total", "counter",
+	       "Changed TLS or token files taken (ok) or refused, the credentials in force staying (refused).");
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"tls\",result=\"ok\"} %" PRIu64 "\n",
+			h->tls_reloads);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"tls\",result=\"refused\"} %" PRIu64 "\n",
+			h->tls_reloads_failed);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"token\",result=\"ok\"} %" PRIu64 "\n",
+			h->token_reloads);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"token\",result=\"refused\"} %" PRIu64 "\n",
+			h->token_reloads_failed);
 }
 
 /* One series per Alertmanager: name{alertmanager="URL"[,extra]} v */
@@ -637,6 +671,28 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	gauge(w, "cgpulse_spool_events", "Events in the spool, waiting for the collector's acknowledgement.",
 	      c->spool_events);
 	gauge(w, "cgpulse_spool_bytes", "Bytes of events in the spool.", c->spool_bytes);
+	gauge(w, "cgpulse_spool_memory_bytes", "Memory the spooled events take (bounded by --spool-bytes).",
+	      c->spool_memory_bytes);
+	gauge(w, "cgpulse_spool_instances",
+	      "Agent instances with events in the spool: this one, and previous ones taken over from --spool-dir.",
+	      c->spool_instances);
+	counter(w, "cgpulse_spool_replayed_events_total",
+		"Events of previous agent instances taken over from the spool directory at start.", c->spool_replayed);
+	if (c->spool_disk) {
+		gauge(w, "cgpulse_spool_disk_bytes", "Bytes of the spool directory (bounded by --spool-bytes).",
+		      c->spool_disk_bytes);
+		gauge(w, "cgpulse_spool_disk_segments", "Segment files in the spool directory.",
+		      c->spool_disk_segments);
+		counter(
+		    w, "cgpulse_spool_disk_write_errors_total",
+		    "Writes to the spool directory that failed (a full disk): those events were kept in memory only.",
+		    c->spool_disk_write_errors);
+		counter(w, "cgpulse_spool_disk_syncs_total", "fdatasync calls on the spool directory's segments.",
+			c->spool_disk_syncs);
+		counter(w, "cgpulse_spool_disk_corrupt_records_total",
+			"Records of the spool directory found cut short or failing their checksum at start: skipped.",
+			c->spool_disk_corrupt_records);
+	}
 	family(w, "cgpulse_kernel_records_lost_total", "counter",
 	       "What the kernel side could not record, by reason (the drops map).");
 	for (int k = 0; k < CGP_DROP_MAX; k++)
@@ -651,11 +707,20 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	      "v1 memory or cpu cgroups with no cgroup v2 twin of the same path in the last sweep (hybrid hosts).",
 	      c->memcg_unjoined);
 	counter(w, "cgpulse_names_resolved_by_id_total",
-		"Cgroup paths found by file handle, not learned from a mkdir event.", c->names_resolved_by_id);
+		"Cgroup paths not learned from a mkdir record, found by walking the tree again.",
+		c->names_resolved_by_id);
+	family(w, "cgpulse_cgroup_walks_total", "counter",
+	       "Walks of a cgroup hierarchy by path: cgroup2 (at start, then for ids no mkdir record named) and the v1 "
+	       "memory/cpu hierarchies (hybrid hosts: at start, then for v1 cgroups no mkdir record named).");
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"cgroup2\"} %" PRIu64 "\n", c->names_walks);
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"v1\"} %" PRIu64 "\n", c->v1_walks);
 	counter(w, "cgpulse_names_unresolved_total",
 		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
 		c->names_unresolved);
 	gauge(w, "cgpulse_names_tombstones", "Removed cgroups still nameable, for late events.", c->names_tombstones);
+	counter(w, "cgpulse_names_tombstones_evicted_total",
+		"Removed cgroups forgotten before their grace period, to keep at most 8192 (heavy churn).",
+		c->names_tombstones_evicted);
 	counter(w, "cgpulse_cgroup_started_lost_total",
 		"cgroup_started events not made: no memory to hold the cgroup's place until it was named.",
 		c->cgroup_started_lost);
@@ -685,6 +750,13 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	cgp_text_puts(w, "cgpulse_sweep_duration_seconds_sum ");
 	put_double(w, c->sweep_seconds_total);
 	cgp_text_printf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
+	counter(w, "cgpulse_sweeps_missed_total",
+		"Sampling intervals that passed with no sweep because the loop was busy for a whole interval.",
+		c->sweeps_missed);
+	counter(w, "cgpulse_playbook_reloads_total", "Playbook reloads asked for (SIGHUP or a changed file).",
+		c->playbook_reloads);
+	counter(w, "cgpulse_playbook_reloads_refused_total",
+		"Playbook reloads refused (a bad file): the playbook in force stayed.", c->playbook_reloads_refused);
 	family(w, "cgpulse_sweep_last_duration_seconds", "gauge", "Time the last sweep took.");
 	cgp_text_puts(w, "cgpulse_sweep_last_duration_seconds ");
 	put_double(w, c->last_sweep_seconds);

@@ -22,13 +22,21 @@
 
 /* What the agent knows about itself, as of its loop's last turn. */
 struct cgp_agent_counters {
-	uint64_t events_published;	     /* every event given a seq */
-	uint64_t events_encode_failed;	     /* out of memory encoding: lost to every sink */
-	uint64_t events_sent;		     /* acknowledged by the collector */
-	uint64_t spool_dropped_samples;	     /* sample events the spool dropped unacknowledged */
-	uint64_t spool_dropped_others;	     /* other events the spool dropped unacknowledged */
-	uint64_t spool_refused;		     /* events the spool could not take at all */
-	uint64_t spool_events, spool_bytes;  /* spool depth now */
+	uint64_t events_published;	    /* every event given a seq */
+	uint64_t events_encode_failed;	    /* out of memory encoding: lost to every sink */
+	uint64_t events_sent;		    /* acknowledged by the collector */
+	uint64_t spool_dropped_samples;	    /* sample events the spool dropped unacknowledged */
+	uint64_t spool_dropped_others;	    /* other events the spool dropped unacknowledged */
+	uint64_t spool_refused;		    /* events the spool could not take at all */
+	uint64_t spool_events, spool_bytes; /* spool depth now */
+	uint64_t spool_memory_bytes;	    /* memory the spool's events take (its bound holds for it) */
+	uint64_t spool_instances;	    /* agent instances with events in the spool: ours and previous ones */
+	uint64_t spool_replayed;	    /* events of previous instances taken from the spool directory */
+	bool spool_disk;		    /* --spool-dir: the spool_disk_* families below */
+	uint64_t spool_disk_bytes, spool_disk_segments;
+	uint64_t spool_disk_write_errors; /* writes to the spool directory that failed (events kept in memory) */
+	uint64_t spool_disk_syncs;
+	uint64_t spool_disk_corrupt_records; /* torn or corrupt records found at start, skipped */
 	bool collector;			     /* a collector is configured: the collector_* families below */
 	bool collector_connected;	     /* now */
 	uint64_t collector_connects;	     /* connections made */
@@ -42,7 +50,10 @@ struct cgp_agent_counters {
 	uint64_t memcg_unjoined;	    /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
 	uint64_t names_resolved_by_id;	    /* paths not learned from a mkdir event, found by file handle */
 	uint64_t names_unresolved;	    /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_walks;		    /* walks of the cgroup2 tree by path: at start, then for unnamed ids */
+	uint64_t v1_walks;		    /* walks of a v1 hierarchy (hybrid hosts), for the v1 → v2 join */
 	uint64_t names_tombstones;	    /* removed cgroups still nameable now */
+	uint64_t names_tombstones_evicted;  /* dropped before their grace period: more than CGP_TOMBSTONES_MAX */
 	uint64_t cgroup_started_lost;	    /* cgroup_started events not made: no memory to hold their place */
 	uint64_t runtime_state_reads;	    /* reads of a runtime's state files for names */
 	uint64_t runtime_state_errors;	    /* of those, failed otherwise than "no such container" */
@@ -51,6 +62,9 @@ struct cgp_agent_counters {
 	struct cgp_cadvisor_stats cadvisor; /* /metrics/cadvisor's cgroups and its cap's overflow */
 	uint64_t running_charge_failures;   /* runs of cgp_tick the kernel refused (collect/running.h) */
 	uint64_t sweeps;		    /* completed sweeps */
+	uint64_t sweeps_missed;		    /* intervals with no sweep: the loop was busy for a whole interval */
+	uint64_t playbook_reloads;	    /* SIGHUP or a changed --playbook file */
+	uint64_t playbook_reloads_refused;  /* of those, refused (the playbook in force stayed) */
 	double sweep_seconds_total;	    /* time spent in them */
 	double last_sweep_seconds;
 	bool alertmanager;	/* --alertmanager given: the alertmanager_* families below */

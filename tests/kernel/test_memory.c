@@ -132,9 +132,7 @@ static void on_oom(struct cgp_oom_event *e, void *ctx)
 static void test_oom_kill_reported_once(void **state)
 {
 	struct oom_seen seen = {};
-	struct cgp_rings_visitor v = {.oom = on_oom, .ctx = &seen};
 	const struct cgp_cgname *n;
-	struct cgp_rings rd;
 	const struct cgp_sample *s;
 	int status, mine = 0;
 	pid_t pid;
@@ -143,12 +141,13 @@ static void test_oom_kill_reported_once(void **state)
 	assert_int_equal(cgt_create(&cg, "oom"), 0);
 	assert_int_equal(cgt_set_mem_limit(&cg, 20ULL << 20), 0);
 	assert_int_equal(fx_sweep(&fx), 0);
-	assert_int_equal(cgp_rings_open(&rd, &fx.bpf, &v), 0);
+	fx.oom = on_oom;
+	fx.oom_ctx = &seen;
 	pid = cgt_spawn_toucher(&cg, 64ULL << 20, -1);
 	assert_int_equal(cgt_wait(pid, &status), 0);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
-	cgp_rings_consume(&rd);
-	cgp_rings_close(&rd);
+	assert_int_equal(fx_consume(&fx), 0);
+	fx.oom = NULL;
 	for (int i = 0; i < seen.n && i < 8; i++)
 		if (seen.ev[i].cgroup_id == cg.id) {
 			mine++;

@@ -86,3 +86,14 @@ cgt_cleanup() {
 	done
 	CGT_MADE=()
 }
+
+# cgt_oom_kill REL: one real OOM kill in the cgroup (a memory hog, alone, past the limit set with cgt_set_limit)
+cgt_oom_kill() {
+	cgt_run "$1" tail /dev/zero
+	wait "$CGT_PID" 2>/dev/null
+}
+
+# cgt_oom_kills REL: the kernel's count of OOM kills in the cgroup (memory.oom_control or memory.events)
+cgt_oom_kills() {
+	sed -n 's/^oom_kill //p' "$(cgt_mem_dir "$1")/memory.oom_control" "$(cgt_mem_dir "$1")/memory.events" 2>/dev/null | head -1
+}

@@ -7,12 +7,14 @@ set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/cgtest.sh
 BUILD=${CGP_BUILD:-build}
+B=$BUILD
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
-agent= coll=
+. tests/lib/collector.sh
+agent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	[ -n "$coll" ] && kill "$coll" 2>/dev/null && wait "$coll" 2>/dev/null
+	coll_cleanup
 	cgt_cleanup
 	rm -rf "$tmp"
 }
@@ -20,37 +22,28 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; sed 's/^/  agent: /' "$tmp/agent.err" 2>/dev/null | tail -5; sed 's/^/  collector: /' "$tmp/coll.err" 2>/dev/null | tail -5; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 
-start_collector() { # [PORT]
-	"$BUILD/cgpulse-collector" --listen "127.0.0.1:${1:-0}" --out "$tmp/events.jsonl" --port-file "$tmp/port" \
-		2>> "$tmp/coll.err" &
-	coll=$!
-	for i in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-	[ -s "$tmp/port" ] || fail "collector did not start"
-}
-
 cgt_make coll || fail "cgroup"
 rel=$CGT_REL
 cgt_set_limit "$rel" $((20 << 20))
-start_collector
-port=$(cat "$tmp/port")
+coll_start coll.err || fail "collector did not start"
+port=$COLL_PORT
 "$BUILD/cgpulse" run --json --interval 0.3 --no-pin --http 127.0.0.1:0 --collector "127.0.0.1:$port" > "$tmp/agent.out" 2> "$tmp/agent.err" &
 agent=$!
 for i in $(seq 100); do grep -q '"type":"sample"' "$tmp/events.jsonl" 2>/dev/null && break; sleep 0.1; done
 grep -q '"type":"sample"' "$tmp/events.jsonl" || fail "no sample reached the collector"
 
-kill -9 "$coll"; wait "$coll" 2>/dev/null; coll=
-rm -f "$tmp/port"
+coll_kill
 sleep 1
 cgt_run "$rel" tail /dev/zero # one process: exactly one OOM kill
 wait "$CGT_PID" 2>/dev/null
 sleep 4
-start_collector "$port"
+coll_start coll.err "$port" || fail "collector did not start again"
 # the agent reconnects (backoff with jitter) and resends what was not acknowledged
 for i in $(seq 200); do grep -q '"type":"oom_kill"' "$tmp/events.jsonl" && break; sleep 0.1; done
 sleep 1
 kill -TERM "$agent"; wait "$agent"; rc=$?; agent=
 [ "$rc" -eq 0 ] || fail "agent exit $rc"
-kill -TERM "$coll"; wait "$coll" 2>/dev/null; coll=
+coll_stop
 
 $PY - "$tmp/agent.out" "$tmp/events.jsonl" "$rel" <<'PY' || fail "delivery"
 import json, sys, collections

@@ -9,19 +9,20 @@ cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
-coll= gen=
+. tests/lib/collector.sh
+gen=
 cleanup() {
-	for p in $gen $coll; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
+	coll_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; [ -f "$tmp/coll.log" ] && sed 's/^/  collector: /' "$tmp/coll.log" | tail -20; exit 1; }
 for b in cgpulse-collector cgpulse-loadgen; do [ -x "$B/$b" ] || fail "$B/$b not built"; done
 
-"$B/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$tmp/port" --out "$tmp/out.jsonl" 2>"$tmp/coll.log" &
-coll=$!
-for _ in $(seq 50); do [ -s "$tmp/port" ] && break; sleep 0.1; done
-port=$(cat "$tmp/port" 2>/dev/null) || fail "collector did not start"
+COLL_OUT=$tmp/out.jsonl
+coll_start coll.log || fail "collector did not start"
+port=$COLL_PORT
 
 # the real sender: 2 agents × 20000 events at 8000/s each (~2.5 s), an OOM kill every 97th event
 timeout 60 "$B/cgpulse-loadgen" --connect "127.0.0.1:$port" --agents 2 --events 20000 --rate 8000 --batch 64 \
@@ -81,14 +82,10 @@ wait "$gen"
 rc=$?
 gen=
 [ $rc -eq 0 ] || { cat "$tmp/gen.err"; fail "loadgen exit $rc"; }
-kill -0 "$coll" 2>/dev/null || fail "collector died"
-kill -USR1 "$coll"
+kill -0 "$COLL_PID" 2>/dev/null || fail "collector died"
+kill -USR1 "$COLL_PID"
 sleep 0.2
-kill "$coll"
-wait "$coll"
-rc=$?
-coll=
-[ $rc -eq 0 ] || fail "collector exit $rc"
+coll_stop || fail "collector exit $?"
 
 # every bad connection was closed with a logged reason
 for why in "exceeds the limit" "malformed frame length" "ended inside a frame" "not a valid protobuf Frame" \

@@ -10,36 +10,29 @@ cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}
 PY=/usr/bin/python3
 tmp=$(mktemp -d)
-coll= gen=
+. tests/lib/collector.sh
+gen=
 cleanup() {
-	for p in $gen $coll; do kill "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
+	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
+	coll_cleanup
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 fail() { echo "FAIL: $*"; for f in coll1.log coll2.log gen.err; do [ -f "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -8; done; exit 1; }
 for b in cgpulse-collector cgpulse-loadgen; do [ -x "$B/$b" ] || fail "$B/$b not built"; done
 
-start_collector() { # $1: listen address, $2: log
-	"$B/cgpulse-collector" --listen "$1" --port-file "$tmp/port" --out "$tmp/out.jsonl" 2>"$tmp/$2" &
-	coll=$!
-	for _ in $(seq 50); do [ -s "$tmp/port" ] && return 0; sleep 0.1; done
-	fail "collector did not start"
-}
-
-start_collector 127.0.0.1:0 coll1.log
-port=$(cat "$tmp/port")
+COLL_OUT=$tmp/out.jsonl
+coll_start coll1.log || fail "collector did not start"
+port=$COLL_PORT
 # 6000 events at 1000/s, an OOM kill every 50th; the spool holds 1000, so a 3 s outage must drop ~2000 samples
 timeout 60 "$B/cgpulse-loadgen" --connect "127.0.0.1:$port" --events 6000 --rate 1000 --batch 100 --oom-every 50 \
 	--spool-events 1000 --instance-prefix restart-test >"$tmp/gen.out" 2>"$tmp/gen.err" &
 gen=$!
 sleep 1.5
-kill -KILL "$coll"
-wait "$coll" 2>/dev/null
-coll=
+coll_kill
 before=$(wc -l <"$tmp/out.jsonl")
 sleep 3
-rm -f "$tmp/port"
-start_collector "127.0.0.1:$port" coll2.log
+coll_start coll2.log "$port" || fail "collector did not start again"
 grep -q "holds $before events" "$tmp/coll2.log" || fail "restarted collector did not read back its $before events"
 
 wait "$gen"
@@ -47,9 +40,7 @@ rc=$?
 gen=
 [ $rc -eq 0 ] || fail "loadgen exit $rc (not every event was acknowledged)"
 grep -q "disconnects=1 " "$tmp/gen.out" || fail "sender did not see exactly one disconnect"
-kill "$coll"
-wait "$coll" || fail "collector exit $?"
-coll=
+coll_stop || fail "collector exit $?"
 
 $PY - "$tmp/out.jsonl" "$tmp/gen.out" <<'PY' || fail "stored events"
 import collections, json, sys

@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The DaemonSet manifest cannot be applied here (no cluster, no Docker engine), so check what can be: it parses,
 # every flag it passes is one the agent has, every host path it mounts is one the agent reads, the probes hit
-# the agent's /healthz on the port it listens on, the Alertmanager flags name one URL per replica and every
-# $(VAR) the args use is set, the ConfigMap's playbook is the embedded default, and the Dockerfile's make targets
-# exist.
+# the agent's /healthz on the port it listens on (HTTPS when it serves TLS), the TLS files and the token come
+# from mounted Secrets, no capability the agent gives up at once is granted, the Alertmanager flags name one URL
+# per replica and every $(VAR) the args use is set, the ConfigMap's playbook is the embedded default, and the
+# Dockerfile's make targets exist.
 set -u
 cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}/cgpulse
@@ -33,8 +34,20 @@ for a in c["args"][1:]:
 assert http_port, "no --http"
 ports = {p["name"]: p["containerPort"] for p in c["ports"]}
 assert ports["http"] == http_port
+args = dict(a.split("=", 1) for a in c["args"][1:] if "=" in a)
+tls = "--http-tls-cert" in args
 for probe in ("livenessProbe", "readinessProbe"):
     assert c[probe]["httpGet"]["path"] == "/healthz" and c[probe]["httpGet"]["port"] == "http"
+    assert c[probe]["httpGet"].get("scheme", "HTTP") == ("HTTPS" if tls else "HTTP"), probe + " scheme"
+# TLS and the token from Secrets, mounted where the flags look
+mounts_by_path = {m["mountPath"]: m for m in c["volumeMounts"]}
+for flag in ("--http-tls-cert", "--http-tls-key", "--http-token-file"):
+    assert flag in args, "no " + flag
+    d, f = args[flag].rsplit("/", 1)
+    m = mounts_by_path.get(d)
+    assert m and m.get("readOnly"), flag + ": not a read-only mount: " + d
+    v = {v["name"]: v for v in ds["volumes"]}[m["name"]]
+    assert "secret" in v, flag + ": not from a Secret"
 env = {e["name"]: e for e in c["env"]}
 assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 ams = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--alertmanager=")]
@@ -45,18 +58,24 @@ for a in c["args"]:  # every $(VAR) the args use is in env
         assert var in env, "args use $(%s), which env does not set" % var
 sc = c["securityContext"]
 assert sc.get("privileged") is False and "ALL" in sc["capabilities"]["drop"]
-assert {"BPF", "PERFMON", "DAC_READ_SEARCH"} <= set(sc["capabilities"]["add"])
+assert {"BPF", "PERFMON"} <= set(sc["capabilities"]["add"])
+# the agent names cgroups by path and drops every capability once attached: nothing more is granted
+assert not set(sc["capabilities"]["add"]) & {"DAC_READ_SEARCH", "SYS_ADMIN", "DAC_OVERRIDE", "SYS_PTRACE"}, sc
 mounts = {m["name"]: m for m in c["volumeMounts"]}
 vols = {v["name"]: v for v in ds["volumes"]}
+spool = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--spool-dir="))
 known = {"/sys/fs/bpf", "/sys/kernel/btf", "/sys/fs/cgroup", "/sys/kernel/tracing", "/run/containerd", "/run/runc",
-         "/var/lib/containers/storage/overlay-containers", "/var/lib/docker/containers"}
+         "/var/lib/containers/storage/overlay-containers", "/var/lib/docker/containers", spool}
 for name, m in mounts.items():
     v = vols[name]
     if "hostPath" in v:
         assert v["hostPath"]["path"] in known, "mounts a path the agent does not read: " + v["hostPath"]["path"]
         assert m["mountPath"] == v["hostPath"]["path"], "mounted elsewhere than the agent looks: " + name
-        if m["mountPath"].startswith(("/run/", "/var/")) or m["mountPath"] in ("/sys/kernel/btf", "/sys/fs/cgroup"):
+        if m["mountPath"] == spool:
+            assert not m.get("readOnly"), "the spool directory must be writable"
+        elif m["mountPath"].startswith(("/run/", "/var/")) or m["mountPath"] in ("/sys/kernel/btf", "/sys/fs/cgroup"):
             assert m.get("readOnly"), name + " should be read-only"
+assert spool in [v["hostPath"]["path"] for v in vols.values() if "hostPath" in v], "the spool is not a hostPath"
 for flag, path in (("--containerd-state", "/run/containerd"), ("--runc-root", "/run/runc")):
     assert "%s=%s" % (flag, path) in c["args"], flag
 playbook_path = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--playbook="))
@@ -82,7 +101,8 @@ assert all(pod_labels.get(k) == v for k, v in svc["spec"]["selector"].items()), 
 assert svc["spec"]["ports"][0]["targetPort"] == "http" and svc["spec"]["clusterIP"] == "None"
 assert all(svc["metadata"]["labels"].get(k) == v for k, v in sm["spec"]["selector"]["matchLabels"].items())
 cadv = next(e for e in sm["spec"]["endpoints"] if e["path"] == "/metrics/cadvisor")
-assert cadv["honorLabels"] is True and cadv["port"] == "http"
+assert cadv["honorLabels"] is True and cadv["port"] == "http" and cadv["scheme"] == "https"
+assert any("--http-tls-cert" in a for a in ds["spec"]["template"]["spec"]["containers"][0]["args"])
 rl = cadv["relabelings"]
 assert {"targetLabel": "job", "replacement": "kubelet"} in rl
 assert {"sourceLabels": ["__metrics_path__"], "targetLabel": "metrics_path"} in rl

@@ -33,6 +33,7 @@ ATTR = dict(container_id="3f4e5d6c7b8a99887766554433221100ffeeddccbbaa9988776655
             image="registry.example/shop/nginx:1.25")
 WEB = "/kubepods.slice/kubepods-burstable.slice/web.scope"
 NOATTR = {k: "" for k in ATTR}
+PREV = "0d1e2f3a-4b5c-4d6e-8f70-8192a3b4c5d6"
 # (seq, ts_ns, body name, body fields) as tools/cgpulse-encode-samples.c wrote them
 EXPECT = [
     (1, 1700000000123456789, "sample", dict(
@@ -69,7 +70,12 @@ EXPECT = [
     (6, 1700000004000000000, "cgroup_stopped", dict(cgroup_id=4026532000, path="/kubepods.slice/new.scope", **ATTR)),
     (0, 1700000005000000000, "gap", dict(first_missed_seq=100, last_missed_seq=149, missed=50)),
     (41, 1700000006000000000, "dropped", dict(samples_dropped=10, others_dropped=1, first_dropped_seq=7,
-                                              last_dropped_seq=40, reason="spool_full")),
+                                              last_dropped_seq=40, reason="spool_full", dropped_instance_id=PREV)),
+    (42, 1700000007000000000, "agent_started", dict(
+        version="1.2.3", kernel="6.18.0", cgroup_mode="hybrid", programs_attached=["cgp_switch", "cgp_oom_victim"],
+        programs_skipped=["cgp_reclaim_in/out: no vmscan memcg reclaim tracepoints"], max_cgroups=8192,
+        previous_instance_id=PREV, previous_last_seq=24, previous_acked_seq=9, previous_handed_over=False,
+        spool_replayed=3, spool_corrupt_records=1)),
 ]
 
 def check_events(events, where):
@@ -113,7 +119,7 @@ assert frames[0].batch.instance_id == INST and frames[0].batch.base_seq == 1, "b
 zb = pb.Batch.FromString(zlib.decompress(frames[1].batch_zlib))
 check_events(list(zb.events), "zlib batch")
 assert zb.instance_id == INST
-assert frames[2].ack.instance_id == INST and frames[2].ack.acked_seq == 41, "ack"
+assert frames[2].ack.instance_id == INST and frames[2].ack.acked_seq == 42, "ack"
 
 # JSON lines: same events, and every key is the envelope's or a field of the body, by the same name
 ENVELOPE = {"type", "node", "instance_id", "seq", "ts_ns"}
@@ -137,8 +143,8 @@ lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
     assert j["type"] == body and j["seq"] == seq and j["ts_ns"] == ts and j["instance_id"] == INST
-    names = set(getattr(pb, {"oom_kill": "OomKill", "cgroup_started": "CgroupStarted",
-                             "cgroup_stopped": "CgroupStopped"}.get(body, body.capitalize())).DESCRIPTOR.fields_by_name)
+    names = set(getattr(pb, {"oom_kill": "OomKill", "cgroup_started": "CgroupStarted", "cgroup_stopped": "CgroupStopped",
+                             "agent_started": "AgentStarted"}.get(body, body.capitalize())).DESCRIPTOR.fields_by_name)
     extra = set(j) - ENVELOPE - names
     assert not extra, "%s: JSON keys not in the proto: %s" % (body, extra)
     msg = getattr(ev, body)

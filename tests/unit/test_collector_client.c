@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -33,7 +34,8 @@ struct server {
 	struct cgp_frame_decoder dec;
 	struct cgp_buf scratch;
 	struct cgp_dedup *dedup;
-	uint64_t received[4096]; /* seqs in arrival order, resends included */
+	uint64_t received[4096];      /* seqs in arrival order, resends included */
+	char received_from[4096][40]; /* and whose */
 	size_t n_received;
 	uint64_t first_base_seq;
 	unsigned accepted;
@@ -89,19 +91,22 @@ static void server_poll(void)
 
 			assert_int_equal(cgp_wire_decode(f, len, 1 << 20, &srv.scratch, &m, why, sizeof(why)), 0);
 			assert_non_null(m.batch);
-			assert_string_equal(m.batch->instance_id, INSTANCE);
-			struct cgp_dedup_instance *in = cgp_dedup_get(srv.dedup, INSTANCE);
+			/* a batch holds one instance's events, named by the batch */
+			struct cgp_dedup_instance *in = cgp_dedup_get(srv.dedup, m.batch->instance_id);
 
 			if (!srv.first_base_seq)
 				srv.first_base_seq = m.batch->base_seq;
 			cgp_dedup_floor(in, m.batch->base_seq);
 			for (size_t i = 0; i < m.batch->n_events; i++) {
 				assert_true(srv.n_received < 4096);
+				assert_string_equal(m.batch->events[i]->instance_id, m.batch->instance_id);
+				snprintf(srv.received_from[srv.n_received], 40, "%s", m.batch->instance_id);
 				srv.received[srv.n_received++] = m.batch->events[i]->seq;
 				cgp_dedup_add(in, m.batch->events[i]->seq);
 			}
 			if (srv.ack) {
-				assert_int_equal(cgp_wire_append_ack(&out, INSTANCE, cgp_dedup_acked(in)), 0);
+				assert_int_equal(cgp_wire_append_ack(&out, m.batch->instance_id, cgp_dedup_acked(in)),
+						 0);
 				assert_int_equal(send(srv.fd, cgp_buf_head(&out), cgp_buf_size(&out), 0),
 						 (ssize_t)cgp_buf_size(&out));
 			}
@@ -184,9 +189,9 @@ static bool run_until(struct cgp_cc *cc, int epfd, bool (*done)(struct cgp_cc *,
 	return false;
 }
 
-static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
+static void push_as(struct cgp_spool *sp, const char *instance, uint64_t seq, bool sample)
 {
-	struct cgp_event_meta m = {.node = "n", .instance_id = INSTANCE, .seq = seq};
+	struct cgp_event_meta m = {.node = "n", .instance_id = instance, .seq = seq};
 	struct cgp_sample s = {.cgroup_id = seq, .ts_ns = seq};
 	struct cgp_oom_event o = {.cgroup_id = seq, .ts_ns = seq};
 	struct cgp_attribution a = cgp_attribution_unknown;
@@ -201,6 +206,11 @@ static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
 	assert_int_equal(cgp_event_pack(&b, &enc), 0);
 	assert_int_equal(cgp_spool_push(sp, seq, sample, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
 	cgp_buf_free(&enc);
+}
+
+static void push(struct cgp_spool *sp, uint64_t seq, bool sample)
+{
+	push_as(sp, INSTANCE, seq, sample);
 }
 
 static bool spool_empty(struct cgp_cc *cc, struct cgp_spool *sp)
@@ -239,8 +249,8 @@ static bool failed_twice(struct cgp_cc *cc, struct cgp_spool *sp)
 
 static void test_deliver_and_ack(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 1000);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .batch_max_events = 16, .zlevel = 1};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 1000);
+	struct cgp_cc_cfg cfg = {.batch_max_events = 16, .zlevel = 1};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
@@ -274,8 +284,8 @@ static void test_deliver_and_ack(void **state)
 /* The collector takes events without acknowledging them and then goes away: everything is sent again. */
 static void test_resend_after_reconnect(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 1000);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 50};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 1000);
+	struct cgp_cc_cfg cfg = {.backoff_min_ms = 10, .backoff_max_ms = 50};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
@@ -306,8 +316,8 @@ static void test_resend_after_reconnect(void **state)
  * Dropped event, and acknowledges past the 20 that will never come (base_seq). */
 static void test_drops_reported_when_back(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 10);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .backoff_min_ms = 10, .backoff_max_ms = 20};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 10);
+	struct cgp_cc_cfg cfg = {.backoff_min_ms = 10, .backoff_max_ms = 20};
 	static struct cgp_publisher pub;
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
@@ -354,8 +364,8 @@ static void test_drops_reported_when_back(void **state)
 
 static void test_silent_or_garbage_collector(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 100);
-	struct cgp_cc_cfg cfg = {.instance_id = INSTANCE, .ack_timeout_ms = 100, .backoff_min_ms = 10};
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 100);
+	struct cgp_cc_cfg cfg = {.ack_timeout_ms = 100, .backoff_min_ms = 10};
 	struct cgp_cc *cc;
 	struct cgp_cc_stats st;
 	int epfd = epoll_create1(0);
@@ -385,6 +395,51 @@ static void test_silent_or_garbage_collector(void **state)
 	close(epfd);
 }
 
+/* A restarted agent: the spool directory holds 30 events of the instance before, which go first, in batches
+ * of that instance, and are released by Acks naming it; then the new instance's own. */
+static void test_previous_instance_first(void **state)
+{
+	char dir[] = "/tmp/cgp-cc-test.XXXXXX", why[256], cmd[64];
+	struct cgp_cc_cfg cfg = {.batch_max_events = 8, .zlevel = 1};
+	struct cgp_spool *sp;
+	struct cgp_spool_stats st;
+	struct cgp_cc *cc;
+	int epfd = epoll_create1(0);
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	sp = cgp_spool_new("old-instance", 1 << 20, 0);
+	assert_int_equal(cgp_spool_open_dir(sp, dir, why, sizeof(why)), 0);
+	for (uint64_t s = 1; s <= 30; s++)
+		push_as(sp, "old-instance", s, s % 7);
+	cgp_spool_free(sp); /* the old agent goes, its collector never reached */
+
+	sp = cgp_spool_new(INSTANCE, 1 << 20, 0);
+	assert_int_equal(cgp_spool_open_dir(sp, dir, why, sizeof(why)), 0);
+	for (uint64_t s = 1; s <= 5; s++)
+		push(sp, s, true);
+	server_listen(0);
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	assert_true(run_until(cc, epfd, spool_empty, sp));
+	assert_int_equal(srv.n_received, 35);
+	for (size_t i = 0; i < 30; i++) {
+		assert_string_equal(srv.received_from[i], "old-instance");
+		assert_int_equal(srv.received[i], i + 1);
+	}
+	assert_string_equal(srv.received_from[30], INSTANCE);
+	assert_int_equal(srv.received[34], 5);
+	assert_int_equal(cgp_dedup_acked(cgp_dedup_get(srv.dedup, "old-instance")), 30);
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.instances, 1); /* the old one, all acknowledged, is forgotten */
+	assert_int_equal(st.acked_seq, 5);
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -392,6 +447,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_resend_after_reconnect, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_drops_reported_when_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_or_garbage_collector, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_previous_instance_first, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -137,12 +137,49 @@ static void test_ids_under_one_key(void **state)
 	cgp_dedup_free(d);
 }
 
+/* A group the collector could not write is taken back whole: its seqs are new again, holes and windows as
+ * they were; a committed group stays. */
+static void test_group_rollback(void **state)
+{
+	struct cgp_dedup *d = cgp_dedup_new();
+	struct cgp_dedup_instance *a = cgp_dedup_get(d, "a"), *b;
+
+	(void)state;
+	for (uint64_t s = 1; s <= 10; s++)
+		cgp_dedup_add(a, s);
+	cgp_dedup_add(a, 15); /* a hole at 11..14 */
+	cgp_dedup_begin(d);
+	for (uint64_t s = 11; s <= 20; s++)
+		cgp_dedup_add(a, s);
+	cgp_dedup_add(a, 100000); /* grows the window */
+	b = cgp_dedup_get(d, "b");
+	cgp_dedup_add(b, 1);
+	assert_int_equal(cgp_dedup_acked(a), 20);
+	cgp_dedup_rollback(d);
+	assert_int_equal(cgp_dedup_acked(a), 10);
+	assert_int_equal(cgp_dedup_acked(b), 0);
+	assert_int_equal(cgp_dedup_add(a, 15), 0); /* stored before the group: still a duplicate */
+	assert_int_equal(cgp_dedup_add(a, 100000), 1);
+	assert_int_equal(cgp_dedup_add(b, 1), 1);
+	for (uint64_t s = 11; s <= 14; s++)
+		assert_int_equal(cgp_dedup_add(a, s), 1);
+	assert_int_equal(cgp_dedup_acked(a), 15);
+	/* committed: kept */
+	cgp_dedup_begin(d);
+	assert_int_equal(cgp_dedup_floor(a, 50), 0);
+	cgp_dedup_commit(d);
+	cgp_dedup_begin(d);
+	cgp_dedup_rollback(d);
+	assert_int_equal(cgp_dedup_acked(a), 49);
+	cgp_dedup_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_in_order_and_duplicates),    cmocka_unit_test(test_holes),
 	    cmocka_unit_test(test_fresh_collector_and_window), cmocka_unit_test(test_many_instances),
-	    cmocka_unit_test(test_ids_under_one_key),
+	    cmocka_unit_test(test_ids_under_one_key),	       cmocka_unit_test(test_group_rollback),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -326,7 +326,7 @@ static void test_agent_started(void **state)
 	bpf.attached[1] = "cgp_oom_victim";
 	bpf.skipped[0] = (struct cgp_prog_skip){"cgp_reclaim_in/out", "no vmscan memcg reclaim tracepoints"};
 	bpf.fs.hybrid = true;
-	cgp_event_build_agent_started(&b, &meta, 555, "1.2.3", "6.18.0", &bpf);
+	cgp_event_build_agent_started(&b, &meta, 555, "1.2.3", "6.18.0", &bpf, NULL);
 	ev = roundtrip(&b);
 	assert_int_equal(ev->body_case, CGPULSE__V1__EVENT__BODY_AGENT_STARTED);
 	assert_string_equal(ev->agent_started->version, "1.2.3");

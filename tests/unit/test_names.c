@@ -169,9 +169,36 @@ static void test_tombstones(void **state)
 	cgp_names_free(&n);
 }
 
+/* Heavy churn: at most CGP_TOMBSTONES_MAX tombstones, the oldest going first (counted), the newest named. */
+static void test_tombstones_bounded(void **state)
+{
+	const uint64_t n_cg = CGP_TOMBSTONES_MAX + 1000;
+	struct cgp_names n;
+	char path[64];
+
+	(void)state;
+	names_open(&n);
+	for (uint64_t i = 0; i < n_cg; i++) {
+		snprintf(path, sizeof(path), "/churn/c%llu", (unsigned long long)i);
+		cgp_names_mkdir(&n, 1000 + i, path, NS + i, NS + i);
+		cgp_names_rmdir(&n, 1000 + i, NS + i);
+	}
+	cgp_names_expire(&n, 2 * NS);
+	assert_int_equal(n.stats.tombstones, CGP_TOMBSTONES_MAX);
+	assert_int_equal(n.stats.evicted, 1000);
+	assert_int_equal(n.stats.expired, 0);
+	assert_null(cgp_names_get(&n, 1000 + 999, 2 * NS));
+	assert_string_equal(cgp_names_get(&n, 1000 + n_cg - 1, 2 * NS)->path, "/churn/c9191");
+	cgp_names_expire(&n, NS + n_cg + GRACE);
+	assert_int_equal(n.stats.tombstones, 0);
+	assert_int_equal(n.stats.expired, CGP_TOMBSTONES_MAX);
+	cgp_names_free(&n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_tombstones_bounded),
 	    cmocka_unit_test(test_named_into_one_record),
 	    cmocka_unit_test(test_started_announced_once_named),
 	    cmocka_unit_test(test_tombstones),

@@ -58,7 +58,7 @@ static void test_one_sequence_everywhere(void **state)
 	(void)state;
 	assert_non_null(out);
 	assert_int_equal(cgp_pub_init(&p, "node-1", true, out), 0);
-	p.spool = cgp_spool_new(1 << 20, 0);
+	p.spool = cgp_spool_new(p.instance_id, 1 << 20, 0);
 	p.ring = cgp_event_ring_new(64, 1 << 20);
 	assert_non_null(p.spool);
 	assert_non_null(p.ring);
@@ -114,7 +114,7 @@ static void test_refused_is_counted_not_skipped(void **state)
 
 	(void)state;
 	assert_int_equal(cgp_pub_init(&p, "n", false, NULL), 0);
-	p.spool = cgp_spool_new(8, 0); /* no event fits */
+	p.spool = cgp_spool_new(p.instance_id, 8, 0); /* no event fits */
 	p.ring = cgp_event_ring_new(8, 1 << 20);
 	cgp_pub_sample(&p, &s, &a);
 	cgp_pub_sample(&p, &s, &a);
@@ -135,7 +135,7 @@ static void test_drop_reports(void **state)
 
 	(void)state;
 	assert_int_equal(cgp_pub_init(&p, "n", false, NULL), 0);
-	p.spool = cgp_spool_new(0, 3); /* three events */
+	p.spool = cgp_spool_new(p.instance_id, 0, 3); /* three events */
 	for (int i = 0; i < 5; i++)
 		cgp_pub_sample(&p, &s, &a);
 	assert_true(cgp_spool_has_drops(p.spool));

@@ -15,7 +15,7 @@
 /* Pushes seq with a payload naming it, so the content can be checked too. */
 static void push(struct cgp_spool *sp, uint64_t seq, bool sample, size_t len)
 {
-	char buf[256];
+	char buf[512];
 
 	memset(buf, 'x', sizeof(buf));
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)seq);
@@ -42,7 +42,7 @@ static size_t drain(struct cgp_spool *sp, uint64_t *out, size_t max)
 
 static void test_order_ack_rewind(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 100);
+	struct cgp_spool *sp = cgp_spool_new("me", 0, 100);
 	uint64_t got[16];
 	struct cgp_spool_stats st;
 
@@ -53,7 +53,7 @@ static void test_order_ack_rewind(void **state)
 	push(sp, 3, true, 20);
 	push(sp, 4, true, 20);
 	push(sp, 5, false, 20);
-	assert_int_equal(cgp_spool_base_seq(sp), 1);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 1);
 	assert_int_equal(drain(sp, got, 16), 5);
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(got[i], i + 1);
@@ -61,20 +61,20 @@ static void test_order_ack_rewind(void **state)
 	assert_int_equal(drain(sp, got, 16), 1);
 	assert_int_equal(got[0], 6);
 
-	assert_int_equal(cgp_spool_ack(sp, 3), 3);
-	assert_int_equal(cgp_spool_base_seq(sp), 4);
+	assert_int_equal(cgp_spool_ack(sp, "me", 3), 3);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 4);
 	/* a stale ack releases nothing */
-	assert_int_equal(cgp_spool_ack(sp, 2), 0);
+	assert_int_equal(cgp_spool_ack(sp, "me", 2), 0);
 	/* reconnect: everything unacknowledged again, oldest first */
 	cgp_spool_rewind(sp);
 	assert_int_equal(drain(sp, got, 16), 3);
 	assert_int_equal(got[0], 4);
 	assert_int_equal(got[1], 5);
 	assert_int_equal(got[2], 6);
-	assert_int_equal(cgp_spool_ack(sp, 6), 3);
+	assert_int_equal(cgp_spool_ack(sp, "me", 6), 3);
 	assert_null(cgp_spool_peek_unsent(sp));
 	/* empty: every seq so far is done */
-	assert_int_equal(cgp_spool_base_seq(sp), 7);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 7);
 	cgp_spool_get_stats(sp, &st);
 	assert_int_equal(st.events, 0);
 	assert_int_equal(st.bytes, 0);
@@ -86,10 +86,10 @@ static void test_order_ack_rewind(void **state)
 
 static void test_refusals(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(100, 0);
+	struct cgp_spool *sp = cgp_spool_new("me", 100, 0);
 
 	(void)state;
-	assert_null(cgp_spool_new(0, 0));
+	assert_null(cgp_spool_new("me", 0, 0));
 	push(sp, 5, true, 10);
 	assert_int_equal(cgp_spool_push(sp, 5, true, "x", 1), -EINVAL);
 	assert_int_equal(cgp_spool_push(sp, 4, false, "x", 1), -EINVAL);
@@ -97,14 +97,14 @@ static void test_refusals(void **state)
 
 	assert_int_equal(cgp_spool_push(sp, 6, false, big, sizeof(big)), -E2BIG);
 	/* a refused push changes nothing */
-	assert_int_equal(cgp_spool_base_seq(sp), 5);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 5);
 	cgp_spool_free(sp);
 }
 
 /* Full by count: the oldest samples go, OOM kills and alerts stay while any sample is left. */
 static void test_full_drops_samples_first(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(0, 4);
+	struct cgp_spool *sp = cgp_spool_new("me", 0, 4);
 	struct cgp_spool_drops d;
 	struct cgp_spool_stats st;
 	uint64_t got[16];
@@ -129,9 +129,9 @@ static void test_full_drops_samples_first(void **state)
 	assert_int_equal(d.last_seq, 3);
 	assert_false(cgp_spool_take_drops(sp, &d));
 	/* the holes at 2 and 3 do not hold back base_seq: 1 is still the oldest held */
-	assert_int_equal(cgp_spool_base_seq(sp), 1);
-	assert_int_equal(cgp_spool_ack(sp, 1), 1);
-	assert_int_equal(cgp_spool_base_seq(sp), 4);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 1);
+	assert_int_equal(cgp_spool_ack(sp, "me", 1), 1);
+	assert_int_equal(cgp_spool_base_seq(sp, "me"), 4);
 
 	/* only OOM/alert events left: then the oldest of those goes */
 	push(sp, 7, false, 10);
@@ -154,10 +154,11 @@ static void test_full_drops_samples_first(void **state)
 	cgp_spool_free(sp);
 }
 
-/* Full by bytes: enough old samples go to make room for one large event. */
+/* Full by bytes: enough old samples go to make room for one large event. A record costs its event padded to 8
+ * bytes plus a 16-byte header: 40 bytes for 20, 136 for 120. */
 static void test_full_by_bytes(void **state)
 {
-	struct cgp_spool *sp = cgp_spool_new(100, 0);
+	struct cgp_spool *sp = cgp_spool_new("me", 200, 0);
 	struct cgp_spool_drops d;
 	struct cgp_spool_stats st;
 	uint64_t got[16];
@@ -168,10 +169,10 @@ static void test_full_by_bytes(void **state)
 	/* hand out 1..3 only: sent but unacknowledged events can be dropped too, and the cursor must follow */
 	for (int i = 0; i < 3; i++)
 		cgp_spool_mark_sent(sp);
-	push(sp, 6, true, 70); /* 100 held, needs 70: samples 1, 2, 4, 5 go, OOM 3 stays */
+	push(sp, 6, true, 120); /* 200 held, needs 136: samples 1, 2, 4, 5 go, OOM 3 stays */
 	cgp_spool_get_stats(sp, &st);
 	assert_int_equal(st.events, 2);
-	assert_int_equal(st.bytes, 90);
+	assert_int_equal(st.bytes, 176);
 	assert_true(cgp_spool_take_drops(sp, &d));
 	assert_int_equal(d.samples, 4);
 	assert_int_equal(d.others, 0);
@@ -187,13 +188,55 @@ static void test_full_by_bytes(void **state)
 	cgp_spool_free(sp);
 }
 
+/* What the spool maps is what it holds, plus at most a partly released and a partly filled chunk per queue:
+ * the bound on --spool-bytes is a bound on memory. Also with events larger than a chunk. */
+static void test_memory_is_what_it_holds(void **state)
+{
+	const size_t bound = 4u << 20, slack = 4 * (64u << 10);
+	struct cgp_spool *sp = cgp_spool_new("me", bound, 0);
+	static char big[100 << 10];
+	struct cgp_spool_stats st;
+	uint64_t seq = 0, seed = 1;
+
+	(void)state;
+	for (int i = 0; i < 100000; i++) {
+		seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+		size_t len = 100 + (seed >> 33) % 300;
+
+		seq++;
+		if (i % 10000 == 5000) {
+			memset(big, 'b', sizeof(big));
+			assert_int_equal(cgp_spool_push(sp, seq, false, big, sizeof(big)), 0);
+		} else {
+			push(sp, seq, seq % 50 != 0, len);
+		}
+		if (i % 3 == 0)
+			cgp_spool_mark_sent(sp);
+		if (i % 1000 == 999) {
+			cgp_spool_get_stats(sp, &st);
+			assert_true(st.bytes <= bound);
+			assert_true(st.mapped <= st.bytes + slack);
+		}
+		if (i == 60000)
+			cgp_spool_ack(sp, "me", seq - 5000); /* the collector is back for a moment */
+	}
+	cgp_spool_get_stats(sp, &st);
+	assert_true(st.bytes > bound - (1u << 10));
+	assert_true(st.dropped_samples_total > 50000);
+	assert_int_equal(st.dropped_others_total, 0);
+	cgp_spool_ack(sp, "me", seq);
+	cgp_spool_get_stats(sp, &st);
+	assert_int_equal(st.events, 0);
+	assert_true(st.mapped <= 2 * (64u << 10)); /* one chunk kept per queue */
+	cgp_spool_free(sp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_order_ack_rewind),
-	    cmocka_unit_test(test_refusals),
-	    cmocka_unit_test(test_full_drops_samples_first),
-	    cmocka_unit_test(test_full_by_bytes),
+	    cmocka_unit_test(test_order_ack_rewind),	     cmocka_unit_test(test_refusals),
+	    cmocka_unit_test(test_full_drops_samples_first), cmocka_unit_test(test_full_by_bytes),
+	    cmocka_unit_test(test_memory_is_what_it_holds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

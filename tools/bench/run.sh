@@ -28,7 +28,11 @@
 #   - Section 3, agent: `cgpulse run` with 1,000 cgroups each holding a sleeping process: CPU seconds per minute
 #     (user+sys from /proc, after start-up and again after the first 30 s) and peak RSS (VmHWM); kernel memory of the maps (memlock, as
 #     `bpftool map show` prints it) and the same worked out for 128 CPUs (per-CPU maps scale with CPUs); OOM kill
-#     to its line on the agent's stdout (kernel timestamp of mark_victim → arrival at the reader).
+#     to its line on the agent's stdout (kernel timestamp of mark_victim → arrival at the reader), to its line at
+#     the collector, and to the agent's receipt of the collector's Ack once the event is on disk (durable acks).
+#   - Section 4: collector ingest (its own CPU time for 400,000 events from 4 simulated agents, a JSONL file, one
+#     fdatasync per loop turn). Section 5: the agent's RSS against --spool-bytes with the collector away, over the
+#     same agent's with a 64 KiB spool.
 #   Environment: BENCH_REPS (default 5), BENCH_ROUNDS (ping-pong round trips, default 100000), BENCH_QUICK=1
 #   (fewer and shorter runs, for trying the harness out).
 set -uo pipefail
@@ -494,26 +498,59 @@ oom_latency_row "$T/agent.stamped" "$T/oomlat" "OOM kill → agent stdout (ms)" 
 	" for $((${k1:-0} - ${k0:-0})) kernel kills (target p99 < 50 ms at the collector)"
 # ---- 3c. OOM kill → collector latency ---------------------------------------------------------------------
 
+# collector_oom_run COLL_OUT COLL_STDOUT AGENT_STDOUT AGENT_STDERR [AGENT_FLAGS...]: a collector storing to
+# COLL_OUT, an agent pushing to it, OOM_KILLS real OOM kills, then both stopped
+collector_oom_run() {
+	local cout=$1 cstdout=$2 aout=$3 aerr=$4 cpid apid
+	shift 4
+	rm -f "$T/coll.port"
+	"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out "$cout" >"$cstdout" \
+		2>>"$T/coll.err" &
+	cpid=$!
+	PIDS+=("$cpid")
+	for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
+	"$OUT/cgpulse" run "$@" --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
+		>"$aout" 2>"$aerr" &
+	apid=$!
+	PIDS+=("$apid")
+	sleep 2
+	for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
+	sleep 1
+	kill -INT "$apid"
+	wait "$apid" 2>/dev/null
+	kill -TERM "$cpid"
+	wait "$cpid" 2>/dev/null
+}
 mkfifo "$T/coll.pipe"
 "$B/cgpbench" stamp <"$T/coll.pipe" >"$T/coll.stamped" &
 CSTAMP_PID=$!
 PIDS+=("$CSTAMP_PID")
-"$OUT/cgpulse-collector" --listen 127.0.0.1:0 --port-file "$T/coll.port" --out - >"$T/coll.pipe" 2>"$T/coll.err" &
-COLL_PID=$!
-PIDS+=("$COLL_PID")
-for _ in $(seq 50); do [ -s "$T/coll.port" ] && break; sleep 0.1; done
-"$OUT/cgpulse" run --no-pin --json --interval 3600 --http off --collector "127.0.0.1:$(cat "$T/coll.port")" \
-	>/dev/null 2>"$T/agent_coll.err" &
-AGENT_PID=$!
-PIDS+=("$AGENT_PID")
-sleep 2
-for ((i = 0; i < OOM_KILLS; i++)); do oom_once; sleep 0.05; done
-sleep 1
-kill -INT "$AGENT_PID"
-wait "$AGENT_PID" 2>/dev/null
-kill -TERM "$COLL_PID"
-wait "$COLL_PID" "$CSTAMP_PID" 2>/dev/null
+collector_oom_run - "$T/coll.pipe" /dev/null "$T/agent_coll.err"
+wait "$CSTAMP_PID" 2>/dev/null
 oom_latency_row "$T/coll.stamped" "$T/colllat" "OOM kill → line at the collector (ms)" " (target p99 < 50 ms)"
+
+# ---- 3d. OOM kill → acknowledged, durable at the collector --------------------------------------------------
+# The collector stores to a file (fdatasync before each Ack); the agent logs every Ack it gets (-v) and its stderr
+# is stamped on arrival: latency = the first Ack covering the OOM kill's seq - the kernel's mark_victim time.
+mkfifo "$T/ack.pipe"
+"$B/cgpbench" stamp <"$T/ack.pipe" >"$T/ack.stamped" &
+ASTAMP_PID=$!
+PIDS+=("$ASTAMP_PID")
+collector_oom_run "$T/durable.jsonl" /dev/null "$T/agent_ack.out" "$T/ack.pipe" -v
+wait "$ASTAMP_PID" 2>/dev/null
+/usr/bin/python3 - "$T/agent_ack.out" "$T/ack.stamped" "$OOM_CG" >"$T/acklat" <<'PY'
+import json, re, sys
+ooms = [json.loads(l) for l in open(sys.argv[1]) if '"oom_kill"' in l and sys.argv[3] in l]
+acks = [(int(m.group(1)), int(m.group(2))) for m in (re.match(r"(\d+) .*: ack \S+ (\d+)$", l.strip())
+                                                     for l in open(sys.argv[2])) if m]
+for o in ooms:
+    t = next((ts for ts, seq in acks if seq >= o["seq"]), None)
+    if t:
+        print("%.3f" % ((t - o["ts_ns"]) / 1e6))
+PY
+p99=$(sort -g "$T/acklat" | awk '{ v[n++] = $1 } END { if (n) { i = int(0.99 * n + 0.999) - 1; print v[i < 0 ? 0 : i] } }')
+row "OOM kill → acknowledged, on disk (ms)" "p50 $(summ "$T/acklat" | cut -d" " -f1) p99 ${p99:-n/a}" \
+	"$(wc -l <"$T/acklat") events; collector --out FILE, fdatasync before the Ack (target p99 < 50 ms)"
 
 # ---- 4. collector ingest, event size, playbook evaluation ------------------------------------------------
 
@@ -534,7 +571,7 @@ for ((r = 0; r < REPS; r++)); do
 	awk -v n="$stored" -v t="$ticks" -v hz="$(getconf CLK_TCK)" 'BEGIN { if (t > 0) printf "%.0f\n", n / (t / hz) }' >>"$T/ingest"
 	rm -f "$T/ing.jsonl"
 done
-row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out (target ≥ 200,000)"
+row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out, fdatasync per turn (target ≥ 200,000)"
 # bytes per sample event on the wire, from a real agent's stream
 "$OUT/cgpulse" run --no-pin --interval 0.5 --iterations 4 --http 127.0.0.1:0 >/dev/null 2>"$T/sz.err" &
 SZ=$!
@@ -561,7 +598,46 @@ for ((r = 0; r < REPS; r++)); do val2 "$T/eng$r" build_ns_per_cgroup; done >"$T/
 row "playbook evaluation, 10,000 cgroups (ns/cgroup)" "$(summ "$T/eng_ns")" \
 	"default playbook, rules pending/firing/resolving; baseline: building the sample's event $(summ "$T/build_ns" | cut -d' ' -f1) ns"
 
-section "5. Scrape cost at 1,000 containers: /metrics/cadvisor beside /metrics (tools/bench/scrape_cost.sh)"
+# ---- 5. the spool's memory against its bound -----------------------------------------------------------------
+# An agent with 1,000 cgroups sampling every 50 ms (~20,000 events a second) and its collector away. The base is
+# the same agent with a 64 KiB spool after 8 s (an 8 MiB spool is full within 3 s); each size's RSS is taken once
+# its spool has been full (RSS no longer growing) for 5 s.
+section "5. Spool memory against --spool-bytes (collector away, 1,000 cgroups, 50 ms interval)"
+start_helper spop "$B/cgpbench" populate --n 1000 --procs 0
+wait_line "$T/spop.out" '^ready' 60 || echo "bench: populate did not finish" >&2
+spool_agent() { # BYTES: starts the agent, sets SP
+	"$OUT/cgpulse" run --no-pin --interval 0.05 --http off --collector 127.0.0.1:9 --spool-bytes "$1" \
+		>/dev/null 2>>"$T/spool.err" &
+	SP=$!
+	PIDS+=("$SP")
+}
+vmrss() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+spool_agent 65536
+sleep 8
+base=$(vmrss "$SP")
+kill -TERM "$SP"
+wait "$SP" 2>/dev/null
+SPOOL_SIZES="8 64 256"
+[ "${BENCH_QUICK:-0}" = 1 ] && SPOOL_SIZES="8 64"
+for mb in $SPOOL_SIZES; do
+	spool_agent $((mb << 20))
+	prev=0
+	for ((i = 0; i < 600; i++)); do
+		sleep 1
+		cur=$(vmrss "$SP")
+		[ "$cur" -le "$prev" ] && [ "$cur" -gt $((base + (mb << 10) * 9 / 10)) ] && break
+		prev=$cur
+	done
+	sleep 5
+	rss=$(vmrss "$SP")
+	kill -TERM "$SP"
+	wait "$SP" 2>/dev/null
+	row "  --spool-bytes $mb MiB" "RSS $((rss / 1024)) MiB (base $((base / 1024)) MiB)" \
+		"+$(awk -v d=$((rss - base)) -v b=$((mb << 10)) 'BEGIN { printf "%.1f MiB = %.3f× the bound", d / 1024, d / b }')"
+done
+stop_helper "$HPID" "$HFD"
+
+section "6. Scrape cost at 1,000 containers: /metrics/cadvisor beside /metrics (tools/bench/scrape_cost.sh)"
 SCRAPE_ROUNDS=$REPS "$HERE/scrape_cost.sh" "$OUT" 1000 | sed 's/^/  /'
 
 printf '\nload average at end %s; BPF programs loaded by others at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \

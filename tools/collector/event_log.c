@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* The collector's store: one append-only file (or stdout), written through our own buffer and write(2). */
+/* The collector's store: one append-only file (or stdout), written through our own buffer and write(2), made
+ * durable with fdatasync. `committed` is the file's length at the last sync: a failed group is cut back to it. */
 #include "collector/event_log.h"
 
 #include <errno.h>
@@ -20,7 +21,9 @@
 struct cgp_event_log {
 	int fd;
 	bool pb, own_fd;
+	bool regular; /* a regular file: fdatasync and ftruncate work */
 	struct cgp_buf out;
+	uint64_t written, committed; /* file offsets: end of what write(2) took, end of what was synced */
 };
 
 static bool ends_with(const char *s, const char *suffix)
@@ -116,7 +119,12 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 	if (!l)
 		return -ENOMEM;
 	if (!path || !strcmp(path, "-")) {
+		struct stat st;
+
 		l->fd = STDOUT_FILENO;
+		l->regular = !fstat(l->fd, &st) && S_ISREG(st.st_mode);
+		if (l->regular) /* stdout redirected to a file: appended to where it stands */
+			l->written = l->committed = (uint64_t)lseek(l->fd, 0, SEEK_CUR);
 		*out = l;
 		return 0;
 	}
@@ -127,6 +135,14 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 		err = -errno;
 		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
+	}
+	/* a FIFO or a device (/dev/null) has nothing to read back, cut or sync: written is all it can be */
+	struct stat st;
+
+	l->regular = !fstat(l->fd, &st) && S_ISREG(st.st_mode);
+	if (!l->regular) {
+		*out = l;
+		return 0;
 	}
 	err = read_all(l->fd, &old);
 	if (err) {
@@ -147,6 +163,14 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 		snprintf(why, whylen, "cannot seek %s: %s", path, strerror(errno));
 		goto fail;
 	}
+	/* what a crashed collector wrote but had not synced is read back as stored, and acknowledged when resent:
+	 * make it durable first */
+	if (keep && fdatasync(l->fd)) {
+		err = -errno;
+		snprintf(why, whylen, "cannot sync %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	l->written = l->committed = keep;
 	cgp_buf_free(&old);
 	*out = l;
 	return 0;
@@ -156,6 +180,23 @@ fail:
 		close(l->fd);
 	free(l);
 	return err;
+}
+
+static int flush_out(struct cgp_event_log *l)
+{
+	while (cgp_buf_size(&l->out)) {
+		ssize_t n = write(l->fd, cgp_buf_head(&l->out), cgp_buf_size(&l->out));
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENOSPC;
+		l->written += (uint64_t)n;
+		cgp_buf_consume(&l->out, (size_t)n);
+	}
+	return 0;
 }
 
 int cgp_event_log_write(struct cgp_event_log *l, const Cgpulse__V1__Event *ev, const uint8_t *raw, size_t rawlen)
@@ -170,29 +211,50 @@ int cgp_event_log_write(struct cgp_event_log *l, const Cgpulse__V1__Event *ev, c
 			err = cgp_buf_append(&l->out, "\n", 1);
 	}
 	if (!err && cgp_buf_size(&l->out) >= FLUSH_AT)
-		err = cgp_event_log_flush(l);
+		err = flush_out(l);
 	return err;
 }
 
-int cgp_event_log_flush(struct cgp_event_log *l)
+int cgp_event_log_sync(struct cgp_event_log *l)
 {
-	while (cgp_buf_size(&l->out)) {
-		ssize_t n = write(l->fd, cgp_buf_head(&l->out), cgp_buf_size(&l->out));
+	int err = flush_out(l);
 
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		cgp_buf_consume(&l->out, (size_t)n);
-	}
+	if (err)
+		return err;
+	if (l->regular && l->written != l->committed && fdatasync(l->fd))
+		return -errno;
+	l->committed = l->written;
 	return 0;
+}
+
+int cgp_event_log_rollback(struct cgp_event_log *l)
+{
+	cgp_buf_clear(&l->out);
+	if (l->written == l->committed)
+		return 0;
+	if (!l->regular)
+		return -ESPIPE; /* a pipe keeps what it took */
+	if (ftruncate(l->fd, (off_t)l->committed) || lseek(l->fd, (off_t)l->committed, SEEK_SET) < 0)
+		return -errno;
+	l->written = l->committed;
+	return 0;
+}
+
+uint64_t cgp_event_log_pending(const struct cgp_event_log *l)
+{
+	return l->written - l->committed + cgp_buf_size(&l->out);
+}
+
+bool cgp_event_log_durable(const struct cgp_event_log *l)
+{
+	return l->regular;
 }
 
 void cgp_event_log_close(struct cgp_event_log *l)
 {
 	if (!l)
 		return;
-	cgp_event_log_flush(l);
+	cgp_event_log_sync(l);
 	if (l->own_fd)
 		close(l->fd);
 	cgp_buf_free(&l->out);

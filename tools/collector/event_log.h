@@ -24,10 +24,19 @@ struct cgp_event_log_replay {
  * Returns 0, or a negative errno with the reason in why. */
 int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_dedup *d,
 		       struct cgp_event_log_replay *replay, char *why, size_t whylen);
-/* Appends one event; raw is its serialized form (written as is to a .pb log). Buffered: see flush. */
+/* Appends one event; raw is its serialized form (written as is to a .pb log). Buffered, and written (write(2))
+ * when the buffer is large: nothing is durable before cgp_event_log_sync. 0 or -errno (-ENOSPC, -EIO, ...). */
 int cgp_event_log_write(struct cgp_event_log *l, const Cgpulse__V1__Event *ev, const uint8_t *raw, size_t rawlen);
-/* Hands buffered records to the kernel; call before acknowledging them. 0 or -errno. */
-int cgp_event_log_flush(struct cgp_event_log *l);
+/* Writes what is buffered and makes everything written durable (fdatasync; a pipe or terminal cannot be
+ * synced, and is only written). 0, or -errno: then nothing since the last sync may be counted on. */
+int cgp_event_log_sync(struct cgp_event_log *l);
+/* Takes back everything since the last successful sync: the buffer is dropped and the file cut back, so no half
+ * record stays in front of the next ones. 0 or -errno. */
+int cgp_event_log_rollback(struct cgp_event_log *l);
+/* Bytes written or buffered since the last sync. */
+uint64_t cgp_event_log_pending(const struct cgp_event_log *l);
+/* True when acknowledgements can promise the disk (a regular file, synced); false for stdout to a pipe. */
+bool cgp_event_log_durable(const struct cgp_event_log *l);
 void cgp_event_log_close(struct cgp_event_log *l);
 
 #endif
