@@ -8,6 +8,7 @@
 #include "lib/version.h"
 #include "names/container_meta.h"
 #include "sinks/alertmanager.h"
+#include "sinks/cadvisor.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
 
@@ -31,16 +32,19 @@ struct cgp_opts {
 	const char *http_token_file;		  /* run: the bearer token /v1/events wants */
 	bool http_auth_metrics;			  /* run: /metrics wants it too */
 	unsigned http_max_connections, http_max_per_client, http_header_timeout_s; /* 0: the defaults */
-	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
-	struct cgp_am_cfg am;	     /* run: --alertmanager URL...; am.n_urls 0: none */
+	struct cgp_meta_roots roots;	  /* where the runtimes keep their state on the node */
+	struct cgp_am_cfg am;		  /* run: --alertmanager URL...; am.n_urls 0: none */
+	bool prometheus_rules;		  /* playbook export: --prometheus-rules */
+	const char *rate_window;	  /* playbook export: --rate-window; NULL: 1m */
+	struct cgp_cadvisor_cfg cadvisor; /* run: --metrics-cgroups, --metrics-max-cgroups */
 };
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);
 int cgp_cmd_run(const struct cgp_opts *o);
 /* `cgpulse top`: runs cgpulse-top, installed beside the agent, with the flags given (they are its own). */
 int cgp_cmd_top(int argc, char **argv);
-/* `cgpulse playbook check FILE` / `cgpulse playbook show [--playbook FILE]` */
-int cgp_cmd_playbook(const char *verb, const char *file);
+/* `cgpulse playbook check FILE` / `show [--playbook FILE]` / `export --prometheus-rules [--playbook FILE]` */
+int cgp_cmd_playbook(const char *verb, const char *file, const struct cgp_opts *o);
 
 struct cgp_playbook;
 /* The playbook named by `file`, or the embedded default when file is NULL; errors logged as file:line:col. */

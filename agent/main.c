@@ -23,6 +23,8 @@ static const char usage[] =
     "  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
     "  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
     "  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
+    "  playbook export --prometheus-rules [--rate-window D]   the playbook in force as a Prometheus rule file\n"
+    "                     over /metrics/cadvisor's series (rates over D, default 1m; see README)\n"
     "  top                a live table of the node's containers (cgpulse top --help)\n"
     "  version            print the version\n"
     "\n"
@@ -51,7 +53,7 @@ static const char usage[] =
     "                     changed files are taken for new connections without a restart\n"
     "  --http-token-file FILE   run: /v1/events wants \"Authorization: Bearer TOKEN\" with the token in FILE\n"
     "                     (401 without, 403 wrong; reread when it changes); /healthz stays open\n"
-    "  --http-auth-metrics  run: /metrics wants the token too\n"
+    "  --http-auth-metrics  run: /metrics and /metrics/cadvisor want the token too\n"
     "  --http-max-connections N  run: connections served at once (default 64); more get /healthz only\n"
     "  --http-max-per-client N   run: connections of one client address (IPv6: one /64) (default 8)\n"
     "  --http-header-timeout SECONDS  run: a request's headers, TLS handshake included, must be complete\n"
@@ -69,6 +71,11 @@ static const char usage[] =
     "  --alertmanager-user USER          basic auth, with the password in --alertmanager-password-file FILE\n"
     "  --alertmanager-password-file FILE (files are read again when they change)\n"
     "  --alertmanager-generator-url URL  the alerts' generatorURL (default: http://NODE:PORT/metrics of --http)\n"
+    "  --metrics-cgroups all|containers|GLOB  run: which cgroups get series on /metrics/cadvisor: containers,\n"
+    "                     their pods' cgroups and the root as the kubelet (containers, the default), every cgroup\n"
+    "                     (all), or those and every cgroup whose path matches GLOB ('*' matches '/' too)\n"
+    "  --metrics-max-cgroups N  run: at most N cgroups with series on /metrics/cadvisor (default 10000); the\n"
+    "                     ones past it are counted on /metrics (cgpulse_cadvisor_cgroups_over_cap)\n"
     "  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
     "  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
     "  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
@@ -177,6 +184,10 @@ int main(int argc, char **argv)
 	    {"alertmanager-user", required_argument, NULL, 1016},
 	    {"alertmanager-password-file", required_argument, NULL, 1017},
 	    {"alertmanager-generator-url", required_argument, NULL, 1018},
+	    {"metrics-cgroups", required_argument, NULL, 1020},
+	    {"prometheus-rules", no_argument, NULL, 1022},
+	    {"rate-window", required_argument, NULL, 1023},
+	    {"metrics-max-cgroups", required_argument, NULL, 1021},
 	    {},
 	};
 	struct cgp_opts o = {
@@ -187,6 +198,7 @@ int main(int argc, char **argv)
 	    .am = {.resend_s = 60, .min_firing_s = 60, .max_alerts = 1024},
 	};
 	const char *cmd, *missing;
+	char why[256];
 	bool no_pin = false, pin_given = false;
 	double d;
 	int c, err;
@@ -284,6 +296,23 @@ int main(int argc, char **argv)
 		case 1018:
 			o.am.generator_url = optarg;
 			break;
+		case 1020:
+			if (cgp_cadvisor_parse_select(optarg, &o.cadvisor, why, sizeof(why))) {
+				cgp_err("--metrics-cgroups: %s", why);
+				return 2;
+			}
+			break;
+		case 1021:
+			if (parse_double("--metrics-max-cgroups", optarg, 1, &d))
+				return 2;
+			o.cadvisor.max_cgroups = (size_t)d;
+			break;
+		case 1022:
+			o.prometheus_rules = true;
+			break;
+		case 1023:
+			o.rate_window = optarg;
+			break;
 		case 'N':
 			o.node = optarg;
 			break;
@@ -358,7 +387,7 @@ int main(int argc, char **argv)
 			cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
 			return 2;
 		}
-		return cgp_cmd_playbook(verb, file) ? 1 : 0;
+		return cgp_cmd_playbook(verb, file, &o) ? 1 : 0;
 	}
 	if (optind < argc) {
 		cgp_err("unexpected argument '%s' (see --help)", argv[optind]);

@@ -19,14 +19,33 @@ int cgp_playbook_open(const char *file, struct cgp_playbook **out)
 	return rc;
 }
 
-int cgp_cmd_playbook(const char *verb, const char *file)
+/* A Prometheus duration ("30s", "1m", "1h30m"): what a range selector takes. */
+static bool prom_duration(const char *s)
 {
+	uint64_t ns;
+
+	return *s && strspn(s, "0123456789smhdwy") == strlen(s) && !cgp_duration_parse(s, &ns) && ns;
+}
+
+int cgp_cmd_playbook(const char *verb, const char *file, const struct cgp_opts *o)
+{
+	const char *win = o->rate_window ? o->rate_window : "1m";
 	struct cgp_playbook *pb;
 	char *text;
 	int err;
 
-	if (strcmp(verb, "check") && strcmp(verb, "show")) {
-		cgp_err("playbook: unknown verb '%s' (check FILE | show [--playbook FILE])", verb);
+	if (strcmp(verb, "check") && strcmp(verb, "show") && strcmp(verb, "export")) {
+		cgp_err("playbook: unknown verb '%s' (check FILE | show [--playbook FILE] | export --prometheus-rules "
+			"[--playbook FILE])",
+			verb);
+		return -EINVAL;
+	}
+	if (!strcmp(verb, "export") && !o->prometheus_rules) {
+		cgp_err("playbook export: in which format? (--prometheus-rules)");
+		return -EINVAL;
+	}
+	if (!prom_duration(win)) {
+		cgp_err("--rate-window '%s': not a duration Prometheus takes (for example 30s, 1m, 2m30s)", win);
 		return -EINVAL;
 	}
 	if (!strcmp(verb, "check") && !file) {
@@ -39,7 +58,7 @@ int cgp_cmd_playbook(const char *verb, const char *file)
 	if (!strcmp(verb, "check")) {
 		printf("%s: ok\n", file);
 	} else {
-		text = cgp_playbook_format(pb);
+		text = !strcmp(verb, "export") ? cgp_playbook_prometheus_rules(pb, win) : cgp_playbook_format(pb);
 		if (!text) {
 			cgp_playbook_free(pb);
 			return -ENOMEM;

@@ -34,6 +34,7 @@
 #include "playbook/playbook.h"
 #include "sinks/collector_client.h"
 #include "sinks/http_server.h"
+#include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
 enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP, EV_ALERTMANAGER };
@@ -61,6 +62,7 @@ struct run_ctx {
 	struct cgp_event_ring *ring;
 	struct cgp_http *http;
 	struct cgp_metrics *metrics;
+	struct cgp_cadvisor *cadvisor;
 	struct cgp_am *am;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	bool reload_due;		/* SIGHUP or a changed file: reloaded once, after the turn's sweep */
@@ -144,6 +146,8 @@ static int sweep(struct run_ctx *r, bool publish)
 
 		if (r->metrics)
 			cgp_metrics_gone(r->metrics, id);
+		if (r->cadvisor)
+			cgp_cadvisor_gone(r->cadvisor, id);
 		cgp_engine_cgroup_gone(r->engine, id, r->sp.now_ns, on_alert, r);
 		cgp_names_rmdir(&r->names, id, r->sp.now_ns); /* a tombstone, if the rmdir event did not come first */
 	}
@@ -156,6 +160,8 @@ static int sweep(struct run_ctx *r, bool publish)
 		cgp_pub_sample(&r->pub, &s, &n->attr);
 		if (r->metrics)
 			cgp_metrics_sample(r->metrics, &s, &n->attr);
+		if (r->cadvisor)
+			cgp_cadvisor_sample(r->cadvisor, &s, &n->attr, n->born_ns ? n->born_ns : n->first_seen_ns);
 		cgp_engine_eval(r->engine, &s, &n->attr, s.ts_ns, on_alert, r);
 	}
 	if (publish) { /* names were asked for every cgroup just now: the starts that waited for them go out */
@@ -268,6 +274,8 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.runtime_state_errors = ms.errors;
 	c.runtime_state_evictions = ms.evictions;
 	c.playbook_cgroups_tracked = cgp_engine_tracked(r->engine);
+	if (r->cadvisor)
+		cgp_cadvisor_get_stats(r->cadvisor, &c.cadvisor);
 	c.sweeps = r->sp.stats.sweeps;
 	c.sweeps_missed = r->ticks_missed;
 	c.playbook_reloads = r->reloads;
@@ -338,12 +346,14 @@ static int setup_http(struct run_ctx *r)
 	char why[256];
 
 	r->metrics = cgp_metrics_new();
+	r->cadvisor = cgp_cadvisor_new(&r->o->cadvisor);
 	r->ring = cgp_event_ring_new(HTTP_RING_EVENTS, HTTP_RING_BYTES);
-	if (!r->metrics || !r->ring) {
+	if (!r->metrics || !r->cadvisor || !r->ring) {
 		cgp_err("--http: out of memory");
 		return -ENOMEM;
 	}
 	hc.metrics = r->metrics;
+	hc.cadvisor = r->cadvisor;
 	hc.ring = r->ring;
 	r->http = cgp_http_new(&hc, why, sizeof(why));
 	if (!r->http) {
@@ -679,6 +689,7 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	cgp_http_free(r.http);
 	cgp_event_ring_free(r.ring);
 	cgp_metrics_free(r.metrics);
+	cgp_cadvisor_free(r.cadvisor);
 	cgp_cc_free(r.cc);
 	cgp_spool_free(r.spool);
 	if (r.names.meta)

@@ -120,6 +120,8 @@ struct cgp_cgroup_rec {
 	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
 	/* with CGP_REC_PSI: stall time, ns, total (cpu/memory/io.pressure total=, in µs there), by enum cgp_psi */
 	__u64 psi_ns[CGP_PSI_MAX];
+	/* with CGP_REC_CPU_MAX: */
+	__u64 cpu_shares; /* the task group's weight in cpu.shares units (v1 cpu.shares; v2 cpu.weight 100 = 1024) */
 };
 
 #define CGP_PATH_LEN 256

@@ -212,7 +212,7 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
 	struct cgroup_subsys_state *css;
 	struct task_group *tg;
-	__u64 quota;
+	__u64 quota, shares;
 
 	css = cgrp->subsys[cpu_id];
 	if (!css)
@@ -221,6 +221,8 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	quota = BPF_CORE_READ(tg, cfs_bandwidth.quota);
 	rec->cpu_period_us = (__u64)BPF_CORE_READ(tg, cfs_bandwidth.period) / 1000; /* ktime_t is signed */
 	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000;			    /* RUNTIME_INF: no limit */
+	shares = BPF_CORE_READ(tg, shares) >> 10; /* scale_load_down() on 64-bit: SCHED_FIXEDPOINT_SHIFT */
+	rec->cpu_shares = shares ? (shares < 2 ? 2 : shares) : 0;
 	read_bandwidth(rec, (void *)tg + bpf_core_field_offset(struct task_group, cfs_bandwidth));
 	rec->flags |= CGP_REC_CPU_MAX;
 }

@@ -56,6 +56,11 @@ struct cgp_sample {
 	uint64_t cpu_periods_window;	/* growth of cpu_periods within the window */
 	uint64_t cpu_throttled_periods_window; /* growth of cpu_throttled_periods within the window */
 	uint64_t cpu_throttled_ns_window;      /* growth of cpu_throttled_ns within the window */
+	/* the CPU controller's settings (cpu.max / cpu.cfs_*_us, cpu.shares), where it is on the cgroup */
+	bool has_cpu_spec;
+	uint64_t cpu_quota_us;	/* 0: no quota */
+	uint64_t cpu_period_us; /* CFS period */
+	uint64_t cpu_shares;	/* v1 cpu.shares; v2 cpu.weight in the same units (weight 100 = 1024) */
 	/* user and system time as cpu.stat has them (not for the root cgroup: its cpu.stat is the system's) */
 	bool has_cpu_user_system;
 	uint64_t cpu_user_ns;	/* cpu.stat user_usec, as ns, total since the cgroup was made */

@@ -30,6 +30,7 @@ struct cgp_cg {
 	 * out cgroups without a quota (their figures cannot move) */
 	bool has_v1_cpu;
 	uint64_t v1_periods, v1_throttled_periods, v1_throttled_ns;
+	uint64_t v1_quota_us, v1_period_us, v1_shares; /* and its settings (cpu.cfs_quota_us, _period_us, shares) */
 };
 
 struct cgp_join {
@@ -282,6 +283,9 @@ static void with_v1_cpu(struct cgp_cg *cg)
 	cg->cur.cpu_periods = cg->v1_periods;
 	cg->cur.cpu_throttled_periods = cg->v1_throttled_periods;
 	cg->cur.cpu_throttled_ns = cg->v1_throttled_ns;
+	cg->cur.cpu_quota_us = cg->v1_quota_us;
+	cg->cur.cpu_period_us = cg->v1_period_us;
+	cg->cur.cpu_shares = cg->v1_shares;
 	cg->cur.flags |= CGP_REC_CPU_MAX;
 }
 
@@ -305,6 +309,9 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 		cg->v1_periods = r->cpu_periods;
 		cg->v1_throttled_periods = r->cpu_throttled_periods;
 		cg->v1_throttled_ns = r->cpu_throttled_ns;
+		cg->v1_quota_us = r->cpu_quota_us;
+		cg->v1_period_us = r->cpu_period_us;
+		cg->v1_shares = r->cpu_shares;
 		with_v1_cpu(cg);
 	}
 }

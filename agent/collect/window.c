@@ -37,6 +37,10 @@ static void cpu_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r, co
 		s->cpu_periods = r->cpu_periods;
 		s->cpu_throttled_periods = r->cpu_throttled_periods;
 		s->cpu_throttled_ns = r->cpu_throttled_ns;
+		s->has_cpu_spec = true;
+		s->cpu_quota_us = r->cpu_quota_us;
+		s->cpu_period_us = r->cpu_period_us;
+		s->cpu_shares = r->cpu_shares;
 		/* the kernel's totals run since the cgroup was made, not since we first saw it: no first window */
 		if (prev) {
 			s->cpu_periods_window = grown(r->cpu_periods, &prev->cpu_periods);

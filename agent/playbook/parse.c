@@ -726,3 +726,23 @@ char *cgp_playbook_format(const struct cgp_playbook *pb)
 	}
 	return cgp_buf_take_string(&buf);
 }
+
+void cgp_playbook_put_quoted(struct cgp_text *b, const char *s)
+{
+	sb_quoted(b, s);
+}
+
+void cgp_playbook_put_number(struct cgp_text *b, double v)
+{
+	sb_number(b, v);
+}
+
+void cgp_playbook_put_duration(struct cgp_text *b, uint64_t ns)
+{
+	sb_duration(b, ns);
+}
+
+const char *cgp_severity_name(enum cgp_severity s)
+{
+	return severity_name(s);
+}

@@ -70,6 +70,20 @@ void cgp_playbook_free(struct cgp_playbook *pb);
 char *cgp_playbook_format(const struct cgp_playbook *pb);
 const struct cgp_rule *cgp_playbook_find(const struct cgp_playbook *pb, const char *name);
 
+/* The playbook as a Prometheus rule file over the cAdvisor series of /metrics/cadvisor (and cgpulse's own
+ * run-queue histogram on /metrics): same thresholds, for:, severities, actions and runbooks; resolve_below as
+ * the rule's own firing ALERTS series. rate_window: the range of rate()/increase() (a Prometheus duration).
+ * malloc'd, NULL on ENOMEM. (prom_rules.c) */
+char *cgp_playbook_prometheus_rules(const struct cgp_playbook *pb, const char *rate_window);
+
+/* Writers shared by the formatters: a YAML double-quoted scalar, the shortest decimal that reads back the same,
+ * a duration as "1h30m" (which Prometheus reads too), a severity's name. */
+struct cgp_text;
+void cgp_playbook_put_quoted(struct cgp_text *b, const char *s);
+void cgp_playbook_put_number(struct cgp_text *b, double v);
+void cgp_playbook_put_duration(struct cgp_text *b, uint64_t ns);
+const char *cgp_severity_name(enum cgp_severity s);
+
 /* "5m", "90s", "250ms", "1h30m", "0" -> nanoseconds. 0, -EINVAL (unparsable or negative) or -ERANGE. */
 int cgp_duration_parse(const char *s, uint64_t *out_ns);
 

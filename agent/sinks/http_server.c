@@ -31,6 +31,7 @@
 #include "lib/watched_file.h"
 #include "sinks/http_parse.h"
 #include "sinks/http_server.h"
+#include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
 #define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
@@ -229,7 +230,8 @@ static bool refused_auth(struct cgp_http *h, struct MHD_Connection *c, enum cgp_
 	const char *v;
 	size_t off, len;
 
-	if (!h->token || !(ep == CGP_HTTP_EP_EVENTS || (ep == CGP_HTTP_EP_METRICS && h->cfg.auth_metrics)))
+	if (!h->token || !(ep == CGP_HTTP_EP_EVENTS ||
+			   ((ep == CGP_HTTP_EP_METRICS || ep == CGP_HTTP_EP_CADVISOR) && h->cfg.auth_metrics)))
 		return false;
 	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
 	if (!v || !cgp_http_bearer(v, &off, &len)) {
@@ -247,26 +249,39 @@ static bool refused_auth(struct cgp_http *h, struct MHD_Connection *c, enum cgp_
 	return false;
 }
 
+/* A rendered exposition (err from its renderer) as the answer on endpoint ep. */
+static enum MHD_Result reply_rendered(struct cgp_http *h, struct MHD_Connection *c, enum cgp_http_endpoint ep, int err,
+				      struct cgp_buf *body)
+{
+	enum MHD_Result ret;
+
+	if (err)
+		ret = reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n", strerror(-err));
+	else
+		ret =
+		    reply(c, h, ep, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(body), cgp_buf_size(body), accepts_gzip(c));
+	cgp_buf_free(body);
+	return ret;
+}
+
 static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *c)
 {
 	struct cgp_buf body = CGP_BUF_INIT;
 	struct cgp_http_stats st;
-	enum MHD_Result ret;
-	int err;
 
 	if (!h->cfg.metrics)
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
 	cgp_http_get_stats(h, &st);
-	err = cgp_metrics_render(h->cfg.metrics, &st, &body);
-	if (err) {
-		cgp_buf_free(&body);
-		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
-				  strerror(-err));
-	}
-	ret = reply(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(&body), cgp_buf_size(&body),
-		    accepts_gzip(c));
-	cgp_buf_free(&body);
-	return ret;
+	return reply_rendered(h, c, CGP_HTTP_EP_METRICS, cgp_metrics_render(h->cfg.metrics, &st, &body), &body);
+}
+
+static enum MHD_Result serve_cadvisor(struct cgp_http *h, struct MHD_Connection *c)
+{
+	struct cgp_buf body = CGP_BUF_INIT;
+
+	if (!h->cfg.cadvisor)
+		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
+	return reply_rendered(h, c, CGP_HTTP_EP_CADVISOR, cgp_cadvisor_render(h->cfg.cadvisor, &body), &body);
 }
 
 static enum MHD_Result serve_healthz(struct cgp_http *h, struct MHD_Connection *c)
@@ -478,13 +493,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		ep = CGP_HTTP_EP_HEALTHZ;
 	else if (!strcmp(url, "/v1/events"))
 		ep = CGP_HTTP_EP_EVENTS;
+	else if (!strcmp(url, "/metrics/cadvisor"))
+		ep = CGP_HTTP_EP_CADVISOR;
 	h->st.requests[ep]++;
 	h->reserve_reply = x->reserve;
 	if (x->reserve && !(ep == CGP_HTTP_EP_HEALTHZ && (get || head)))
 		ret = reply_text(c, h, ep, MHD_HTTP_SERVICE_UNAVAILABLE,
 				 "busy: connection limits reached; only /healthz is answered on this connection\n");
 	else if (ep == CGP_HTTP_EP_OTHER)
-		ret = reply_text(c, h, ep, MHD_HTTP_NOT_FOUND, "not found; try /metrics, /healthz, /v1/events\n");
+		ret = reply_text(c, h, ep, MHD_HTTP_NOT_FOUND,
+				 "not found; try /metrics, /metrics/cadvisor, /healthz, /v1/events\n");
 	else if (!get && !(head && ep != CGP_HTTP_EP_EVENTS))
 		ret = reply_text(c, h, ep, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed\n", method);
 	else if (refused_auth(h, c, ep, &ret))
@@ -493,6 +511,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 		ret = serve_metrics(h, c);
 	else if (ep == CGP_HTTP_EP_HEALTHZ)
 		ret = serve_healthz(h, c);
+	else if (ep == CGP_HTTP_EP_CADVISOR)
+		ret = serve_cadvisor(h, c);
 	else
 		ret = serve_events(h, c);
 	h->reserve_reply = false;

@@ -4,9 +4,10 @@
  * each to libmicrohttpd only when http_conns.h admits it (a cap per client and in all, a deadline on a whole
  * request's headers, /healthz-only reserve slots when the pool is full). With tls_cert/tls_key it speaks only
  * TLS (GnuTLS, through libmicrohttpd), and picks up new files without a restart; with token_file, /v1/events
- * (and /metrics, with auth_metrics) want "Authorization: Bearer TOKEN": 401 without, 403 with a wrong one.
- * /healthz is always open. Serves
+ * (and /metrics, /metrics/cadvisor, with auth_metrics) want "Authorization: Bearer TOKEN": 401 without, 403 with
+ * a wrong one. /healthz is always open. Serves
  *   GET /metrics              the body the agent's callback renders (Prometheus text format)
+ *   GET /metrics/cadvisor     cAdvisor's container_* families, as the kubelet serves them (sinks/cadvisor.h)
  *   GET /healthz              200 "ok", or 503 and the reason
  *   GET /v1/events?since=SEQ  a long-lived chunked stream of delimited cgpulse.v1.Event (varint length, event):
  *                             the held events after SEQ (a Gap first when some are gone), then live ones.
@@ -44,28 +45,31 @@
 #define CGP_HTTP_DEFAULT_ADDR "127.0.0.1:24785"
 
 struct cgp_metrics;
+struct cgp_cadvisor;
 
 struct cgp_http_cfg {
-	const char *addr;		   /* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
-	const char *node, *instance_id;	   /* envelope of Gap events; must outlive the server */
-	struct cgp_event_ring *ring;	   /* recent events for /v1/events (borrowed); NULL: no stream (503) */
-	unsigned max_streams;		   /* concurrent /v1/events streams; 0: 16 */
-	unsigned max_connections;	   /* the main pool; 0: 64 */
-	unsigned max_per_client;	   /* of one client in the main pool; 0: 8 */
-	unsigned reserve;		   /* /healthz-only slots for connections the pool turns away; 0: 4 */
-	unsigned header_timeout_s;	   /* a request's whole headers (TLS handshake included) within; 0: 10 */
-	unsigned idle_timeout_s;	   /* a connection that moves no byte for this long is closed; 0: 60 */
-	unsigned stream_sndbuf;		   /* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
-	const struct cgp_metrics *metrics; /* what /metrics renders (borrowed); NULL: 503 */
-	const char *tls_cert, *tls_key;	   /* PEM files (both or neither): TLS only; reread when they change */
-	const char *token_file;		   /* the bearer token /v1/events wants; reread when it changes */
-	bool auth_metrics;		   /* /metrics wants the token too */
+	const char *addr;		     /* "ADDR:PORT" or "[V6]:PORT"; NULL: CGP_HTTP_DEFAULT_ADDR; port 0: any */
+	const char *node, *instance_id;	     /* envelope of Gap events; must outlive the server */
+	struct cgp_event_ring *ring;	     /* recent events for /v1/events (borrowed); NULL: no stream (503) */
+	unsigned max_streams;		     /* concurrent /v1/events streams; 0: 16 */
+	unsigned max_connections;	     /* the main pool; 0: 64 */
+	unsigned max_per_client;	     /* of one client in the main pool; 0: 8 */
+	unsigned reserve;		     /* /healthz-only slots for connections the pool turns away; 0: 4 */
+	unsigned header_timeout_s;	     /* a request's whole headers (TLS handshake included) within; 0: 10 */
+	unsigned idle_timeout_s;	     /* a connection that moves no byte for this long is closed; 0: 60 */
+	unsigned stream_sndbuf;		     /* kernel send buffer of a stream's socket, bytes; 0: 256 KiB */
+	const struct cgp_metrics *metrics;   /* what /metrics renders (borrowed); NULL: 503 */
+	const struct cgp_cadvisor *cadvisor; /* what /metrics/cadvisor renders (borrowed); NULL: 503 */
+	const char *tls_cert, *tls_key;	     /* PEM files (both or neither): TLS only; reread when they change */
+	const char *token_file;		     /* the bearer token /v1/events wants; reread when it changes */
+	bool auth_metrics;		     /* /metrics and /metrics/cadvisor want the token too */
 };
 
 enum cgp_http_endpoint {
 	CGP_HTTP_EP_METRICS,
 	CGP_HTTP_EP_HEALTHZ,
 	CGP_HTTP_EP_EVENTS,
+	CGP_HTTP_EP_CADVISOR,
 	CGP_HTTP_EP_OTHER, /* 404, 405 */
 	CGP_HTTP_EP_MAX,
 };

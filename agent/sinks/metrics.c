@@ -67,6 +67,11 @@ static void put_ns_as_s(struct cgp_text *w, uint64_t ns)
 		cgp_text_printf(w, "%" PRIu64, ns / 1000000000u);
 }
 
+void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns)
+{
+	put_ns_as_s(w, ns);
+}
+
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v)
 {
 	size_t n = strlen(v);
@@ -102,6 +107,11 @@ static void put_label(struct cgp_text *w, const char *name, const char *v, bool 
 	if (!w->err)
 		w->err = cgp_metrics_escape_label(w->b, v ? v : "");
 	cgp_text_puts(w, "\"");
+}
+
+void cgp_metrics_put_label(struct cgp_text *w, const char *name, const char *v, bool first)
+{
+	put_label(w, name, v, first);
 }
 
 struct cgp_metrics *cgp_metrics_new(void)
@@ -517,9 +527,8 @@ static const char *const lost_reason[CGP_DROP_MAX] = {
 };
 
 static const char *const endpoint_name[CGP_HTTP_EP_MAX] = {
-    [CGP_HTTP_EP_METRICS] = "/metrics",
-    [CGP_HTTP_EP_HEALTHZ] = "/healthz",
-    [CGP_HTTP_EP_EVENTS] = "/v1/events",
+    [CGP_HTTP_EP_METRICS] = "/metrics",	 [CGP_HTTP_EP_HEALTHZ] = "/healthz",
+    [CGP_HTTP_EP_EVENTS] = "/v1/events", [CGP_HTTP_EP_CADVISOR] = "/metrics/cadvisor",
     [CGP_HTTP_EP_OTHER] = "other",
 };
 
@@ -726,6 +735,15 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 		"Runs of cgp_tick on a CPU the kernel refused: the task running there was charged only when it was "
 		"switched out.",
 		c->running_charge_failures);
+	gauge(w, "cgpulse_cadvisor_cgroups", "Cgroups with series on /metrics/cadvisor.", c->cadvisor.cgroups);
+	gauge(w, "cgpulse_cadvisor_cgroups_over_cap",
+	      "Cgroups --metrics-cgroups selects that have no series on /metrics/cadvisor now: "
+	      "--metrics-max-cgroups was reached.",
+	      c->cadvisor.over_cap);
+	counter(
+	    w, "cgpulse_cadvisor_cgroups_refused_total",
+	    "Cgroups turned away from /metrics/cadvisor by --metrics-max-cgroups, each counted once while it lives.",
+	    c->cadvisor.refused_total);
 	gauge(w, "cgpulse_playbook_cgroups_tracked", "Cgroups with a pending or firing playbook rule.",
 	      c->playbook_cgroups_tracked);
 	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");

@@ -17,6 +17,7 @@
 #include "lib/bytebuf.h"
 #include "names/attribution.h"
 #include "sinks/alertmanager.h"
+#include "sinks/cadvisor.h"
 #include "sinks/http_server.h"
 
 /* What the agent knows about itself, as of its loop's last turn. */
@@ -45,25 +46,26 @@ struct cgp_agent_counters {
 	uint64_t ring_records_malformed;     /* kernel ring records of the wrong size, skipped */
 	uint64_t oom_events;		     /* OOM kills read from the kernel's ring */
 	uint64_t cgroups_tracked;
-	uint64_t cgroups_gone;		   /* cgroups forgotten because they disappeared */
-	uint64_t memcg_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
-	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
-	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
-	uint64_t names_walks;		   /* walks of the cgroup2 tree by path: at start, then for unnamed ids */
-	uint64_t v1_walks;		   /* walks of a v1 hierarchy (hybrid hosts), for the v1 → v2 join */
-	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
-	uint64_t names_tombstones_evicted; /* dropped before their grace period: more than CGP_TOMBSTONES_MAX */
-	uint64_t cgroup_started_lost;	   /* cgroup_started events not made: no memory to hold their place */
-	uint64_t runtime_state_reads;	   /* reads of a runtime's state files for names */
-	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
-	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
-	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
-	uint64_t running_charge_failures;  /* runs of cgp_tick the kernel refused (collect/running.h) */
-	uint64_t sweeps;		   /* completed sweeps */
-	uint64_t sweeps_missed;		   /* intervals with no sweep: the loop was busy for a whole interval */
-	uint64_t playbook_reloads;	   /* SIGHUP or a changed --playbook file */
-	uint64_t playbook_reloads_refused; /* of those, refused (the playbook in force stayed) */
-	double sweep_seconds_total;	   /* time spent in them */
+	uint64_t cgroups_gone;		    /* cgroups forgotten because they disappeared */
+	uint64_t memcg_unjoined;	    /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
+	uint64_t names_resolved_by_id;	    /* paths not learned from a mkdir event, found by file handle */
+	uint64_t names_unresolved;	    /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_walks;		    /* walks of the cgroup2 tree by path: at start, then for unnamed ids */
+	uint64_t v1_walks;		    /* walks of a v1 hierarchy (hybrid hosts), for the v1 → v2 join */
+	uint64_t names_tombstones;	    /* removed cgroups still nameable now */
+	uint64_t names_tombstones_evicted;  /* dropped before their grace period: more than CGP_TOMBSTONES_MAX */
+	uint64_t cgroup_started_lost;	    /* cgroup_started events not made: no memory to hold their place */
+	uint64_t runtime_state_reads;	    /* reads of a runtime's state files for names */
+	uint64_t runtime_state_errors;	    /* of those, failed otherwise than "no such container" */
+	uint64_t runtime_state_evictions;   /* names cache entries dropped to stay within its bound */
+	uint64_t playbook_cgroups_tracked;  /* cgroups with a pending or firing rule */
+	struct cgp_cadvisor_stats cadvisor; /* /metrics/cadvisor's cgroups and its cap's overflow */
+	uint64_t running_charge_failures;   /* runs of cgp_tick the kernel refused (collect/running.h) */
+	uint64_t sweeps;		    /* completed sweeps */
+	uint64_t sweeps_missed;		    /* intervals with no sweep: the loop was busy for a whole interval */
+	uint64_t playbook_reloads;	    /* SIGHUP or a changed --playbook file */
+	uint64_t playbook_reloads_refused;  /* of those, refused (the playbook in force stayed) */
+	double sweep_seconds_total;	    /* time spent in them */
 	double last_sweep_seconds;
 	bool alertmanager;	/* --alertmanager given: the alertmanager_* families below */
 	struct cgp_am_stats am; /* per Alertmanager, and the queue they share */
@@ -89,6 +91,11 @@ void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counter
  * HTTP server's own (http may be NULL). The agent's CPU time and RSS are read from /proc/self here. 0 or
  * -ENOMEM. */
 int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out);
+
+/* Appends name="v" (v escaped; NULL as ""), after a comma unless first. */
+void cgp_metrics_put_label(struct cgp_text *w, const char *name, const char *v, bool first);
+/* Appends ns as exact decimal seconds. */
+void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns);
 
 /* Appends v as a label value, escaped for the text format (\\, \", \n) and with invalid UTF-8 replaced. */
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v);

@@ -89,4 +89,22 @@ PY
 diff -u "$tmp/default" "$tmp/cm" || fail "the ConfigMap's playbook differs from the embedded default"
 grep -q '^FROM .* AS build' deploy/Dockerfile || fail "Dockerfile is not multi-stage"
 make -n build/cgpulse build/cgpulse-collector > /dev/null || fail "Dockerfile's make targets"
+# the ServiceMonitor: its Service selects the DaemonSet's pods on their http port; /metrics/cadvisor is scraped
+# as the kubelet's cAdvisor endpoint, honouring the series' own namespace/pod/container labels
+/usr/bin/python3 - deploy/servicemonitor.yaml deploy/daemonset.yaml <<'PY' || fail "servicemonitor"
+import sys, yaml
+docs = {d["kind"]: d for d in yaml.safe_load_all(open(sys.argv[1])) if d}
+ds = next(d for d in yaml.safe_load_all(open(sys.argv[2])) if d and d["kind"] == "DaemonSet")
+svc, sm = docs["Service"], docs["ServiceMonitor"]
+pod_labels = ds["spec"]["template"]["metadata"]["labels"]
+assert all(pod_labels.get(k) == v for k, v in svc["spec"]["selector"].items()), "the Service selects no agent"
+assert svc["spec"]["ports"][0]["targetPort"] == "http" and svc["spec"]["clusterIP"] == "None"
+assert all(svc["metadata"]["labels"].get(k) == v for k, v in sm["spec"]["selector"]["matchLabels"].items())
+cadv = next(e for e in sm["spec"]["endpoints"] if e["path"] == "/metrics/cadvisor")
+assert cadv["honorLabels"] is True and cadv["port"] == "http" and cadv["scheme"] == "https"
+assert any("--http-tls-cert" in a for a in ds["spec"]["template"]["spec"]["containers"][0]["args"])
+rl = cadv["relabelings"]
+assert {"targetLabel": "job", "replacement": "kubelet"} in rl
+assert {"sourceLabels": ["__metrics_path__"], "targetLabel": "metrics_path"} in rl
+PY
 echo "deploy: ok"

@@ -699,6 +699,9 @@ if want peers; then
 	peers_section
 fi
 
+section "6. Scrape cost at 1,000 containers: /metrics/cadvisor beside /metrics (tools/bench/scrape_cost.sh)"
+SCRAPE_ROUNDS=$REPS "$HERE/scrape_cost.sh" "$OUT" 1000 | sed 's/^/  /'
+
 printf '\nload average at end %s; BPF programs loaded by others at end: %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	"$(others_progs | grep . || echo none)"
 exit 0
