@@ -33,6 +33,10 @@ PROTO_C    := $(patsubst proto/%.proto,$(OUT)/proto/%.pb-c.c,$(PROTO_SRCS))
 STAGES     := lib collect names playbook events sinks
 AGENT_SRCS := $(filter-out agent/main.c,$(sort $(wildcard agent/*.c $(foreach s,$(STAGES),agent/$(s)/*.c))))
 LIB_OBJS   := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS)) $(patsubst %.c,%.o,$(PROTO_C))
+# cgpulse-top (agent/top/): a program of its own, so its libraries never weigh on the agent
+TOP_SRCS   := $(sort $(wildcard agent/top/*.c))
+TOP_LIB    := $(patsubst %.c,$(OUT)/%.o,$(filter-out agent/top/main.c,$(TOP_SRCS)))
+TOP_LDLIBS := -lcurl -lncurses
 COLL_SRCS  := $(sort $(wildcard tools/collector/*.c))
 COLL_LIB   := $(patsubst %.c,$(OUT)/%.o,$(filter-out tools/collector/main.c,$(COLL_SRCS)))
 UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
@@ -47,7 +51,7 @@ TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
 .PHONY: all deps run test test-unit test-kernel test-asan test-faults bench install clean lint
 .DELETE_ON_ERROR:
 
-all: $(OUT)/cgpulse $(TOOL_BINS)
+all: $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
 
 deps:
 	$(Q)tools/deps.sh
@@ -77,7 +81,7 @@ $(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
 	$(Q)$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 # Userspace objects wait for the skeleton and generated protobuf headers.
-USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOOL_SRCS) $(COLL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) \
+USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOP_SRCS) $(TOOL_SRCS) $(COLL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) \
 	     $(TLIB_SRCS))
 $(USER_OBJS): | $(OUT)/cgpulse.skel.h $(PROTO_C)
 $(OUT)/agent/playbook/default.o: agent/playbook/default.yaml
@@ -94,6 +98,14 @@ $(OUT)/cgpulse: $(OUT)/agent/main.o $(OUT)/libcgpulse.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
+$(OUT)/libtop.a: $(TOP_LIB)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(OUT)/cgpulse-top: $(OUT)/agent/top/main.o $(OUT)/libtop.a $(OUT)/libcgpulse.a
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) $(TOP_LDLIBS) -o $@
+
 $(OUT)/libcollector.a: $(COLL_LIB)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -106,7 +118,7 @@ $(OUT)/%: $(OUT)/tools/%.o $(OUT)/libcgpulse.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 
-$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TLIB_OBJS) $(OUT)/libcollector.a $(OUT)/libcgpulse.a | $(OUT)/tests
+$(OUT)/tests/%: $(OUT)/tests/unit/%.o $(TLIB_OBJS) $(OUT)/libcollector.a $(OUT)/libtop.a $(OUT)/libcgpulse.a | $(OUT)/tests
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
@@ -114,7 +126,7 @@ $(OUT)/tests/%: $(OUT)/tests/kernel/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
-tests-build: $(UNIT_BINS) $(KTEST_BINS) $(OUT)/cgpulse $(TOOL_BINS)
+tests-build: $(UNIT_BINS) $(KTEST_BINS) $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
 
 # `make test`: the plain build, the fault suite, then the same suite built with AddressSanitizer + UBSan.
 test: deps
@@ -147,6 +159,7 @@ bench: deps all
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(OUT)/cgpulse $(DESTDIR)$(PREFIX)/bin/cgpulse
+	install -m 0755 $(OUT)/cgpulse-top $(DESTDIR)$(PREFIX)/bin/cgpulse-top
 	$(foreach t,$(TOOL_BINS),install -m 0755 $(t) $(DESTDIR)$(PREFIX)/bin/$(notdir $(t));)
 
 lint:

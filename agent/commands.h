@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include "lib/version.h"
 #include "names/container_meta.h"
+#include "sinks/alertmanager.h"
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
 
@@ -26,10 +27,13 @@ struct cgp_opts {
 	const char *node;	     /* node name in events; NULL: $NODE_NAME or the host name */
 	const char *http;	     /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
 	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
+	struct cgp_am_cfg am;	     /* run: --alertmanager URL...; am.n_urls 0: none */
 };
 
 int cgp_cmd_snapshot(const struct cgp_opts *o);
 int cgp_cmd_run(const struct cgp_opts *o);
+/* `cgpulse top`: runs cgpulse-top, installed beside the agent, with the flags given (they are its own). */
+int cgp_cmd_top(int argc, char **argv);
 /* `cgpulse playbook check FILE` / `cgpulse playbook show [--playbook FILE]` */
 int cgp_cmd_playbook(const char *verb, const char *file);
 

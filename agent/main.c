@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "caps.h"
 #include "commands.h"
 #include "collect/loader.h"
@@ -21,6 +22,7 @@ static const char usage[] =
     "  cleanup            remove what an agent left pinned under the pin dir (links detach with it)\n"
     "  playbook check FILE   validate a playbook: file:line:column: reason on error, exit 1\n"
     "  playbook show      print the playbook in force (the embedded default, or --playbook FILE)\n"
+    "  top                a live table of the node's containers (cgpulse top --help)\n"
     "  version            print the version\n"
     "\n"
     "Options:\n"
@@ -44,6 +46,19 @@ static const char usage[] =
     "                     --collector. Default: in memory only\n"
     "  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
     "                     0.0.0.0:24785; \"off\" for none)\n"
+    "  --alertmanager URL run: post every playbook alert to this Alertmanager (API v2; repeat the flag for\n"
+    "                     each one of an HA pair: alerts are not gossiped); http://HOST:PORT or https://...\n"
+    "  --alertmanager-resend SECONDS     post a firing alert again this often (default 60; keep it below\n"
+    "                     Alertmanager's resolve_timeout, 5m by default)\n"
+    "  --alertmanager-min-firing SECONDS hold a resolve back until the alert was active this long, so that\n"
+    "                     Alertmanager's group_wait has passed and someone was notified (default 60)\n"
+    "  --alertmanager-queue N            alerts kept for Alertmanager: firing, and resolves not yet\n"
+    "                     delivered (default 1024); past it, drops are counted\n"
+    "  --alertmanager-ca FILE            CA certificates to verify an https Alertmanager (default: the system's)\n"
+    "  --alertmanager-bearer-token-file FILE   send Authorization: Bearer with the token in FILE\n"
+    "  --alertmanager-user USER          basic auth, with the password in --alertmanager-password-file FILE\n"
+    "  --alertmanager-password-file FILE (files are read again when they change)\n"
+    "  --alertmanager-generator-url URL  the alerts' generatorURL (default: http://NODE:PORT/metrics of --http)\n"
     "  --node NAME        node name carried by every event (default: $NODE_NAME, else the host name)\n"
     "  --containerd-state DIR      containerd's state dir (default /run/containerd)\n"
     "  --containerd-namespaces L   comma-separated containerd namespaces (default k8s.io,default,moby)\n"
@@ -58,6 +73,25 @@ static const char usage[] =
     "                     the programs are attached)\n"
     "  -v, --verbose      debug logs, libbpf's included\n"
     "  -h, --help         this text\n";
+
+int cgp_cmd_top(int argc, char **argv)
+{
+	char self[4096], *slash;
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 16);
+
+	(void)argc; /* argv ends with NULL, as execv wants */
+	if (n <= 0) {
+		cgp_err("top: cannot find where cgpulse is installed: %s", strerror(errno));
+		return 1;
+	}
+	self[n] = 0;
+	slash = strrchr(self, '/');
+	strcpy(slash ? slash + 1 : self, "cgpulse-top");
+	argv[0] = (char *)"cgpulse-top";
+	execv(self, argv);
+	cgp_err("top: cannot run %s: %s", self, strerror(errno));
+	return 1;
+}
 
 static int parse_double(const char *flag, const char *s, double min, double *out)
 {
@@ -98,10 +132,24 @@ int main(int argc, char **argv)
 	    {"crio-root", required_argument, NULL, 1004},
 	    {"podman-root", required_argument, NULL, 1005},
 	    {"docker-root", required_argument, NULL, 1006},
+	    {"alertmanager", required_argument, NULL, 1010},
+	    {"alertmanager-resend", required_argument, NULL, 1011},
+	    {"alertmanager-min-firing", required_argument, NULL, 1012},
+	    {"alertmanager-queue", required_argument, NULL, 1013},
+	    {"alertmanager-ca", required_argument, NULL, 1014},
+	    {"alertmanager-bearer-token-file", required_argument, NULL, 1015},
+	    {"alertmanager-user", required_argument, NULL, 1016},
+	    {"alertmanager-password-file", required_argument, NULL, 1017},
+	    {"alertmanager-generator-url", required_argument, NULL, 1018},
 	    {},
 	};
 	struct cgp_opts o = {
-	    .window_s = 1, .interval_s = 1, .spool_bytes = 64ULL << 20, .roots = cgp_meta_default_roots};
+	    .window_s = 1,
+	    .interval_s = 1,
+	    .spool_bytes = 64ULL << 20,
+	    .roots = cgp_meta_default_roots,
+	    .am = {.resend_s = 60, .min_firing_s = 60, .max_alerts = 1024},
+	};
 	const char *cmd, *missing;
 	bool no_pin = false, pin_given = false;
 	double d;
@@ -112,6 +160,8 @@ int main(int argc, char **argv)
 		return argc < 2 ? 2 : 0;
 	}
 	cmd = argv[1];
+	if (!strcmp(cmd, "top")) /* a client of the running agent, with flags of its own */
+		return cgp_cmd_top(argc - 1, argv + 1);
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
 		switch (c) {
@@ -163,6 +213,41 @@ int main(int argc, char **argv)
 		case 1007:
 			o.spool_dir = optarg;
 			break;
+		case 1010:
+			if (o.am.n_urls == CGP_AM_MAX_URLS) {
+				cgp_err("--alertmanager: at most %d", CGP_AM_MAX_URLS);
+				return 2;
+			}
+			o.am.urls[o.am.n_urls++] = optarg;
+			break;
+		case 1011:
+			if (parse_double("--alertmanager-resend", optarg, 1, &o.am.resend_s))
+				return 2;
+			break;
+		case 1012:
+			if (parse_double("--alertmanager-min-firing", optarg, 0, &o.am.min_firing_s))
+				return 2;
+			break;
+		case 1013:
+			if (parse_double("--alertmanager-queue", optarg, 1, &d))
+				return 2;
+			o.am.max_alerts = (size_t)d;
+			break;
+		case 1014:
+			o.am.ca_file = optarg;
+			break;
+		case 1015:
+			o.am.bearer_token_file = optarg;
+			break;
+		case 1016:
+			o.am.user = optarg;
+			break;
+		case 1017:
+			o.am.password_file = optarg;
+			break;
+		case 1018:
+			o.am.generator_url = optarg;
+			break;
 		case 'N':
 			o.node = optarg;
 			break;
@@ -210,6 +295,11 @@ int main(int argc, char **argv)
 	}
 	if (optind < argc) {
 		cgp_err("unexpected argument '%s' (see --help)", argv[optind]);
+		return 2;
+	}
+	if (!o.am.n_urls &&
+	    (o.am.ca_file || o.am.bearer_token_file || o.am.user || o.am.password_file || o.am.generator_url)) {
+		cgp_err("--alertmanager-* options need an --alertmanager URL");
 		return 2;
 	}
 	if (!strcmp(cmd, "version")) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <poll.h>
 #include <unistd.h>
 #include <sys/epoll.h>
 #include <sys/signalfd.h>
@@ -34,12 +35,13 @@
 #include "sinks/http_server.h"
 #include "sinks/metrics.h"
 
-enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP };
+enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP, EV_ALERTMANAGER };
 
 #define HTTP_RING_BYTES		(1u << 20) /* recent events for since=: bounded, and a good part of the agent's RSS */
 #define HTTP_RING_EVENTS	16384
 #define DROP_REPORT_NS		1000000000ULL /* a Dropped event at most once a second */
 #define DRAIN_ON_EXIT_NS	2000000000ULL /* at exit, the collector gets this long to take the spool */
+#define AM_DRAIN_ON_EXIT_MS	1000	      /* and Alertmanagers this long to take the resolves due */
 #define BACKOFF_MAX_MS		5000	      /* a collector back from a restart is found within 5 s */
 #define ENGINE_EXPIRE_INTERVALS 3	      /* a cgroup unseen this many intervals (and a second more) is gone */
 
@@ -58,6 +60,7 @@ struct run_ctx {
 	struct cgp_event_ring *ring;
 	struct cgp_http *http;
 	struct cgp_metrics *metrics;
+	struct cgp_am *am;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
 	double sweep_s_total, sweep_s_last;
 	bool swept; /* this turn published samples: send them */
@@ -70,6 +73,8 @@ static void on_alert(const struct cgp_alert *a, void *ctx)
 	const struct cgp_cgname *n = cgp_names_get(&r->names, a->cgroup_id, cgp_wall_ns());
 
 	cgp_pub_alert(&r->pub, a, n ? &n->attr : &cgp_attribution_unknown);
+	if (r->am)
+		cgp_am_alert(r->am, a, n ? &n->attr : &cgp_attribution_unknown);
 }
 
 /* cgroup_started events whose cgroups are named by now (id: only that one, about to be removed). */
@@ -255,6 +260,10 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.sweeps = r->sp.stats.sweeps;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
+	if (r->am) {
+		c.alertmanager = true;
+		cgp_am_get_stats(r->am, &c.am);
+	}
 	c.bpf_stats_enabled = cgp_bpf_stats_enabled();
 	if (progs)
 		c.n_progs = cgp_bpf_prog_stats(&r->bpf, c.progs, CGP_MAX_PROGS);
@@ -324,6 +333,23 @@ static int setup_http(struct run_ctx *r)
 	return watch(r->ep, cgp_http_fd(r->http), EV_HTTP);
 }
 
+static int setup_alertmanager(struct run_ctx *r)
+{
+	struct cgp_am_cfg cfg = r->o->am;
+	char why[256], gen[512];
+
+	if (!cfg.generator_url && r->http) { /* the agent that raised it, where its figures are */
+		snprintf(gen, sizeof(gen), "http://%s:%d/metrics", r->pub.node, cgp_http_port(r->http));
+		cfg.generator_url = gen;
+	}
+	r->am = cgp_am_new(&cfg, r->pub.node, why, sizeof(why));
+	if (!r->am) {
+		cgp_err("%s", why);
+		return -EINVAL;
+	}
+	return watch(r->ep, cgp_am_fd(r->am), EV_ALERTMANAGER);
+}
+
 static int setup(struct run_ctx *r)
 {
 	struct cgp_rings_visitor v = {.cgroup = on_cgroup, .oom = on_oom, .ctx = r};
@@ -366,6 +392,8 @@ static int setup(struct run_ctx *r)
 			 r->handover.prev.handed_over ? "nothing of it is lost"
 						      : "the rest of it is lost (no spool directory held it)");
 	if ((!r->o->http || strcmp(r->o->http, "off")) && (err = setup_http(r)))
+		return err;
+	if (r->o->am.n_urls && (err = setup_alertmanager(r)))
 		return err;
 	return 0;
 }
@@ -438,6 +466,12 @@ static int loop(struct run_ctx *r)
 			if (ht >= 0 && (timeout < 0 || ht < timeout))
 				timeout = ht;
 		}
+		if (r->am) {
+			int at = cgp_am_tick(r->am);
+
+			if (at >= 0 && (timeout < 0 || at < timeout))
+				timeout = at;
+		}
 		sync_collector(r);
 		n = epoll_wait(r->ep, evs, 8, timeout);
 		if (n < 0 && errno == EINTR)
@@ -478,6 +512,9 @@ static int loop(struct run_ctx *r)
 			case EV_COLLECTOR:
 				cgp_cc_handle(r->cc, evs[i].events);
 				break;
+			case EV_ALERTMANAGER:
+				cgp_am_handle(r->am);
+				break;
 			}
 		}
 		after_turn(r);
@@ -501,6 +538,22 @@ static void drain_collector(struct run_ctx *r)
 		if (epoll_wait(r->ep, &ev, 1, 50) == 1 && ev.data.u32 == EV_COLLECTOR)
 			cgp_cc_handle(r->cc, ev.events);
 		cgp_cc_tick(r->cc);
+	}
+}
+
+/* At exit, the resolves that are due get a moment to reach the Alertmanagers (bounded; firing alerts are left
+ * to time out there, or to the next agent, which fires them again). */
+static void drain_alertmanager(struct run_ctx *r)
+{
+	uint64_t end = cgp_mono_ns() + AM_DRAIN_ON_EXIT_MS * 1000000ULL;
+	struct pollfd p;
+
+	while (r->am && cgp_am_resolves_pending(r->am) && cgp_mono_ns() < end) {
+		int t = cgp_am_tick(r->am);
+
+		p = (struct pollfd){.fd = cgp_am_fd(r->am), .events = POLLIN};
+		if (poll(&p, 1, t < 0 || t > 50 ? 50 : t) == 1)
+			cgp_am_handle(r->am);
 	}
 }
 
@@ -534,10 +587,10 @@ static int start(struct run_ctx *r)
 	cgp_bpf_attached_line(&r->bpf, attached, sizeof(attached));
 	cgp_info(
 	    "running as node %s, instance %s: attached %s; sampling every %gs; playbook %s; %s%s%s%s; "
-	    "http port %d",
+	    "http port %d; %zu alertmanager(s)",
 	    r->pub.node, r->pub.instance_id, attached, o->interval_s, o->playbook ? o->playbook : "(embedded default)",
 	    r->bpf.pin_dir[0] ? "pinned under " : "nothing pinned", r->bpf.pin_dir, o->collector ? "; collector " : "",
-	    o->collector ? o->collector : "", r->http ? cgp_http_port(r->http) : 0);
+	    o->collector ? o->collector : "", r->http ? cgp_http_port(r->http) : 0, o->am.n_urls);
 	return 0;
 }
 
@@ -580,6 +633,8 @@ int cgp_cmd_run(const struct cgp_opts *o)
 			 : o->spool_dir ? ", kept in the spool directory for the next agent"
 					: ", lost");
 	}
+	drain_alertmanager(&r);
+	cgp_am_free(r.am);
 	cgp_rings_close(&r.rings);
 	cgp_http_free(r.http);
 	cgp_event_ring_free(r.ring);

@@ -379,6 +379,55 @@ static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 	counter(w, "cgpulse_http_ring_evicted_total", "Events pushed out of the recent-events ring.", h->ring_evicted);
 }
 
+/* One series per Alertmanager: name{alertmanager="URL"[,extra]} v */
+static void per_am(struct cgp_text *w, const char *name, const char *url, const char *extra, uint64_t v)
+{
+	cgp_text_printf(w, "%s{", name);
+	put_label(w, "alertmanager", url, true);
+	cgp_text_printf(w, "%s%s} %" PRIu64 "\n", extra ? "," : "", extra ? extra : "", v);
+}
+
+static void render_alertmanager(struct cgp_text *w, const struct cgp_am_stats *a)
+{
+	const struct cgp_amq_target_stats *t = a->q.t;
+	size_t i;
+
+	family(w, "cgpulse_alertmanager_up", "gauge", "1 when the last post to this Alertmanager was answered.");
+	for (i = 0; i < a->n_targets; i++)
+		per_am(w, "cgpulse_alertmanager_up", a->url[i], NULL, t[i].up);
+	family(w, "cgpulse_alertmanager_posts_total", "counter",
+	       "Posts of alerts to each Alertmanager by result: ok (2xx), failed (unreachable, timed out, 5xx, 401, "
+	       "403, 408, 429: retried), rejected (another 4xx).");
+	for (i = 0; i < a->n_targets; i++) {
+		per_am(w, "cgpulse_alertmanager_posts_total", a->url[i], "result=\"ok\"", t[i].posts_ok);
+		per_am(w, "cgpulse_alertmanager_posts_total", a->url[i], "result=\"failed\"", t[i].posts_failed);
+		per_am(w, "cgpulse_alertmanager_posts_total", a->url[i], "result=\"rejected\"", t[i].posts_rejected);
+	}
+	family(w, "cgpulse_alertmanager_retries_total", "counter",
+	       "Posts to each Alertmanager made after the previous one had failed.");
+	for (i = 0; i < a->n_targets; i++)
+		per_am(w, "cgpulse_alertmanager_retries_total", a->url[i], NULL, t[i].retries);
+	family(w, "cgpulse_alertmanager_alerts_sent_total", "counter",
+	       "Alerts each Alertmanager acknowledged, by state; firing ones are re-sent every period.");
+	for (i = 0; i < a->n_targets; i++) {
+		per_am(w, "cgpulse_alertmanager_alerts_sent_total", a->url[i], "state=\"firing\"", t[i].sent_firing);
+		per_am(w, "cgpulse_alertmanager_alerts_sent_total", a->url[i], "state=\"resolved\"",
+		       t[i].sent_resolved);
+	}
+	family(w, "cgpulse_alertmanager_alerts_rejected_total", "counter",
+	       "Alerts in posts an Alertmanager refused with a 4xx.");
+	for (i = 0; i < a->n_targets; i++)
+		per_am(w, "cgpulse_alertmanager_alerts_rejected_total", a->url[i], NULL, t[i].rejected);
+	counter(w, "cgpulse_alertmanager_alerts_dropped_total",
+		"Alerts lost to the queue's bound: a new one refused, or an undelivered resolve pushed out.",
+		a->q.dropped_full);
+	counter(w, "cgpulse_alertmanager_resolves_unmatched_total",
+		"Resolves not sent because their firing alert had been dropped.", a->q.resolves_lost);
+	gauge(w, "cgpulse_alertmanager_queue_alerts",
+	      "Alerts held for the Alertmanagers: firing, and resolves not yet delivered to all.", a->q.alerts);
+	gauge(w, "cgpulse_alertmanager_firing_alerts", "Of those, firing.", a->q.firing);
+}
+
 static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 {
 	double cpu_s;
@@ -399,6 +448,8 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 		counter(w, "cgpulse_collector_batches_sent_total", "Batches sent to the collector, resends included.",
 			c->collector_batches);
 	}
+	if (c->alertmanager)
+		render_alertmanager(w, &c->am);
 	counter(w, "cgpulse_spool_events_refused_total", "Events the spool could not take at all (larger than it).",
 		c->spool_refused);
 	family(w, "cgpulse_spool_events_dropped_total", "counter",

@@ -16,6 +16,7 @@
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
 #include "names/attribution.h"
+#include "sinks/alertmanager.h"
 #include "sinks/http_server.h"
 
 /* What the agent knows about itself, as of its loop's last turn. */
@@ -58,6 +59,8 @@ struct cgp_agent_counters {
 	uint64_t sweeps;		   /* completed sweeps */
 	double sweep_seconds_total;	   /* time spent in them */
 	double last_sweep_seconds;
+	bool alertmanager;	/* --alertmanager given: the alertmanager_* families below */
+	struct cgp_am_stats am; /* per Alertmanager, and the queue they share */
 	bool bpf_stats_enabled; /* kernel.bpf_stats_enabled = 1 */
 	struct cgp_bpf_prog_stat progs[CGP_MAX_PROGS];
 	size_t n_progs;

@@ -44,8 +44,11 @@ sweeps0=$(sed -n 's/^cgpulse_sweep_duration_seconds_count \([0-9]*\).*/\1/p' "$t
 
 # the stream decodes with Google's runtime, and since= resumes right after the given seq
 protoc --proto_path=proto --python_out="$tmp" proto/cgpulse/v1/event.proto || fail "protoc"
-timeout 2 curl -s -N "$url/v1/events?since=0" -o "$tmp/all"
+# side by side: on a node with many cgroups the ring turns over within seconds, and each answer is checked
+# for exact coverage (events, or a Gap naming what was pushed out, never a silent jump)
+timeout 2 curl -s -N "$url/v1/events?since=0" -o "$tmp/all" &
 timeout 2 curl -s -N -H 'Accept-Encoding: gzip' "$url/v1/events?since=5" -o "$tmp/from5.gz"
+wait $!
 sleep 2
 curl -sf "$url/metrics" > "$tmp/metrics2" || fail "/metrics again"
 sweeps1=$(sed -n 's/^cgpulse_sweep_duration_seconds_count \([0-9]*\).*/\1/p' "$tmp/metrics2")
@@ -56,15 +59,25 @@ from cgpulse.v1 import event_pb2
 import delimited
 def events(data):
     return delimited.events(event_pb2, data, partial=True)  # cut by the timeout mid-event
+def covers(evs, first):
+    """Every seq from `first` on, each exactly once: as an event, or inside a Gap that comes where it was."""
+    want, real = first, 0
+    for e in evs:
+        if e.WhichOneof("body") == "gap":
+            g = e.gap
+            assert g.first_missed_seq == want and g.last_missed_seq >= want, (want, str(g))
+            assert g.missed == g.last_missed_seq - g.first_missed_seq + 1, str(g)
+            want = g.last_missed_seq + 1
+        else:
+            assert e.seq == want, (want, e.seq)
+            want, real = want + 1, real + 1
+    return real
 d = sys.argv[1]
 allev = events(open(d + "/all", "rb").read())
-assert len(allev) > 10, len(allev)
-seqs = [e.seq for e in allev]
-assert seqs == list(range(1, len(seqs) + 1)), seqs[:20]
+assert covers(allev, 1) > 10, len(allev)
 assert {e.WhichOneof("body") for e in allev} >= {"sample"}
 from5 = events(zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(open(d + "/from5.gz", "rb").read()))
-assert from5 and from5[0].seq == 6, [e.seq for e in from5[:3]]
-assert [e.seq for e in from5] == list(range(6, 6 + len(from5)))
+assert covers(from5, 6) > 0, [e.seq for e in from5[:3]]
 # sampling went on at its rate with the slow consumer attached: 2 s at 0.2 s is ~10 sweeps
 s0, s1 = int(sys.argv[2]), int(sys.argv[3])
 print("# stream: %d events from since=0, %d from since=5 (gzip); sweeps %d -> %d with a 1 KiB/s consumer"

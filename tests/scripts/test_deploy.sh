@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # The DaemonSet manifest cannot be applied here (no cluster, no Docker engine), so check what can be: it parses,
 # every flag it passes is one the agent has, every host path it mounts is one the agent reads, the probes hit
-# the agent's /healthz on the port it listens on, the ConfigMap's playbook is the embedded default, and the
-# Dockerfile's make targets exist.
+# the agent's /healthz on the port it listens on, the Alertmanager flags name one URL per replica and every
+# $(VAR) the args use is set, the ConfigMap's playbook is the embedded default, and the Dockerfile's make targets
+# exist.
 set -u
 cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}/cgpulse
@@ -36,6 +37,12 @@ for probe in ("livenessProbe", "readinessProbe"):
     assert c[probe]["httpGet"]["path"] == "/healthz" and c[probe]["httpGet"]["port"] == "http"
 env = {e["name"]: e for e in c["env"]}
 assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
+ams = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--alertmanager=")]
+assert len(ams) >= 2, "an HA Alertmanager: one --alertmanager per replica"
+assert all(re.match(r"https?://[^/?#]+(/.*)?$", u) for u in ams), ams
+for a in c["args"]:  # every $(VAR) the args use is in env
+    for var in re.findall(r"\$\((\w+)\)", a):
+        assert var in env, "args use $(%s), which env does not set" % var
 sc = c["securityContext"]
 assert sc.get("privileged") is False and "ALL" in sc["capabilities"]["drop"]
 assert {"BPF", "PERFMON", "DAC_READ_SEARCH"} <= set(sc["capabilities"]["add"])

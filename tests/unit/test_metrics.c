@@ -328,13 +328,58 @@ static void test_agent_families(void **state)
 	cgp_metrics_free(m);
 }
 
+/* Per Alertmanager (its URL as shown, escaped), and the queue they share; none without --alertmanager. */
+static void test_alertmanager_families(void **state)
+{
+	struct cgp_metrics *m = cgp_metrics_new();
+	struct cgp_agent_counters c = {.alertmanager = true};
+	char *t;
+
+	(void)state;
+	c.am.n_targets = 2;
+	snprintf(c.am.url[0], sizeof(c.am.url[0]), "http://am-0:9093");
+	snprintf(c.am.url[1], sizeof(c.am.url[1]), "https://am-1:9093/\"x\"");
+	c.am.q.alerts = 3;
+	c.am.q.firing = 2;
+	c.am.q.dropped_full = 4;
+	c.am.q.resolves_lost = 1;
+	c.am.q.t[0] = (struct cgp_amq_target_stats){.up = true, .posts_ok = 10, .sent_firing = 12, .sent_resolved = 3};
+	c.am.q.t[1] = (struct cgp_amq_target_stats){
+	    .posts_ok = 8, .posts_failed = 5, .posts_rejected = 1, .retries = 4, .sent_firing = 9, .rejected = 2};
+	t = render(m, &c, NULL);
+	has_line(t, "# TYPE cgpulse_alertmanager_up gauge");
+	has_line(t, "cgpulse_alertmanager_up{alertmanager=\"http://am-0:9093\"} 1");
+	has_line(t, "cgpulse_alertmanager_up{alertmanager=\"https://am-1:9093/\\\"x\\\"\"} 0");
+	has_line(t, "cgpulse_alertmanager_posts_total{alertmanager=\"http://am-0:9093\",result=\"ok\"} 10");
+	has_line(t, "cgpulse_alertmanager_posts_total{alertmanager=\"http://am-0:9093\",result=\"failed\"} 0");
+	has_line(t,
+		 "cgpulse_alertmanager_posts_total{alertmanager=\"https://am-1:9093/\\\"x\\\"\",result=\"failed\"} 5");
+	has_line(
+	    t, "cgpulse_alertmanager_posts_total{alertmanager=\"https://am-1:9093/\\\"x\\\"\",result=\"rejected\"} 1");
+	has_line(t, "cgpulse_alertmanager_retries_total{alertmanager=\"https://am-1:9093/\\\"x\\\"\"} 4");
+	has_line(t, "cgpulse_alertmanager_alerts_sent_total{alertmanager=\"http://am-0:9093\",state=\"firing\"} 12");
+	has_line(t, "cgpulse_alertmanager_alerts_sent_total{alertmanager=\"http://am-0:9093\",state=\"resolved\"} 3");
+	has_line(t, "cgpulse_alertmanager_alerts_rejected_total{alertmanager=\"https://am-1:9093/\\\"x\\\"\"} 2");
+	has_line(t, "cgpulse_alertmanager_alerts_dropped_total 4");
+	has_line(t, "cgpulse_alertmanager_resolves_unmatched_total 1");
+	has_line(t, "cgpulse_alertmanager_queue_alerts 3");
+	has_line(t, "cgpulse_alertmanager_firing_alerts 2");
+	free(t);
+	c.alertmanager = false;
+	t = render(m, &c, NULL);
+	assert_null(strstr(t, "cgpulse_alertmanager_"));
+	free(t);
+	cgp_metrics_free(m);
+}
+
 /* Every counter family ends in _total, every family has HELP and TYPE, every name is cgpulse_. */
 static void test_naming(void **state)
 {
 	struct cgp_metrics *m = cgp_metrics_new();
 	struct row s = web();
 	struct cgp_http_stats hs = {0};
-	struct cgp_agent_counters c = {.progs = {{"x", 1, 1}}, .n_progs = 1, .collector = true};
+	struct cgp_agent_counters c = {
+	    .progs = {{"x", 1, 1}}, .n_progs = 1, .collector = true, .alertmanager = true, .am = {.n_targets = 1}};
 	char *t, *line, *save = NULL;
 	char help[128] = "", type[128] = "";
 
@@ -367,7 +412,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cgroup_series), cmocka_unit_test(test_order_optional_and_gone),
 	    cmocka_unit_test(test_escaping),	  cmocka_unit_test(test_agent_families),
-	    cmocka_unit_test(test_naming),
+	    cmocka_unit_test(test_naming),	  cmocka_unit_test(test_alertmanager_families),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
