@@ -32,6 +32,7 @@ struct cgp_cc {
 	struct cgp_frame_decoder dec;
 	struct cgp_batch batch;
 	char batch_instance[CGP_JOURNAL_ID_MAX]; /* whose events the batch being built holds */
+	char conn_instance[CGP_JOURNAL_ID_MAX];	 /* the one instance this connection speaks for ("": none yet) */
 	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms;
 	uint64_t rng;
 	unsigned failures_in_row;
@@ -105,6 +106,7 @@ static void close_socket(struct cgp_cc *cc)
 		close(cc->fd); /* leaves the caller's epoll set with it */
 	cc->fd = cc->reg_fd = -1;
 	cc->reg_events = 0;
+	cc->conn_instance[0] = 0;
 	cgp_buf_clear(&cc->out);
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_frame_decoder_init(&cc->dec, CGP_FRAME_MAX_DEFAULT);
@@ -172,6 +174,21 @@ static bool flush(struct cgp_cc *cc)
 	return true;
 }
 
+static bool awaiting_ack(const struct cgp_cc *cc);
+static void start_connect(struct cgp_cc *cc);
+
+/* Everything this connection carried is acknowledged and the next events are another instance's: a new
+ * connection for them, at once (not a failure: no backoff). */
+static void switch_instance(struct cgp_cc *cc)
+{
+	cgp_debug("collector %s: instance %s delivered; connecting again for %s", cc->addr, cc->conn_instance,
+		  cgp_spool_peek_unsent(cc->sp)->instance_id);
+	close_socket(cc);
+	cc->state = CC_IDLE;
+	cc->st.connected = false;
+	start_connect(cc);
+}
+
 /* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. A batch
  * holds one instance's events: the spool hands out a previous instance's before ours. */
 static void pump(struct cgp_cc *cc)
@@ -180,6 +197,13 @@ static void pump(struct cgp_cc *cc)
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {
+			if (!cc->batch.events && cc->conn_instance[0] && strcmp(e->instance_id, cc->conn_instance)) {
+				/* the collector binds a connection to its first batch's instance: once the one before
+				 * (a previous instance's, from the spool directory) is acknowledged, connect again */
+				if (!awaiting_ack(cc))
+					switch_instance(cc);
+				return;
+			}
 			if (!cc->batch.events)
 				snprintf(cc->batch_instance, sizeof(cc->batch_instance), "%s", e->instance_id);
 			else if (cc->batch.events >= cc->cfg.batch_max_events ||
@@ -192,6 +216,8 @@ static void pump(struct cgp_cc *cc)
 		}
 		if (!cc->batch.events)
 			break;
+		if (!cc->conn_instance[0])
+			snprintf(cc->conn_instance, sizeof(cc->conn_instance), "%s", cc->batch_instance);
 		cc->st.batches_sent++;
 		cc->st.events_sent += cc->batch.events;
 		if (cgp_batch_finish(&cc->batch, cc->batch_instance, cgp_spool_base_seq(cc->sp, cc->batch_instance),

@@ -31,6 +31,8 @@ struct cgp_conn {
 	bool ending;	  /* nothing more is read: close after this turn's Acks */
 	bool unstored;	  /* ending because the store could not keep its batches */
 	char reason[200]; /* why it ends ("": the peer ended its stream) */
+	char *instance;	  /* the one agent instance this connection speaks for: its first batch's */
+	char *node;	  /* the one node its events come from: its first event's */
 	uint64_t frames, stored, duplicates;
 };
 
@@ -58,6 +60,8 @@ static void conn_close(struct cgp_conns *cs, struct cgp_conn *c, const char *why
 	close(c->fd); /* also leaves the epoll set */
 	cgp_frame_decoder_free(&c->dec);
 	cgp_buf_free(&c->out);
+	free(c->instance);
+	free(c->node);
 	free(c);
 	cs->c.open--;
 }
@@ -108,6 +112,39 @@ static void end(struct cgp_conn *c, const char *why)
 	c->ending = c->dirty = true;
 }
 
+/* A connection speaks for one node and one agent instance, those of its first batch: a batch naming another is
+ * refused, so one connection cannot write for every agent it has heard of. NULL or why. */
+static const char *check_bound(struct cgp_conns *cs, struct cgp_conn *c, const struct cgp_wire_batch *b, char *why,
+			       size_t whylen)
+{
+	const char *id = b->instance_id[0] ? b->instance_id : b->n_events ? b->events[0]->instance_id : "";
+	char e1[64], e2[64];
+
+	if (!id[0])
+		return NULL; /* the store refuses it */
+	if (!c->instance && !(c->instance = strdup(id)))
+		return "out of memory";
+	if (strcmp(c->instance, id)) {
+		cs->c.refused_instance++;
+		snprintf(why, whylen, "batch of instance '%s' on a connection of instance '%s'",
+			 cgp_log_escape(e1, sizeof(e1), id), cgp_log_escape(e2, sizeof(e2), c->instance));
+		return why;
+	}
+	for (size_t k = 0; k < b->n_events; k++) {
+		const char *node = b->events[k]->node;
+
+		if (!c->node && !(c->node = strdup(node)))
+			return "out of memory";
+		if (strcmp(c->node, node)) {
+			cs->c.refused_node++;
+			snprintf(why, whylen, "event of node '%s' on a connection of node '%s'",
+				 cgp_log_escape(e1, sizeof(e1), node), cgp_log_escape(e2, sizeof(e2), c->node));
+			return why;
+		}
+	}
+	return NULL;
+}
+
 static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 {
 	char why[192];
@@ -155,7 +192,7 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 			}
 			if (m.ack) {
 				bad = "an agent sent an Ack";
-			} else {
+			} else if (!(bad = check_bound(cs, c, m.batch, why, sizeof(why)))) {
 				bad = cgp_store_batch(cs->store, m.batch, c, &stored, &dups, why, sizeof(why));
 				c->stored += stored;
 				c->duplicates += dups;

@@ -15,6 +15,7 @@
 
 struct cgp_conn_counters {
 	uint64_t accepted, open, closed_bad, closed_unstored, frames, bytes_in;
+	uint64_t refused_instance, refused_node; /* batches naming another instance or node than the connection's */
 };
 
 struct cgp_conn;

@@ -32,13 +32,16 @@ static void print_counters(void)
 	fprintf(stderr,
 		"cgpulse-collector: connections=%llu open=%llu closed_bad=%llu frames=%llu batches=%llu "
 		"events_stored=%llu duplicates=%llu bytes_in=%llu instances=%zu groups=%llu syncs=%llu "
-		"failed_groups=%llu failed_events=%llu closed_unstored=%llu\n",
+		"failed_groups=%llu failed_events=%llu closed_unstored=%llu refused_instance=%llu refused_node=%llu "
+		"refused_floor=%llu\n",
 		(unsigned long long)S.cs.c.accepted, (unsigned long long)S.cs.c.open,
 		(unsigned long long)S.cs.c.closed_bad, (unsigned long long)S.cs.c.frames,
 		(unsigned long long)st.batches, (unsigned long long)st.events_stored, (unsigned long long)st.duplicates,
 		(unsigned long long)S.cs.c.bytes_in, st.instances, (unsigned long long)st.groups,
 		(unsigned long long)st.syncs, (unsigned long long)st.failed_groups,
-		(unsigned long long)st.failed_events, (unsigned long long)S.cs.c.closed_unstored);
+		(unsigned long long)st.failed_events, (unsigned long long)S.cs.c.closed_unstored,
+		(unsigned long long)S.cs.c.refused_instance, (unsigned long long)S.cs.c.refused_node,
+		(unsigned long long)st.refused_floor);
 }
 
 static void usage(FILE *f)
