@@ -20,7 +20,7 @@
 #include "lib/tcp_addr.h"
 
 static struct {
-	int lfd, sfd;
+	int sfd;
 	struct cgp_conns cs;
 } S;
 
@@ -33,7 +33,8 @@ static void print_counters(void)
 		"cgpulse-collector: connections=%llu open=%llu closed_bad=%llu frames=%llu batches=%llu "
 		"events_stored=%llu duplicates=%llu bytes_in=%llu instances=%zu groups=%llu syncs=%llu "
 		"failed_groups=%llu failed_events=%llu closed_unstored=%llu refused_instance=%llu refused_node=%llu "
-		"refused_floor=%llu\n",
+		"refused_floor=%llu refused_cap=%llu closed_idle=%llu closed_frame_timeout=%llu closed_memory=%llu "
+		"accept_errors=%llu\n",
 		(unsigned long long)S.cs.c.accepted, (unsigned long long)S.cs.c.open,
 		(unsigned long long)S.cs.c.closed_bad, (unsigned long long)S.cs.c.frames,
 		(unsigned long long)st.batches, (unsigned long long)st.events_stored, (unsigned long long)st.duplicates,
@@ -41,15 +42,23 @@ static void print_counters(void)
 		(unsigned long long)st.syncs, (unsigned long long)st.failed_groups,
 		(unsigned long long)st.failed_events, (unsigned long long)S.cs.c.closed_unstored,
 		(unsigned long long)S.cs.c.refused_instance, (unsigned long long)S.cs.c.refused_node,
-		(unsigned long long)st.refused_floor);
+		(unsigned long long)st.refused_floor, (unsigned long long)S.cs.c.refused_cap,
+		(unsigned long long)S.cs.c.closed_idle, (unsigned long long)S.cs.c.closed_frame_timeout,
+		(unsigned long long)S.cs.c.closed_memory, (unsigned long long)S.cs.c.accept_errors);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: cgpulse-collector --listen ADDR:PORT [--out FILE.jsonl|FILE.pb|-] [--port-file FILE]\n"
-		   "                         [--max-frame BYTES] [-v]\n"
-		   "Stores events from cgpulse agents once each: JSON lines (default: stdout) or, for a .pb file,\n"
-		   "delimited protobuf cgpulse.v1.Event. Counters on SIGUSR1 and at exit (SIGINT, SIGTERM).\n");
+	fprintf(
+	    f, "usage: cgpulse-collector --listen ADDR:PORT [--out FILE.jsonl|FILE.pb|-] [--port-file FILE]\n"
+	       "                         [--max-frame BYTES] [--max-connections N] [--idle-timeout S]\n"
+	       "                         [--frame-timeout S] [--max-buffered BYTES] [-v]\n"
+	       "Stores events from cgpulse agents once each: JSON lines (default: stdout) or, for a .pb file,\n"
+	       "delimited protobuf cgpulse.v1.Event. Counters on SIGUSR1 and at exit (SIGINT, SIGTERM).\n"
+	       "Limits: --max-connections open at once (default 1024, or what the fd limit leaves); a connection\n"
+	       "nothing is read from for --idle-timeout S (300) is closed, and one whose frame is not whole\n"
+	       "--frame-timeout S (30) after its first byte (the first frame: after connecting); partial frames\n"
+	       "of every connection together hold at most --max-buffered BYTES (128 MiB): past it the largest goes.\n");
 }
 
 int main(int argc, char **argv)
@@ -59,6 +68,10 @@ int main(int argc, char **argv)
 	    {"out", required_argument, NULL, 'o'},
 	    {"port-file", required_argument, NULL, 'p'},
 	    {"max-frame", required_argument, NULL, 'm'},
+	    {"max-connections", required_argument, NULL, 1001},
+	    {"idle-timeout", required_argument, NULL, 1002},
+	    {"frame-timeout", required_argument, NULL, 1003},
+	    {"max-buffered", required_argument, NULL, 1004},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -85,6 +98,18 @@ int main(int argc, char **argv)
 		case 'm':
 			S.cs.max_frame = strtoul(optarg, NULL, 0);
 			break;
+		case 1001:
+			S.cs.lim.max_conns = strtoul(optarg, NULL, 0);
+			break;
+		case 1002:
+			S.cs.lim.idle_s = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 1003:
+			S.cs.lim.frame_s = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 1004:
+			S.cs.lim.max_buffered = strtoul(optarg, NULL, 0);
+			break;
 		case 'v':
 			cgp_verbose = true;
 			break;
@@ -109,8 +134,8 @@ int main(int argc, char **argv)
 	if (st.replayed || st.trimmed)
 		cgp_info("collector: %s holds %llu events of %zu instances (%llu bytes of a cut-short record trimmed)",
 			 out, (unsigned long long)st.replayed, st.instances, (unsigned long long)st.trimmed);
-	S.lfd = cgp_tcp_listen(listen_addr, 1024, why, sizeof(why));
-	if (S.lfd < 0) {
+	S.cs.lfd = cgp_tcp_listen(listen_addr, 1024, why, sizeof(why));
+	if (S.cs.lfd < 0) {
 		cgp_err("collector: %s", why);
 		return 1;
 	}
@@ -121,27 +146,29 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	S.sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	S.cs.epfd = epoll_create1(EPOLL_CLOEXEC);
-	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &S.lfd}, sev = {.events = EPOLLIN, .data.ptr = &S.sfd};
+	cgp_conns_init(&S.cs, S.cs.epfd, S.cs.lfd);
+	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &S.cs.lfd},
+			   sev = {.events = EPOLLIN, .data.ptr = &S.sfd};
 
-	if (S.sfd < 0 || S.cs.epfd < 0 || epoll_ctl(S.cs.epfd, EPOLL_CTL_ADD, S.lfd, &lev) ||
+	if (S.sfd < 0 || S.cs.epfd < 0 || epoll_ctl(S.cs.epfd, EPOLL_CTL_ADD, S.cs.lfd, &lev) ||
 	    epoll_ctl(S.cs.epfd, EPOLL_CTL_ADD, S.sfd, &sev)) {
 		cgp_err("collector: %s", strerror(errno));
 		return 1;
 	}
-	cgp_info("collector: listening on %s (port %d), storing to %s%s", listen_addr, cgp_tcp_local_port(S.lfd),
+	cgp_info("collector: listening on %s (port %d), storing to %s%s", listen_addr, cgp_tcp_local_port(S.cs.lfd),
 		 out ? out : "stdout",
 		 st.durable ? "; acknowledged once on disk (fdatasync)" : "; acknowledged once written (not a file)");
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
 
-		if (!f || fprintf(f, "%d\n", cgp_tcp_local_port(S.lfd)) < 0 || fclose(f)) {
+		if (!f || fprintf(f, "%d\n", cgp_tcp_local_port(S.cs.lfd)) < 0 || fclose(f)) {
 			cgp_err("collector: cannot write %s", port_file);
 			return 1;
 		}
 	}
 	for (bool running = true; running;) {
 		struct epoll_event evs[64];
-		int n = epoll_wait(S.cs.epfd, evs, 64, -1);
+		int n = epoll_wait(S.cs.epfd, evs, 64, cgp_conns_timers(&S.cs));
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -150,8 +177,8 @@ int main(int argc, char **argv)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			if (evs[i].data.ptr == &S.lfd) {
-				cgp_conns_accept(&S.cs, S.lfd);
+			if (evs[i].data.ptr == &S.cs.lfd) {
+				cgp_conns_accept(&S.cs);
 			} else if (evs[i].data.ptr == &S.sfd) {
 				struct signalfd_siginfo si;
 
@@ -171,7 +198,7 @@ int main(int argc, char **argv)
 	print_counters();
 	cgp_conns_close_all(&S.cs);
 	cgp_store_close(S.cs.store);
-	close(S.lfd);
+	close(S.cs.lfd);
 	close(S.sfd);
 	close(S.cs.epfd);
 	return 0;
