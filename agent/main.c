@@ -39,6 +39,8 @@ static const char usage[] =
     "                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
     "  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
     "                     after a reconnect from a bounded spool)\n"
+    "  --collector-token-file FILE  run: send the token in FILE to the collector first on every connection\n"
+    "                     (its --token-file); read again on each connect, so a rotated Secret is picked up\n"
     "  --spool-bytes N    run: bound of the collector spool (default 64 MiB), in memory and in --spool-dir;\n"
     "                     when full, samples go first\n"
     "  --spool-dir DIR    run: keep unacknowledged events in DIR too (append-only segments, 0600), so that a\n"
@@ -122,6 +124,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {"playbook", required_argument, NULL, 'b'},
 	    {"collector", required_argument, NULL, 'c'},
+	    {"collector-token-file", required_argument, NULL, 1201},
 	    {"spool-bytes", required_argument, NULL, 's'},
 	    {"spool-dir", required_argument, NULL, 1007},
 	    {"node", required_argument, NULL, 'N'},
@@ -191,6 +194,9 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.collector = optarg;
+			break;
+		case 1201:
+			o.collector_token_file = optarg;
 			break;
 		case 1001:
 			o.roots.containerd_state = optarg;
@@ -320,6 +326,10 @@ int main(int argc, char **argv)
 		if (err)
 			cgp_err("cleanup: %s", strerror(-err));
 		return err ? 1 : 0;
+	}
+	if (o.collector_token_file && !o.collector) {
+		cgp_err("--collector-token-file needs --collector");
+		return 2;
 	}
 	if (o.spool_dir && !o.collector) {
 		cgp_err("--spool-dir keeps what the collector has not acknowledged: it needs --collector");

@@ -31,6 +31,7 @@
 #include "lib/log.h"
 #include "names/cgroup_names.h"
 #include "playbook/playbook.h"
+#include "lib/token.h"
 #include "sinks/collector_client.h"
 #include "sinks/http_server.h"
 #include "sinks/metrics.h"
@@ -281,12 +282,24 @@ static int setup_collector(struct run_ctx *r)
 {
 	struct cgp_cc_cfg cfg = {
 	    .addr = r->o->collector,
+	    .token_file = r->o->collector_token_file,
 	    .zlevel = 1,
 	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
 	char why[256];
 	int err;
 
+	if (r->o->collector_token_file) {
+		char tok[CGP_TOKEN_MAX + 1];
+
+		/* refused at start rather than on every connect */
+		err = cgp_token_load(r->o->collector_token_file, tok, why, sizeof(why));
+		explicit_bzero(tok, sizeof(tok));
+		if (err) {
+			cgp_err("--collector-token-file %s", why);
+			return err;
+		}
+	}
 	r->spool = cgp_spool_new(r->pub.instance_id, r->o->spool_bytes, 0);
 	if (!r->spool)
 		return -ENOMEM;

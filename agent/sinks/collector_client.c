@@ -16,13 +16,14 @@
 #include "events/frame.h"
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
+#include "lib/token.h"
 #include "events/wire.h"
 
 enum cc_state { CC_IDLE, CC_CONNECTING, CC_CONNECTED };
 
 struct cgp_cc {
 	struct cgp_cc_cfg cfg;
-	char *addr;
+	char *addr, *token_file;
 	struct cgp_spool *sp;
 	enum cc_state state;
 	int fd;
@@ -72,6 +73,10 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		return NULL;
 	}
 	cc->cfg.addr = cc->addr;
+	if (cfg->token_file && !(cc->cfg.token_file = cc->token_file = strdup(cfg->token_file))) {
+		cgp_cc_free(cc);
+		return NULL;
+	}
 	if (!cc->cfg.batch_max_events)
 		cc->cfg.batch_max_events = 1024;
 	if (!cc->cfg.batch_max_bytes)
@@ -122,6 +127,7 @@ void cgp_cc_free(struct cgp_cc *cc)
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_batch_free(&cc->batch);
 	free(cc->addr);
+	free(cc->token_file);
 	free(cc);
 }
 
@@ -245,6 +251,18 @@ static void connected(struct cgp_cc *cc)
 	cc->st.connects++;
 	cc->failures_in_row = 0;
 	cc->last_ack_ms = now_ms();
+	if (cc->token_file) {
+		char tok[CGP_TOKEN_MAX + 1], why[256];
+		int err = cgp_token_load(cc->token_file, tok, why, sizeof(why));
+
+		if (!err)
+			err = cgp_wire_append_hello(&cc->out, tok);
+		explicit_bzero(tok, sizeof(tok));
+		if (err) {
+			fail(cc, err == -ENOMEM ? "out of memory" : why);
+			return;
+		}
+	}
 	/* the collector may have lost or never seen anything not acknowledged: send it all again */
 	cgp_spool_rewind(cc->sp);
 	pump(cc);

@@ -22,6 +22,7 @@
 
 struct cgp_cc_cfg {
 	const char *addr;	     /* HOST:PORT of the collector */
+	const char *token_file;	     /* its token, sent first on every connection (read again each time); NULL: none */
 	size_t batch_max_events;     /* 0: 1024 */
 	size_t batch_max_bytes;	     /* uncompressed; 0: 512 KiB */
 	int zlevel;		     /* zlib level 1..9 for batches; 0 sends them uncompressed */

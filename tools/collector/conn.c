@@ -27,6 +27,7 @@
 #define NS_PER_S       1000000000ull
 #define BACKOFF_MIN_NS (NS_PER_S / 10)
 #define BACKOFF_MAX_NS NS_PER_S
+#define HELLO_MAX      (CGP_TOKEN_MAX + 64) /* the frame limit until a connection said who it is */
 
 struct cgp_conn {
 	struct cgp_conn *prev, *next; /* every open connection, so exit can close them */
@@ -39,6 +40,7 @@ struct cgp_conn {
 	bool ending;	   /* nothing more is read: close after this turn's Acks */
 	bool unstored;	   /* ending because the store could not keep its batches */
 	char reason[200];  /* why it ends ("": the peer ended its stream) */
+	bool authed;	   /* gave the token (or none is wanted) */
 	uint64_t read_ns;  /* last bytes read (or connected) */
 	uint64_t frame_ns; /* the partial frame's first byte (or connected, for the first frame); 0: none */
 	size_t held;	   /* the decoder's buffer, as counted in cs->buffered */
@@ -257,6 +259,25 @@ static const char *check_bound(struct cgp_conns *cs, struct cgp_conn *c, const s
 	return NULL;
 }
 
+/* The first frame of a connection to a collector with a token. NULL, or why it is refused. */
+static const char *check_hello(struct cgp_conns *cs, struct cgp_conn *c, const Cgpulse__V1__Hello *h)
+{
+	if (c->frames > 1)
+		return "a Hello after the first frame";
+	if (cs->token[0]) {
+		const char *t = h->token ? h->token : "";
+
+		if (!cgp_token_equal(t, strlen(t), cs->token, strlen(cs->token))) {
+			cs->c.refused_bad_token++;
+			log_refusal(cs, "refusing connections: wrong token");
+			return "";
+		}
+	}
+	c->authed = true;
+	c->dec.max_frame = cs->max_frame;
+	return NULL;
+}
+
 static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 {
 	char why[192];
@@ -308,6 +329,12 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 			}
 			if (m.ack) {
 				bad = "an agent sent an Ack";
+			} else if (m.hello) {
+				bad = check_hello(cs, c, m.hello);
+			} else if (!c->authed) {
+				cs->c.refused_no_token++;
+				log_refusal(cs, "refusing connections: no token before the first batch");
+				bad = "";
 			} else if (!(bad = check_bound(cs, c, m.batch, why, sizeof(why)))) {
 				bad = cgp_store_batch(cs->store, m.batch, c, &stored, &dups, why, sizeof(why));
 				c->stored += stored;
@@ -317,8 +344,14 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 			if (bad)
 				break;
 		}
-		if (!bad && r < 0)
+		if (!bad && r < 0 && !c->authed) {
+			/* a batch (larger than any Hello) from a sender that has not said who it is */
+			cs->c.refused_no_token++;
+			log_refusal(cs, "refusing connections: no token before the first batch");
+			bad = "";
+		} else if (!bad && r < 0) {
 			bad = cgp_frame_decoder_error(&c->dec);
+		}
 		if (!bad && !cgp_frame_decoder_pending(&c->dec))
 			c->frame_ns = 0;
 		account(cs, c);
@@ -430,7 +463,9 @@ void cgp_conns_accept(struct cgp_conns *cs)
 		}
 		c->fd = fd;
 		c->read_ns = c->frame_ns = now_ns(); /* the first frame is due frame_s after connecting */
-		cgp_frame_decoder_init(&c->dec, cs->max_frame);
+		c->authed = !cs->token[0];
+		/* nothing larger than a Hello is read from a connection that has not said who it is */
+		cgp_frame_decoder_init(&c->dec, c->authed ? cs->max_frame : HELLO_MAX);
 		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),
 				NI_NUMERICHOST | NI_NUMERICSERV))
 			snprintf(c->peer, sizeof(c->peer), "fd %d", fd);

@@ -12,6 +12,7 @@
 
 #include "collector/store.h"
 #include "lib/bytebuf.h"
+#include "lib/token.h"
 
 struct cgp_conn_counters {
 	uint64_t accepted, open, closed_bad, closed_unstored, frames, bytes_in;
@@ -21,6 +22,7 @@ struct cgp_conn_counters {
 	uint64_t closed_frame_timeout;		 /* a frame (the first one: from connecting) not whole in time */
 	uint64_t closed_memory;			 /* the largest partial frame, when all of them passed the budget */
 	uint64_t accept_errors;			 /* accept failed (EMFILE...): the listener paused, backing off */
+	uint64_t refused_no_token, refused_bad_token; /* no Hello before a batch; a Hello with another token */
 };
 
 /* Limits; 0 in any field: its default. */
@@ -38,6 +40,7 @@ struct cgp_conns {
 	int epfd, lfd;
 	size_t max_frame, max_inflate;
 	struct cgp_conn_limits lim;
+	char token[CGP_TOKEN_MAX + 1]; /* "": no token wanted; else the first frame must be a Hello with it */
 	struct cgp_store *store;
 	struct cgp_buf scratch; /* inflated batches */
 	struct cgp_conn *list;	/* every open connection */

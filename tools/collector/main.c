@@ -18,6 +18,7 @@
 #include "events/frame.h"
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
+#include "lib/token.h"
 
 static struct {
 	int sfd;
@@ -34,7 +35,7 @@ static void print_counters(void)
 		"events_stored=%llu duplicates=%llu bytes_in=%llu instances=%zu groups=%llu syncs=%llu "
 		"failed_groups=%llu failed_events=%llu closed_unstored=%llu refused_instance=%llu refused_node=%llu "
 		"refused_floor=%llu refused_cap=%llu closed_idle=%llu closed_frame_timeout=%llu closed_memory=%llu "
-		"accept_errors=%llu\n",
+		"accept_errors=%llu refused_no_token=%llu refused_bad_token=%llu\n",
 		(unsigned long long)S.cs.c.accepted, (unsigned long long)S.cs.c.open,
 		(unsigned long long)S.cs.c.closed_bad, (unsigned long long)S.cs.c.frames,
 		(unsigned long long)st.batches, (unsigned long long)st.events_stored, (unsigned long long)st.duplicates,
@@ -44,21 +45,39 @@ static void print_counters(void)
 		(unsigned long long)S.cs.c.refused_instance, (unsigned long long)S.cs.c.refused_node,
 		(unsigned long long)st.refused_floor, (unsigned long long)S.cs.c.refused_cap,
 		(unsigned long long)S.cs.c.closed_idle, (unsigned long long)S.cs.c.closed_frame_timeout,
-		(unsigned long long)S.cs.c.closed_memory, (unsigned long long)S.cs.c.accept_errors);
+		(unsigned long long)S.cs.c.closed_memory, (unsigned long long)S.cs.c.accept_errors,
+		(unsigned long long)S.cs.c.refused_no_token, (unsigned long long)S.cs.c.refused_bad_token);
+}
+
+/* A rotated Secret: new connections want the new token; a file that cannot be read keeps the old one. */
+static void reload_token(const char *path)
+{
+	char tok[sizeof(S.cs.token)], why[256];
+
+	if (!path)
+		return;
+	if (cgp_token_load(path, tok, why, sizeof(why))) {
+		cgp_err("collector: --token-file %s; keeping the token read before", why);
+		return;
+	}
+	memcpy(S.cs.token, tok, sizeof(tok));
+	cgp_info("collector: token read again from %s", path);
 }
 
 static void usage(FILE *f)
 {
-	fprintf(
-	    f, "usage: cgpulse-collector --listen ADDR:PORT [--out FILE.jsonl|FILE.pb|-] [--port-file FILE]\n"
-	       "                         [--max-frame BYTES] [--max-connections N] [--idle-timeout S]\n"
-	       "                         [--frame-timeout S] [--max-buffered BYTES] [-v]\n"
-	       "Stores events from cgpulse agents once each: JSON lines (default: stdout) or, for a .pb file,\n"
-	       "delimited protobuf cgpulse.v1.Event. Counters on SIGUSR1 and at exit (SIGINT, SIGTERM).\n"
-	       "Limits: --max-connections open at once (default 1024, or what the fd limit leaves); a connection\n"
-	       "nothing is read from for --idle-timeout S (300) is closed, and one whose frame is not whole\n"
-	       "--frame-timeout S (30) after its first byte (the first frame: after connecting); partial frames\n"
-	       "of every connection together hold at most --max-buffered BYTES (128 MiB): past it the largest goes.\n");
+	fprintf(f,
+		"usage: cgpulse-collector --listen ADDR:PORT [--out FILE.jsonl|FILE.pb|-] [--port-file FILE]\n"
+		"                         [--max-frame BYTES] [--max-connections N] [--idle-timeout S]\n"
+		"                         [--frame-timeout S] [--max-buffered BYTES] [-v]\n"
+		"Stores events from cgpulse agents once each: JSON lines (default: stdout) or, for a .pb file,\n"
+		"delimited protobuf cgpulse.v1.Event. Counters on SIGUSR1 and at exit (SIGINT, SIGTERM).\n"
+		"Limits: --max-connections open at once (default 1024, or what the fd limit leaves); a connection\n"
+		"nothing is read from for --idle-timeout S (300) is closed, and one whose frame is not whole\n"
+		"--frame-timeout S (30) after its first byte (the first frame: after connecting); partial frames\n"
+		"of every connection together hold at most --max-buffered BYTES (128 MiB): past it the largest goes.\n"
+		"--token-file FILE: agents must send the token in FILE (cgpulse run --collector-token-file) before\n"
+		"anything else; SIGHUP reads it again.\n");
 }
 
 int main(int argc, char **argv)
@@ -68,6 +87,7 @@ int main(int argc, char **argv)
 	    {"out", required_argument, NULL, 'o'},
 	    {"port-file", required_argument, NULL, 'p'},
 	    {"max-frame", required_argument, NULL, 'm'},
+	    {"token-file", required_argument, NULL, 1005},
 	    {"max-connections", required_argument, NULL, 1001},
 	    {"idle-timeout", required_argument, NULL, 1002},
 	    {"frame-timeout", required_argument, NULL, 1003},
@@ -76,7 +96,7 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
 	};
-	const char *listen_addr = NULL, *out = NULL, *port_file = NULL;
+	const char *listen_addr = NULL, *out = NULL, *port_file = NULL, *token_file = NULL;
 	struct cgp_store_stats st;
 	char why[256];
 	sigset_t sigs;
@@ -97,6 +117,9 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			S.cs.max_frame = strtoul(optarg, NULL, 0);
+			break;
+		case 1005:
+			token_file = optarg;
 			break;
 		case 1001:
 			S.cs.lim.max_conns = strtoul(optarg, NULL, 0);
@@ -125,6 +148,10 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (token_file && cgp_token_load(token_file, S.cs.token, why, sizeof(why))) {
+		cgp_err("collector: --token-file %s", why);
+		return 1;
+	}
 	err = cgp_store_open(&S.cs.store, out, why, sizeof(why));
 	if (err) {
 		cgp_err("collector: %s", why);
@@ -143,6 +170,7 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGUSR1);
+	sigaddset(&sigs, SIGHUP);
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	S.sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	S.cs.epfd = epoll_create1(EPOLL_CLOEXEC);
@@ -185,6 +213,8 @@ int main(int argc, char **argv)
 				while (read(S.sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGUSR1)
 						print_counters();
+					else if (si.ssi_signo == SIGHUP)
+						reload_token(token_file);
 					else
 						running = false;
 				}
