@@ -240,6 +240,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 		c.collector_connected = cs.connected;
 		c.collector_connects = cs.connects;
 		c.collector_failures = cs.disconnects + cs.connect_failures;
+		c.collector_resolve_timeouts = cs.resolve_timeouts;
 		c.collector_batches = cs.batches_sent;
 	}
 	memcpy(c.records_lost, r->sp.stats.drops, sizeof(c.records_lost));

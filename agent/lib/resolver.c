@@ -29,7 +29,8 @@ struct slot {
 static struct slot slots[SLOTS];
 
 struct cgp_resolver {
-	struct slot *cur; /* the lookup this resolver waits for */
+	struct slot *cur;	/* the lookup this resolver waits for */
+	struct addrinfo *ready; /* a numeric host's answer, given at once */
 };
 
 /* Frees what abandoned lookups that finished since left behind. */
@@ -57,6 +58,8 @@ void cgp_resolver_free(struct cgp_resolver *rs)
 		return;
 	cgp_resolver_cancel(rs);
 	reap();
+	if (rs->ready)
+		freeaddrinfo(rs->ready);
 	free(rs);
 }
 
@@ -79,6 +82,11 @@ int cgp_resolver_start(struct cgp_resolver *rs, const char *addr, char *why, siz
 		snprintf(why, whylen, "'%s' is not HOST:PORT", addr);
 		return -EINVAL;
 	}
+	s->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICHOST};
+	if (s->host[0] && !getaddrinfo(s->host, s->port, &s->hints, &rs->ready)) {
+		memset(s, 0, sizeof(*s)); /* an address, not a name: nothing to wait for */
+		return 0;
+	}
 	s->hints = (struct addrinfo){.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
 	s->cb = (struct gaicb){.ar_name = s->host[0] ? s->host : NULL, .ar_service = s->port, .ar_request = &s->hints};
 	list[0] = &s->cb;
@@ -98,6 +106,11 @@ int cgp_resolver_poll(struct cgp_resolver *rs, struct addrinfo **res, char *why,
 	int r;
 
 	*res = NULL;
+	if (rs->ready) {
+		*res = rs->ready;
+		rs->ready = NULL;
+		return 1;
+	}
 	if (!s) {
 		snprintf(why, whylen, "no lookup running");
 		return -EINVAL;
@@ -122,6 +135,10 @@ void cgp_resolver_cancel(struct cgp_resolver *rs)
 {
 	struct slot *s = rs->cur;
 
+	if (rs->ready) {
+		freeaddrinfo(rs->ready);
+		rs->ready = NULL;
+	}
 	if (!s)
 		return;
 	rs->cur = NULL;

@@ -15,16 +15,19 @@
 #include "lib/bytebuf.h"
 #include "events/frame.h"
 #include "lib/log.h"
-#include "lib/tcp_addr.h"
+#include "lib/resolver.h"
 #include "lib/token.h"
 #include "events/wire.h"
 
-enum cc_state { CC_IDLE, CC_CONNECTING, CC_CONNECTED };
+enum cc_state { CC_IDLE, CC_RESOLVING, CC_CONNECTING, CC_CONNECTED };
+
+#define RESOLVE_POLL_MS 20 /* how often the loop asks whether the name is resolved, while it is */
 
 struct cgp_cc {
 	struct cgp_cc_cfg cfg;
 	char *addr, *token_file;
 	struct cgp_spool *sp;
+	struct cgp_resolver *rs;
 	enum cc_state state;
 	int fd;
 	int reg_fd; /* fd as registered in the caller's epoll, -1 when not */
@@ -89,6 +92,13 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		cc->cfg.backoff_max_ms = cc->cfg.backoff_min_ms;
 	if (!cc->cfg.connect_timeout_ms)
 		cc->cfg.connect_timeout_ms = 5000;
+	if (!cc->cfg.resolve_timeout_ms)
+		cc->cfg.resolve_timeout_ms = 5000;
+	cc->rs = cgp_resolver_new();
+	if (!cc->rs) {
+		cgp_cc_free(cc);
+		return NULL;
+	}
 	if (!cc->cfg.ack_timeout_ms)
 		cc->cfg.ack_timeout_ms = 30000;
 	cc->sp = sp;
@@ -126,6 +136,7 @@ void cgp_cc_free(struct cgp_cc *cc)
 	cgp_buf_free(&cc->scratch);
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_batch_free(&cc->batch);
+	cgp_resolver_free(cc->rs);
 	free(cc->addr);
 	free(cc->token_file);
 	free(cc);
@@ -182,6 +193,7 @@ static bool flush(struct cgp_cc *cc)
 
 static bool awaiting_ack(const struct cgp_cc *cc);
 static void start_connect(struct cgp_cc *cc);
+static void resolving(struct cgp_cc *cc);
 
 /* Everything this connection carried is acknowledged and the next events are another instance's: a new
  * connection for them, at once (not a failure: no backoff). */
@@ -271,15 +283,44 @@ static void connected(struct cgp_cc *cc)
 static void start_connect(struct cgp_cc *cc)
 {
 	char why[192];
-	int fd = cgp_tcp_connect_start(cc->addr, why, sizeof(why));
+	int err = cgp_resolver_start(cc->rs, cc->addr, why, sizeof(why));
 
 	cc->since_ms = now_ms();
+	cc->state = CC_RESOLVING; /* so fail() counts a failed attempt */
+	if (err) {
+		fail(cc, why);
+		return;
+	}
+	resolving(cc);
+}
+
+/* The name is looked up outside the loop (lib/resolver): see whether it is known, then connect. */
+static void resolving(struct cgp_cc *cc)
+{
+	struct addrinfo *res;
+	char why[192];
+	int r = cgp_resolver_poll(cc->rs, &res, why, sizeof(why)), fd;
+
+	if (r == 0) {
+		if (now_ms() - cc->since_ms >= cc->cfg.resolve_timeout_ms) {
+			cgp_resolver_cancel(cc->rs);
+			cc->st.resolve_timeouts++;
+			fail(cc, "resolving the collector's name timed out");
+		}
+		return;
+	}
+	if (r < 0) {
+		fail(cc, why);
+		return;
+	}
+	fd = cgp_tcp_connect_addrinfo(res, cc->addr, why, sizeof(why));
+	freeaddrinfo(res);
 	if (fd < 0) {
-		cc->state = CC_CONNECTING; /* so fail() counts a failed attempt */
 		fail(cc, why);
 		return;
 	}
 	cc->fd = fd;
+	cc->since_ms = now_ms();
 	cc->state = CC_CONNECTING;
 }
 
@@ -403,6 +444,9 @@ int cgp_cc_tick(struct cgp_cc *cc)
 		if (now >= cc->next_try_ms)
 			start_connect(cc);
 		break;
+	case CC_RESOLVING:
+		resolving(cc);
+		break;
 	case CC_CONNECTING:
 		if (now - cc->since_ms >= cc->cfg.connect_timeout_ms)
 			fail(cc, "connect timed out");
@@ -418,6 +462,8 @@ int cgp_cc_tick(struct cgp_cc *cc)
 	switch (cc->state) {
 	case CC_IDLE:
 		return cc->next_try_ms > now ? (int)(cc->next_try_ms - now) : 0;
+	case CC_RESOLVING:
+		return RESOLVE_POLL_MS;
 	case CC_CONNECTING:
 		return (int)(cc->since_ms + cc->cfg.connect_timeout_ms - (now < cc->since_ms ? cc->since_ms : now));
 	default:
