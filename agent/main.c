@@ -41,6 +41,10 @@ static const char usage[] =
     "                     after a reconnect from a bounded spool)\n"
     "  --collector-token-file FILE  run: send the token in FILE to the collector first on every connection\n"
     "                     (its --token-file); read again on each connect, so a rotated Secret is picked up\n"
+    "  --collector-tls    run: TLS to the collector, verified against the system's CA certificates\n"
+    "  --collector-tls-ca FILE    run: TLS to the collector, verified against the CA certificates in FILE (PEM)\n"
+    "  --collector-tls-server-name NAME   run: the name the collector's certificate must carry (and SNI);\n"
+    "                     default: the host of --collector\n"
     "  --spool-bytes N    run: bound of the collector spool (default 64 MiB), in memory and in --spool-dir;\n"
     "                     when full, samples go first\n"
     "  --spool-dir DIR    run: keep unacknowledged events in DIR too (append-only segments, 0600), so that a\n"
@@ -125,6 +129,9 @@ int main(int argc, char **argv)
 	    {"playbook", required_argument, NULL, 'b'},
 	    {"collector", required_argument, NULL, 'c'},
 	    {"collector-token-file", required_argument, NULL, 1201},
+	    {"collector-tls", no_argument, NULL, 1202},
+	    {"collector-tls-ca", required_argument, NULL, 1203},
+	    {"collector-tls-server-name", required_argument, NULL, 1204},
 	    {"spool-bytes", required_argument, NULL, 's'},
 	    {"spool-dir", required_argument, NULL, 1007},
 	    {"node", required_argument, NULL, 'N'},
@@ -197,6 +204,15 @@ int main(int argc, char **argv)
 			break;
 		case 1201:
 			o.collector_token_file = optarg;
+			break;
+		case 1202:
+			o.collector_tls = true;
+			break;
+		case 1203:
+			o.collector_tls_ca = optarg;
+			break;
+		case 1204:
+			o.collector_tls_server_name = optarg;
 			break;
 		case 1001:
 			o.roots.containerd_state = optarg;
@@ -327,8 +343,9 @@ int main(int argc, char **argv)
 			cgp_err("cleanup: %s", strerror(-err));
 		return err ? 1 : 0;
 	}
-	if (o.collector_token_file && !o.collector) {
-		cgp_err("--collector-token-file needs --collector");
+	if ((o.collector_token_file || o.collector_tls || o.collector_tls_ca || o.collector_tls_server_name) &&
+	    !o.collector) {
+		cgp_err("--collector-token-file and --collector-tls* need --collector");
 		return 2;
 	}
 	if (o.spool_dir && !o.collector) {

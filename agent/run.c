@@ -284,6 +284,9 @@ static int setup_collector(struct run_ctx *r)
 	struct cgp_cc_cfg cfg = {
 	    .addr = r->o->collector,
 	    .token_file = r->o->collector_token_file,
+	    .tls = r->o->collector_tls,
+	    .tls_ca = r->o->collector_tls_ca,
+	    .tls_server_name = r->o->collector_tls_server_name,
 	    .zlevel = 1,
 	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
@@ -314,7 +317,7 @@ static int setup_collector(struct run_ctx *r)
 	}
 	r->cc = cgp_cc_new(&cfg, r->spool);
 	if (!r->cc) {
-		cgp_err("--collector %s: not a HOST:PORT", r->o->collector);
+		cgp_err("--collector %s: not a HOST:PORT, or its TLS trust cannot be read", r->o->collector);
 		return -EINVAL;
 	}
 	r->pub.spool = r->spool;

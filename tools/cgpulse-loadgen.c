@@ -27,7 +27,7 @@ struct agent {
 };
 
 static struct {
-	const char *addr, *prefix, *token_file;
+	const char *addr, *prefix, *token_file, *tls_ca, *tls_server_name;
 	unsigned agents;
 	uint64_t events, oom_every;
 	size_t batch, window, spool_events;
@@ -163,6 +163,8 @@ int main(int argc, char **argv)
 	    {"timeout", required_argument, NULL, 't'},
 	    {"progress", required_argument, NULL, 'P'},
 	    {"token-file", required_argument, NULL, 'T'},
+	    {"tls-ca", required_argument, NULL, 'C'},
+	    {"tls-server-name", required_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -171,13 +173,19 @@ int main(int argc, char **argv)
 	struct agent *ag;
 	int o, epfd;
 
-	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:P:T:vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:P:T:C:S:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			O.addr = optarg;
 			break;
 		case 'T':
 			O.token_file = optarg;
+			break;
+		case 'C':
+			O.tls_ca = optarg;
+			break;
+		case 'S':
+			O.tls_server_name = optarg;
 			break;
 		case 'a':
 			O.agents = (unsigned)strtoul(optarg, NULL, 0);
@@ -244,6 +252,8 @@ int main(int argc, char **argv)
 		struct agent *a = &ag[i];
 		struct cgp_cc_cfg cfg = {.addr = O.addr,
 					 .token_file = O.token_file,
+					 .tls_ca = O.tls_ca,
+					 .tls_server_name = O.tls_server_name,
 					 .batch_max_events = O.batch,
 					 .zlevel = O.zlevel,
 					 .backoff_min_ms = 50,

@@ -16,10 +16,12 @@
 #include "events/frame.h"
 #include "lib/log.h"
 #include "lib/resolver.h"
+#include "lib/tcp_addr.h"
+#include "lib/tls.h"
 #include "lib/token.h"
 #include "events/wire.h"
 
-enum cc_state { CC_IDLE, CC_RESOLVING, CC_CONNECTING, CC_CONNECTED };
+enum cc_state { CC_IDLE, CC_RESOLVING, CC_CONNECTING, CC_HANDSHAKE, CC_CONNECTED };
 
 #define RESOLVE_POLL_MS 20 /* how often the loop asks whether the name is resolved, while it is */
 
@@ -28,6 +30,9 @@ struct cgp_cc {
 	char *addr, *token_file;
 	struct cgp_spool *sp;
 	struct cgp_resolver *rs;
+	struct cgp_tls_cred *cred; /* NULL: plain TCP */
+	struct cgp_tls *tls;	   /* the connection's session */
+	char *server_name;	   /* what the certificate must name */
 	enum cc_state state;
 	int fd;
 	int reg_fd; /* fd as registered in the caller's epoll, -1 when not */
@@ -99,6 +104,19 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		cgp_cc_free(cc);
 		return NULL;
 	}
+	if (cfg->tls || cfg->tls_ca) {
+		char host[256], port[32], why[256];
+
+		/* trust is read now, before the loop (and any syscall filter) starts */
+		cc->cred = cgp_tls_client_cred(cfg->tls_ca, why, sizeof(why));
+		if (!cc->cred || cgp_tcp_addr_split(cc->addr, host, sizeof(host), port, sizeof(port)) ||
+		    !(cc->server_name = strdup(cfg->tls_server_name ? cfg->tls_server_name : host))) {
+			if (!cc->cred)
+				cgp_err("--collector-tls-ca %s", why);
+			cgp_cc_free(cc);
+			return NULL;
+		}
+	}
 	if (!cc->cfg.ack_timeout_ms)
 		cc->cfg.ack_timeout_ms = 30000;
 	cc->sp = sp;
@@ -117,6 +135,8 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 
 static void close_socket(struct cgp_cc *cc)
 {
+	cgp_tls_free(cc->tls);
+	cc->tls = NULL;
 	if (cc->fd >= 0)
 		close(cc->fd); /* leaves the caller's epoll set with it */
 	cc->fd = cc->reg_fd = -1;
@@ -137,9 +157,32 @@ void cgp_cc_free(struct cgp_cc *cc)
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_batch_free(&cc->batch);
 	cgp_resolver_free(cc->rs);
+	cgp_tls_cred_free(cc->cred);
+	free(cc->server_name);
 	free(cc->addr);
 	free(cc->token_file);
 	free(cc);
+}
+
+/* recv and send, over TLS when configured: bytes, 0 (end of stream), or -errno. */
+static ssize_t cc_recv(struct cgp_cc *cc, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (cc->tls)
+		return cgp_tls_recv(cc->tls, buf, n);
+	r = recv(cc->fd, buf, n, 0);
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t cc_send(struct cgp_cc *cc, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (cc->tls)
+		return cgp_tls_send(cc->tls, buf, n);
+	r = send(cc->fd, buf, n, MSG_NOSIGNAL);
+	return r < 0 ? -errno : r;
 }
 
 /* Ends the connection (or attempt) and schedules the next try after a jittered backoff. */
@@ -172,16 +215,16 @@ static void fail(struct cgp_cc *cc, const char *why)
 static bool flush(struct cgp_cc *cc)
 {
 	while (cgp_buf_size(&cc->out)) {
-		ssize_t n = send(cc->fd, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out), MSG_NOSIGNAL);
+		ssize_t n = cc_send(cc, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out));
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return true;
 		if (n < 0) {
 			char why[96];
 
-			snprintf(why, sizeof(why), "send: %s", strerror(errno));
+			snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
 			fail(cc, why);
 			return false;
 		}
@@ -324,6 +367,20 @@ static void resolving(struct cgp_cc *cc)
 	cc->state = CC_CONNECTING;
 }
 
+static void handshake(struct cgp_cc *cc)
+{
+	char why[256];
+	int r = cgp_tls_handshake(cc->tls, why, sizeof(why));
+
+	if (r == -EAGAIN)
+		return;
+	if (r) {
+		fail(cc, why);
+		return;
+	}
+	connected(cc);
+}
+
 static void finish_connect(struct cgp_cc *cc)
 {
 	int err = 0;
@@ -336,6 +393,18 @@ static void finish_connect(struct cgp_cc *cc)
 
 		snprintf(why, sizeof(why), "cannot connect: %s", strerror(err));
 		fail(cc, why);
+		return;
+	}
+	if (cc->cred) {
+		char why[256];
+
+		cc->tls = cgp_tls_client(cc->cred, cc->fd, cc->server_name, why, sizeof(why));
+		if (!cc->tls) {
+			fail(cc, why);
+			return;
+		}
+		cc->state = CC_HANDSHAKE;
+		handshake(cc);
 		return;
 	}
 	connected(cc);
@@ -359,13 +428,13 @@ static void on_readable(struct cgp_cc *cc)
 			fail(cc, "out of memory");
 			return;
 		}
-		n = recv(cc->fd, w, 4096, 0);
-		if (n < 0 && errno == EINTR)
+		n = cc_recv(cc, w, 4096);
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n <= 0) {
-			snprintf(why, sizeof(why), "%s", n ? strerror(errno) : "collector closed the connection");
+			snprintf(why, sizeof(why), "%s", n ? strerror((int)-n) : "collector closed the connection");
 			fail(cc, why);
 			return;
 		}
@@ -423,6 +492,10 @@ void cgp_cc_handle(struct cgp_cc *cc, uint32_t events)
 			finish_connect(cc);
 		return;
 	}
+	if (cc->state == CC_HANDSHAKE) {
+		handshake(cc);
+		return;
+	}
 	if (events & EPOLLOUT)
 		on_writable(cc);
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -448,8 +521,9 @@ int cgp_cc_tick(struct cgp_cc *cc)
 		resolving(cc);
 		break;
 	case CC_CONNECTING:
+	case CC_HANDSHAKE:
 		if (now - cc->since_ms >= cc->cfg.connect_timeout_ms)
-			fail(cc, "connect timed out");
+			fail(cc, cc->state == CC_HANDSHAKE ? "TLS handshake timed out" : "connect timed out");
 		break;
 	case CC_CONNECTED:
 		if (awaiting_ack(cc) && now - cc->last_ack_ms >= cc->cfg.ack_timeout_ms)
@@ -465,6 +539,7 @@ int cgp_cc_tick(struct cgp_cc *cc)
 	case CC_RESOLVING:
 		return RESOLVE_POLL_MS;
 	case CC_CONNECTING:
+	case CC_HANDSHAKE:
 		return (int)(cc->since_ms + cc->cfg.connect_timeout_ms - (now < cc->since_ms ? cc->since_ms : now));
 	default:
 		if (!awaiting_ack(cc))
@@ -480,8 +555,10 @@ uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc)
 	switch (cc->state) {
 	case CC_CONNECTING:
 		return EPOLLOUT;
+	case CC_HANDSHAKE:
+		return EPOLLIN | (cgp_tls_wants_write(cc->tls) ? EPOLLOUT : 0);
 	case CC_CONNECTED:
-		return EPOLLIN | (cgp_buf_size(&cc->out) ? EPOLLOUT : 0);
+		return EPOLLIN | (cgp_buf_size(&cc->out) || (cc->tls && cgp_tls_wants_write(cc->tls)) ? EPOLLOUT : 0);
 	default:
 		return 0;
 	}

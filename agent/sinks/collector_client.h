@@ -23,6 +23,9 @@
 
 struct cgp_cc_cfg {
 	const char *addr;	     /* HOST:PORT of the collector */
+	const char *tls_ca;	     /* TLS, trusting the CA certificates in this PEM file ... */
+	bool tls;		     /* ... or the system's (when tls_ca is NULL) */
+	const char *tls_server_name; /* what the certificate must name (and SNI); NULL: the host of addr */
 	const char *token_file;	     /* its token, sent first on every connection (read again each time); NULL: none */
 	size_t batch_max_events;     /* 0: 1024 */
 	size_t batch_max_bytes;	     /* uncompressed; 0: 512 KiB */

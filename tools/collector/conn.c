@@ -36,16 +36,18 @@ struct cgp_conn {
 	struct cgp_frame_decoder dec;
 	struct cgp_buf out;
 	bool want_out;
-	bool dirty;	   /* Acks were appended this turn: write them */
-	bool ending;	   /* nothing more is read: close after this turn's Acks */
-	bool unstored;	   /* ending because the store could not keep its batches */
-	char reason[200];  /* why it ends ("": the peer ended its stream) */
-	bool authed;	   /* gave the token (or none is wanted) */
-	uint64_t read_ns;  /* last bytes read (or connected) */
-	uint64_t frame_ns; /* the partial frame's first byte (or connected, for the first frame); 0: none */
-	size_t held;	   /* the decoder's buffer, as counted in cs->buffered */
-	char *instance;	   /* the one agent instance this connection speaks for: its first batch's */
-	char *node;	   /* the one node its events come from: its first event's */
+	bool dirty;	     /* Acks were appended this turn: write them */
+	bool ending;	     /* nothing more is read: close after this turn's Acks */
+	bool unstored;	     /* ending because the store could not keep its batches */
+	char reason[200];    /* why it ends ("": the peer ended its stream) */
+	bool authed;	     /* gave the token (or none is wanted) */
+	struct cgp_tls *tls; /* NULL: plain TCP */
+	bool handshaken;     /* TLS is up (or not used) */
+	uint64_t read_ns;    /* last bytes read (or connected) */
+	uint64_t frame_ns;   /* the partial frame's first byte (or connected, for the first frame); 0: none */
+	size_t held;	     /* the decoder's buffer, as counted in cs->buffered */
+	char *instance;	     /* the one agent instance this connection speaks for: its first batch's */
+	char *node;	     /* the one node its events come from: its first event's */
 	uint64_t frames, stored, duplicates;
 };
 
@@ -116,6 +118,7 @@ static void conn_close(struct cgp_conns *cs, struct cgp_conn *c, const char *why
 		cs->list = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	cgp_tls_free(c->tls);
 	close(c->fd); /* also leaves the epoll set */
 	cgp_frame_decoder_free(&c->dec);
 	cgp_buf_free(&c->out);
@@ -180,9 +183,30 @@ static bool over_budget(struct cgp_conns *cs, struct cgp_conn *c)
 	return self;
 }
 
+/* recv and send, over TLS when the collector has a certificate: bytes, 0 (end of stream), or -errno. */
+static ssize_t conn_recv(struct cgp_conn *c, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (c->tls)
+		return cgp_tls_recv(c->tls, buf, n);
+	r = recv(c->fd, buf, n, 0);
+	return r < 0 ? -errno : r;
+}
+
+static ssize_t conn_send(struct cgp_conn *c, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (c->tls)
+		return cgp_tls_send(c->tls, buf, n);
+	r = send(c->fd, buf, n, MSG_NOSIGNAL);
+	return r < 0 ? -errno : r;
+}
+
 static void conn_watch(struct cgp_conns *cs, struct cgp_conn *c)
 {
-	bool want = cgp_buf_size(&c->out) > 0;
+	bool want = cgp_buf_size(&c->out) > 0 || (c->tls && cgp_tls_wants_write(c->tls));
 	struct epoll_event ev = {.events = EPOLLIN | (want ? EPOLLOUT : 0), .data.ptr = c};
 
 	if (want != c->want_out && !epoll_ctl(cs->epfd, EPOLL_CTL_MOD, c->fd, &ev))
@@ -194,18 +218,18 @@ static bool conn_flush(struct cgp_conns *cs, struct cgp_conn *c)
 {
 	c->dirty = false;
 	while (cgp_buf_size(&c->out)) {
-		ssize_t n = send(c->fd, cgp_buf_head(&c->out), cgp_buf_size(&c->out), MSG_NOSIGNAL);
+		ssize_t n = conn_send(c, cgp_buf_head(&c->out), cgp_buf_size(&c->out));
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n < 0) {
 			char why[96];
 
 			/* an agent that got every ack it needed may hang up before the last ones */
-			snprintf(why, sizeof(why), "send: %s", strerror(errno));
-			conn_close(cs, c, errno == EPIPE || errno == ECONNRESET ? NULL : why);
+			snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
+			conn_close(cs, c, n == -EPIPE || n == -ECONNRESET ? NULL : why);
 			return false;
 		}
 		cgp_buf_consume(&c->out, (size_t)n);
@@ -284,6 +308,25 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 	const char *bad = NULL;
 	bool eof = false;
 
+	if (!c->handshaken) {
+		int r = cgp_tls_handshake(c->tls, why, sizeof(why));
+
+		if (r == -EAGAIN) {
+			conn_watch(cs, c);
+			return;
+		}
+		if (r) {
+			char line[240];
+
+			cs->c.refused_tls++;
+			snprintf(line, sizeof(line), "refusing connections: %.120s (last %s)", why, c->peer);
+			log_refusal(cs, line);
+			end(c, "");
+			return;
+		}
+		c->handshaken = true;
+		conn_watch(cs, c);
+	}
 	for (;;) {
 		uint8_t *w = cgp_frame_decoder_space(&c->dec, READ_CHUNK);
 		ssize_t n;
@@ -292,14 +335,14 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 			conn_close(cs, c, "out of memory");
 			return;
 		}
-		n = recv(c->fd, w, READ_CHUNK, 0);
-		if (n < 0 && errno == EINTR)
+		n = conn_recv(c, w, READ_CHUNK);
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n < 0) {
-			snprintf(why, sizeof(why), "recv: %s", strerror(errno));
-			conn_close(cs, c, errno == ECONNRESET ? NULL : why);
+			snprintf(why, sizeof(why), "recv: %s", strerror((int)-n));
+			conn_close(cs, c, n == -ECONNRESET ? NULL : why);
 			return;
 		}
 		if (n == 0) {
@@ -414,7 +457,7 @@ void cgp_conns_event(struct cgp_conns *cs, struct cgp_conn *c, uint32_t events)
 		return;
 	if (c->ending)
 		return; /* nothing more is read from it */
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) || !c->handshaken)
 		conn_readable(cs, c);
 }
 
@@ -464,6 +507,13 @@ void cgp_conns_accept(struct cgp_conns *cs)
 		c->fd = fd;
 		c->read_ns = c->frame_ns = now_ns(); /* the first frame is due frame_s after connecting */
 		c->authed = !cs->token[0];
+		c->handshaken = !cs->tls;
+		if (cs->tls && !(c->tls = cgp_tls_server(cs->tls, fd, host, sizeof(host)))) {
+			cgp_err("collector: %s", host);
+			close(fd);
+			free(c);
+			continue;
+		}
 		/* nothing larger than a Hello is read from a connection that has not said who it is */
 		cgp_frame_decoder_init(&c->dec, c->authed ? cs->max_frame : HELLO_MAX);
 		if (getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host), port, sizeof(port),

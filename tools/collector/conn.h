@@ -12,6 +12,7 @@
 
 #include "collector/store.h"
 #include "lib/bytebuf.h"
+#include "lib/tls.h"
 #include "lib/token.h"
 
 struct cgp_conn_counters {
@@ -23,6 +24,7 @@ struct cgp_conn_counters {
 	uint64_t closed_memory;			 /* the largest partial frame, when all of them passed the budget */
 	uint64_t accept_errors;			 /* accept failed (EMFILE...): the listener paused, backing off */
 	uint64_t refused_no_token, refused_bad_token; /* no Hello before a batch; a Hello with another token */
+	uint64_t refused_tls;			      /* TLS handshakes that failed (a client not speaking TLS...) */
 };
 
 /* Limits; 0 in any field: its default. */
@@ -40,6 +42,7 @@ struct cgp_conns {
 	int epfd, lfd;
 	size_t max_frame, max_inflate;
 	struct cgp_conn_limits lim;
+	struct cgp_tls_cred *tls;      /* --tls-cert/--tls-key: every connection speaks TLS; NULL: plain TCP */
 	char token[CGP_TOKEN_MAX + 1]; /* "": no token wanted; else the first frame must be a Hello with it */
 	struct cgp_store *store;
 	struct cgp_buf scratch; /* inflated batches */

@@ -35,7 +35,7 @@ static void print_counters(void)
 		"events_stored=%llu duplicates=%llu bytes_in=%llu instances=%zu groups=%llu syncs=%llu "
 		"failed_groups=%llu failed_events=%llu closed_unstored=%llu refused_instance=%llu refused_node=%llu "
 		"refused_floor=%llu refused_cap=%llu closed_idle=%llu closed_frame_timeout=%llu closed_memory=%llu "
-		"accept_errors=%llu refused_no_token=%llu refused_bad_token=%llu\n",
+		"accept_errors=%llu refused_no_token=%llu refused_bad_token=%llu refused_tls=%llu\n",
 		(unsigned long long)S.cs.c.accepted, (unsigned long long)S.cs.c.open,
 		(unsigned long long)S.cs.c.closed_bad, (unsigned long long)S.cs.c.frames,
 		(unsigned long long)st.batches, (unsigned long long)st.events_stored, (unsigned long long)st.duplicates,
@@ -46,7 +46,8 @@ static void print_counters(void)
 		(unsigned long long)st.refused_floor, (unsigned long long)S.cs.c.refused_cap,
 		(unsigned long long)S.cs.c.closed_idle, (unsigned long long)S.cs.c.closed_frame_timeout,
 		(unsigned long long)S.cs.c.closed_memory, (unsigned long long)S.cs.c.accept_errors,
-		(unsigned long long)S.cs.c.refused_no_token, (unsigned long long)S.cs.c.refused_bad_token);
+		(unsigned long long)S.cs.c.refused_no_token, (unsigned long long)S.cs.c.refused_bad_token,
+		(unsigned long long)S.cs.c.refused_tls);
 }
 
 /* A rotated Secret: new connections want the new token; a file that cannot be read keeps the old one. */
@@ -88,6 +89,8 @@ int main(int argc, char **argv)
 	    {"port-file", required_argument, NULL, 'p'},
 	    {"max-frame", required_argument, NULL, 'm'},
 	    {"token-file", required_argument, NULL, 1005},
+	    {"tls-cert", required_argument, NULL, 1006},
+	    {"tls-key", required_argument, NULL, 1007},
 	    {"max-connections", required_argument, NULL, 1001},
 	    {"idle-timeout", required_argument, NULL, 1002},
 	    {"frame-timeout", required_argument, NULL, 1003},
@@ -97,6 +100,7 @@ int main(int argc, char **argv)
 	    {0},
 	};
 	const char *listen_addr = NULL, *out = NULL, *port_file = NULL, *token_file = NULL;
+	const char *tls_cert = NULL, *tls_key = NULL;
 	struct cgp_store_stats st;
 	char why[256];
 	sigset_t sigs;
@@ -120,6 +124,12 @@ int main(int argc, char **argv)
 			break;
 		case 1005:
 			token_file = optarg;
+			break;
+		case 1006:
+			tls_cert = optarg;
+			break;
+		case 1007:
+			tls_key = optarg;
 			break;
 		case 1001:
 			S.cs.lim.max_conns = strtoul(optarg, NULL, 0);
@@ -152,6 +162,16 @@ int main(int argc, char **argv)
 		cgp_err("collector: --token-file %s", why);
 		return 1;
 	}
+	if (!tls_cert != !tls_key) {
+		cgp_err("collector: TLS wants both a certificate and a key (--tls-cert, --tls-key)");
+		return 2;
+	}
+	if (tls_cert && !(S.cs.tls = cgp_tls_server_cred(tls_cert, tls_key, why, sizeof(why)))) {
+		cgp_err("collector: --tls-cert/--tls-key %s", why);
+		return 1;
+	}
+	if (!tls_cert && token_file)
+		cgp_info("collector: the token crosses the network in clear; --tls-cert/--tls-key");
 	err = cgp_store_open(&S.cs.store, out, why, sizeof(why));
 	if (err) {
 		cgp_err("collector: %s", why);
@@ -183,8 +203,8 @@ int main(int argc, char **argv)
 		cgp_err("collector: %s", strerror(errno));
 		return 1;
 	}
-	cgp_info("collector: listening on %s (port %d), storing to %s%s", listen_addr, cgp_tcp_local_port(S.cs.lfd),
-		 out ? out : "stdout",
+	cgp_info("collector: listening on %s (port %d%s%s), storing to %s%s", listen_addr, cgp_tcp_local_port(S.cs.lfd),
+		 S.cs.tls ? ", TLS" : "", S.cs.token[0] ? ", token" : "", out ? out : "stdout",
 		 st.durable ? "; acknowledged once on disk (fdatasync)" : "; acknowledged once written (not a file)");
 	if (port_file) {
 		FILE *f = fopen(port_file, "w");
@@ -228,6 +248,7 @@ int main(int argc, char **argv)
 	print_counters();
 	cgp_conns_close_all(&S.cs);
 	cgp_store_close(S.cs.store);
+	cgp_tls_cred_free(S.cs.tls);
 	close(S.cs.lfd);
 	close(S.sfd);
 	close(S.cs.epfd);
