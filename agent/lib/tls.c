@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 struct cgp_tls_cred {
 	gnutls_certificate_credentials_t x509;
@@ -135,6 +136,7 @@ int cgp_tls_handshake(struct cgp_tls *t, char *why, size_t whylen)
 {
 	int r = gnutls_handshake(t->s);
 
+	t->want_write = false;
 	if (r == GNUTLS_E_SUCCESS)
 		return 0;
 	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
@@ -157,6 +159,7 @@ int cgp_tls_handshake(struct cgp_tls *t, char *why, size_t whylen)
 
 static ssize_t result(struct cgp_tls *t, ssize_t r)
 {
+	t->want_write = false; /* else epoll would keep reporting a writable socket nobody writes to */
 	if (r >= 0)
 		return r;
 	if (r == GNUTLS_E_AGAIN || r == GNUTLS_E_INTERRUPTED) {
@@ -190,6 +193,26 @@ ssize_t cgp_tls_send(struct cgp_tls *t, const void *buf, size_t n)
 	if (r == -EAGAIN)
 		t->again = n < gnutls_record_get_max_size(t->s) ? n : gnutls_record_get_max_size(t->s);
 	return r;
+}
+
+ssize_t cgp_sock_recv(struct cgp_tls *t, int fd, void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (t)
+		return cgp_tls_recv(t, buf, n);
+	r = recv(fd, buf, n, 0);
+	return r < 0 ? -errno : r;
+}
+
+ssize_t cgp_sock_send(struct cgp_tls *t, int fd, const void *buf, size_t n)
+{
+	ssize_t r;
+
+	if (t)
+		return cgp_tls_send(t, buf, n);
+	r = send(fd, buf, n, MSG_NOSIGNAL);
+	return r < 0 ? -errno : r;
 }
 
 bool cgp_tls_wants_write(const struct cgp_tls *t)

@@ -31,6 +31,9 @@ int cgp_tls_handshake(struct cgp_tls *t, char *why, size_t whylen);
  * -EAGAIN must be called again with the same bytes at the head of what is sent. */
 ssize_t cgp_tls_recv(struct cgp_tls *t, void *buf, size_t n);
 ssize_t cgp_tls_send(struct cgp_tls *t, const void *buf, size_t n);
+/* recv/send on fd, through t when it is not NULL: bytes, 0 (end of stream), or -errno (no SIGPIPE). */
+ssize_t cgp_sock_recv(struct cgp_tls *t, int fd, void *buf, size_t n);
+ssize_t cgp_sock_send(struct cgp_tls *t, int fd, const void *buf, size_t n);
 /* The last -EAGAIN was for want of room to write (else: of bytes to read). */
 bool cgp_tls_wants_write(const struct cgp_tls *t);
 

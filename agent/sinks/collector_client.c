@@ -164,27 +164,6 @@ void cgp_cc_free(struct cgp_cc *cc)
 	free(cc);
 }
 
-/* recv and send, over TLS when configured: bytes, 0 (end of stream), or -errno. */
-static ssize_t cc_recv(struct cgp_cc *cc, void *buf, size_t n)
-{
-	ssize_t r;
-
-	if (cc->tls)
-		return cgp_tls_recv(cc->tls, buf, n);
-	r = recv(cc->fd, buf, n, 0);
-	return r < 0 ? -errno : r;
-}
-
-static ssize_t cc_send(struct cgp_cc *cc, const void *buf, size_t n)
-{
-	ssize_t r;
-
-	if (cc->tls)
-		return cgp_tls_send(cc->tls, buf, n);
-	r = send(cc->fd, buf, n, MSG_NOSIGNAL);
-	return r < 0 ? -errno : r;
-}
-
 /* Ends the connection (or attempt) and schedules the next try after a jittered backoff. */
 static void fail(struct cgp_cc *cc, const char *why)
 {
@@ -215,7 +194,7 @@ static void fail(struct cgp_cc *cc, const char *why)
 static bool flush(struct cgp_cc *cc)
 {
 	while (cgp_buf_size(&cc->out)) {
-		ssize_t n = cc_send(cc, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out));
+		ssize_t n = cgp_sock_send(cc->tls, cc->fd, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out));
 
 		if (n == -EINTR)
 			continue;
@@ -428,7 +407,7 @@ static void on_readable(struct cgp_cc *cc)
 			fail(cc, "out of memory");
 			return;
 		}
-		n = cc_recv(cc, w, 4096);
+		n = cgp_sock_recv(cc->tls, cc->fd, w, 4096);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN || n == -EWOULDBLOCK)

@@ -183,27 +183,6 @@ static bool over_budget(struct cgp_conns *cs, struct cgp_conn *c)
 	return self;
 }
 
-/* recv and send, over TLS when the collector has a certificate: bytes, 0 (end of stream), or -errno. */
-static ssize_t conn_recv(struct cgp_conn *c, void *buf, size_t n)
-{
-	ssize_t r;
-
-	if (c->tls)
-		return cgp_tls_recv(c->tls, buf, n);
-	r = recv(c->fd, buf, n, 0);
-	return r < 0 ? -errno : r;
-}
-
-static ssize_t conn_send(struct cgp_conn *c, const void *buf, size_t n)
-{
-	ssize_t r;
-
-	if (c->tls)
-		return cgp_tls_send(c->tls, buf, n);
-	r = send(c->fd, buf, n, MSG_NOSIGNAL);
-	return r < 0 ? -errno : r;
-}
-
 static void conn_watch(struct cgp_conns *cs, struct cgp_conn *c)
 {
 	bool want = cgp_buf_size(&c->out) > 0 || (c->tls && cgp_tls_wants_write(c->tls));
@@ -218,7 +197,7 @@ static bool conn_flush(struct cgp_conns *cs, struct cgp_conn *c)
 {
 	c->dirty = false;
 	while (cgp_buf_size(&c->out)) {
-		ssize_t n = conn_send(c, cgp_buf_head(&c->out), cgp_buf_size(&c->out));
+		ssize_t n = cgp_sock_send(c->tls, c->fd, cgp_buf_head(&c->out), cgp_buf_size(&c->out));
 
 		if (n == -EINTR)
 			continue;
@@ -335,7 +314,7 @@ static void conn_readable(struct cgp_conns *cs, struct cgp_conn *c)
 			conn_close(cs, c, "out of memory");
 			return;
 		}
-		n = conn_recv(c, w, READ_CHUNK);
+		n = cgp_sock_recv(c->tls, c->fd, w, READ_CHUNK);
 		if (n == -EINTR)
 			continue;
 		if (n == -EAGAIN || n == -EWOULDBLOCK)
