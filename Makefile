@@ -48,7 +48,7 @@ KTEST_BINS := $(patsubst tests/kernel/%.c,$(OUT)/tests/%,$(KTEST_SRCS))
 TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS)) $(OUT)/cgpulse-collector
 TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
 
-.PHONY: all deps run test test-unit test-kernel test-asan test-faults bench install clean lint
+.PHONY: all deps run test test-unit test-kernel test-asan test-faults test-faults-long bench install clean lint
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
@@ -136,10 +136,13 @@ test: deps
 	$(Q)$(MAKE) --no-print-directory test-asan
 	$(Q)$(MAKE) --no-print-directory test-vm
 
-# The fault suite (tests/faults/): crashes, stops, a full disk, churn, a long outage; ~4 minutes. FAULTS_LONG=1
-# runs the long variants (3 minutes of churn).
+# The fault suite (tests/faults/): crashes, stops, a full disk, churn, a long outage; ~4 minutes, each script
+# bounded at 5. test-faults-long runs the long variants (the issue's 3 minutes of churn), each bounded at 15.
 test-faults: tests-build
 	$(Q)tests/run.sh $(OUT) faults
+
+test-faults-long: tests-build
+	$(Q)FAULTS_LONG=1 tests/run.sh $(OUT) faults
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory OUT=build-asan \

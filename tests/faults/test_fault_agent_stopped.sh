@@ -6,12 +6,8 @@
 # the kernel's count. FAULT_STOP_S sets the stop (default 30).
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/cgtest.sh
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-. tests/lib/agent.sh
+FAULT_LOGS="agent.err coll.err"
+. tests/lib/fault.sh
 agent= storm=()
 cleanup() {
 	touch "$tmp/stop"
@@ -22,7 +18,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in agent.err coll.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v curl >/dev/null || { echo "SKIP: needs curl"; exit 77; }
 

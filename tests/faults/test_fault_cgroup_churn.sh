@@ -1,19 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fault: cgroups created and removed at 10,000 per minute while the agent samples every second (FAULTS_LONG=1: for
-# 3 minutes, 30,000 cgroups; otherwise for 30 s). Each cgroup lives ~1.5 s, long enough to be sampled, and runs a
-# process (one in ten burns ~20 ms of CPU, the others next to none), so each takes a slot that is then reused.
-# Afterwards: the agent's RSS grew by a bounded amount, every slot handed out is either held by a live cgroup or
-# back in free_slots (the maps do not grow with the churn), and no cgroup was charged with another's time: what
-# the agent reported for each is at most what the kernel counted for it (cpu.stat usage_usec, read just before
-# its removal; 200 µs of leeway), the burners' ~20 ms included.
+# Fault: cgroups created and removed at 10,000 per minute (at least 3,000 on a busy machine) while the agent
+# samples every second (FAULTS_LONG=1: for 3 minutes, 30,000 cgroups; otherwise for 30 s). Each cgroup lives
+# ~1.5 s, long enough to be sampled, and runs a process (one in ten burns ~20 ms of CPU, the others next to none), so
+# each takes a slot that is then reused. Afterwards: the agent's RSS grew by a bounded amount, every slot handed
+# out is either held by a live cgroup or back in free_slots (the maps do not grow with the churn), and no cgroup
+# was charged with another's time: what the agent reported for each is at most what the kernel counted for it
+# (cpu.stat usage_usec, read just before its removal; 200 µs of leeway), the burners' ~20 ms included.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/cgtest.sh
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/agent.sh
+FAULT_LOGS="agent.err churn.err"
+. tests/lib/fault.sh
 pins=/sys/fs/bpf/cgpulse-test-churn-$$
 agent= churn=
 duration=30
@@ -26,7 +23,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in agent.err churn.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v bpftool >/dev/null || { echo "SKIP: needs bpftool"; exit 77; }
 
@@ -153,7 +149,11 @@ print("cgroup churn, %d s: %d cgroups made and removed (%.0f per minute), %d of 
       "the kernel counted: %d (burners among the sampled: %d)"
       % (duration, made, made * 60.0 / duration, len(seen), rss0, peak, peak - rss0, rss1, nxt, held, free,
          len(over), len(burners)))
-assert made >= 10000 * duration / 60 * 0.9, "churn too slow"
+# the rate is the load, not what is tested: a busy 2-core machine makes fewer than 10,000 a minute, and what
+# is asserted below holds at any rate; under 3,000 a minute there is too little churn to show it
+if made < 10000 * duration / 60 * 0.9:
+    print("note: the machine made %.0f cgroups a minute, below the 10,000 aimed at" % (made * 60.0 / duration))
+assert made >= 3000 * duration / 60, "churn too slow to test anything: %d cgroups in %d s" % (made, duration)
 assert len(seen) > made / 3, "few cgroups sampled"
 assert not over, over[:5]
 assert burners

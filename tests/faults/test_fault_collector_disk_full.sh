@@ -6,10 +6,8 @@
 # covered by what the file holds), and keeps serving. Once space returns: every event is stored, exactly once.
 set -u
 cd "$(dirname "$0")/../.."
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
+FAULT_LOGS="coll.err gen.err"
+. tests/lib/fault.sh
 gen=
 cleanup() {
 	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
@@ -18,7 +16,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in coll.err gen.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (mount)"; exit 77; }
 
 mkdir "$tmp/disk"

@@ -6,11 +6,8 @@
 # is among them.
 set -u
 cd "$(dirname "$0")/../.."
-. tests/lib/cgtest.sh
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
+FAULT_LOGS="agent.err coll.err"
+. tests/lib/fault.sh
 agent=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
@@ -19,7 +16,6 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in agent.err coll.err; do sed "s/^/  $f: /" "$tmp/$f" 2>/dev/null | tail -6; done; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 
 cgt_make faultkill || fail "cgroup"

@@ -8,7 +8,7 @@ AGENT_HTTP=
 
 agent_wait_running() {
 	for _ in $(seq 100); do
-		if grep -q "running as node" "$1"; then
+		if grep -qs "running as node" "$1"; then # the agent may not have opened it yet
 			AGENT_HTTP=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$1")
 			return 0
 		fi

@@ -183,6 +183,40 @@ static void test_ack_only_what_is_on_disk(void **state)
 	cgp_buf_free(&scratch);
 }
 
+/* --out to a device or a FIFO (/dev/null for a benchmark): nothing to sync or read back, and each group is
+ * acknowledged once written (fdatasync would fail with EINVAL and no Ack would ever be sent). */
+static void test_not_a_file(void **state)
+{
+	char why[200];
+	struct sink_log log = {0};
+	struct cgp_store_sink sink = {.ack = on_ack, .fail = on_fail, .ctx = &log};
+	struct cgp_buf frame = CGP_BUF_INIT, scratch = CGP_BUF_INIT;
+	struct cgp_store *st;
+	struct cgp_store_stats ss;
+	struct cgp_wire_msg m;
+	uint64_t stored, dups;
+	int owner;
+
+	(void)state;
+	assert_int_equal(cgp_store_open(&st, "/dev/null", why, sizeof(why)), 0);
+	for (uint64_t first = 1; first < 300; first += 100) {
+		m = batch(first, first + 99, &frame, &scratch);
+		assert_null(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)));
+		cgp_wire_msg_free(&m);
+		cgp_store_commit(st, &sink);
+	}
+	assert_int_equal(log.fails, 0);
+	assert_int_equal(log.acks, 3);
+	assert_int_equal(log.acked, 300);
+	cgp_store_get_stats(st, &ss);
+	assert_int_equal(ss.events_stored, 300);
+	assert_int_equal(ss.failed_groups, 0);
+	assert_false(ss.durable);
+	cgp_store_close(st);
+	cgp_buf_free(&frame);
+	cgp_buf_free(&scratch);
+}
+
 /* base_seq moves the floor only up to what a batch carries (issue 15: one empty batch with base_seq 2^62 used to
  * silence an agent). A legitimate jump over dropped seqs, to the batch's first event, still moves it. */
 static void test_floor_only_by_what_is_carried(void **state)
@@ -239,6 +273,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ack_only_what_is_on_disk),
 	    cmocka_unit_test(test_floor_only_by_what_is_carried),
+	    cmocka_unit_test(test_not_a_file),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

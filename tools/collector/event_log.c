@@ -130,12 +130,19 @@ int cgp_event_log_open(struct cgp_event_log **out, const char *path, struct cgp_
 	}
 	l->pb = ends_with(path, ".pb");
 	l->own_fd = true;
-	l->regular = true;
 	l->fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
 	if (l->fd < 0) {
 		err = -errno;
 		snprintf(why, whylen, "cannot open %s: %s", path, strerror(errno));
 		goto fail;
+	}
+	/* a FIFO or a device (/dev/null) has nothing to read back, cut or sync: written is all it can be */
+	struct stat st;
+
+	l->regular = !fstat(l->fd, &st) && S_ISREG(st.st_mode);
+	if (!l->regular) {
+		*out = l;
+		return 0;
 	}
 	err = read_all(l->fd, &old);
 	if (err) {
