@@ -40,8 +40,11 @@ struct top {
 	CURL *easy;
 	struct curl_slist *headers;
 	char url[512], status[256], source[160], own_url[64];
-	uint64_t since;		  /* the last seq seen: a reconnect resumes after it */
-	uint64_t first_sample_ts; /* --batch: done once samples of a later sweep arrive */
+	uint64_t since; /* the last seq seen: a reconnect resumes after it */
+	/* --batch: the stream may begin in the middle of a sweep (the agent's ring keeps the latest events, not
+	 * whole sweeps), so the first sweep that counts is the one after the first seen, and it is whole once a
+	 * sample of the sweep after it arrives */
+	uint64_t first_sample_ts, whole_sweep_ts;
 	bool sweep_complete, stream_failed;
 	pid_t own; /* the agent we started, or 0 */
 	bool dirty;
@@ -77,9 +80,10 @@ static size_t on_data(char *data, size_t size, size_t n, void *arg)
 		if (ev->body_case == CGPULSE__V1__EVENT__BODY_SAMPLE) {
 			if (!t->first_sample_ts)
 				t->first_sample_ts = ev->ts_ns;
-			else if (ev->ts_ns > t->first_sample_ts)
-				t->sweep_complete =
-				    true; /* every sample of the first sweep seen came before this one */
+			else if (!t->whole_sweep_ts && ev->ts_ns > t->first_sample_ts)
+				t->whole_sweep_ts = ev->ts_ns;
+			else if (t->whole_sweep_ts && ev->ts_ns > t->whole_sweep_ts)
+				t->sweep_complete = true;
 		}
 		cgpulse__v1__event__free_unpacked(ev, NULL);
 		t->dirty = true;

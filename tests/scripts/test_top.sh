@@ -53,8 +53,10 @@ port=$(sed -n 's/.*http port \([0-9]*\).*/\1/p' "$tmp/err")
 [ -n "$port" ] || fail "agent did not start"
 
 cgt_run "$hot" sh -c 'while :; do :; done' || fail "burner"
+disown "$CGT_PID" # killed by cgt_cleanup through cgroup.procs; no "Killed" notice from this shell
 cgt_run "$mem" "$PY" -c 'import time; b = bytearray(56 << 20); [b.__setitem__(i, 1) for i in range(0, len(b), 4096)]; time.sleep(600)' ||
 	fail "memory holder"
+disown "$CGT_PID"
 for _ in $(seq 100); do grep -q '"rule":"mem_near".*"firing"\|"state":"firing".*"rule":"mem_near"' "$tmp/out" && break; sleep 0.1; done
 
 # the terminal: a marker line, then top, then its exit status and the tty's modes once it is gone
