@@ -22,7 +22,7 @@ endif
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -g -O2
 ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itools -Itests/lib -I$(OUT) -I$(OUT)/proto
-LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lgnutls -lm
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lgnutls -lseccomp -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
 	-Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 
@@ -47,8 +47,14 @@ UNIT_BINS  := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 KTEST_BINS := $(patsubst tests/kernel/%.c,$(OUT)/tests/%,$(KTEST_SRCS))
 TOOL_BINS  := $(patsubst tools/%.c,$(OUT)/%,$(TOOL_SRCS)) $(OUT)/cgpulse-collector
 TLIB_OBJS  := $(patsubst %.c,$(OUT)/%.o,$(TLIB_SRCS))
+# libFuzzer harnesses (tests/fuzz/fuzz_NAME.c, seeds in tests/fuzz/NAME/), built with clang into their own folder
+FUZZ_SRCS  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(FUZZ_SRCS))
+FUZZ_OUT   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS := -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
 
-.PHONY: all deps run test test-unit test-kernel test-asan test-faults test-faults-long bench install clean lint
+.PHONY: all deps run test test-unit test-kernel test-asan test-faults test-faults-long bench install clean lint fuzz fuzz-build
 .DELETE_ON_ERROR:
 
 all: $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
@@ -82,7 +88,7 @@ $(OUT)/proto/%.pb-c.o: $(OUT)/proto/%.pb-c.c
 
 # Userspace objects wait for the skeleton and generated protobuf headers.
 USER_OBJS := $(patsubst %.c,$(OUT)/%.o,$(AGENT_SRCS) agent/main.c $(TOP_SRCS) $(TOOL_SRCS) $(COLL_SRCS) $(UNIT_SRCS) $(KTEST_SRCS) \
-	     $(TLIB_SRCS))
+	     $(TLIB_SRCS) $(FUZZ_SRCS))
 $(USER_OBJS): | $(OUT)/cgpulse.skel.h $(PROTO_C)
 $(OUT)/agent/playbook/default.o: agent/playbook/default.yaml
 $(OUT)/%.o: %.c
@@ -126,6 +132,12 @@ $(OUT)/tests/%: $(OUT)/tests/kernel/%.o $(TLIB_OBJS) $(OUT)/libcgpulse.a | $(OUT
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -lcmocka -o $@
 
+# Only meaningful with OUT=$(FUZZ_OUT) and the flags fuzz-build passes.
+$(OUT)/fuzz/fuzz_%: $(OUT)/tests/fuzz/fuzz_%.o $(OUT)/libcgpulse.a
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(dir $@)
+	$(Q)$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) $^ $(LDLIBS) -o $@
+
 tests-build: $(UNIT_BINS) $(KTEST_BINS) $(OUT)/cgpulse $(OUT)/cgpulse-top $(TOOL_BINS)
 
 # `make test`: the plain build, the fault suite, then the same suite built with AddressSanitizer + UBSan.
@@ -134,6 +146,7 @@ test: deps
 	$(Q)tests/run.sh $(OUT)
 	$(Q)$(MAKE) --no-print-directory test-faults
 	$(Q)$(MAKE) --no-print-directory test-asan
+	$(Q)$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=20
 	$(Q)$(MAKE) --no-print-directory test-vm
 
 # The fault suite (tests/faults/): crashes, stops, a full disk, churn, a long outage; ~4 minutes, each script
@@ -149,6 +162,26 @@ test-asan:
 		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" tests-build
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
+
+# `make fuzz FUZZ_SECONDS=N`: each harness N seconds (clang 14, libFuzzer + ASan + UBSan), starting from its
+# seeds and regression cases in tests/fuzz/NAME/ (new inputs go to $(FUZZ_OUT)/corpus/NAME, never into the
+# tree); a crash, leak, sanitizer report or a 10 s input fails it, the input saved as
+# $(FUZZ_OUT)/artifacts/NAME-*. Add such an input to tests/fuzz/NAME/ as a regression case.
+fuzz-build:
+	$(Q)$(MAKE) --no-print-directory OUT=$(FUZZ_OUT) CC=clang CFLAGS="$(FUZZ_CFLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" $(patsubst %,$(FUZZ_OUT)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+fuzz: fuzz-build
+	$(Q)mkdir -p $(FUZZ_OUT)/artifacts
+	$(Q)for n in $(FUZZ_NAMES); do \
+		mkdir -p $(FUZZ_OUT)/corpus/$$n; \
+		echo "  FUZZ     $$n ($(FUZZ_SECONDS) s)"; \
+		$(FUZZ_OUT)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+			-print_final_stats=1 -artifact_prefix=$(FUZZ_OUT)/artifacts/$$n- \
+			$(FUZZ_OUT)/corpus/$$n tests/fuzz/$$n > $(FUZZ_OUT)/$$n.log 2>&1 || \
+			{ tail -n 40 $(FUZZ_OUT)/$$n.log; echo "fuzz: $$n failed (log: $(FUZZ_OUT)/$$n.log)"; exit 1; }; \
+		grep -E '^stat::number_of_executed_units|^#[0-9]+.*DONE' $(FUZZ_OUT)/$$n.log | tail -n 2; \
+	done
 
 test-unit: $(UNIT_BINS)
 	$(Q)for t in $(UNIT_BINS); do $$t || exit 1; done
@@ -172,7 +205,7 @@ lint:
 		--suppress='unknownMacro:*.bpf.c' agent tools
 
 clean:
-	rm -rf $(OUT) build-asan
+	rm -rf $(OUT) build-asan $(FUZZ_OUT)
 
 -include tools/vm/vm.mk
 -include tools/bench/bench.mk

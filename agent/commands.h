@@ -18,6 +18,7 @@ struct cgp_opts {
 	bool json;
 	bool keep_pins;	     /* run: leave maps and links pinned on exit for the next agent */
 	bool keep_caps;	     /* run: do not drop capabilities after attaching (debugging) */
+	int seccomp;	     /* run: enum cgp_seccomp_mode, installed after attaching */
 	const char *pin_dir; /* NULL: nothing pinned */
 	uint32_t max_cgroups;
 	const char *playbook;		  /* run: --playbook FILE; NULL: the embedded default */
@@ -27,9 +28,13 @@ struct cgp_opts {
 	const char *collector_tls_ca;	  /* run: CA certificates (PEM) the collector's certificate must chain to */
 	const char *collector_tls_server_name; /* run: name its certificate must carry; NULL: the host of --collector */
 	uint64_t spool_bytes;		       /* run: bound of unacknowledged events kept for the collector */
-	const char *spool_dir;	     /* run: journal the spool there (survives a restart); NULL: memory only */
-	const char *node;	     /* node name in events; NULL: $NODE_NAME or the host name */
-	const char *http;	     /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	const char *spool_dir; /* run: journal the spool there (survives a restart); NULL: memory only */
+	const char *node;      /* node name in events; NULL: $NODE_NAME or the host name */
+	const char *http;      /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */
+	const char *http_tls_cert, *http_tls_key; /* run: PEM files: HTTPS only */
+	const char *http_token_file;		  /* run: the bearer token /v1/events wants */
+	bool http_auth_metrics;			  /* run: /metrics wants it too */
+	unsigned http_max_connections, http_max_per_client, http_header_timeout_s; /* 0: the defaults */
 	struct cgp_meta_roots roots; /* where the runtimes keep their state on the node */
 	struct cgp_am_cfg am;	     /* run: --alertmanager URL...; am.n_urls 0: none */
 };

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "collect/loader.h"
 #include "lib/log.h"
+#include "syscall_filter.h"
 
 static const char usage[] =
     "Usage: cgpulse COMMAND [OPTIONS]\n"
@@ -51,7 +52,16 @@ static const char usage[] =
     "                     restarted agent sends what this one could not, under its instance id; needs\n"
     "                     --collector. Default: in memory only\n"
     "  --http ADDR:PORT   run: serve /metrics, /v1/events?since=SEQ and /healthz there (default\n"
-    "                     0.0.0.0:24785; \"off\" for none)\n"
+    "                     127.0.0.1:24785, loopback only; 0.0.0.0:24785 for the network; \"off\" for none)\n"
+    "  --http-tls-cert FILE, --http-tls-key FILE   run: HTTPS only, with this PEM certificate (chain) and key;\n"
+    "                     changed files are taken for new connections without a restart\n"
+    "  --http-token-file FILE   run: /v1/events wants \"Authorization: Bearer TOKEN\" with the token in FILE\n"
+    "                     (401 without, 403 wrong; reread when it changes); /healthz stays open\n"
+    "  --http-auth-metrics  run: /metrics wants the token too\n"
+    "  --http-max-connections N  run: connections served at once (default 64); more get /healthz only\n"
+    "  --http-max-per-client N   run: connections of one client address (IPv6: one /64) (default 8)\n"
+    "  --http-header-timeout SECONDS  run: a request's headers, TLS handshake included, must be complete\n"
+    "                     within this long of the connection (or its last request) (default 10)\n"
     "  --alertmanager URL run: post every playbook alert to this Alertmanager (API v2; repeat the flag for\n"
     "                     each one of an HA pair: alerts are not gossiped); http://HOST:PORT or https://...\n"
     "  --alertmanager-resend SECONDS     post a firing alert again this often (default 60; keep it below\n"
@@ -75,8 +85,11 @@ static const char usage[] =
     "                     (container names come from these, never from the API server)\n"
     "  --max-cgroups N    size of the per-cgroup maps (default 8192); cgroups past it are counted, not lost\n"
     "                     silently\n"
-    "  --keep-caps        run: keep every capability (by default all but CAP_DAC_READ_SEARCH are dropped once\n"
-    "                     the programs are attached)\n"
+    "  --keep-caps        run: keep every capability (by default all are dropped once the programs are\n"
+    "                     attached; CAP_BPF stays only on kernels that want it for bpf() on held fds)\n"
+    "  --seccomp MODE     run: after attaching, the loop may make only the syscalls it needs: enforce (the\n"
+    "                     default: another ends the agent, naming it), log (allowed, and logged by the kernel:\n"
+    "                     dmesg | grep type=1326), off\n"
     "  -v, --verbose      debug logs, libbpf's included\n"
     "  -h, --help         this text\n";
 
@@ -112,6 +125,21 @@ static int parse_double(const char *flag, const char *s, double min, double *out
 	return 0;
 }
 
+/* A whole number from 1 to 65536. */
+static int parse_count(const char *flag, const char *s, unsigned *out)
+{
+	double d;
+
+	if (parse_double(flag, s, 1, &d))
+		return -EINVAL;
+	if (d > 65536 || d != (unsigned)d) {
+		cgp_err("%s: '%s' is not a whole number from 1 to 65536", flag, s);
+		return -EINVAL;
+	}
+	*out = (unsigned)d;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -142,6 +170,14 @@ int main(int argc, char **argv)
 	    {"crio-root", required_argument, NULL, 1004},
 	    {"podman-root", required_argument, NULL, 1005},
 	    {"docker-root", required_argument, NULL, 1006},
+	    {"seccomp", required_argument, NULL, 1108},
+	    {"http-tls-cert", required_argument, NULL, 1101},
+	    {"http-tls-key", required_argument, NULL, 1102},
+	    {"http-token-file", required_argument, NULL, 1103},
+	    {"http-auth-metrics", no_argument, NULL, 1104},
+	    {"http-max-connections", required_argument, NULL, 1105},
+	    {"http-max-per-client", required_argument, NULL, 1106},
+	    {"http-header-timeout", required_argument, NULL, 1107},
 	    {"alertmanager", required_argument, NULL, 1010},
 	    {"alertmanager-resend", required_argument, NULL, 1011},
 	    {"alertmanager-min-firing", required_argument, NULL, 1012},
@@ -272,6 +308,37 @@ int main(int argc, char **argv)
 			break;
 		case 'N':
 			o.node = optarg;
+			break;
+		case 1108:
+			o.seccomp = cgp_seccomp_mode_parse(optarg);
+			if (o.seccomp < 0) {
+				cgp_err("--seccomp: '%s' is none of enforce, log, off", optarg);
+				return 2;
+			}
+			break;
+		case 1101:
+			o.http_tls_cert = optarg;
+			break;
+		case 1102:
+			o.http_tls_key = optarg;
+			break;
+		case 1103:
+			o.http_token_file = optarg;
+			break;
+		case 1104:
+			o.http_auth_metrics = true;
+			break;
+		case 1105:
+			if (parse_count("--http-max-connections", optarg, &o.http_max_connections))
+				return 2;
+			break;
+		case 1106:
+			if (parse_count("--http-max-per-client", optarg, &o.http_max_per_client))
+				return 2;
+			break;
+		case 1107:
+			if (parse_count("--http-header-timeout", optarg, &o.http_header_timeout_s))
+				return 2;
 			break;
 		case 'H':
 			o.http = optarg;

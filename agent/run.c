@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <sys/timerfd.h>
 #include "caps.h"
+#include "syscall_filter.h"
 #include "collect/loader.h"
 #include "collect/rings.h"
 #include "collect/sampler.h"
@@ -63,6 +64,9 @@ struct run_ctx {
 	struct cgp_metrics *metrics;
 	struct cgp_am *am;
 	struct timespec playbook_mtime; /* of --playbook FILE: a change reloads it, as SIGHUP does */
+	bool reload_due;		/* SIGHUP or a changed file: reloaded once, after the turn's sweep */
+	uint64_t reloads, reloads_refused;
+	uint64_t ticks_missed; /* intervals that passed with no sweep: the loop was busy a whole interval */
 	double sweep_s_total, sweep_s_last;
 	bool swept; /* this turn published samples: send them */
 	int ep, tfd, sfd;
@@ -101,6 +105,7 @@ static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 
 	if (c->kind == CGP_CGROUP_MKDIR) {
 		cgp_names_mkdir(&r->names, c->cgroup_id, c->path, c->ts_ns, now);
+		cgp_sampler_cgroup_born(&r->sp, c->cgroup_id, c->path); /* its v1 twins, on hybrid hosts */
 		return;
 	}
 	announce_started(r, c->cgroup_id, now);
@@ -189,11 +194,14 @@ static void reload(struct run_ctx *r)
 		cgp_info("SIGHUP: the embedded default playbook is in force; nothing to reload (--playbook FILE)");
 		return;
 	}
+	r->reloads++;
 	if (cgp_playbook_open(r->o->playbook, &pb)) {
+		r->reloads_refused++;
 		cgp_err("reload: %s refused; the playbook in force stays", r->o->playbook);
 		return;
 	}
 	if (cgp_engine_set_playbook(r->engine, pb, cgp_wall_ns(), on_alert, r)) {
+		r->reloads_refused++;
 		cgp_err("reload: out of memory applying %s; the playbook in force stays", r->o->playbook);
 		cgp_playbook_free(pb);
 		return;
@@ -249,8 +257,11 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.cgroups_tracked = r->sp.stats.cgroups;
 	c.cgroups_gone = r->sp.stats.cgroups_gone;
 	c.memcg_unjoined = r->sp.stats.mem_unjoined;
+	c.running_charge_failures = r->sp.stats.running.failures;
 	c.names_resolved_by_id = r->names.stats.resolved_by_id;
 	c.names_unresolved = r->names.stats.unresolved;
+	c.names_walks = r->names.stats.walks;
+	c.v1_walks = r->sp.stats.v1_walks;
 	c.names_tombstones = r->names.stats.tombstones;
 	c.names_tombstones_evicted = r->names.stats.evicted;
 	c.cgroup_started_lost = r->names.stats.unannounced;
@@ -260,6 +271,9 @@ static void update_counters(struct run_ctx *r, bool progs)
 	c.runtime_state_evictions = ms.evictions;
 	c.playbook_cgroups_tracked = cgp_engine_tracked(r->engine);
 	c.sweeps = r->sp.stats.sweeps;
+	c.sweeps_missed = r->ticks_missed;
+	c.playbook_reloads = r->reloads;
+	c.playbook_reloads_refused = r->reloads_refused;
 	c.sweep_seconds_total = r->sweep_s_total;
 	c.last_sweep_seconds = r->sweep_s_last;
 	if (r->am) {
@@ -330,6 +344,13 @@ static int setup_http(struct run_ctx *r)
 	    .addr = r->o->http,
 	    .node = r->pub.node,
 	    .instance_id = r->pub.instance_id,
+	    .tls_cert = r->o->http_tls_cert,
+	    .tls_key = r->o->http_tls_key,
+	    .token_file = r->o->http_token_file,
+	    .auth_metrics = r->o->http_auth_metrics,
+	    .max_connections = r->o->http_max_connections,
+	    .max_per_client = r->o->http_max_per_client,
+	    .header_timeout_s = r->o->http_header_timeout_s,
 	};
 	char why[256];
 
@@ -501,16 +522,15 @@ static int loop(struct run_ctx *r)
 				while (read(r->sfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo != SIGHUP)
 						return 0;
-					reload(r);
+					r->reload_due = true; /* many SIGHUPs in a turn: one reload */
 				}
 				break;
 			case EV_TIMER:
 				if (read(r->tfd, &ticks, sizeof(ticks)) != sizeof(ticks))
 					break;
+				r->ticks_missed += ticks - 1;
 				/* event rings first, so an OOM is never published after the sample that counts it */
 				cgp_rings_consume(&r->rings);
-				if (playbook_changed(r))
-					reload(r);
 				err = sweep(r, true);
 				if (err) {
 					if (r->http)
@@ -522,6 +542,8 @@ static int loop(struct run_ctx *r)
 				r->swept = true;
 				if (r->o->iterations && ++done >= r->o->iterations)
 					return 0;
+				if (playbook_changed(r))
+					r->reload_due = true;
 				break;
 			case EV_RINGS:
 				cgp_rings_consume(&r->rings);
@@ -533,6 +555,11 @@ static int loop(struct run_ctx *r)
 				cgp_am_handle(r->am);
 				break;
 			}
+		}
+		/* after the turn's sweep, never before it: a reload's work (bounded: playbook.h) is the only delay */
+		if (r->reload_due) {
+			r->reload_due = false;
+			reload(r);
 		}
 		after_turn(r);
 	}
@@ -597,8 +624,21 @@ static int start(struct run_ctx *r)
 	err = sweep(r, false); /* baseline: the first interval starts now */
 	if (!err)
 		err = setup(r);
-	if (!err && !o->keep_caps && (err = cgp_drop_capabilities()))
-		cgp_err("dropping capabilities: %s", strerror(-err));
+	if (!err && !o->keep_caps) {
+		const char *kept;
+
+		err = cgp_drop_capabilities(cgp_bpf_map_fd(&r->bpf), &kept);
+		if (err)
+			cgp_err("dropping capabilities: %s", strerror(-err));
+		else if (kept)
+			cgp_info(
+			    "kept %s after attaching: this kernel refuses bpf() on the programs' own fds without it "
+			    "(kernel.unprivileged_bpf_disabled, kernels before 5.19)",
+			    kept);
+	}
+	/* the last step of start: from here on the loop makes only the syscalls on the list */
+	if (!err && (err = cgp_seccomp_install(o->seccomp)))
+		cgp_err("installing the syscall filter: %s", strerror(-err));
 	if (err)
 		return err;
 	cgp_bpf_attached_line(&r->bpf, attached, sizeof(attached));

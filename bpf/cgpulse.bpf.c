@@ -13,5 +13,6 @@
 #include "reclaim.bpf.c"
 #include "oom.bpf.c"
 #include "cgroup.bpf.c"
+#include "flush.bpf.c"
 
 char LICENSE[] SEC("license") = "GPL";

@@ -53,11 +53,38 @@ enum cgp_drop {
 
 /* Iterator output, one per cgroup per sweep: all figures of one cgroup, summed over CPUs in the kernel. */
 enum cgp_rec_flags {
-	CGP_REC_DFL = 1 << 0,	  /* cgroup_id is a cgroup v2 id */
-	CGP_REC_CPU = 1 << 1,	  /* CPU figures present (the cgroup has run since attach) */
-	CGP_REC_MEM = 1 << 2,	  /* memory figures present (the memory controller is on this cgroup) */
-	CGP_REC_MEM_V1 = 1 << 3,  /* memory figures come from a v1 memory hierarchy (hybrid host) */
-	CGP_REC_CPU_MAX = 1 << 4, /* the cpu controller is on this cgroup: cpu_quota_us/cpu_period_us are set */
+	CGP_REC_DFL = 1 << 0,	   /* cgroup_id is a cgroup v2 id */
+	CGP_REC_CPU = 1 << 1,	   /* CPU figures present (the cgroup has run since attach) */
+	CGP_REC_MEM = 1 << 2,	   /* memory figures present (the memory controller is on this cgroup) */
+	CGP_REC_MEM_V1 = 1 << 3,   /* memory figures come from a v1 memory hierarchy (hybrid host) */
+	CGP_REC_CPU_MAX = 1 << 4,  /* the cpu controller is on this cgroup: cpu_quota_us/cpu_period_us are set */
+	CGP_REC_MEM_STAT = 1 << 5, /* mem_anon/file/inactive_file_bytes read (the kernel's memcg stats layout known) */
+	CGP_REC_MEM_GROUP_KILL = 1 << 6, /* the kernel counts oom_group_kill (mem_events[CGP_MEM_EV_OOM_GROUP_KILL]) */
+	CGP_REC_SWAP = 1 << 7,		 /* set by the agent, not the kernel side: swap is accounted (mem_swap_bytes) */
+	CGP_REC_CPUTIME = 1 << 8,	 /* cpu_rtime/utime/stime_ns read from the cgroup's flushed base stats */
+	CGP_REC_PSI = 1 << 9,		 /* psi_ns: PSI is on for this cgroup */
+};
+
+/* PSI stall totals, in the order of cgp_cgroup_rec.psi_ns: "some" = at least one task stalled on the resource,
+ * "full" = all non-idle tasks stalled at once (*.pressure's some and full lines) */
+enum cgp_psi {
+	CGP_PSI_CPU_SOME = 0,
+	CGP_PSI_CPU_FULL,
+	CGP_PSI_MEM_SOME,
+	CGP_PSI_MEM_FULL,
+	CGP_PSI_IO_SOME,
+	CGP_PSI_IO_FULL,
+	CGP_PSI_MAX,
+};
+
+/* memory.events counters, in the order of cgp_cgroup_rec.mem_events */
+enum cgp_mem_event {
+	CGP_MEM_EV_HIGH = 0,	   /* usage went over memory.high (v2 only: v1 has no memory.high) */
+	CGP_MEM_EV_MAX,		   /* usage was about to go over the limit (a charge hit memory.max) */
+	CGP_MEM_EV_OOM,		   /* the OOM killer was invoked for the cgroup */
+	CGP_MEM_EV_OOM_KILL,	   /* a process was OOM-killed */
+	CGP_MEM_EV_OOM_GROUP_KILL, /* the whole cgroup was OOM-killed (memory.oom.group, v2, kernels since 5.16) */
+	CGP_MEM_EVENTS,
 };
 
 struct cgp_cgroup_rec {
@@ -76,6 +103,23 @@ struct cgp_cgroup_rec {
 	__u32 runq_waits[CGP_RUNQ_SLOTS]; /* low 32 bits of the totals: keeps a sweep's ring small */
 	__u64 cpu_quota_us;		  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
 	__u64 cpu_period_us;		  /* CFS bandwidth period */
+	/* with CGP_REC_MEM: */
+	__u64 mem_swap_bytes;		  /* v2 memory.swap.current; v1 memory.memsw.usage - memory.usage */
+	__u64 mem_events[CGP_MEM_EVENTS]; /* the memcg's memory_events[] (memory.events, hierarchical) */
+	/* with CGP_REC_MEM_STAT (pages of the memcg's flushed stats, in bytes, hierarchical as memory.stat): */
+	__u64 mem_anon_bytes;	       /* anon (v1 total_rss) */
+	__u64 mem_file_bytes;	       /* file (v1 total_cache) */
+	__u64 mem_inactive_file_bytes; /* inactive_file (v1 total_inactive_file) */
+	/* with CGP_REC_CPU_MAX, the CFS bandwidth counters (cpu.stat): */
+	__u64 cpu_periods;	     /* nr_periods */
+	__u64 cpu_throttled_periods; /* nr_throttled */
+	__u64 cpu_throttled_ns;	     /* throttled_time (v2 prints it as throttled_usec) */
+	/* with CGP_REC_CPUTIME, the cgroup's own CPU time as cpu.stat has it before scaling (ns, hierarchical): */
+	__u64 cpu_rtime_ns; /* sum_exec_runtime: cpu.stat usage_usec */
+	__u64 cpu_utime_ns; /* tick-sampled user time; the agent scales user and system to add up to rtime, */
+	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
+	/* with CGP_REC_PSI: stall time, ns, total (cpu/memory/io.pressure total=, in µs there), by enum cgp_psi */
+	__u64 psi_ns[CGP_PSI_MAX];
 };
 
 #define CGP_PATH_LEN 256

@@ -6,6 +6,8 @@
 
 #include "cgpulse.h"
 
+#define CGP_MAX_CPUS 1024 /* bound of the loops over CPUs (the kernel's NR_CPUS on distribution builds is 8192) */
+
 /* cgroup v2 id → slot in cgroup_cpu / cgroup_runq */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

@@ -1,29 +1,57 @@
 // SPDX-License-Identifier: GPL-2.0
 /* One sweep of every cgroup: a cgroup iterator walks a hierarchy and writes one struct cgp_cgroup_rec per
  * cgroup into the sweep_records ring buffer: CPU figures summed over CPUs in the kernel (cgroup v2 hierarchy), memory
- * usage, limit and the kernel's own OOM-kill count read straight from the memcg, and the CPU limit from the
- * task group's CFS bandwidth (whichever hierarchies carry the memory and cpu controllers). The agent runs it
- * with one read() and drains the ring, instead of reading 4 files per cgroup, and limits come with every sweep at no
- * extra cost. */
+ * usage, limit, swap, the memory.events counters and the memory.stat figures read straight from the memcg, and
+ * the CPU limit from the task group's CFS bandwidth (whichever hierarchies carry the memory and cpu
+ * controllers). The agent runs it with one read() and drains the ring, instead of reading several files per
+ * cgroup, and limits come with every sweep at no extra cost. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
 #include "page_counter.bpf.h"
+#include "core_fixes.bpf.h"
+#include "psi.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
+/* Set by the agent when it has the kernel flush the cgroups' base stats before each walk (bpf/flush.bpf.c):
+ * without a flush they can be arbitrarily old, so user and system time are then left absent. */
+const volatile bool iter_cputime_flushed = false;
+/* Set by the agent before each walk of a v1 cpu hierarchy (hybrid hosts): when false, only the cgroups with a CPU
+ * quota are written, those whose throttling can move; the others' figures cannot move without a quota, and come
+ * with every walk that has it true (every 10th sweep, and when cgroups appeared). */
+bool iter_cpu_all = true;
 
-#define CGP_MAX_CPUS 1024
+/* Room for the reads of a memcg's arrays, too large for the stack beside the rest of a record's work: the
+ * vmstats pointer and memory_events[] read as one block (events aliases its tail), and a span of state[]. */
+struct cgp_mem_scratch {
+	union {
+		long block[32];
+		struct {
+			long vmstats;
+			long events[31];
+		};
+	};
+	long state[CGP_MEMCG_STATE_CHUNK];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct cgp_mem_scratch);
+} mem_scratch SEC(".maps");
 
 static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 {
+	__u64 id = rec->cgroup_id; /* a map key must be on the stack (6.1 refuses ring buffer memory) */
 	struct cgp_runq *r;
 	struct cgp_cpu *c;
 	__u32 slot, *s;
 
-	s = bpf_map_lookup_elem(&cgroup_slot, &rec->cgroup_id);
+	s = bpf_map_lookup_elem(&cgroup_slot, &id);
 	if (!s)
 		return;
 	slot = *s;
@@ -45,23 +73,138 @@ static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 	rec->flags |= CGP_REC_CPU;
 }
 
+static __always_inline __u64 pages(long v)
+{
+	return v > 0 ? (__u64)v * iter_page_size : 0; /* per-CPU batching can leave a flushed total below 0 */
+}
+
+/* memory.events: the memcg's memory_events[] (ev). Which counters a v1 hierarchy or an older kernel lacks is for
+ * the agent to say (flags), not a 0 here. */
+static __always_inline void take_mem_events(struct cgp_cgroup_rec *rec, const long *ev, int dfl)
+{
+	rec->mem_events[CGP_MEM_EV_HIGH] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH) & 15];
+	rec->mem_events[CGP_MEM_EV_MAX] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX) & 15];
+	rec->mem_events[CGP_MEM_EV_OOM] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM) & 15];
+	rec->mem_events[CGP_MEM_EV_OOM_KILL] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL) & 15];
+	if (cgp_has_oom_group_kill() && dfl) { /* v1 has no memory.oom.group */
+		rec->mem_events[CGP_MEM_EV_OOM_GROUP_KILL] =
+		    ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_GROUP_KILL) & 15];
+		rec->flags |= CGP_REC_MEM_GROUP_KILL;
+	}
+	rec->oom_kills = rec->mem_events[CGP_MEM_EV_OOM_KILL];
+}
+
+/* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
+ * flush them before the walk): the span of state[] from the lowest of the three to the highest, in one read. */
+static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, const struct memcg_vmstats *vm,
+					  struct cgp_mem_scratch *sc)
+{
+	struct cgp_memcg_stat_idx ix;
+	__u32 lo, hi;
+
+	if (!vm || !cgp_memcg_stat_index(&ix))
+		return;
+	lo = ix.inactive_file < ix.anon ? ix.inactive_file : ix.anon;
+	lo = lo < ix.file ? lo : ix.file;
+	hi = ix.inactive_file > ix.anon ? ix.inactive_file : ix.anon;
+	hi = hi > ix.file ? hi : ix.file;
+	if (hi >= CGP_MEMCG_STATE_CHUNK || lo > hi)
+		return;
+	if (bpf_probe_read_kernel(sc->state, ((hi - lo + 1) & (CGP_MEMCG_STATE_CHUNK - 1)) * sizeof(long),
+				  (void *)vm + bpf_core_field_offset(struct memcg_vmstats, state) + lo * sizeof(long)))
+		return;
+	/* the verifier wants the bounds it cannot see through cgp_memcg_stat_index */
+	rec->mem_inactive_file_bytes = pages(sc->state[(ix.inactive_file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_anon_bytes = pages(sc->state[(ix.anon - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->mem_file_bytes = pages(sc->state[(ix.file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
+	rec->flags |= CGP_REC_MEM_STAT;
+}
+
+/* The vmstats pointer and memory_events[] are neighbours in struct mem_cgroup (6.1 to 6.18): one read for both,
+ * else two. */
+static __always_inline void read_mem_figures(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl,
+					     struct cgp_mem_scratch *sc)
+{
+	__u32 vm_off = bpf_core_field_offset(struct mem_cgroup, vmstats);
+	__u32 ev_off = bpf_core_field_offset(struct mem_cgroup, memory_events);
+	__u32 ev_size = bpf_core_field_size(struct mem_cgroup, memory_events);
+	struct memcg_vmstats *vm = NULL;
+
+	if (ev_size > 16 * sizeof(long)) /* 9 counters in 6.1 to 6.18 */
+		ev_size = 16 * sizeof(long);
+	__builtin_memset(sc->block, 0, sizeof(sc->block));
+	if (ev_off == vm_off + sizeof(void *)) {
+		if (bpf_probe_read_kernel(sc->block, (sizeof(void *) + ev_size) & (sizeof(sc->block) - 1),
+					  (void *)memcg + vm_off))
+			return;
+		vm = (struct memcg_vmstats *)sc->block[0];
+	} else {
+		vm = BPF_CORE_READ(memcg, vmstats);
+		if (bpf_probe_read_kernel(sc->events, ev_size, (void *)memcg + ev_off))
+			return;
+	}
+	take_mem_events(rec, sc->events, dfl);
+	read_mem_stat(rec, vm, sc);
+}
+
 static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
 {
 	int memcg_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css;
+	struct cgp_mem_scratch *sc;
 	struct mem_cgroup *memcg;
 	unsigned long max;
+	long usage, swap;
+	__u32 zero = 0;
 
 	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
-	if (!css)		      /* controller not enabled on this cgroup */
+	sc = bpf_map_lookup_elem(&mem_scratch, &zero);
+	if (!css || !sc) /* controller not enabled on this cgroup */
 		return;
 	memcg = (void *)css - bpf_core_field_offset(struct mem_cgroup, css);
-	rec->mem_bytes = BPF_CORE_READ(memcg, memory.usage.counter) * iter_page_size;
+	usage = BPF_CORE_READ(memcg, memory.usage.counter);
+	rec->mem_bytes = pages(usage);
 	max = BPF_CORE_READ(memcg, memory.max);
 	rec->mem_limit_bytes = cgp_limit_bytes(max, iter_page_size);
-	rec->oom_kills =
-	    BPF_CORE_READ(memcg, memory_events[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL)].counter);
+	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
+	swap = BPF_CORE_READ(memcg, swap.usage.counter);
+	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
+	read_mem_figures(rec, memcg, dfl, sc);
 	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
+}
+
+/* nr_periods, nr_throttled (ints) and throttled_time sit together in cfs_bandwidth: one read for the three */
+static __always_inline void read_bandwidth(struct cgp_cgroup_rec *rec, void *cfs_b)
+{
+	__u32 first = bpf_core_field_offset(struct cfs_bandwidth, nr_periods);
+	__u32 thr = bpf_core_field_offset(struct cfs_bandwidth, nr_throttled) - first;
+	__u32 tt = bpf_core_field_offset(struct cfs_bandwidth, throttled_time) - first;
+	__u64 buf[4] = {};
+
+	if (thr > sizeof(buf) - sizeof(int) || tt > sizeof(buf) - sizeof(__u64) || tt % 8) {
+		/* a layout that does not fit the block: three reads */
+		rec->cpu_periods = (__u32)BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, nr_periods);
+		rec->cpu_throttled_periods = (__u32)BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, nr_throttled);
+		rec->cpu_throttled_ns = BPF_CORE_READ((struct cfs_bandwidth *)cfs_b, throttled_time);
+		return;
+	}
+	if (bpf_probe_read_kernel(buf, sizeof(buf), cfs_b + first))
+		return;
+	rec->cpu_periods = *(__u32 *)buf;
+	rec->cpu_throttled_periods = *(__u32 *)((char *)buf + (thr & 28));
+	rec->cpu_throttled_ns = buf[(tt / 8) & 3];
+}
+
+/* User and system time as cpu.stat has them (not for the root: its cpu.stat is the whole system's). */
+static __always_inline void read_cputime(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
+{
+	if (!iter_cputime_flushed || !cgrp->level)
+		return;
+	/* a trusted pointer: direct reads */
+	rec->cpu_rtime_ns = cgrp->bstat.cputime.sum_exec_runtime;
+	rec->cpu_utime_ns = cgrp->bstat.cputime.utime;
+	rec->cpu_stime_ns = cgrp->bstat.cputime.stime;
+	rec->flags |= CGP_REC_CPUTIME;
 }
 
 static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
@@ -78,30 +221,59 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	quota = BPF_CORE_READ(tg, cfs_bandwidth.quota);
 	rec->cpu_period_us = (__u64)BPF_CORE_READ(tg, cfs_bandwidth.period) / 1000; /* ktime_t is signed */
 	rec->cpu_quota_us = quota == ~0ULL ? 0 : quota / 1000;			    /* RUNTIME_INF: no limit */
+	read_bandwidth(rec, (void *)tg + bpf_core_field_offset(struct task_group, cfs_bandwidth));
 	rec->flags |= CGP_REC_CPU_MAX;
+}
+
+/* A cgroup of a v1 hierarchy that carries the cpu controller but not memory, without a CPU quota: nothing of it
+ * can have moved since the last walk that wrote every cgroup (see iter_cpu_all). */
+static __always_inline bool skip_v1_cpu(struct cgroup *cgrp)
+{
+	struct cgroup_subsys_state *cpu = cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)];
+	struct task_group *tg;
+
+	if (cgrp->root->hierarchy_id == 0 || !cpu ||
+	    cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)])
+		return false;
+	tg = (void *)cpu - bpf_core_field_offset(struct task_group, css);
+	return BPF_CORE_READ(tg, cfs_bandwidth.quota) == ~0ULL; /* RUNTIME_INF */
 }
 
 SEC("iter/cgroup")
 int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 {
 	struct cgroup *cgrp = ctx->cgroup;
-	struct cgp_cgroup_rec rec = {};
+	struct cgp_cgroup_rec *rec;
 	int dfl;
 
 	if (!cgrp)
 		return 0;
+	if (!iter_cpu_all && skip_v1_cpu(cgrp))
+		return 0;
+	/* written in place: the record is larger than what the stack should hold beside the reads' buffers */
+	rec = bpf_ringbuf_reserve(&sweep_records, sizeof(*rec), 0);
+	if (!rec) {
+		cgp_count_drop(CGP_DROP_SWEEP_FULL);
+		return 0;
+	}
+	__builtin_memset(rec, 0, sizeof(*rec));
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
 	dfl = cgrp->root->hierarchy_id == 0;
-	rec.cgroup_id = cgrp->kn->id;
-	rec.level = cgrp->level;
+	rec->cgroup_id = cgrp->kn->id;
+	rec->level = cgrp->level;
 	if (dfl) {
-		rec.flags |= CGP_REC_DFL;
-		read_cpu(&rec);
+		if (ctx->meta->seq_num == 0) /* the walk's first cgroup: per-CPU offsets and the clock, once */
+			cgp_psi_walk_start(iter_nr_cpus);
+		rec->flags |= CGP_REC_DFL;
+		read_cpu(rec);
+		read_cputime(rec, cgrp);
+		/* not for the root: its pressure is the whole system's (/proc/pressure, which the agent reads) */
+		if (cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
+			rec->flags |= CGP_REC_PSI;
 	}
-	read_mem(&rec, cgrp, dfl);
-	read_cpu_max(&rec, cgrp);
+	read_mem(rec, cgrp, dfl);
+	read_cpu_max(rec, cgrp);
 	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
-	if (bpf_ringbuf_output(&sweep_records, &rec, sizeof(rec), BPF_RB_NO_WAKEUP) != 0)
-		cgp_count_drop(CGP_DROP_SWEEP_FULL);
+	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
 	return 0;
 }

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
 #include "collect/cgroupfs.h"
+#include "lib/bytebuf.h"
 #include "lib/log.h"
-
-#define FILEID_KERNFS 0xfe
 
 /* mountinfo line: id parent maj:min root mountpoint options - fstype source superoptions */
 static int find_mounts(struct cgp_cgroupfs *fs)
@@ -49,7 +50,7 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 	int err;
 
 	memset(fs, 0, sizeof(*fs));
-	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
+	fs->v2_fd = fs->mem_fd = fs->cpu_fd = fs->mem_stat_fd = -1;
 	err = find_mounts(fs);
 	if (err) {
 		cgp_err("reading /proc/self/mountinfo: %s", strerror(-err));
@@ -90,6 +91,9 @@ int cgp_cgroupfs_open(struct cgp_cgroupfs *fs)
 
 void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
 {
+	if (fs->mem_stat_fd >= 0)
+		close(fs->mem_stat_fd);
+	fs->mem_stat_fd = -1;
 	if (fs->cpu_fd >= 0)
 		close(fs->cpu_fd);
 	if (fs->mem_fd >= 0 && fs->mem_fd != fs->v2_fd)
@@ -99,29 +103,86 @@ void cgp_cgroupfs_close(struct cgp_cgroupfs *fs)
 	fs->v2_fd = fs->mem_fd = fs->cpu_fd = -1;
 }
 
-int cgp_cgroup_path(int mount_fd, const char *mount, uint64_t id, char *buf, size_t len)
+/* The subdirectories of dir (an fd this takes), with their ids, read whole before any is walked: one fd open at
+ * a time however deep the tree. */
+static int subdirs(int dir, char **names, size_t *len, struct cgp_buf *ids)
 {
-	struct {
-		struct file_handle fh;
-		uint64_t id;
-	} h = {.fh = {.handle_bytes = sizeof(uint64_t), .handle_type = FILEID_KERNFS}, .id = id};
-	char proc[64], abs[4096];
-	size_t mlen = strlen(mount);
-	ssize_t n;
-	int fd;
+	DIR *d = fdopendir(dir);
+	struct dirent *e;
+	size_t used = 0, cap = 0;
 
-	fd = open_by_handle_at(mount_fd, &h.fh, O_RDONLY | O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ESTALE ? -ENOENT : -errno;
-	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
-	n = readlink(proc, abs, sizeof(abs) - 1);
-	close(fd);
-	if (n < 0)
+	*names = NULL;
+	*len = 0;
+	if (!d) {
+		int err = -errno;
+
+		close(dir);
+		return err;
+	}
+	while ((e = readdir(d))) {
+		size_t n = strlen(e->d_name) + 1;
+		uint64_t ino = e->d_ino; /* the cgroup's id */
+
+		if (e->d_type != DT_DIR || !strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (used + n > cap) {
+			char *p = realloc(*names, cap = (used + n) * 2);
+
+			if (!p)
+				break;
+			*names = p;
+		}
+		if (cgp_buf_append(ids, &ino, sizeof(ino)))
+			break;
+		memcpy(*names + used, e->d_name, n);
+		used += n;
+	}
+	closedir(d);
+	if (e) { /* out of memory */
+		free(*names);
+		*names = NULL;
+		return -ENOMEM;
+	}
+	*len = used;
+	return 0;
+}
+
+/* path[0..plen) is the directory's path relative to the mount ("" for the root). */
+static void walk_below(int mount_fd, char *path, size_t plen, cgp_cgroup_walk_fn fn, void *ctx)
+{
+	struct cgp_buf ids = CGP_BUF_INIT;
+	char *names;
+	size_t len, i = 0;
+	int fd = openat(mount_fd, plen ? path + 1 : ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 || subdirs(fd, &names, &len, &ids)) { /* gone meanwhile, or no memory: skipped */
+		cgp_buf_free(&ids);
+		return;
+	}
+	for (const char *n = names; n < names + len; n += strlen(n) + 1, i++) {
+		size_t nl = strlen(n);
+
+		if (plen + 1 + nl >= PATH_MAX)
+			continue;
+		path[plen] = '/';
+		memcpy(path + plen + 1, n, nl + 1);
+		fn(ctx, ((const uint64_t *)cgp_buf_head(&ids))[i], path);
+		walk_below(mount_fd, path, plen + 1 + nl, fn, ctx);
+	}
+	path[plen] = 0;
+	free(names);
+	cgp_buf_free(&ids);
+}
+
+int cgp_cgroup_walk(int mount_fd, cgp_cgroup_walk_fn fn, void *ctx)
+{
+	char path[PATH_MAX] = "";
+	struct stat st;
+
+	if (fstat(mount_fd, &st))
 		return -errno;
-	abs[n] = 0;
-	if (strncmp(abs, mount, mlen) || (abs[mlen] && abs[mlen] != '/'))
-		return -EXDEV; /* outside our view of the mount (another cgroup namespace) */
-	snprintf(buf, len, "%s", abs[mlen] ? abs + mlen : "/");
+	fn(ctx, st.st_ino, "/");
+	walk_below(mount_fd, path, 0, fn, ctx);
 	return 0;
 }
 
@@ -132,6 +193,48 @@ uint64_t cgp_cgroup_id(const char *mount, const char *rel)
 
 	snprintf(p, sizeof(p), "%s%s", mount, strcmp(rel, "/") ? rel : "");
 	return stat(p, &st) ? 0 : st.st_ino;
+}
+
+int cgp_cgroupfs_flush_mem_stats(struct cgp_cgroupfs *fs)
+{
+	char c;
+
+	if (fs->mem_stat_fd < 0) {
+		fs->mem_stat_fd = openat(fs->mem_fd, "memory.stat", O_RDONLY | O_CLOEXEC);
+		if (fs->mem_stat_fd < 0)
+			return -errno;
+	}
+	/* the kernel flushes before it prints the first line: one byte is enough, the rest is never formatted */
+	return pread(fs->mem_stat_fd, &c, 1, 0) < 0 ? -errno : 0;
+}
+
+int cgp_cgroupfs_swap_accounted(const struct cgp_cgroupfs *fs)
+{
+	struct dirent *de;
+	char p[4400];
+	int fd, r = -1;
+	DIR *d;
+
+	if (fs->hybrid) /* v1: the root has the memsw files too */
+		return faccessat(fs->mem_fd, "memory.memsw.usage_in_bytes", F_OK, 0) == 0;
+	fd = openat(fs->mem_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	d = fd < 0 ? NULL : fdopendir(fd);
+	if (!d) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	while (r < 0 && (de = readdir(d))) {
+		if (de->d_type != DT_DIR || de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/memory.current", de->d_name);
+		if (faccessat(fs->mem_fd, p, F_OK, 0))
+			continue; /* the memory controller is off there */
+		snprintf(p, sizeof(p), "%s/memory.swap.current", de->d_name);
+		r = faccessat(fs->mem_fd, p, F_OK, 0) == 0;
+	}
+	closedir(d);
+	return r;
 }
 
 bool cgp_cgroup_has_other_procs(const struct cgp_cgroupfs *fs, const char *rel, uint32_t tgid)

@@ -17,6 +17,7 @@
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
 #include "lib/clock.h"
+#include "collect/features.h"
 #include "collect/loader.h"
 #include "lib/log.h"
 
@@ -132,6 +133,21 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	return 0;
 }
 
+/* The rstat flush before each sweep (bpf/flush.bpf.c): the program whose kfunc this kernel has, or none. */
+static void choose_flush(struct cgp_bpf *b, const struct btf *vmlinux)
+{
+	struct cgpulse_bpf *s = b->skel;
+	bool css = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) > 0;
+	bool cgrp = !css && btf__find_by_name_kind(vmlinux, "cgroup_rstat_flush", BTF_KIND_FUNC) > 0;
+
+	bpf_program__set_autoload(s->progs.cgp_flush_css, css);
+	bpf_program__set_autoload(s->progs.cgp_flush_cgrp, cgrp);
+	b->flush_prog = css ? s->progs.cgp_flush_css : cgrp ? s->progs.cgp_flush_cgrp : NULL;
+	s->rodata->iter_cputime_flushed = b->flush_prog != NULL;
+	if (!b->flush_prog)
+		skip(b, "cgp_flush", "no rstat flush kfunc on this kernel: user and system time not measured");
+}
+
 static void choose_programs(struct cgp_bpf *b)
 {
 	struct cgpulse_bpf *s = b->skel;
@@ -147,6 +163,7 @@ static void choose_programs(struct cgp_bpf *b)
 		bpf_program__set_autoload(s->progs.cgp_oom_victim, false);
 		skip(b, "cgp_oom_victim", "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
 	}
+	choose_flush(b, vmlinux);
 	if (!kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") ||
 	    !kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end")) {
 		bpf_program__set_autoload(s->progs.cgp_reclaim_in, false);
@@ -154,6 +171,7 @@ static void choose_programs(struct cgp_bpf *b)
 		skip(b, "cgp_reclaim_in/out",
 		     "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
 	}
+	cgp_features_check(vmlinux, &b->features);
 	btf__free(vmlinux);
 }
 
@@ -168,7 +186,9 @@ static int attach_all(struct cgp_bpf *b)
 	{
 		const char *name = bpf_program__name(p);
 
-		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER)
+		/* iterators are read, and cgp_tick is run on each CPU, by the sampler: neither is attached */
+		if (!bpf_program__autoload(p) || bpf_program__expected_attach_type(p) == BPF_TRACE_ITER ||
+		    p == b->skel->progs.cgp_tick)
 			continue;
 		if (b->pin_dir[0]) {
 			/* an earlier agent's link stays attached until its pin goes: replace it, don't double count.
@@ -195,13 +215,13 @@ static int attach_all(struct cgp_bpf *b)
 	return 0;
 }
 
-static struct bpf_link *attach_iter(struct bpf_program *p, int cgroup_fd)
+static struct bpf_link *attach_iter(struct bpf_program *p, int cgroup_fd, enum bpf_cgroup_iter_order order)
 {
 	union bpf_iter_link_info info = {};
 	LIBBPF_OPTS(bpf_iter_attach_opts, opts);
 
 	info.cgroup.cgroup_fd = cgroup_fd;
-	info.cgroup.order = BPF_CGROUP_ITER_DESCENDANTS_PRE;
+	info.cgroup.order = order;
 	opts.link_info = &info;
 	opts.link_info_len = sizeof(info);
 	return bpf_program__attach_iter(p, &opts);
@@ -254,14 +274,14 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 		cgp_info("mapping agent_state: %s (a restart will not name this instance)", strerror(errno));
 		b->agent_state = NULL;
 	}
-	b->iter_v2 = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.v2_fd);
+	b->iter_v2 = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.v2_fd, BPF_CGROUP_ITER_DESCENDANTS_PRE);
 	if (!b->iter_v2) {
 		err = -errno;
 		cgp_err("attaching the cgroup iterator to %s: %s", b->fs.v2_mount, strerror(-err));
 		goto fail;
 	}
 	if (b->fs.hybrid) {
-		b->iter_mem = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.mem_fd);
+		b->iter_mem = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.mem_fd, BPF_CGROUP_ITER_DESCENDANTS_PRE);
 		if (!b->iter_mem) {
 			err = -errno;
 			cgp_err("attaching the cgroup iterator to %s: %s", b->fs.mem_mount, strerror(-err));
@@ -269,10 +289,18 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 		}
 	}
 	if (b->fs.cpu_fd >= 0) {
-		b->iter_cpu = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.cpu_fd);
+		b->iter_cpu = attach_iter(b->skel->progs.cgp_cg_stats, b->fs.cpu_fd, BPF_CGROUP_ITER_DESCENDANTS_PRE);
 		if (!b->iter_cpu) {
 			err = -errno;
 			cgp_err("attaching the cgroup iterator to %s: %s", b->fs.cpu_mount, strerror(-err));
+			goto fail;
+		}
+	}
+	if (b->flush_prog) { /* the cgroup2 root alone: its flush covers the whole tree */
+		b->iter_flush = attach_iter(b->flush_prog, b->fs.v2_fd, BPF_CGROUP_ITER_SELF_ONLY);
+		if (!b->iter_flush) {
+			err = -errno;
+			cgp_err("attaching the rstat flush iterator to %s: %s", b->fs.v2_mount, strerror(-err));
 			goto fail;
 		}
 	}
@@ -328,7 +356,8 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 	bpf_link__destroy(b->iter_v2);
 	bpf_link__destroy(b->iter_mem);
 	bpf_link__destroy(b->iter_cpu);
-	b->iter_v2 = b->iter_mem = b->iter_cpu = NULL;
+	bpf_link__destroy(b->iter_flush);
+	b->iter_v2 = b->iter_mem = b->iter_cpu = b->iter_flush = NULL;
 	if (b->agent_state)
 		munmap(b->agent_state, sizeof(*b->agent_state));
 	b->agent_state = NULL;
@@ -347,4 +376,9 @@ void cgp_bpf_close(struct cgp_bpf *b, bool unpin)
 	if (unpin && b->pin_dir[0])
 		rmdir(b->pin_dir);
 	cgp_cgroupfs_close(&b->fs);
+}
+
+int cgp_bpf_map_fd(const struct cgp_bpf *b)
+{
+	return b->skel ? bpf_map__fd(b->skel->maps.drops) : -1;
 }

@@ -7,10 +7,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "collect/cgroupfs.h"
+#include "collect/features.h"
 
 struct cgpulse_bpf;
 struct bpf_link;
 struct cgp_agent_state;
+struct bpf_program;
 
 struct cgp_loader_opts {
 	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
@@ -34,10 +36,12 @@ struct cgp_bpf_prog_stat {
 struct cgp_bpf {
 	struct cgpulse_bpf *skel;
 	struct cgp_cgroupfs fs;
-	struct bpf_link *iter_v2;  /* cgroup iterator over the v2 hierarchy */
-	struct bpf_link *iter_mem; /* cgroup iterator over the v1 memory hierarchy (hybrid hosts), else NULL */
-	struct bpf_link *iter_cpu; /* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
-	char pin_dir[256];	   /* "" when not pinned */
+	struct bpf_link *iter_v2;	/* cgroup iterator over the v2 hierarchy */
+	struct bpf_link *iter_mem;	/* cgroup iterator over the v1 memory hierarchy (hybrid hosts), else NULL */
+	struct bpf_link *iter_cpu;	/* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
+	struct bpf_link *iter_flush;	/* the rstat flush on the cgroup2 root alone, else NULL (bpf/flush.bpf.c) */
+	struct bpf_program *flush_prog; /* the flush variant this kernel has, or NULL */
+	char pin_dir[256];		/* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;
 	const char *attached[CGP_MAX_PROGS]; /* names of the programs attached (owned by the object) */
@@ -47,6 +51,7 @@ struct cgp_bpf {
 	/* the agent_state map, mapped: what the previous agent on these pins left, and where this one leaves its
 	 * own; NULL when it could not be mapped */
 	struct cgp_agent_state *agent_state;
+	struct cgp_features features; /* the figures this kernel can give (logged at start) */
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);
@@ -60,5 +65,7 @@ bool cgp_bpf_stats_enabled(void);
 void cgp_bpf_attached_line(const struct cgp_bpf *b, char *buf, size_t len);
 /* Removes everything pinned under dir by an earlier agent. */
 int cgp_bpf_unpin_dir(const char *dir);
+/* An fd of one of the loaded maps, for asking the kernel whether bpf() on held fds needs a capability. */
+int cgp_bpf_map_fd(const struct cgp_bpf *b);
 
 #endif

@@ -14,6 +14,13 @@ enum cgp_metric {
 	CGP_METRIC_MEM_PCT,	/* mem_bytes / limit bytes * 100 (node memory without a limit) */
 	CGP_METRIC_OOM_KILLS,	/* OOM kills in the window (or 1 for an OOM event) */
 	CGP_METRIC_RUNQ_P99_US, /* run-queue wait p99 in the window, microseconds */
+	/* values are only added; a metric the sample cannot give is not known (rules leave it alone) */
+	CGP_METRIC_MEM_WORKING_SET_PCT, /* working set / limit bytes * 100 (node memory without a limit) */
+	CGP_METRIC_CPU_THROTTLED_PCT,	/* throttled periods / periods elapsed in the window * 100 */
+	CGP_METRIC_PSI_CPU_SOME_PCT,	/* share of the window some task waited for a CPU, % */
+	CGP_METRIC_PSI_MEMORY_SOME_PCT, /* share of the window some task stalled on memory, % */
+	CGP_METRIC_PSI_MEMORY_FULL_PCT, /* share of the window all non-idle tasks stalled on memory, % */
+	CGP_METRIC_PSI_IO_SOME_PCT,	/* share of the window some task stalled on I/O, % */
 	CGP_METRIC_MAX,
 };
 
@@ -47,6 +54,8 @@ void cgp_measure_oom(const struct cgp_oom_event *e, const struct cgp_node *node,
 void cgp_node_read(struct cgp_node *node);
 
 const char *cgp_metric_name(enum cgp_metric m);
+/* Every metric name, ", "-separated, for messages that list them. */
+const char *cgp_metric_names(void);
 /* CGP_METRIC_NONE when name is no metric. */
 enum cgp_metric cgp_metric_by_name(const char *name);
 

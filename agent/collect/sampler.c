@@ -1,21 +1,24 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
+#include "collect/pressure.h"
 #include "collect/sampler.h"
 #include "collect/window.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 
 #define JOIN_NONE	  UINT64_MAX
-#define JOIN_RETRY_SWEEPS 8 /* a v1 memory cgroup without a v2 twin is looked up again this often */
-/* A v1 cpu hierarchy (hybrid hosts) is walked for CPU limits only this often, and when cgroups appeared since:
- * limits change rarely, and that walk would otherwise be a third of every sweep. */
-#define CPU_LIMIT_SWEEPS 10
+#define JOIN_RETRY_SWEEPS 8  /* a v1 memory cgroup without a v2 twin is looked up again this often */
+#define BIRTH_SWEEPS	  30 /* a new cgroup's v1 twins are looked for this many sweeps (runtimes make them at once) */
+#define REWALK_SWEEPS	  30 /* a hierarchy is walked again at most this often, for v1 cgroups no birth named */
 
 struct cgp_cg {
 	uint32_t gen;  /* last sweep that saw it */
@@ -23,13 +26,37 @@ struct cgp_cg {
 	struct cgp_cgroup_rec cur;
 	struct cgp_totals prev;
 	double cpu_limit_cores; /* CFS quota / period, 0 = none; kept across sweeps that do not read limits */
+	/* the CFS bandwidth figures of its v1 cpu twin (hybrid hosts), kept across the sweeps whose cpu walk leaves
+	 * out cgroups without a quota (their figures cannot move) */
+	bool has_v1_cpu;
+	uint64_t v1_periods, v1_throttled_periods, v1_throttled_ns;
 };
 
 struct cgp_join {
 	uint64_t v2_id; /* JOIN_NONE: no v2 twin */
 	uint32_t gen;	/* last sweep that saw it */
 	uint32_t looked_up;
+	char *path;  /* relative to the hierarchy, kept while it has no v2 twin; NULL: not known (yet) */
+	bool walked; /* a walk of the hierarchy did not find it either: no use walking for it again */
 };
+
+/* A cgroup v2 directory made since start (the kernel's mkdir record): its v1 twins, made by the runtime at the
+ * same path, are joined by that path, with no walk. */
+struct cgp_birth {
+	uint64_t v2_id;
+	uint32_t gen;  /* the sweep it was first looked for in */
+	uint8_t found; /* bit 0: memory hierarchy, bit 1: cpu hierarchy */
+	char path[];
+};
+
+static void join_free(void *p)
+{
+	struct cgp_join *j = p;
+
+	if (j)
+		free(j->path);
+	free(j);
+}
 
 static int collect(void *ctx, void *data, size_t size)
 {
@@ -44,6 +71,7 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 {
 	memset(sp, 0, sizeof(*sp));
 	sp->bpf = bpf;
+	sp->swap_accounted = -1;
 	cgp_node_read(&sp->node);
 	if (bpf) /* without: only the record-taking half runs (tests feed records themselves) */
 		sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
@@ -58,8 +86,11 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 void cgp_sampler_free(struct cgp_sampler *sp)
 {
 	cgp_idmap_free_all(&sp->cgs, NULL);
-	cgp_idmap_free_all(&sp->memjoin, NULL);
-	cgp_idmap_free_all(&sp->cpujoin, NULL);
+	cgp_idmap_free_all(&sp->memjoin, join_free);
+	cgp_idmap_free_all(&sp->cpujoin, join_free);
+	for (size_t i = 0; i < cgp_buf_size(&sp->births) / sizeof(void *); i++)
+		free(((void **)cgp_buf_head(&sp->births))[i]);
+	cgp_buf_free(&sp->births);
 	ring_buffer__free(sp->rb);
 	sp->rb = NULL;
 	cgp_buf_free(&sp->recs);
@@ -68,9 +99,8 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	sp->n_gone = 0;
 }
 
-/* Runs one iterator walk (one read session: the walk happens inside the first read()) and drains what it
- * wrote into sp->recs; returns the number of records or -errno. */
-static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+/* One iterator session: the walk happens inside the first read(). 0 or -errno. */
+static int run_iter(struct bpf_link *link)
 {
 	char scratch[64];
 	ssize_t n;
@@ -82,14 +112,31 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		;
 	err = n < 0 ? -errno : 0;
 	close(fd);
+	return err;
+}
+
+/* Runs one iterator walk and drains what it wrote into sp->recs; returns the number of records or -errno. */
+static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+{
+	int err = run_iter(link);
+	ssize_t n;
+
 	cgp_buf_clear(&sp->recs);
 	n = ring_buffer__consume(sp->rb);
 	if (err)
 		return err;
 	if (n < 0)
 		return n;
-	sp->stats.records += cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec);
-	return (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
+	sp->stats.records += (uint64_t)n;
+	if (sp->swap_accounted == 1) /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
+		for (ssize_t i = 0; i < n; i++) {
+			struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+
+			if (r->flags & CGP_REC_MEM)
+				r->flags |= CGP_REC_SWAP;
+		}
+	return n;
 }
 
 static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t i)
@@ -97,37 +144,130 @@ static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t 
 	return (const struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
 }
 
+/* A v1 cpu hierarchy is walked every sweep while some cgroup has a CPU quota, for throttling, and then writes
+ * only those; every cgroup comes this often (and when cgroups appeared), for the limits and the figures that
+ * cannot move without a quota. A host with no quota at all walks it only then. */
+#define CPU_ALL_SWEEPS 10
+
 /* Hybrid hosts: the memory (and cpu) controllers live on v1 hierarchies whose cgroups have ids of their own.
  * Runtimes and systemd create the same path in every hierarchy, so a v1 cgroup is joined to the cgroup v2
- * cgroup of the same path (resolved once per v1 cgroup, then cached until it goes). */
+ * cgroup of the same path: paths come from one walk of each v1 hierarchy at start, then from the kernel's mkdir
+ * records of new v2 cgroups (their v1 twins are looked up by that path), and a v1 cgroup neither named is found
+ * by walking its hierarchy again (at most every REWALK_SWEEPS). The pair is cached until the v1 cgroup goes. */
 struct v1h {
 	struct cgp_idmap *join;
 	int fd;
 	const char *mount;
+	uint8_t bit;	      /* in cgp_birth.found */
+	uint32_t *walked_gen; /* when it was last walked (0: never) */
+	bool *need_walk;      /* a v1 cgroup of unknown path was met */
 };
+
+static struct cgp_join *join_get(struct cgp_sampler *sp, struct cgp_idmap *join, uint64_t v1_id)
+{
+	struct cgp_join *j = cgp_idmap_get(join, v1_id);
+
+	if (j)
+		return j;
+	j = calloc(1, sizeof(*j));
+	if (!j || cgp_idmap_put(join, v1_id, j)) {
+		free(j);
+		return NULL;
+	}
+	j->v2_id = JOIN_NONE;
+	j->gen = sp->gen;
+	return j;
+}
+
+/* rel has a v1 cgroup of this hierarchy: joined to the v2 cgroup at the same path, or remembered without one. */
+static void join_path(struct cgp_sampler *sp, struct cgp_join *j, const char *rel)
+{
+	uint64_t id;
+
+	if (!j || j->v2_id != JOIN_NONE)
+		return;
+	id = cgp_cgroup_id(sp->bpf->fs.v2_mount, rel);
+	j->looked_up = sp->gen;
+	if (id) {
+		j->v2_id = id;
+		free(j->path);
+		j->path = NULL;
+	} else if (!j->path) {
+		j->path = strdup(rel); /* no memory: it stays unjoined, and counted so */
+	}
+}
+
+struct walk_ctx {
+	struct cgp_sampler *sp;
+	const struct v1h *h;
+};
+
+static void on_v1_dir(void *ctx, uint64_t id, const char *rel)
+{
+	struct walk_ctx *w = ctx;
+
+	join_path(w->sp, join_get(w->sp, w->h->join, id), rel);
+}
+
+static void walk_v1(struct cgp_sampler *sp, const struct v1h *h)
+{
+	struct walk_ctx w = {sp, h};
+	int err;
+
+	*h->walked_gen = sp->gen;
+	*h->need_walk = false;
+	err = cgp_cgroup_walk(h->fd, on_v1_dir, &w);
+	if (err)
+		cgp_debug("walking %s: %s", h->mount, strerror(-err));
+	/* whoever is still without a path is not in this view of the hierarchy: no use walking for it again */
+	for (size_t i = 0; i < h->join->cap; i++) {
+		struct cgp_join *j = h->join->vals[i];
+
+		if (h->join->keys[i] && !j->path && j->v2_id == JOIN_NONE)
+			j->walked = true;
+	}
+	sp->stats.v1_walks++;
+}
+
+/* New v2 cgroups' twins in this hierarchy, looked up by path for a few sweeps. */
+static void join_births(struct cgp_sampler *sp, const struct v1h *h)
+{
+	struct cgp_birth **b = (struct cgp_birth **)cgp_buf_head(&sp->births);
+	size_t n = cgp_buf_size(&sp->births) / sizeof(*b);
+	char p[PATH_MAX + 256];
+	struct stat st;
+
+	for (size_t i = 0; i < n; i++) {
+		struct cgp_join *j;
+
+		if (b[i]->found & h->bit)
+			continue;
+		snprintf(p, sizeof(p), "%s%s", h->mount, b[i]->path);
+		if (stat(p, &st))
+			continue;
+		b[i]->found |= h->bit;
+		j = join_get(sp, h->join, st.st_ino);
+		if (j && j->v2_id == JOIN_NONE) {
+			j->v2_id = b[i]->v2_id;
+			free(j->path);
+			j->path = NULL;
+		}
+	}
+}
 
 static uint64_t join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1_id)
 {
-	struct cgp_join *j = cgp_idmap_get(h->join, v1_id);
-	char path[4096];
+	struct cgp_join *j = join_get(sp, h->join, v1_id);
 
-	if (!j) {
-		j = calloc(1, sizeof(*j));
-		if (!j || cgp_idmap_put(h->join, v1_id, j)) {
-			free(j);
-			return JOIN_NONE;
-		}
-		j->v2_id = JOIN_NONE;
-	}
+	if (!j)
+		return JOIN_NONE;
 	j->gen = sp->gen;
-	if (j->v2_id == JOIN_NONE && (!j->looked_up || sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)) {
-		j->looked_up = sp->gen;
-		if (!cgp_cgroup_path(h->fd, h->mount, v1_id, path, sizeof(path))) {
-			uint64_t id = cgp_cgroup_id(sp->bpf->fs.v2_mount, path);
-
-			j->v2_id = id ? id : JOIN_NONE;
-		}
-	}
+	if (j->v2_id != JOIN_NONE)
+		return j->v2_id;
+	if (!j->path && !j->walked)
+		*h->need_walk = true; /* made after the last walk, and no mkdir record named it */
+	else if (j->path && sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)
+		join_path(sp, j, j->path); /* its v2 twin may have come since */
 	return j->v2_id;
 }
 
@@ -136,16 +276,37 @@ static double cpu_limit(const struct cgp_cgroup_rec *r)
 	return r->cpu_quota_us && r->cpu_period_us ? (double)r->cpu_quota_us / (double)r->cpu_period_us : 0;
 }
 
+/* The v1 cpu twin's figures, as last read, into this sweep's record. */
+static void with_v1_cpu(struct cgp_cg *cg)
+{
+	cg->cur.cpu_periods = cg->v1_periods;
+	cg->cur.cpu_throttled_periods = cg->v1_throttled_periods;
+	cg->cur.cpu_throttled_ns = cg->v1_throttled_ns;
+	cg->cur.flags |= CGP_REC_CPU_MAX;
+}
+
 static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 {
 	if (r->flags & CGP_REC_MEM) {
 		cg->cur.mem_bytes = r->mem_bytes;
 		cg->cur.mem_limit_bytes = r->mem_limit_bytes;
 		cg->cur.oom_kills = r->oom_kills;
-		cg->cur.flags |= CGP_REC_MEM | (r->flags & CGP_REC_MEM_V1);
+		cg->cur.mem_swap_bytes = r->mem_swap_bytes;
+		memcpy(cg->cur.mem_events, r->mem_events, sizeof(cg->cur.mem_events));
+		cg->cur.mem_anon_bytes = r->mem_anon_bytes;
+		cg->cur.mem_file_bytes = r->mem_file_bytes;
+		cg->cur.mem_inactive_file_bytes = r->mem_inactive_file_bytes;
+		cg->cur.flags |= r->flags & (CGP_REC_MEM | CGP_REC_MEM_V1 | CGP_REC_MEM_STAT | CGP_REC_MEM_GROUP_KILL |
+					     CGP_REC_SWAP);
 	}
-	if (r->flags & CGP_REC_CPU_MAX)
+	if (r->flags & CGP_REC_CPU_MAX) {
 		cg->cpu_limit_cores = cpu_limit(r);
+		cg->has_v1_cpu = true;
+		cg->v1_periods = r->cpu_periods;
+		cg->v1_throttled_periods = r->cpu_throttled_periods;
+		cg->v1_throttled_ns = r->cpu_throttled_ns;
+		with_v1_cpu(cg);
+	}
 }
 
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
@@ -168,23 +329,54 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 		}
 		cg->cur = *r;
 		cg->gen = sp->gen;
+		if (cg->has_v1_cpu && !(r->flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
+			with_v1_cpu(cg);
 		if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
 			cg->cpu_limit_cores = cpu_limit(r);
 	}
 	return 0;
 }
 
+/* The root cgroup's pressure is the whole system's, which the kernel keeps apart: from /proc/pressure. */
+static void root_pressure(struct cgp_sampler *sp, ssize_t n)
+{
+	for (ssize_t i = 0; i < n; i++) {
+		struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+		uint64_t psi[CGP_PSI_MAX];
+		int err;
+
+		if (r->cgroup_id != sp->bpf->fs.v2_root_id)
+			continue;
+		err = cgp_pressure_read_system(psi);
+		if (!err) {
+			for (int k = 0; k < CGP_PSI_MAX; k++)
+				r->psi_ns[k] = psi[k];
+			r->flags |= CGP_REC_PSI;
+		} else if (err != -ENOENT && err != -EOPNOTSUPP && !sp->stats.pressure_failures++)
+			cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
+		return;
+	}
+}
+
 static int read_v2(struct cgp_sampler *sp)
 {
 	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
 
+	if (n > 0)
+		root_pressure(sp, n);
 	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
 }
 
-static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h)
+/* all: the walk wrote every cgroup, so those it did not are gone (a cpu walk that leaves out cgroups without
+ * a quota proves nothing of them). */
+static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h, bool all)
 {
-	ssize_t n = read_iter(sp, link);
+	ssize_t n;
 
+	if (!*h->walked_gen || (*h->need_walk && sp->gen - *h->walked_gen >= REWALK_SWEEPS))
+		walk_v1(sp, h);
+	join_births(sp, h);
+	n = read_iter(sp, link);
 	if (n < 0)
 		return (int)n;
 	for (ssize_t i = 0; i < n; i++) {
@@ -194,6 +386,8 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 
 		if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
 			continue;
+		if (r->cpu_quota_us)
+			sp->quotas++;
 		v2 = join_v2(sp, h, r->cgroup_id);
 		cg = v2 == JOIN_NONE ? NULL : cgp_idmap_get(&sp->cgs, v2);
 		if (!cg || cg->gen != sp->gen) {
@@ -203,11 +397,11 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 		take_v1(cg, r);
 	}
 	/* forget v1 cgroups that are gone (deleting moves a later entry into slot i: look at i again) */
-	for (size_t i = 0; i < h->join->cap;) {
+	for (size_t i = 0; all && i < h->join->cap;) {
 		struct cgp_join *j = h->join->vals[i];
 
 		if (h->join->keys[i] && j->gen != sp->gen)
-			free(cgp_idmap_del(h->join, h->join->keys[i]));
+			join_free(cgp_idmap_del(h->join, h->join->keys[i]));
 		else
 			i++;
 	}
@@ -271,29 +465,95 @@ int cgp_sampler_end(struct cgp_sampler *sp)
 	return 0;
 }
 
+/* Births looked for long enough, or found in every v1 hierarchy, are let go. */
+static void forget_births(struct cgp_sampler *sp)
+{
+	struct cgp_birth **b = (struct cgp_birth **)cgp_buf_head(&sp->births);
+	size_t n = cgp_buf_size(&sp->births) / sizeof(*b), kept = 0;
+	uint8_t all = (sp->bpf->iter_mem ? 1 : 0) | (sp->bpf->iter_cpu ? 2 : 0);
+
+	for (size_t i = 0; i < n; i++) {
+		if (!b[i]->gen)
+			b[i]->gen = sp->gen;
+		if ((b[i]->found & all) == all || sp->gen - b[i]->gen >= BIRTH_SWEEPS)
+			free(b[i]);
+		else
+			b[kept++] = b[i];
+	}
+	sp->births.len = sp->births.off + kept * sizeof(*b);
+}
+
+/* memory.stat's figures (anon, file, inactive_file) are totals the kernel flushes lazily, about every 2 s: read
+ * before a flush, a cgroup's inactive_file was seen larger than its whole usage. Flush them as a reader of the
+ * root's memory.stat would, once per sweep. */
+static void flush_mem_stats(struct cgp_sampler *sp)
+{
+	int err = cgp_cgroupfs_flush_mem_stats(&sp->bpf->fs);
+
+	if (err && !sp->stats.mem_flush_failures++)
+		cgp_info("flushing memory statistics (reading %s/memory.stat): %s; memory.stat figures may lag by up "
+			 "to the kernel's own 2 s flush",
+			 sp->bpf->fs.mem_mount, strerror(-err));
+}
+
 int cgp_sampler_sweep(struct cgp_sampler *sp)
 {
-	struct v1h mem = {&sp->memjoin, sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount};
-	struct v1h cpu = {&sp->cpujoin, sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount};
+	struct v1h mem = {&sp->memjoin,	       sp->bpf->fs.mem_fd, sp->bpf->fs.mem_mount, 1,
+			  &sp->mem_walked_gen, &sp->mem_need_walk};
+	struct v1h cpu = {&sp->cpujoin,	     sp->bpf->fs.cpu_fd, sp->bpf->fs.cpu_mount, 2,
+			  &sp->cpu_walk_gen, &sp->cpu_need_walk};
 	int err;
 
+	/* first the time the tasks running now used since they were last charged, so the window holds it */
+	cgp_charge_running(sp->bpf, &sp->stats.running);
+	flush_mem_stats(sp);
+	if (sp->bpf->iter_flush && run_iter(sp->bpf->iter_flush) && !sp->stats.cputime_flush_failures++)
+		cgp_info("flushing the cgroups' CPU time statistics failed: user and system time may lag");
+	if (sp->swap_accounted < 0)
+		sp->swap_accounted = cgp_cgroupfs_swap_accounted(&sp->bpf->fs);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
-		err = read_v1(sp, sp->bpf->iter_mem, &mem);
-	if (!err && sp->bpf->iter_cpu && (sp->cgs_added || sp->gen - sp->cpu_walked_gen >= CPU_LIMIT_SWEEPS)) {
-		err = read_v1(sp, sp->bpf->iter_cpu, &cpu);
-		sp->cpu_walked_gen = sp->gen;
-		sp->cgs_added = 0;
+		err = read_v1(sp, sp->bpf->iter_mem, &mem, true);
+	/* throttling moves only under a quota: every sweep while some cgroup has one, everyone now and then */
+	if (!err && sp->bpf->iter_cpu) {
+		bool all = sp->cgs_added || sp->gen - sp->cpu_all_gen >= CPU_ALL_SWEEPS;
+
+		if (all || sp->quotas) {
+			sp->bpf->skel->data->iter_cpu_all = all;
+			sp->quotas = 0;
+			err = read_v1(sp, sp->bpf->iter_cpu, &cpu, all);
+		}
+		if (all) {
+			sp->cpu_all_gen = sp->gen;
+			sp->cgs_added = 0;
+		}
 	}
 	if (!err)
 		err = cgp_sampler_end(sp);
+	forget_births(sp);
 	if (err) {
 		cgp_err("reading the cgroup iterator: %s", strerror(-err));
 		return err;
 	}
 	read_drops(sp);
 	return 0;
+}
+
+void cgp_sampler_cgroup_born(struct cgp_sampler *sp, uint64_t v2_id, const char *path)
+{
+	size_t n = strlen(path) + 1;
+	struct cgp_birth *b;
+
+	if (!sp->bpf || !(sp->bpf->iter_mem || sp->bpf->iter_cpu))
+		return; /* pure v2: nothing to join */
+	b = calloc(1, sizeof(*b) + n);
+	if (!b)
+		return; /* found by the next walk instead */
+	b->v2_id = v2_id;
+	memcpy(b->path, path, n);
+	if (cgp_buf_append(&sp->births, &b, sizeof(b)))
+		free(b);
 }
 
 bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sample *out)

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/running.h"
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
 #include "lib/idmap.h"
@@ -28,7 +29,12 @@ struct cgp_sampler_stats {
 	uint64_t cgroups;	      /* cgroups known after the last sweep */
 	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
 	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
+	uint64_t v1_walks;	      /* walks of a v1 hierarchy by path (hybrid hosts): at start, then for strays */
 	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
+	uint64_t mem_flush_failures;	  /* sweeps whose memory statistics flush failed (figures up to 2 s old) */
+	uint64_t cputime_flush_failures;  /* sweeps whose base stats (user/system time) flush failed */
+	uint64_t pressure_failures;	  /* sweeps whose /proc/pressure read failed otherwise than PSI being off */
 };
 
 struct cgp_sampler {
@@ -38,10 +44,15 @@ struct cgp_sampler {
 	struct cgp_idmap memjoin; /* v1 memory cgroup id → struct cgp_join (hybrid hosts only) */
 	struct cgp_idmap cpujoin; /* v1 cpu cgroup id → struct cgp_join (hybrid hosts with cpu on its own mount) */
 	uint32_t gen;
-	uint32_t cpu_walked_gen; /* last sweep that walked a v1 cpu hierarchy for limits */
-	uint64_t cgs_added;	 /* cgroups met since then */
+	uint32_t cpu_all_gen;		       /* last sweep whose v1 cpu walk wrote every cgroup */
+	uint32_t mem_walked_gen, cpu_walk_gen; /* last sweep that walked the v1 hierarchy's directories */
+	bool mem_need_walk, cpu_need_walk;     /* a v1 cgroup of unknown path was met */
+	struct cgp_buf births;		       /* struct cgp_birth *: new v2 cgroups whose v1 twins are looked for */
+	uint64_t cgs_added;		       /* cgroups met since then */
+	uint64_t quotas; /* cgroups with a CPU quota in the last v1 cpu walk (their throttling moves) */
 	uint64_t last_mono_ns, now_ns;
 	double window_s;	/* of the last sweep */
+	int swap_accounted;	/* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
 	struct ring_buffer *rb; /* drains sweep_records into recs */
 	struct cgp_buf recs;
 	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */
@@ -62,6 +73,9 @@ int cgp_sampler_sweep(struct cgp_sampler *sp);
 void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t now_wall_ns);
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n);
 int cgp_sampler_end(struct cgp_sampler *sp);
+/* The kernel made a cgroup v2 directory (its mkdir record): on hybrid hosts its v1 twins, made at the same
+ * path, are joined by that path in the next sweeps. */
+void cgp_sampler_cgroup_born(struct cgp_sampler *sp, uint64_t v2_id, const char *path);
 /* The next live cgroup's sample of the last sweep; *it starts at 0. False when there is none left. */
 bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sample *out);
 

@@ -8,15 +8,21 @@
 #include <stdint.h>
 #include <linux/types.h>
 #include "cgpulse.h"
+#include "collect/cputime.h"
 #include "collect/sample.h"
 
-/* The totals a window is measured from: what the previous sweep read. */
+/* The totals a window is measured from: what the previous sweep read and reported. */
 struct cgp_totals {
 	uint64_t cpu_ns;
 	uint64_t oom_kills;
 	uint32_t runq[CGP_RUNQ_SLOTS]; /* low 32 bits, as the kernel's record carries them */
+	uint64_t cpu_periods, cpu_throttled_periods, cpu_throttled_ns;
+	struct cgp_cputime cputime;   /* user and system as reported (they are scaled, never going backwards) */
+	uint64_t psi_ns[CGP_PSI_MAX]; /* as reported: the larger of what was read and what was reported before */
 };
 
+/* Moves t on to the record r: t holds the totals of the sweep before r's (all zero before a cgroup's first), and
+ * then r's, as that sweep's sample reported them. */
 void cgp_totals_of(const struct cgp_cgroup_rec *r, struct cgp_totals *t);
 
 /* Fills s from the record cur and the previous sweep's totals (NULL: the cgroup's first sweep, so the window

@@ -73,6 +73,67 @@ static Cgpulse__V1__Attribution *attribution(struct cgp_event_build *b, const st
 		}                                                                                                      \
 	} while (0)
 
+/* Every group only under its has_ flag: an absent figure stays 0 on the wire, never a stale value. */
+static void memory_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	p->has_mem_stat = s->has_mem_stat;
+	if (s->has_mem_stat) {
+		p->mem_working_set_bytes = s->mem_working_set_bytes;
+		p->mem_inactive_file_bytes = s->mem_inactive_file_bytes;
+		p->mem_anon_bytes = s->mem_anon_bytes;
+		p->mem_file_bytes = s->mem_file_bytes;
+	}
+	p->has_swap = s->has_swap;
+	if (s->has_swap)
+		p->mem_swap_bytes = s->mem_swap_bytes;
+	p->has_mem_events = s->has_mem_events;
+	if (s->has_mem_events) {
+		p->mem_events_max = s->mem_events_max;
+		p->mem_events_oom = s->mem_events_oom;
+	}
+	p->has_mem_events_high = s->has_mem_events_high;
+	if (s->has_mem_events_high)
+		p->mem_events_high = s->mem_events_high;
+	p->has_mem_events_oom_group_kill = s->has_mem_events_oom_group_kill;
+	if (s->has_mem_events_oom_group_kill)
+		p->mem_events_oom_group_kill = s->mem_events_oom_group_kill;
+}
+
+/* The playbook metrics a sample adds: what is printed is what rules compare (s->m), 0 where not known. */
+static void shares(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	const struct cgp_measure *m = s->m;
+
+#define SHARE(field, metric) p->field = m[metric].known ? m[metric].value : 0
+	SHARE(mem_working_set_pct, CGP_METRIC_MEM_WORKING_SET_PCT);
+	SHARE(cpu_throttled_pct, CGP_METRIC_CPU_THROTTLED_PCT);
+	SHARE(psi_cpu_some_pct, CGP_METRIC_PSI_CPU_SOME_PCT);
+	SHARE(psi_memory_some_pct, CGP_METRIC_PSI_MEMORY_SOME_PCT);
+	SHARE(psi_memory_full_pct, CGP_METRIC_PSI_MEMORY_FULL_PCT);
+	SHARE(psi_io_some_pct, CGP_METRIC_PSI_IO_SOME_PCT);
+#undef SHARE
+}
+
+static void cpu_figures(Cgpulse__V1__Sample *p, const struct cgp_sample *s)
+{
+	p->has_cpu_bandwidth = s->has_cpu_bandwidth;
+	if (s->has_cpu_bandwidth) {
+		p->cpu_periods = s->cpu_periods;
+		p->cpu_throttled_periods = s->cpu_throttled_periods;
+		p->cpu_throttled_ns = s->cpu_throttled_ns;
+		if (!s->first_window) {
+			p->cpu_periods_window = s->cpu_periods_window;
+			p->cpu_throttled_periods_window = s->cpu_throttled_periods_window;
+			p->cpu_throttled_ns_window = s->cpu_throttled_ns_window;
+		}
+	}
+	p->has_cpu_user_system = s->has_cpu_user_system;
+	if (s->has_cpu_user_system) {
+		p->cpu_user_ns = s->cpu_user_ns;
+		p->cpu_system_ns = s->cpu_system_ns;
+	}
+}
+
 void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_meta *m, const struct cgp_sample *s,
 			    const struct cgp_attribution *a)
 {
@@ -111,6 +172,19 @@ void cgp_event_build_sample(struct cgp_event_build *b, const struct cgp_event_me
 		n--;
 	p->n_runq_hist_window = n;
 	p->runq_hist_window = (uint64_t *)s->runq_hist_window;
+	memory_figures(p, s);
+	cpu_figures(p, s);
+	p->has_kernel_windows = !s->first_window;
+	shares(p, s);
+	p->has_psi = s->has_psi;
+	if (s->has_psi) {
+		p->psi_cpu_some_ns = s->psi_total_ns[CGP_PSI_CPU_SOME];
+		p->psi_cpu_full_ns = s->psi_total_ns[CGP_PSI_CPU_FULL];
+		p->psi_memory_some_ns = s->psi_total_ns[CGP_PSI_MEM_SOME];
+		p->psi_memory_full_ns = s->psi_total_ns[CGP_PSI_MEM_FULL];
+		p->psi_io_some_ns = s->psi_total_ns[CGP_PSI_IO_SOME];
+		p->psi_io_full_ns = s->psi_total_ns[CGP_PSI_IO_FULL];
+	}
 	SET_ATTRIBUTION(b, p, a);
 	b->ev.body_case = CGPULSE__V1__EVENT__BODY_SAMPLE;
 	b->ev.sample = p;

@@ -157,6 +157,25 @@ static void put_bool(struct w *w, const char *k, bool v)
 	raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
+/* A figure the kernel may lack: null when it does, never a made-up 0. */
+static void put_known_u64(struct w *w, const char *k, bool known, uint64_t v)
+{
+	key(w, k);
+	if (known)
+		u64(w, v);
+	else
+		raw(w, "null", 4);
+}
+
+static void put_known_real(struct w *w, const char *k, bool known, double v)
+{
+	key(w, k);
+	if (known)
+		real(w, v);
+	else
+		raw(w, "null", 4);
+}
+
 /* Attribution keys only when known, so a plain cgroup's line stays short. */
 static void put_opt(struct w *w, const char *k, const char *v)
 {
@@ -222,6 +241,37 @@ static void sample(struct w *w, const Cgpulse__V1__Event *ev)
 	}
 	raw(w, "]", 1);
 	PUT_ATTRIBUTION(w, s);
+	put_known_u64(w, "mem_working_set_bytes", s->has_mem_stat, s->mem_working_set_bytes);
+	put_known_u64(w, "mem_inactive_file_bytes", s->has_mem_stat, s->mem_inactive_file_bytes);
+	put_known_u64(w, "mem_anon_bytes", s->has_mem_stat, s->mem_anon_bytes);
+	put_known_u64(w, "mem_file_bytes", s->has_mem_stat, s->mem_file_bytes);
+	put_known_u64(w, "mem_swap_bytes", s->has_swap, s->mem_swap_bytes);
+	put_known_u64(w, "mem_events_max", s->has_mem_events, s->mem_events_max);
+	put_known_u64(w, "mem_events_oom", s->has_mem_events, s->mem_events_oom);
+	put_known_u64(w, "mem_events_high", s->has_mem_events_high, s->mem_events_high);
+	put_known_u64(w, "mem_events_oom_group_kill", s->has_mem_events_oom_group_kill, s->mem_events_oom_group_kill);
+	put_known_u64(w, "cpu_periods", s->has_cpu_bandwidth, s->cpu_periods);
+	put_known_u64(w, "cpu_throttled_periods", s->has_cpu_bandwidth, s->cpu_throttled_periods);
+	put_known_u64(w, "cpu_throttled_ns", s->has_cpu_bandwidth, s->cpu_throttled_ns);
+	put_known_u64(w, "cpu_periods_window", s->has_cpu_bandwidth && s->has_kernel_windows, s->cpu_periods_window);
+	put_known_u64(w, "cpu_throttled_periods_window", s->has_cpu_bandwidth && s->has_kernel_windows,
+		      s->cpu_throttled_periods_window);
+	put_known_u64(w, "cpu_throttled_ns_window", s->has_cpu_bandwidth && s->has_kernel_windows,
+		      s->cpu_throttled_ns_window);
+	put_known_u64(w, "cpu_user_ns", s->has_cpu_user_system, s->cpu_user_ns);
+	put_known_u64(w, "cpu_system_ns", s->has_cpu_user_system, s->cpu_system_ns);
+	put_known_u64(w, "psi_cpu_some_ns", s->has_psi, s->psi_cpu_some_ns);
+	put_known_u64(w, "psi_cpu_full_ns", s->has_psi, s->psi_cpu_full_ns);
+	put_known_u64(w, "psi_memory_some_ns", s->has_psi, s->psi_memory_some_ns);
+	put_known_u64(w, "psi_memory_full_ns", s->has_psi, s->psi_memory_full_ns);
+	put_known_u64(w, "psi_io_some_ns", s->has_psi, s->psi_io_some_ns);
+	put_known_u64(w, "psi_io_full_ns", s->has_psi, s->psi_io_full_ns);
+	put_known_real(w, "mem_working_set_pct", s->has_mem_stat, s->mem_working_set_pct);
+	put_known_real(w, "cpu_throttled_pct", s->has_cpu_bandwidth && s->has_kernel_windows, s->cpu_throttled_pct);
+	put_known_real(w, "psi_cpu_some_pct", s->has_psi && s->has_kernel_windows, s->psi_cpu_some_pct);
+	put_known_real(w, "psi_memory_some_pct", s->has_psi && s->has_kernel_windows, s->psi_memory_some_pct);
+	put_known_real(w, "psi_memory_full_pct", s->has_psi && s->has_kernel_windows, s->psi_memory_full_pct);
+	put_known_real(w, "psi_io_some_pct", s->has_psi && s->has_kernel_windows, s->psi_io_some_pct);
 }
 
 static void oom_kill(struct w *w, const Cgpulse__V1__Event *ev)

@@ -1,16 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0
-#define _XOPEN_SOURCE 700
 #include <errno.h>
-#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include "names/cgroup_names.h"
 #include "lib/log.h"
 
-#define NAMES_RETRY_NS (30ULL * 1000000000ULL) /* how long a new cgroup may still turn out to be a container */
-#define META_RETRY_NS  (2ULL * 1000000000ULL)  /* a container whose state was not there yet is read again */
-#define META_CACHE     4096
+#define NAMES_RETRY_NS	(30ULL * 1000000000ULL) /* how long a new cgroup may still turn out to be a container */
+#define META_RETRY_NS	(2ULL * 1000000000ULL)	/* a container whose state was not there yet is read again */
+#define META_CACHE	4096
+#define NAMES_REWALK_NS (10ULL * 1000000000ULL) /* the tree is walked again for unnamed ids at most this often */
 
 static char empty[] = "";
 
@@ -52,7 +51,8 @@ int cgp_names_init(struct cgp_names *n, const struct cgp_cgroupfs *fs, const str
 	n->fs = fs;
 	n->grace_ns = grace_ns;
 	n->meta = cgp_meta_cache_new(roots ? roots : &cgp_meta_default_roots, META_CACHE, META_RETRY_NS);
-	if (!n->meta || cgp_idmap_init(&n->live, 256) || cgp_idmap_init(&n->dead, 64)) {
+	if (!n->meta || cgp_idmap_init(&n->live, 256) || cgp_idmap_init(&n->dead, 64) ||
+	    cgp_idmap_init(&n->unseen, 16)) {
 		cgp_names_free(n);
 		return -ENOMEM;
 	}
@@ -87,6 +87,7 @@ void cgp_names_free(struct cgp_names *n)
 	cgp_idmap_free_all(&n->live, name_free);
 	cgp_idmap_free_all(&n->dead, name_free);
 	cgp_buf_free(&n->graves);
+	cgp_idmap_free(&n->unseen);
 	cgp_buf_free(&n->unannounced);
 	cgp_meta_cache_free(n->meta);
 	n->meta = NULL;
@@ -193,6 +194,7 @@ void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)
 {
 	struct cgp_cgname *c = cgp_idmap_del(&n->live, id);
 
+	cgp_idmap_del(&n->unseen, id);
 	if (!c)
 		return;
 	c->removed_ns = now_ns;
@@ -204,28 +206,42 @@ void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns)
 		n->stats.evicted++;
 }
 
-static struct cgp_names *walking;
-static uint64_t walk_now;
+struct walk_ctx {
+	struct cgp_names *n;
+	uint64_t now;
+};
 
-static int walk_one(const char *fpath, const struct stat *st, int type, struct FTW *ftw)
+static void walk_one(void *ctx, uint64_t id, const char *rel)
 {
-	size_t ml = strlen(walking->fs->v2_mount);
+	struct walk_ctx *w = ctx;
 
-	(void)ftw;
-	if (type == FTW_D)
-		add(walking, st->st_ino, fpath[ml] ? fpath + ml : "/", walk_now);
-	return 0;
+	if (!cgp_idmap_get(&w->n->dead, id))
+		add(w->n, id, rel, w->now);
 }
 
 int cgp_names_walk(struct cgp_names *n, uint64_t now_ns)
 {
-	int err;
+	struct walk_ctx w = {n, now_ns};
 
-	walking = n;
-	walk_now = now_ns;
-	err = nftw(n->fs->v2_mount, walk_one, 32, FTW_PHYS | FTW_MOUNT);
-	walking = NULL;
-	return err ? -errno : 0;
+	n->walked_ns = now_ns;
+	n->stats.walks++;
+	return cgp_cgroup_walk(n->fs->v2_fd, walk_one, &w);
+}
+
+/* An id no mkdir record named (one lost when the ring was full, or made before the walk at start): the tree is
+ * walked again, at most every NAMES_REWALK_NS; an id that walk does not find either is not in our view of the
+ * tree and never triggers another. */
+static struct cgp_cgname *find_by_walk(struct cgp_names *n, uint64_t id, uint64_t now)
+{
+	struct cgp_cgname *c;
+
+	if (cgp_idmap_get(&n->unseen, id) || now - n->walked_ns < NAMES_REWALK_NS)
+		return NULL;
+	cgp_names_walk(n, now);
+	c = cgp_idmap_get(&n->live, id);
+	if (!c && cgp_idmap_put(&n->unseen, id, (void *)1))
+		return NULL; /* no memory: it may cost another walk later */
+	return c;
 }
 
 /* names are read late: runtimes write their state after they make the cgroup */
@@ -266,20 +282,17 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns)
 {
 	struct cgp_cgname *c = cgp_idmap_get(&n->live, id);
-	char path[4096];
 
 	if (!c) {
 		c = cgp_idmap_get(&n->dead, id);
 		if (c)
 			return c;
-		if (cgp_cgroup_path(n->fs->v2_fd, n->fs->v2_mount, id, path, sizeof(path))) {
+		c = find_by_walk(n, id, now_ns);
+		if (!c) {
 			n->stats.unresolved++;
 			return NULL;
 		}
 		n->stats.resolved_by_id++;
-		c = add(n, id, path, now_ns);
-		if (!c)
-			return NULL;
 	}
 	if (!c->named)
 		name_container(n, c, now_ns, false);

@@ -37,8 +37,9 @@ struct cgp_cgname {
 
 struct cgp_names_stats {
 	uint64_t live, tombstones;
-	uint64_t resolved_by_id; /* paths found with open_by_handle_at: a missed mkdir event, or before the walk */
-	uint64_t unresolved;	 /* ids whose path could not be found at all */
+	uint64_t resolved_by_id; /* paths found by walking the tree again: a missed mkdir record */
+	uint64_t unresolved;	 /* ids whose path could not be found (yet) */
+	uint64_t walks;		 /* walks of the cgroup2 tree: at start, then for ids no mkdir record named */
 	uint64_t expired;	 /* tombstones dropped after the grace period */
 	uint64_t evicted;	 /* tombstones dropped early: more than CGP_TOMBSTONES_MAX */
 	uint64_t unannounced;	 /* cgroup_started events not made: no memory to hold the cgroup's place */
@@ -47,7 +48,9 @@ struct cgp_names_stats {
 struct cgp_names {
 	const struct cgp_cgroupfs *fs;
 	struct cgp_idmap live, dead;
-	struct cgp_buf graves;	    /* uint64_t ids of the tombstones, oldest first */
+	struct cgp_buf graves;	 /* uint64_t ids of the tombstones, oldest first */
+	struct cgp_idmap unseen; /* ids a walk did not find: not in our view of the tree (until the sampler's gone) */
+	uint64_t walked_ns;	 /* last walk */
 	struct cgp_buf unannounced; /* uint64_t ids made since start whose cgroup_started is not out yet */
 	struct cgp_meta_cache *meta;
 	uint64_t grace_ns;
@@ -63,7 +66,8 @@ int cgp_names_walk(struct cgp_names *n, uint64_t now_ns);
 /* A cgroup the kernel made (born_ns: when): its start is announced once it is named (cgp_names_take_started). */
 void cgp_names_mkdir(struct cgp_names *n, uint64_t id, const char *path, uint64_t born_ns, uint64_t now_ns);
 void cgp_names_rmdir(struct cgp_names *n, uint64_t id, uint64_t now_ns);
-/* Live or tombstoned identity of a cgroup; resolves an unknown live id by file handle. NULL when unknown.
+/* Live or tombstoned identity of a cgroup; an id no mkdir record named is looked for by walking the tree again
+ * (at most every 10 s). NULL when unknown.
  * Container names are read here, late, because runtimes write their state after making the cgroup. The
  * pointer stays valid until the tombstone expires. */
 const struct cgp_cgname *cgp_names_get(struct cgp_names *n, uint64_t id, uint64_t now_ns);

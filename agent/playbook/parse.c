@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* The playbook's YAML form, both ways: parse (libyaml document API, so every node keeps its line and column for
- * the error) and format (`cgpulse playbook show`). Every error is "file:line:column: reason", 1-based. */
+/* The playbook's YAML form, both ways: parse (libyaml events built into a bounded document, yaml_load.c, so
+ * every node keeps its line and column for the error) and format (`cgpulse playbook show`). Every error is
+ * "file:line:column: reason", 1-based. */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -14,6 +15,7 @@
 
 #include "lib/bytebuf.h"
 #include "playbook/playbook.h"
+#include "playbook/yaml_load.h"
 
 struct pctx {
 	const char *name;
@@ -218,8 +220,7 @@ static int parse_rule_value(struct pctx *p, enum rule_key k, yaml_node_t *v, str
 		r->metric = cgp_metric_by_name(s);
 		if (r->metric != CGP_METRIC_NONE)
 			return 0;
-		return fail(p, v->start_mark, "metric: unknown metric '%s' (cpu_pct, mem_pct, oom_kills, runq_p99_us)",
-			    s);
+		return fail(p, v->start_mark, "metric: unknown metric '%s' (%s)", s, cgp_metric_names());
 	case K_ABOVE:
 		r->cmp = CGP_CMP_ABOVE;
 		return want_number(p, v, "above", &r->above);
@@ -463,6 +464,23 @@ static int syntax_error(struct pctx *p, yaml_parser_t *yp, const char *buf, size
 	return fail(p, m, "YAML syntax error: %s", yp->problem ? yp->problem : "malformed");
 }
 
+/* A document past the bounds is refused where it crosses them, without reading the rest (playbook.h). */
+static int load(struct pctx *p, yaml_parser_t *yp, yaml_document_t *doc, const char *buf, size_t len)
+{
+	static const struct cgp_yaml_limits lim = {CGP_PLAYBOOK_MAX_DEPTH, CGP_PLAYBOOK_MAX_NODES};
+	char why[256];
+	yaml_mark_t where;
+	int ret = cgp_yaml_load(yp, doc, &lim, &where, why, sizeof(why));
+
+	if (ret == -EBADMSG)
+		return syntax_error(p, yp, buf, len);
+	if (ret == -ENOMEM)
+		errf(p->err, p->errlen, "%s: out of memory", p->name);
+	if (ret == -EINVAL)
+		return fail(p, where, "%s", why);
+	return ret;
+}
+
 int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp_playbook **out, char *err,
 		       size_t errlen)
 {
@@ -476,8 +494,8 @@ int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp
 	if (!yaml_parser_initialize(&yp))
 		return -ENOMEM;
 	yaml_parser_set_input_string(&yp, (const unsigned char *)buf, len);
-	if (!yaml_parser_load(&yp, &doc)) {
-		ret = syntax_error(&p, &yp, buf, len);
+	ret = load(&p, &yp, &doc, buf, len);
+	if (ret < 0) {
 		yaml_parser_delete(&yp);
 		return ret;
 	}
@@ -498,13 +516,11 @@ int cgp_playbook_parse(const char *name, const char *buf, size_t len, struct cgp
 	if (ret)
 		goto out;
 	/* a second document would be silently ignored: refuse it */
-	if (!yaml_parser_load(&yp, &next)) {
-		ret = syntax_error(&p, &yp, buf, len);
+	ret = load(&p, &yp, &next, buf, len);
+	if (ret < 0)
 		goto out;
-	}
 	root = yaml_document_get_root_node(&next);
-	if (root)
-		ret = fail(&p, root->start_mark, "a second YAML document; a playbook is one document");
+	ret = root ? fail(&p, root->start_mark, "a second YAML document; a playbook is one document") : 0;
 	yaml_document_delete(&next);
 out:
 	yaml_document_delete(&doc);
@@ -601,12 +617,22 @@ static void sb_quoted(struct cgp_text *b, const char *s)
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
-		if (c == '"' || c == '\\')
+		if (c == '"' || c == '\\') {
 			cgp_text_printf(b, "\\%c", c);
-		else if (c < 0x20 || c == 0x7f)
+		} else if (c < 0x20 || c == 0x7f) {
 			cgp_text_printf(b, "\\x%02x", c);
-		else
+		} else if (!strncmp(s, "\xc2\x85", 2) || !strncmp(s, "\xe2\x80\xa8", 3) ||
+			   !strncmp(s, "\xe2\x80\xa9", 3)) {
+			/* YAML's other line breaks (NEL, LS, PS): written raw they would fold to a space on reading
+			 * back (found by fuzz_playbook: tests/fuzz/playbook/regress-line-separator) */
+			cgp_text_printf(b, "\\%c", c == 0xc2 ? 'N' : s[2] == '\xa8' ? 'L' : 'P');
+			s += c == 0xc2 ? 1 : 2;
+		} else if (!strncmp(s, "\xef\xbb\xbf", 3)) { /* a byte order mark: escaped, whatever a reader does */
+			cgp_text_printf(b, "\\uFEFF");
+			s += 2;
+		} else {
 			cgp_text_printf(b, "%c", c);
+		}
 	}
 	cgp_text_printf(b, "\"");
 }
@@ -655,8 +681,9 @@ char *cgp_playbook_format(const struct cgp_playbook *pb)
 	struct cgp_text b = {.b = &buf};
 	size_t i;
 
-	cgp_text_printf(&b, "# playbook in force: %s\nversion: %d\nrules:\n", pb->source ? pb->source : "?",
-			pb->version);
+	/* no rules is an empty list, not an empty value: "rules:" alone would not read back */
+	cgp_text_printf(&b, "# playbook in force: %s\nversion: %d\nrules:%s\n", pb->source ? pb->source : "?",
+			pb->version, pb->nrules ? "" : " []");
 	for (i = 0; i < pb->nrules; i++) {
 		const struct cgp_rule *r = &pb->rules[i];
 

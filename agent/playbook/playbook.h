@@ -17,6 +17,10 @@
 #define CGP_PLAYBOOK_VERSION   1
 #define CGP_PLAYBOOK_MAX_RULES 256	  /* keeps the engine's per-cgroup state bounded */
 #define CGP_PLAYBOOK_MAX_BYTES (1u << 20) /* a larger file is a mistake, not a playbook */
+/* A playbook nests 4 deep (top, rules, rule, band) and 256 rules take ~6,000 nodes: anything far past that is
+ * refused where it crosses the bound, in time linear in the file (playbook/yaml_load.h says why it matters). */
+#define CGP_PLAYBOOK_MAX_DEPTH 32
+#define CGP_PLAYBOOK_MAX_NODES 16384
 
 enum cgp_cmp {
 	CGP_CMP_ABOVE = 1,   /* value > above */

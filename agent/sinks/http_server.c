@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* HTTP in the agent's own event loop: libmicrohttpd with MHD_USE_EPOLL and no thread, as in its
- * suspend_resume_epoll.c example. An event stream whose consumer has everything is suspended; the next run
+ * suspend_resume_epoll.c example. The listening socket is ours: each accepted connection is admitted
+ * (http_conns.h) and handed to one of two libmicrohttpd daemons, the main one or the /healthz-only reserve.
+ * New TLS files start a new pair of daemons for new connections; the old pair serves its connections (event
+ * streams included) until they end. An event stream whose consumer has everything is suspended; the next run
  * after the ring grew resumes it. */
 #include <errno.h>
 #include <inttypes.h>
@@ -12,6 +15,8 @@
 #include <strings.h>
 #include <time.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
@@ -23,6 +28,8 @@
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
+#include "lib/watched_file.h"
+#include "sinks/http_parse.h"
 #include "sinks/http_server.h"
 #include "sinks/metrics.h"
 
@@ -32,6 +39,33 @@
 #define GZIP_MEMLVL  6
 #define EVENTS_TYPE  "application/vnd.google.protobuf; proto=cgpulse.v1.Event; encoding=delimited"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
+
+#define ACCEPT_BATCH	   64		 /* connections accepted per run: the loop never spins on a flood */
+#define ACCEPT_PAUSE_NS	   100000000ULL	 /* after accept(2) fails (EMFILE...): the backlog waits, the loop does not */
+#define RESERVE_HEADER_NS  2000000000ULL /* a reserve slot is for a probe, which sends its request at once */
+#define RESERVE_MIN_AGE_NS 50000000ULL	 /* a probe has sent its request by then, and is read before evictions */
+#define FILE_CHECK_NS	   1000000000ULL /* TLS and token files are looked at once a second at most */
+#define CRED_MAX_BYTES	   (1u << 20)
+
+enum { MAIN, RESERVE };
+
+struct gen;
+
+/* What a daemon's callbacks get: the server, and which daemon of which generation they serve. */
+struct dctx {
+	struct cgp_http *h;
+	struct gen *g;
+	bool reserve;
+};
+
+/* A pair of daemons started with one set of TLS credentials; the newest takes new connections. */
+struct gen {
+	struct MHD_Daemon *d[2]; /* MAIN, RESERVE */
+	struct dctx ctx[2];
+	char *cert, *key; /* PEM, NUL-terminated; NULL without TLS */
+	unsigned conns;	  /* connections its daemons hold */
+	struct gen *next; /* older generations, serving their last connections */
+};
 
 struct stream {
 	struct cgp_http *h;
@@ -45,67 +79,48 @@ struct stream {
 };
 
 struct cgp_http {
-	struct MHD_Daemon *d;
-	/* what the agent polls: libmicrohttpd's epoll fd. A resumed connection does not make it readable in
-	 * external-epoll mode, so after resuming streams the next run is due at once (woken). */
+	int lfd;
+	bool paused; /* lfd out of the epoll set after accept(2) failed, until paused_until */
+	uint64_t paused_until;
+	/* what the agent polls: the listener and every daemon's epoll fd. A resumed connection does not make those
+	 * readable in external-epoll mode, so after resuming streams the next run is due at once (woken). */
 	int ep;
 	bool woken;
 	int port;
 	struct cgp_http_cfg cfg;
+	struct gen *gen; /* newest first */
+	struct cgp_conns conns;
 	struct cgp_event_ring *ring;
 	uint64_t ring_seen;	/* the ring's last seq when the streams were last resumed */
 	struct stream *streams; /* every open stream, suspended or not */
 	bool closing;
 	bool healthy;
+	bool reserve_reply; /* the reply being made is the reserve's: close the connection after it */
 	char health_reason[256];
 	struct cgp_buf raw; /* one batch before compression */
 	struct cgp_buf gap; /* one encoded Gap event */
+	/* credentials: what is in force, and who the files were when read (or last refused) */
+	char *token;
+	size_t token_len;
+	struct cgp_file_sig cert_sig, key_sig, token_sig;
+	struct cgp_file_sig cert_bad, key_bad, token_bad;
+	uint64_t next_file_check;
+	char mhd_last[512]; /* libmicrohttpd's last complaint, for the reason of a refused certificate */
 	struct cgp_http_stats st;
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct cgp_http *h = cls;
 	char msg[512];
 	size_t n;
 
-	(void)cls;
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	n = strlen(msg);
 	while (n && msg[n - 1] == '\n')
 		msg[--n] = 0;
+	snprintf(h->mhd_last, sizeof(h->mhd_last), "%s", msg);
 	cgp_debug("http: %s", msg);
-}
-
-/* Accept-Encoding names gzip (or x-gzip) without q=0. */
-static bool accepts_gzip(struct MHD_Connection *c)
-{
-	const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING);
-
-	while (v && *v) {
-		size_t n = strcspn(v, ",");
-		const char *tok = v, *semi;
-		size_t tl;
-
-		v += n + (v[n] == ',');
-		while (n && (*tok == ' ' || *tok == '\t'))
-			tok++, n--;
-		semi = memchr(tok, ';', n);
-		tl = semi ? (size_t)(semi - tok) : n;
-		while (tl && (tok[tl - 1] == ' ' || tok[tl - 1] == '\t'))
-			tl--;
-		if (!((tl == 4 && !strncasecmp(tok, "gzip", 4)) || (tl == 6 && !strncasecmp(tok, "x-gzip", 6))))
-			continue;
-		if (semi) {
-			const char *q = semi + 1;
-
-			while (*q == ' ' || *q == '\t')
-				q++;
-			if ((q[0] == 'q' || q[0] == 'Q') && q[1] == '=' && strtod(q + 2, NULL) <= 0)
-				return false;
-		}
-		return true;
-	}
-	return false;
 }
 
 /* Appends the deflate output of in[0..len) with the given flush to out. */
@@ -142,12 +157,22 @@ static int gzip_once(const void *in, size_t len, struct cgp_buf *out)
 	return err;
 }
 
+static enum MHD_Result queue(struct MHD_Connection *c, struct cgp_http *h, unsigned status, struct MHD_Response *r)
+{
+	enum MHD_Result ret;
+
+	if (h->reserve_reply)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	ret = MHD_queue_response(c, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *c, struct cgp_http *h, enum cgp_http_endpoint ep, unsigned status,
 			     const char *type, const void *body, size_t len, bool gzip)
 {
 	struct cgp_buf z = CGP_BUF_INIT;
 	struct MHD_Response *r;
-	enum MHD_Result ret;
 
 	if (status >= 400)
 		h->st.errors[ep]++;
@@ -169,9 +194,9 @@ static enum MHD_Result reply(struct MHD_Connection *c, struct cgp_http *h, enum 
 		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ep == CGP_HTTP_EP_EVENTS ? "GET" : "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
-	return ret;
+	if (status == MHD_HTTP_UNAUTHORIZED)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"cgpulse\"");
+	return queue(c, h, status, r);
 }
 
 static enum MHD_Result reply_text(struct MHD_Connection *c, struct cgp_http *h, enum cgp_http_endpoint ep,
@@ -193,13 +218,41 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, struct cgp_http *h, 
 	return reply(c, h, ep, status, "text/plain; charset=utf-8", body, (size_t)n, false);
 }
 
+static bool accepts_gzip(struct MHD_Connection *c)
+{
+	return cgp_http_accepts_gzip(MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_ACCEPT_ENCODING));
+}
+
+/* The bearer token, when the endpoint wants one: NULL to go on, else the 401/403 already queued (as *ret). */
+static bool refused_auth(struct cgp_http *h, struct MHD_Connection *c, enum cgp_http_endpoint ep, enum MHD_Result *ret)
+{
+	const char *v;
+	size_t off, len;
+
+	if (!h->token || !(ep == CGP_HTTP_EP_EVENTS || (ep == CGP_HTTP_EP_METRICS && h->cfg.auth_metrics)))
+		return false;
+	v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+	if (!v || !cgp_http_bearer(v, &off, &len)) {
+		h->st.auth_missing++;
+		*ret =
+		    reply_text(c, h, ep, MHD_HTTP_UNAUTHORIZED,
+			       "this endpoint wants \"Authorization: Bearer TOKEN\" (the agent's --http-token-file)\n");
+		return true;
+	}
+	if (!cgp_http_token_equal(v + off, len, h->token, h->token_len)) {
+		h->st.auth_wrong++;
+		*ret = reply_text(c, h, ep, MHD_HTTP_FORBIDDEN, "wrong token\n");
+		return true;
+	}
+	return false;
+}
+
 static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *c)
 {
 	struct cgp_buf body = CGP_BUF_INIT;
+	struct cgp_http_stats st;
 	enum MHD_Result ret;
 	int err;
-
-	struct cgp_http_stats st;
 
 	if (!h->cfg.metrics)
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
@@ -324,7 +377,6 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 	struct cgp_event_ring_stats rs;
 	struct MHD_Response *r;
 	struct stream *s;
-	enum MHD_Result ret;
 	uint64_t after;
 	char hdr[32];
 
@@ -332,11 +384,7 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 		return reply_text(c, h, CGP_HTTP_EP_EVENTS, MHD_HTTP_SERVICE_UNAVAILABLE, "no event stream here\n");
 	cgp_event_ring_get_stats(h->ring, &rs);
 	if (since) {
-		char *end;
-
-		errno = 0;
-		after = strtoull(since, &end, 10);
-		if (!*since || *end || errno || *since == '-')
+		if (cgp_http_parse_since(since, &after))
 			return reply_text(c, h, CGP_HTTP_EP_EVENTS, MHD_HTTP_BAD_REQUEST,
 					  "since=%.40s: not a sequence number\n", since);
 		/* an agent restart starts seq again at 1: an old consumer must not wait for seqs that never come */
@@ -390,22 +438,33 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 	MHD_add_response_header(r, "X-Cgpulse-Instance-Id", h->cfg.instance_id);
 	snprintf(hdr, sizeof(hdr), "%" PRIu64, rs.last_seq);
 	MHD_add_response_header(r, "X-Cgpulse-Last-Seq", hdr);
-	ret = MHD_queue_response(c, MHD_HTTP_OK, r);
-	MHD_destroy_response(r);
-	return ret;
+	return queue(c, h, MHD_HTTP_OK, r);
+}
+
+static struct cgp_conn *conn_of(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+	return ci ? ci->socket_context : NULL;
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url, const char *method,
 				  const char *version, const char *upload, size_t *upload_size, void **state)
 {
 	static int seen;
-	struct cgp_http *h = cls;
+	const struct dctx *x = cls;
+	struct cgp_http *h = x->h;
 	enum cgp_http_endpoint ep = CGP_HTTP_EP_OTHER;
 	bool get = !strcmp(method, MHD_HTTP_METHOD_GET), head = !strcmp(method, MHD_HTTP_METHOD_HEAD);
+	enum MHD_Result ret;
 
 	(void)version;
 	(void)upload;
 	if (!*state) { /* headers only so far: answer once any request body is read (and ignored) */
+		struct cgp_conn *k = conn_of(c);
+
+		if (k) /* the header deadline is met */
+			cgp_conns_request_started(k);
 		*state = &seen;
 		return MHD_YES;
 	}
@@ -420,23 +479,65 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	else if (!strcmp(url, "/v1/events"))
 		ep = CGP_HTTP_EP_EVENTS;
 	h->st.requests[ep]++;
-	if (ep == CGP_HTTP_EP_OTHER)
-		return reply_text(c, h, ep, MHD_HTTP_NOT_FOUND, "not found; try /metrics, /healthz, /v1/events\n");
-	if (!get && !(head && ep != CGP_HTTP_EP_EVENTS))
-		return reply_text(c, h, ep, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed\n", method);
-	switch (ep) {
-	case CGP_HTTP_EP_METRICS:
-		return serve_metrics(h, c);
-	case CGP_HTTP_EP_HEALTHZ:
-		return serve_healthz(h, c);
-	default:
-		return serve_events(h, c);
-	}
+	h->reserve_reply = x->reserve;
+	if (x->reserve && !(ep == CGP_HTTP_EP_HEALTHZ && (get || head)))
+		ret = reply_text(c, h, ep, MHD_HTTP_SERVICE_UNAVAILABLE,
+				 "busy: connection limits reached; only /healthz is answered on this connection\n");
+	else if (ep == CGP_HTTP_EP_OTHER)
+		ret = reply_text(c, h, ep, MHD_HTTP_NOT_FOUND, "not found; try /metrics, /healthz, /v1/events\n");
+	else if (!get && !(head && ep != CGP_HTTP_EP_EVENTS))
+		ret = reply_text(c, h, ep, MHD_HTTP_METHOD_NOT_ALLOWED, "%s not allowed\n", method);
+	else if (refused_auth(h, c, ep, &ret))
+		;
+	else if (ep == CGP_HTTP_EP_METRICS)
+		ret = serve_metrics(h, c);
+	else if (ep == CGP_HTTP_EP_HEALTHZ)
+		ret = serve_healthz(h, c);
+	else
+		ret = serve_events(h, c);
+	h->reserve_reply = false;
+	return ret;
 }
 
-static int mhd_fd(const struct cgp_http *h)
+/* libmicrohttpd took or let go of a connection we handed it: tie it to our record by its fd. */
+static void on_conn_notify(void *cls, struct MHD_Connection *c, void **socket_context,
+			   enum MHD_ConnectionNotificationCode code)
 {
-	const union MHD_DaemonInfo *i = MHD_get_daemon_info(h->d, MHD_DAEMON_INFO_EPOLL_FD);
+	const struct dctx *x = cls;
+	struct cgp_conn *k;
+
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+
+		k = ci ? cgp_conns_by_fd(&x->h->conns, ci->connect_fd) : NULL;
+		*socket_context = k;
+		if (k)
+			x->g->conns++;
+		return;
+	}
+	k = *socket_context;
+	*socket_context = NULL;
+	if (!k)
+		return;
+	x->g->conns--;
+	cgp_conns_closed(&x->h->conns, k);
+}
+
+/* A request is over (answered, or its connection gone): a kept-alive connection waits for the next headers. */
+static void on_completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
+{
+	struct cgp_conn *k = conn_of(c);
+
+	(void)cls;
+	(void)state;
+	(void)toe;
+	if (k)
+		cgp_conns_request_done(k, cgp_mono_ns());
+}
+
+static int mhd_fd(struct MHD_Daemon *d)
+{
+	const union MHD_DaemonInfo *i = MHD_get_daemon_info(d, MHD_DAEMON_INFO_EPOLL_FD);
 
 	return i ? i->epoll_fd : -1;
 }
@@ -448,16 +549,210 @@ static int watch(int ep, int fd)
 	return fd < 0 ? -1 : epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
 }
 
+static void gen_free(struct cgp_http *h, struct gen *g)
+{
+	for (int i = MAIN; i <= RESERVE; i++) {
+		if (!g->d[i])
+			continue;
+		epoll_ctl(h->ep, EPOLL_CTL_DEL, mhd_fd(g->d[i]), NULL);
+		MHD_stop_daemon(g->d[i]);
+	}
+	free(g->cert);
+	free(g->key);
+	free(g);
+}
+
+/* A pair of daemons; takes cert and key (NULL: plain HTTP). NULL with the reason in why. */
+static struct gen *gen_start(struct cgp_http *h, char *cert, char *key, char *why, size_t whylen)
+{
+	struct gen *g = calloc(1, sizeof(*g));
+	unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG | MHD_USE_NO_LISTEN_SOCKET;
+
+	if (!g) {
+		free(cert);
+		free(key);
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	g->cert = cert;
+	g->key = key;
+	if (cert)
+		flags |= MHD_USE_TLS;
+	for (int i = MAIN; i <= RESERVE; i++) {
+		/* the pools are bounded by http_conns.h; libmicrohttpd's own limit only backs that up (connections
+		 * being closed still count there) */
+		unsigned limit = (i == MAIN ? h->cfg.max_connections : h->cfg.reserve) + h->cfg.reserve + 8;
+		unsigned idle = i == MAIN ? h->cfg.idle_timeout_s : (unsigned)(RESERVE_HEADER_NS / 1000000000ULL);
+		struct MHD_OptionItem ops[] = {
+		    {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)limit, NULL},
+		    {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)idle, NULL},
+		    {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_conn_notify, &g->ctx[i]},
+		    {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, &g->ctx[i]},
+		    {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, h},
+		    {cert ? MHD_OPTION_HTTPS_MEM_KEY : MHD_OPTION_END, 0, key},
+		    {MHD_OPTION_HTTPS_MEM_CERT, 0, cert},
+		    {MHD_OPTION_END, 0, NULL},
+		};
+
+		g->ctx[i] = (struct dctx){.h = h, .g = g, .reserve = i == RESERVE};
+		h->mhd_last[0] = 0;
+		g->d[i] = MHD_start_daemon(flags, 0, NULL, NULL, on_request, &g->ctx[i], MHD_OPTION_ARRAY, ops,
+					   MHD_OPTION_END);
+		if (!g->d[i] || watch(h->ep, mhd_fd(g->d[i]))) {
+			snprintf(why, whylen, "libmicrohttpd could not start%s%s", h->mhd_last[0] ? ": " : "",
+				 h->mhd_last);
+			gen_free(h, g);
+			return NULL;
+		}
+	}
+	g->next = h->gen;
+	h->gen = g;
+	return g;
+}
+
+/* Old generations whose last connection ended are stopped. */
+static void gen_reap(struct cgp_http *h)
+{
+	if (!h->gen)
+		return;
+	for (struct gen **p = &h->gen->next; *p;) {
+		struct gen *g = *p;
+
+		if (g->conns) {
+			p = &g->next;
+			continue;
+		}
+		*p = g->next;
+		gen_free(h, g);
+	}
+}
+
+/* Reads the TLS files; 0 with the PEM texts, or -errno with why. */
+static int read_tls(struct cgp_http *h, char **cert, char **key, struct cgp_file_sig *cs, struct cgp_file_sig *ks,
+		    char *why, size_t whylen)
+{
+	size_t n;
+	int err = cgp_file_read(h->cfg.tls_cert, CRED_MAX_BYTES, cert, &n, cs, why, whylen);
+
+	if (!err)
+		err = cgp_file_read(h->cfg.tls_key, CRED_MAX_BYTES, key, &n, ks, why, whylen);
+	if (err) {
+		free(*cert);
+		*cert = *key = NULL;
+	}
+	return err;
+}
+
+static int read_token(struct cgp_http *h, struct cgp_file_sig *sig, char *why, size_t whylen)
+{
+	char *buf;
+	size_t n, off, len;
+	int err = cgp_file_read(h->cfg.token_file, 64 << 10, &buf, &n, sig, why, whylen);
+
+	if (err)
+		return err;
+	if (cgp_http_token_from_file(buf, n, &off, &len)) {
+		snprintf(why, whylen, "%s: no token in it (1 to 4096 visible ASCII characters, nothing else)",
+			 h->cfg.token_file);
+		free(buf);
+		return -EINVAL;
+	}
+	memmove(buf, buf + off, len);
+	buf[len] = 0;
+	free(h->token);
+	h->token = buf;
+	h->token_len = len;
+	return 0;
+}
+
+/* Files that changed since they were read (and not refused as they are now) are taken: a certificate starts a
+ * new generation of daemons; a bad one is refused, logged once, and the credentials in force stay. */
+static void check_files(struct cgp_http *h)
+{
+	struct cgp_file_sig cs, ks, ts;
+	char why[512];
+
+	if (h->cfg.tls_cert) {
+		cgp_file_sig_of(h->cfg.tls_cert, &cs);
+		cgp_file_sig_of(h->cfg.tls_key, &ks);
+		if ((!cgp_file_sig_equal(&cs, &h->cert_sig) || !cgp_file_sig_equal(&ks, &h->key_sig)) &&
+		    !(cgp_file_sig_equal(&cs, &h->cert_bad) && cgp_file_sig_equal(&ks, &h->key_bad))) {
+			char *cert, *key;
+
+			if (read_tls(h, &cert, &key, &cs, &ks, why, sizeof(why)) ||
+			    !gen_start(h, cert, key, why, sizeof(why))) {
+				h->cert_bad = cs;
+				h->key_bad = ks;
+				h->st.tls_reloads_failed++;
+				cgp_err("http: new TLS files refused (%s); the certificate in force stays", why);
+			} else {
+				h->cert_sig = cs;
+				h->key_sig = ks;
+				h->st.tls_reloads++;
+				cgp_info("http: new TLS certificate from %s in force for new connections",
+					 h->cfg.tls_cert);
+			}
+		}
+	}
+	if (h->cfg.token_file) {
+		cgp_file_sig_of(h->cfg.token_file, &ts);
+		if (!cgp_file_sig_equal(&ts, &h->token_sig) && !cgp_file_sig_equal(&ts, &h->token_bad)) {
+			if (read_token(h, &ts, why, sizeof(why))) {
+				h->token_bad = ts;
+				h->st.token_reloads_failed++;
+				cgp_err("http: new token file refused (%s); the token in force stays", why);
+			} else {
+				h->token_sig = ts;
+				h->st.token_reloads++;
+				cgp_info("http: new token from %s in force", h->cfg.token_file);
+			}
+		}
+	}
+}
+
+static bool is_loopback(int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl))
+		return false;
+	if (ss.ss_family == AF_INET)
+		return (ntohl(((struct sockaddr_in *)&ss)->sin_addr.s_addr) >> 24) == 127;
+	return ss.ss_family == AF_INET6 && IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&ss)->sin6_addr);
+}
+
+static int start_credentials(struct cgp_http *h, char *why, size_t whylen)
+{
+	char *cert = NULL, *key = NULL;
+	int err;
+
+	if (!h->cfg.tls_cert != !h->cfg.tls_key) {
+		snprintf(why, whylen, "TLS wants both a certificate and a key (--http-tls-cert, --http-tls-key)");
+		return -EINVAL;
+	}
+	if (h->cfg.tls_cert && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		snprintf(why, whylen, "this libmicrohttpd was built without TLS");
+		return -ENOTSUP;
+	}
+	if (h->cfg.token_file && (err = read_token(h, &h->token_sig, why, whylen)))
+		return err;
+	if (h->cfg.tls_cert && (err = read_tls(h, &cert, &key, &h->cert_sig, &h->key_sig, why, whylen)))
+		return err;
+	h->st.tls = h->cfg.tls_cert != NULL;
+	return gen_start(h, cert, key, why, whylen) ? 0 : -EINVAL;
+}
+
 struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t whylen)
 {
 	struct cgp_http *h = calloc(1, sizeof(*h));
-	int fd;
+	struct cgp_conns_cfg cc;
 
 	if (!h) {
 		snprintf(why, whylen, "out of memory");
 		return NULL;
 	}
-	h->ep = -1;
+	h->ep = h->lfd = -1;
 	h->cfg = *cfg;
 	h->ring = cfg->ring;
 	if (!h->cfg.addr)
@@ -470,36 +765,55 @@ struct cgp_http *cgp_http_new(const struct cgp_http_cfg *cfg, char *why, size_t 
 		h->cfg.max_streams = 16;
 	if (!h->cfg.max_connections)
 		h->cfg.max_connections = 64;
+	if (!h->cfg.max_per_client)
+		h->cfg.max_per_client = 8;
+	if (!h->cfg.reserve)
+		h->cfg.reserve = 4;
+	if (!h->cfg.header_timeout_s)
+		h->cfg.header_timeout_s = 10;
 	if (!h->cfg.idle_timeout_s)
 		h->cfg.idle_timeout_s = 60;
 	if (!h->cfg.stream_sndbuf || h->cfg.stream_sndbuf > INT_MAX)
 		h->cfg.stream_sndbuf = 256u << 10;
 	snprintf(h->health_reason, sizeof(h->health_reason), "starting");
-	fd = cgp_tcp_listen(h->cfg.addr, 64, why, whylen);
-	if (fd < 0)
-		goto fail;
-	h->port = cgp_tcp_local_port(fd);
-	h->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
-				h, MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT, h->cfg.max_connections,
-				MHD_OPTION_CONNECTION_TIMEOUT, h->cfg.idle_timeout_s, MHD_OPTION_EXTERNAL_LOGGER,
-				mhd_log, NULL, MHD_OPTION_END);
-	if (!h->d) {
-		close(fd);
-		snprintf(why, whylen, "%s: libmicrohttpd could not start", h->cfg.addr);
-		goto fail;
+	cc = (struct cgp_conns_cfg){
+	    .max_main = h->cfg.max_connections,
+	    .max_per_client = h->cfg.max_per_client,
+	    .reserve = h->cfg.reserve,
+	    .header_ns = h->cfg.header_timeout_s * 1000000000ULL,
+	    .reserve_header_ns = RESERVE_HEADER_NS,
+	    .reserve_min_age_ns = RESERVE_MIN_AGE_NS,
+	};
+	if (cgp_conns_init(&h->conns, &cc)) {
+		snprintf(why, whylen, "out of memory");
+		free(h);
+		return NULL;
 	}
 	h->ep = epoll_create1(EPOLL_CLOEXEC);
-	if (h->ep < 0 || watch(h->ep, mhd_fd(h))) {
+	if (h->ep < 0) {
 		snprintf(why, whylen, "epoll for HTTP: %s", strerror(errno));
 		goto fail;
 	}
+	h->lfd = cgp_tcp_listen(h->cfg.addr, 128, why, whylen);
+	if (h->lfd < 0)
+		goto fail;
+	h->port = cgp_tcp_local_port(h->lfd);
+	if (start_credentials(h, why, whylen))
+		goto fail;
+	if (watch(h->ep, h->lfd)) {
+		snprintf(why, whylen, "epoll for HTTP: %s", strerror(errno));
+		goto fail;
+	}
+	if (!is_loopback(h->lfd) && !h->token)
+		cgp_info("http: %s serves /v1/events (every pod's names and OOM kills) to anyone who reaches it; "
+			 "--http-token-file wants a token for it",
+			 h->cfg.addr);
+	if (!is_loopback(h->lfd) && h->token && !h->st.tls)
+		cgp_info("http: the token crosses the network in clear on %s; --http-tls-cert/--http-tls-key",
+			 h->cfg.addr);
 	return h;
 fail:
-	if (h->d)
-		MHD_stop_daemon(h->d);
-	if (h->ep > 0)
-		close(h->ep);
-	free(h);
+	cgp_http_free(h);
 	return NULL;
 }
 
@@ -515,11 +829,23 @@ void cgp_http_free(struct cgp_http *h)
 			MHD_resume_connection(s->conn);
 		}
 	}
-	MHD_run(h->d);
-	MHD_stop_daemon(h->d);
-	close(h->ep);
+	for (struct gen *g = h->gen; g; g = g->next)
+		for (int i = MAIN; i <= RESERVE; i++)
+			MHD_run(g->d[i]);
+	while (h->gen) {
+		struct gen *g = h->gen;
+
+		h->gen = g->next;
+		gen_free(h, g);
+	}
+	if (h->lfd >= 0)
+		close(h->lfd);
+	if (h->ep >= 0)
+		close(h->ep);
+	cgp_conns_free(&h->conns);
 	cgp_buf_free(&h->raw);
 	cgp_buf_free(&h->gap);
+	free(h->token);
 	free(h);
 }
 
@@ -533,15 +859,39 @@ int cgp_http_port(const struct cgp_http *h)
 	return h->port;
 }
 
+static int ms_until(uint64_t ns)
+{
+	uint64_t ms = (ns + 999999) / 1000000;
+
+	return ms < INT_MAX ? (int)ms : INT_MAX;
+}
+
 int cgp_http_timeout_ms(struct cgp_http *h)
 {
-	MHD_UNSIGNED_LONG_LONG ms;
+	uint64_t now = cgp_mono_ns(), d;
+	int best = -1;
 
 	if (h->woken)
 		return 0;
-	if (MHD_get_timeout(h->d, &ms) != MHD_YES)
-		return -1;
-	return ms < INT_MAX ? (int)ms : INT_MAX;
+	for (struct gen *g = h->gen; g; g = g->next) {
+		for (int i = MAIN; i <= RESERVE; i++) {
+			MHD_UNSIGNED_LONG_LONG ms;
+
+			if (MHD_get_timeout(g->d[i], &ms) != MHD_YES)
+				continue;
+			if (best < 0 || ms < (MHD_UNSIGNED_LONG_LONG)best)
+				best = ms < INT_MAX ? (int)ms : INT_MAX;
+		}
+	}
+	d = cgp_conns_next_deadline_ns(&h->conns, now);
+	if (d != UINT64_MAX && (best < 0 || ms_until(d) < best))
+		best = ms_until(d);
+	if (h->paused) {
+		d = h->paused_until > now ? h->paused_until - now : 0;
+		if (best < 0 || ms_until(d) < best)
+			best = ms_until(d);
+	}
+	return best;
 }
 
 /* The ring grew since the streams were last resumed: resume the ones waiting, and be run again at once (a
@@ -566,11 +916,86 @@ static void resume_streams(struct cgp_http *h)
 	}
 }
 
+/* How many connections it handed to the daemons. */
+static int accept_some(struct cgp_http *h, uint64_t now)
+{
+	int added = 0;
+
+	for (int i = 0; i < ACCEPT_BATCH; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		struct cgp_conn *k, *evict;
+		bool oom;
+		int fd = accept4(h->lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return added;
+			/* out of fds or memory: the connection stays queued and the listener readable, so the loop
+			 * would spin on it; it waits a moment instead (connections closing meanwhile free fds) */
+			h->conns.refused[CGP_REFUSED_ACCEPT_ERROR]++;
+			cgp_debug("http: accept: %s; accepting again in %llu ms", strerror(errno),
+				  ACCEPT_PAUSE_NS / 1000000ULL);
+			epoll_ctl(h->ep, EPOLL_CTL_DEL, h->lfd, NULL);
+			h->paused = true;
+			h->paused_until = now + ACCEPT_PAUSE_NS;
+			return added;
+		}
+		k = cgp_conns_admit(&h->conns, fd, cgp_http_client_key((struct sockaddr *)&ss, sl), now, &evict, &oom);
+		if (evict) /* its daemon sees the end and closes it on its next run */
+			shutdown(evict->fd, SHUT_RDWR);
+		if (!k) {
+			close(fd);
+			continue;
+		}
+		k->owner = h->gen;
+		/* on failure libmicrohttpd closed fd; whether it told us (closed) or not, the record must go */
+		if (MHD_add_connection(h->gen->d[k->reserve ? RESERVE : MAIN], fd, (struct sockaddr *)&ss, sl) ==
+		    MHD_YES)
+			added++;
+		else if (cgp_conns_by_fd(&h->conns, fd) == k)
+			cgp_conns_closed(&h->conns, k);
+	}
+	return added;
+}
+
+static int run_daemons(struct cgp_http *h)
+{
+	int err = 0;
+
+	for (struct gen *g = h->gen; g; g = g->next)
+		for (int i = MAIN; i <= RESERVE; i++)
+			if (MHD_run(g->d[i]) != MHD_YES)
+				err = -EIO;
+	return err;
+}
+
 int cgp_http_run(struct cgp_http *h)
 {
+	uint64_t now = cgp_mono_ns();
+	struct cgp_conn *k;
+	int err;
+
 	h->woken = false;
+	if ((h->cfg.tls_cert || h->cfg.token_file) && now >= h->next_file_check) {
+		h->next_file_check = now + FILE_CHECK_NS;
+		check_files(h);
+	}
+	/* past the header deadline: shut down, so its daemon closes it on this run */
+	while ((k = cgp_conns_next_expired(&h->conns, now)))
+		shutdown(k->fd, SHUT_RDWR);
 	resume_streams(h);
-	return MHD_run(h->d) == MHD_YES ? 0 : -EIO;
+	/* requests already in are read before new connections are admitted: a probe waiting in the reserve is
+	 * answered before a newcomer could take its slot */
+	err = run_daemons(h);
+	if (h->paused && now >= h->paused_until && !watch(h->ep, h->lfd))
+		h->paused = false;
+	if (!h->paused && accept_some(h, now) && run_daemons(h))
+		err = -EIO;
+	gen_reap(h);
+	return err;
 }
 
 void cgp_http_set_health(struct cgp_http *h, bool ok, const char *reason)
@@ -587,6 +1012,9 @@ void cgp_http_get_stats(const struct cgp_http *h, struct cgp_http_stats *st)
 	struct cgp_event_ring_stats rs;
 
 	*st = h->st;
+	memcpy(st->refused, h->conns.refused, sizeof(st->refused));
+	st->conns_main = h->conns.n_main;
+	st->conns_reserve = h->conns.n_reserve;
 	if (!h->ring)
 		return;
 	cgp_event_ring_get_stats(h->ring, &rs);

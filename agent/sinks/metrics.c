@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ struct cg {
 	uint64_t voluntary, involuntary;
 	uint64_t runq[CGP_RUNQ_SLOTS]; /* cumulative over every window seen: a histogram is a counter */
 	double runq_sum_s;
+	/* figures the kernel may lack, each under its flag (struct cgp_sample's has_ flags) */
+	bool has_mem_stat, has_swap, has_mem_events, has_events_high, has_events_group_kill;
+	uint64_t working_set, inactive_file, anon, file, swap;
+	uint64_t ev_max, ev_oom, ev_high, ev_group_kill;
+	bool has_cpu_bandwidth, has_cpu_user_system, has_psi;
+	uint64_t periods, throttled_periods, throttled_ns, user_ns, system_ns;
+	uint64_t psi_ns[CGP_PSI_MAX];
 };
 
 struct cgp_metrics {
@@ -172,6 +180,29 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 	c->oom_kills = s->oom_kills;
 	c->voluntary = s->voluntary_switches;
 	c->involuntary = s->involuntary_switches;
+	c->has_mem_stat = s->has_mem_stat;
+	c->working_set = s->mem_working_set_bytes;
+	c->inactive_file = s->mem_inactive_file_bytes;
+	c->anon = s->mem_anon_bytes;
+	c->file = s->mem_file_bytes;
+	c->has_swap = s->has_swap;
+	c->swap = s->mem_swap_bytes;
+	c->has_mem_events = s->has_mem_events;
+	c->ev_max = s->mem_events_max;
+	c->ev_oom = s->mem_events_oom;
+	c->has_events_high = s->has_mem_events_high;
+	c->ev_high = s->mem_events_high;
+	c->has_events_group_kill = s->has_mem_events_oom_group_kill;
+	c->ev_group_kill = s->mem_events_oom_group_kill;
+	c->has_cpu_bandwidth = s->has_cpu_bandwidth;
+	c->periods = s->cpu_periods;
+	c->throttled_periods = s->cpu_throttled_periods;
+	c->throttled_ns = s->cpu_throttled_ns;
+	c->has_cpu_user_system = s->has_cpu_user_system;
+	c->user_ns = s->cpu_user_ns;
+	c->system_ns = s->cpu_system_ns;
+	c->has_psi = s->has_psi;
+	memcpy(c->psi_ns, s->psi_total_ns, sizeof(c->psi_ns));
 	for (unsigned i = 0; i < CGP_RUNQ_SLOTS; i++) {
 		if (!s->runq_hist_window[i])
 			continue;
@@ -205,6 +236,140 @@ static int by_id(const void *a, const void *b)
 static void family(struct cgp_text *w, const char *name, const char *type, const char *help)
 {
 	cgp_text_printf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* A family of whole numbers, one series per cgroup that has the figure: the flag and value at these offsets of
+ * struct cg. extra labels (may be "") follow the cgroup's. Written only when some cgroup has the figure. */
+static void u64_family(struct cgp_text *w, struct cg **v, size_t n, const char *name, const char *extra,
+		       const char *type, const char *help, bool *written, size_t has_off, size_t val_off)
+{
+	for (size_t i = 0; i < n; i++) {
+		const char *c = (const char *)v[i];
+
+		if (!*(const bool *)(c + has_off))
+			continue;
+		if (!*written)
+			family(w, name, type, help);
+		*written = true;
+		cgp_text_printf(w, "%s{%s%s} %" PRIu64 "\n", name, v[i]->labels, extra,
+				*(const uint64_t *)(c + val_off));
+	}
+}
+
+#define CG_FIG(has, val) offsetof(struct cg, has), offsetof(struct cg, val)
+
+/* As u64_family, for a time in ns written as exact seconds. */
+static void seconds_family(struct cgp_text *w, struct cg **v, size_t n, const char *name, const char *help,
+			   size_t has_off, size_t val_off)
+{
+	bool written = false;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *c = (const char *)v[i];
+
+		if (!*(const bool *)(c + has_off))
+			continue;
+		if (!written)
+			family(w, name, "counter", help);
+		written = true;
+		cgp_text_printf(w, "%s{%s} ", name, v[i]->labels);
+		put_ns_as_s(w, *(const uint64_t *)(c + val_off));
+		cgp_text_puts(w, "\n");
+	}
+}
+
+/* PSI: one family, a series per resource and kind. */
+static void render_pressure(struct cgp_text *w, struct cg **v, size_t n)
+{
+	static const char *const label[CGP_PSI_MAX] = {
+	    [CGP_PSI_CPU_SOME] = "resource=\"cpu\",kind=\"some\"",
+	    [CGP_PSI_CPU_FULL] = "resource=\"cpu\",kind=\"full\"",
+	    [CGP_PSI_MEM_SOME] = "resource=\"memory\",kind=\"some\"",
+	    [CGP_PSI_MEM_FULL] = "resource=\"memory\",kind=\"full\"",
+	    [CGP_PSI_IO_SOME] = "resource=\"io\",kind=\"some\"",
+	    [CGP_PSI_IO_FULL] = "resource=\"io\",kind=\"full\"",
+	};
+	bool written = false;
+
+	for (int k = 0; k < CGP_PSI_MAX; k++)
+		for (size_t i = 0; i < n; i++) {
+			if (!v[i]->has_psi)
+				continue;
+			if (!written)
+				family(w, "cgpulse_cgroup_pressure_seconds_total", "counter",
+				       "Pressure stall time (cpu/memory/io.pressure total=): some = at least one task "
+				       "stalled on the resource, full = all non-idle tasks at once; the root's is the "
+				       "system's.");
+			written = true;
+			cgp_text_printf(w, "cgpulse_cgroup_pressure_seconds_total{%s,%s} ", v[i]->labels, label[k]);
+			put_ns_as_s(w, v[i]->psi_ns[k]);
+			cgp_text_puts(w, "\n");
+		}
+}
+
+/* CPU bandwidth (throttling) and user/system time, from cpu.stat's sources. */
+static void render_cpu(struct cgp_text *w, struct cg **v, size_t n)
+{
+	bool done = false;
+
+	u64_family(w, v, n, "cgpulse_cgroup_cpu_periods_total", "", "counter",
+		   "CFS bandwidth periods that elapsed with the cgroup runnable under a quota (cpu.stat nr_periods).",
+		   &done, CG_FIG(has_cpu_bandwidth, periods));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_cpu_throttled_periods_total", "", "counter",
+		   "CFS bandwidth periods in which the cgroup was throttled (cpu.stat nr_throttled).", &done,
+		   CG_FIG(has_cpu_bandwidth, throttled_periods));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_throttled_seconds_total",
+		       "Time the cgroup's runnable tasks were throttled (cpu.stat throttled_usec).",
+		       CG_FIG(has_cpu_bandwidth, throttled_ns));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_user_seconds_total",
+		       "CPU time in user mode since the cgroup was made (cpu.stat user_usec).",
+		       CG_FIG(has_cpu_user_system, user_ns));
+	seconds_family(w, v, n, "cgpulse_cgroup_cpu_system_seconds_total",
+		       "CPU time in the kernel since the cgroup was made (cpu.stat system_usec).",
+		       CG_FIG(has_cpu_user_system, system_ns));
+}
+
+/* The memory figures beyond usage: memory.stat, swap, memory.events. */
+static void render_memory(struct cgp_text *w, struct cg **v, size_t n)
+{
+	bool done = false;
+
+	u64_family(w, v, n, "cgpulse_cgroup_memory_working_set_bytes", "", "gauge",
+		   "Working set: memory minus inactive file pages (as the kubelet judges memory).", &done,
+		   CG_FIG(has_mem_stat, working_set));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_memory_inactive_file_bytes", "", "gauge",
+		   "Inactive file pages (memory.stat inactive_file, v1 total_inactive_file).", &done,
+		   CG_FIG(has_mem_stat, inactive_file));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_memory_anon_bytes", "", "gauge",
+		   "Anonymous memory (memory.stat anon, v1 total_rss).", &done, CG_FIG(has_mem_stat, anon));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_memory_file_bytes", "", "gauge",
+		   "Page cache (memory.stat file, v1 total_cache).", &done, CG_FIG(has_mem_stat, file));
+	done = false;
+	u64_family(w, v, n, "cgpulse_cgroup_memory_swap_bytes", "", "gauge",
+		   "Swap used (memory.swap.current, v1 memsw usage minus usage); absent where swap is not accounted.",
+		   &done, CG_FIG(has_swap, swap));
+	/* one family, one series per counter the kernel keeps for that cgroup */
+	done = false;
+	{
+		static const char help[] = "memory.events counters: high (over memory.high, v2 only), max (a charge "
+					   "hit the limit), oom (the OOM "
+					   "killer was invoked), oom_kill, oom_group_kill (v2, kernels since 5.16).";
+
+		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"high\"", "counter", help, &done,
+			   CG_FIG(has_events_high, ev_high));
+		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"max\"", "counter", help, &done,
+			   CG_FIG(has_mem_events, ev_max));
+		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom\"", "counter", help, &done,
+			   CG_FIG(has_mem_events, ev_oom));
+		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom_kill\"", "counter", help, &done,
+			   CG_FIG(has_mem_events, oom_kills));
+		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom_group_kill\"", "counter", help,
+			   &done, CG_FIG(has_events_group_kill, ev_group_kill));
+	}
 }
 
 /* The per-cgroup families; each is written only when it has at least one series. */
@@ -264,6 +429,9 @@ static void render_cgroups(struct cgp_text *w, struct cg **v, size_t n)
 		any = true;
 		cgp_text_printf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
 	}
+	render_memory(w, v, n);
+	render_cpu(w, v, n);
+	render_pressure(w, v, n);
 	if (n)
 		family(
 		    w, "cgpulse_cgroup_runq_wait_seconds", "histogram",
@@ -355,6 +523,12 @@ static const char *const endpoint_name[CGP_HTTP_EP_MAX] = {
     [CGP_HTTP_EP_OTHER] = "other",
 };
 
+static const char *const refusal_name[CGP_REFUSED_MAX] = {
+    [CGP_REFUSED_CONNECTION_LIMIT] = "connection_limit", [CGP_REFUSED_CLIENT_LIMIT] = "client_limit",
+    [CGP_REFUSED_RESERVE_FULL] = "reserve_full",	 [CGP_REFUSED_RESERVE_EVICTED] = "reserve_evicted",
+    [CGP_REFUSED_HEADER_DEADLINE] = "header_deadline",	 [CGP_REFUSED_ACCEPT_ERROR] = "accept_error",
+};
+
 static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 {
 	family(w, "cgpulse_http_requests_total", "counter", "HTTP requests by endpoint.");
@@ -377,6 +551,34 @@ static void render_http(struct cgp_text *w, const struct cgp_http_stats *h)
 	gauge(w, "cgpulse_http_ring_events", "Recent events held for /v1/events?since=.", h->ring_events);
 	gauge(w, "cgpulse_http_ring_bytes", "Bytes of recent events held for /v1/events?since=.", h->ring_bytes);
 	counter(w, "cgpulse_http_ring_evicted_total", "Events pushed out of the recent-events ring.", h->ring_evicted);
+	family(w, "cgpulse_http_connections", "gauge",
+	       "Open HTTP connections: the main pool, and the /healthz-only reserve for connections it turned away.");
+	cgp_text_printf(w, "cgpulse_http_connections{pool=\"main\"} %" PRIu64 "\n", h->conns_main);
+	cgp_text_printf(w, "cgpulse_http_connections{pool=\"reserve\"} %" PRIu64 "\n", h->conns_reserve);
+	family(
+	    w, "cgpulse_http_connections_refused_total", "counter",
+	    "HTTP connections refused or cut, by reason: turned away from the main pool (connection_limit, "
+	    "client_limit; each then tries a reserve slot), closed at once with the reserve full too (reserve_full), "
+	    "closed to make room in the reserve (reserve_evicted), headers not complete in time (header_deadline), "
+	    "accept(2) failing (accept_error).");
+	for (int r = 0; r < CGP_REFUSED_MAX; r++)
+		cgp_text_printf(w, "cgpulse_http_connections_refused_total{reason=\"%s\"} %" PRIu64 "\n",
+				refusal_name[r], h->refused[r]);
+	family(w, "cgpulse_http_auth_failures_total", "counter",
+	       "Requests refused for their bearer token: 401 without one, 403 with a wrong one.");
+	cgp_text_printf(w, "cgpulse_http_auth_failures_total{status=\"401\"} %" PRIu64 "\n", h->auth_missing);
+	cgp_text_printf(w, "cgpulse_http_auth_failures_total{status=\"403\"} %" PRIu64 "\n", h->auth_wrong);
+	gauge(w, "cgpulse_http_tls", "1 when the HTTP endpoint speaks only TLS.", h->tls);
+	family(w, "cgpulse_http_credential_reloads_total", "counter",
+	       "Changed TLS or token files taken (ok) or refused, the credentials in force staying (refused).");
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"tls\",result=\"ok\"} %" PRIu64 "\n",
+			h->tls_reloads);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"tls\",result=\"refused\"} %" PRIu64 "\n",
+			h->tls_reloads_failed);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"token\",result=\"ok\"} %" PRIu64 "\n",
+			h->token_reloads);
+	cgp_text_printf(w, "cgpulse_http_credential_reloads_total{file=\"token\",result=\"refused\"} %" PRIu64 "\n",
+			h->token_reloads_failed);
 }
 
 /* One series per Alertmanager: name{alertmanager="URL"[,extra]} v */
@@ -499,7 +701,13 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	      "v1 memory or cpu cgroups with no cgroup v2 twin of the same path in the last sweep (hybrid hosts).",
 	      c->memcg_unjoined);
 	counter(w, "cgpulse_names_resolved_by_id_total",
-		"Cgroup paths found by file handle, not learned from a mkdir event.", c->names_resolved_by_id);
+		"Cgroup paths not learned from a mkdir record, found by walking the tree again.",
+		c->names_resolved_by_id);
+	family(w, "cgpulse_cgroup_walks_total", "counter",
+	       "Walks of a cgroup hierarchy by path: cgroup2 (at start, then for ids no mkdir record named) and the v1 "
+	       "memory/cpu hierarchies (hybrid hosts: at start, then for v1 cgroups no mkdir record named).");
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"cgroup2\"} %" PRIu64 "\n", c->names_walks);
+	cgp_text_printf(w, "cgpulse_cgroup_walks_total{hierarchy=\"v1\"} %" PRIu64 "\n", c->v1_walks);
 	counter(w, "cgpulse_names_unresolved_total",
 		"Cgroup ids whose path could not be found (gone before they were named): their samples are skipped.",
 		c->names_unresolved);
@@ -517,12 +725,23 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 		c->runtime_state_errors);
 	counter(w, "cgpulse_runtime_state_evictions_total",
 		"Container names dropped from the bounded cache to stay within it.", c->runtime_state_evictions);
+	counter(w, "cgpulse_running_charge_failures_total",
+		"Runs of cgp_tick on a CPU the kernel refused: the task running there was charged only when it was "
+		"switched out.",
+		c->running_charge_failures);
 	gauge(w, "cgpulse_playbook_cgroups_tracked", "Cgroups with a pending or firing playbook rule.",
 	      c->playbook_cgroups_tracked);
 	family(w, "cgpulse_sweep_duration_seconds", "summary", "Time one sweep of every cgroup's figures takes.");
 	cgp_text_puts(w, "cgpulse_sweep_duration_seconds_sum ");
 	put_double(w, c->sweep_seconds_total);
 	cgp_text_printf(w, "\ncgpulse_sweep_duration_seconds_count %" PRIu64 "\n", c->sweeps);
+	counter(w, "cgpulse_sweeps_missed_total",
+		"Sampling intervals that passed with no sweep because the loop was busy for a whole interval.",
+		c->sweeps_missed);
+	counter(w, "cgpulse_playbook_reloads_total", "Playbook reloads asked for (SIGHUP or a changed file).",
+		c->playbook_reloads);
+	counter(w, "cgpulse_playbook_reloads_refused_total",
+		"Playbook reloads refused (a bad file): the playbook in force stayed.", c->playbook_reloads_refused);
 	family(w, "cgpulse_sweep_last_duration_seconds", "gauge", "Time the last sweep took.");
 	cgp_text_puts(w, "cgpulse_sweep_last_duration_seconds ");
 	put_double(w, c->last_sweep_seconds);

@@ -50,6 +50,8 @@ struct cgp_agent_counters {
 	uint64_t memcg_unjoined;	   /* v1 memory/cpu cgroups with no cgroup v2 twin (last sweep) */
 	uint64_t names_resolved_by_id;	   /* paths not learned from a mkdir event, found by file handle */
 	uint64_t names_unresolved;	   /* cgroup ids whose path could not be found: their samples are skipped */
+	uint64_t names_walks;		   /* walks of the cgroup2 tree by path: at start, then for unnamed ids */
+	uint64_t v1_walks;		   /* walks of a v1 hierarchy (hybrid hosts), for the v1 → v2 join */
 	uint64_t names_tombstones;	   /* removed cgroups still nameable now */
 	uint64_t names_tombstones_evicted; /* dropped before their grace period: more than CGP_TOMBSTONES_MAX */
 	uint64_t cgroup_started_lost;	   /* cgroup_started events not made: no memory to hold their place */
@@ -57,7 +59,11 @@ struct cgp_agent_counters {
 	uint64_t runtime_state_errors;	   /* of those, failed otherwise than "no such container" */
 	uint64_t runtime_state_evictions;  /* names cache entries dropped to stay within its bound */
 	uint64_t playbook_cgroups_tracked; /* cgroups with a pending or firing rule */
+	uint64_t running_charge_failures;  /* runs of cgp_tick the kernel refused (collect/running.h) */
 	uint64_t sweeps;		   /* completed sweeps */
+	uint64_t sweeps_missed;		   /* intervals with no sweep: the loop was busy for a whole interval */
+	uint64_t playbook_reloads;	   /* SIGHUP or a changed --playbook file */
+	uint64_t playbook_reloads_refused; /* of those, refused (the playbook in force stayed) */
 	double sweep_seconds_total;	   /* time spent in them */
 	double last_sweep_seconds;
 	bool alertmanager;	/* --alertmanager given: the alertmanager_* families below */

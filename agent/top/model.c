@@ -74,10 +74,18 @@ static void take_sample(struct top_model *m, const Cgpulse__V1__Sample *s, uint6
 	r->cpu_cores = s->cpu_cores;
 	r->cpu_pct = s->cpu_pct;
 	r->cpu_pct_of_node = s->cpu_pct_of && !strcmp(s->cpu_pct_of, "node");
+	/* window shares need a window: none in a cgroup's first sample (has_kernel_windows) */
+	r->has_thr = s->has_cpu_bandwidth && s->has_kernel_windows;
+	r->thr_pct = r->has_thr ? s->cpu_throttled_pct : 0;
+	r->has_psi_mem = r->has_psi_cpu = s->has_psi && s->has_kernel_windows;
+	r->psi_mem_pct = r->has_psi_mem ? s->psi_memory_some_pct : 0;
+	r->psi_cpu_pct = r->has_psi_cpu ? s->psi_cpu_some_pct : 0;
 	r->has_mem = s->has_mem;
-	r->mem_bytes = s->mem_bytes;
-	r->mem_pct = s->mem_pct;
-	r->mem_is_working_set = false;
+	/* the working set, as the playbook's default rules and the kubelet judge memory; raw usage where the kernel
+	 * gives no memory.stat figures */
+	r->mem_is_working_set = s->has_mem && s->has_mem_stat;
+	r->mem_bytes = r->mem_is_working_set ? s->mem_working_set_bytes : s->mem_bytes;
+	r->mem_pct = r->mem_is_working_set ? s->mem_working_set_pct : s->mem_pct;
 	r->oom_kills = s->has_mem ? s->oom_kills : r->oom_kills;
 }
 

@@ -1,10 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
-/* CPU time per cgroup against the kernel's own accounting (cgroup2 cpu.stat usage_usec). */
+/* CPU time per cgroup against the kernel's own accounting (cgroup2 cpu.stat usage_usec), every interval; CFS
+ * throttling and user/system time against cpu.stat. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <math.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include "agentfx.h"
 #include "cgtest.h"
@@ -93,11 +99,174 @@ static void test_cpu_ratio_two_to_one(void **state)
 	cgt_destroy(&b);
 }
 
+/* A burner pinned alone to a CPU is rarely switched out, so it is charged at each sweep (cgp_tick): every 1 s
+ * window holds what the kernel's own accounting (cpu.stat usage_usec) grew by over the same window, within 5%,
+ * for 15 windows in a row; and over all of them nothing is counted twice (the totals agree within 1%). */
+static void test_cpu_every_interval_pinned(void **state)
+{
+	const int windows = 15, cpu = (int)sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	const struct cgp_sample *s;
+	uint64_t b0, a0, b1 = 0, a1 = 0, b_first, a_first, ours = 0;
+	cpu_set_t mine, all;
+	double err, lo, hi, worst = 0;
+	pid_t burner;
+
+	(void)state;
+	if (cpu < 1) {
+		printf("SKIP: needs 2 CPUs (one for the burner alone, one for the sweeps)\n");
+		skip();
+	}
+	assert_int_equal(sched_getaffinity(0, sizeof(all), &all), 0);
+	CPU_ZERO(&mine); /* the sweeps, and this test, stay off the burner's CPU */
+	CPU_SET(0, &mine);
+	assert_int_equal(sched_setaffinity(0, sizeof(mine), &mine), 0);
+	assert_int_equal(cgt_create(&a, "pinned"), 0);
+	burner = cgt_spawn_burner(&a, cpu, windows + 3.0);
+	assert_true(burner > 0);
+	usleep(500000); /* the burner is pinned and burning */
+	/* The kernel's usage is read just before and just after each sweep: the sweep's instant lies between, so a
+	 * window's kernel delta lies between (before - after of the last sweep) and (after - before of the last sweep).
+	 * On an idle machine the two are microseconds apart; on a busy one this test may be preempted between the
+	 * sweep and the read, and the bracket says by how much, instead of a clock. */
+	b_first = b0 = cgt_cpu_usage_ns(&a);
+	assert_int_equal(fx_sweep(&fx), 0);
+	a_first = a0 = cgt_cpu_usage_ns(&a);
+	for (int i = 0; i < windows; i++) {
+		sleep(1);
+		b1 = cgt_cpu_usage_ns(&a);
+		assert_int_equal(fx_sweep(&fx), 0);
+		a1 = cgt_cpu_usage_ns(&a);
+		s = fx_find(&fx, a.id);
+		assert_non_null(s);
+		lo = b1 > a0 ? (double)(b1 - a0) : 0;
+		hi = (double)(a1 - b0);
+		err = (double)s->cpu_ns_window < lo   ? ((double)s->cpu_ns_window - lo) / lo
+		      : (double)s->cpu_ns_window > hi ? ((double)s->cpu_ns_window - hi) / hi
+						      : 0;
+		printf("# window %2d: cgpulse %.4f s, kernel %.4f .. %.4f s, error %+.3f%%\n", i + 1,
+		       s->cpu_ns_window / 1e9, lo / 1e9, hi / 1e9, err * 100);
+		if (err < 0 ? -err > worst : err > worst)
+			worst = err < 0 ? -err : err;
+		ours += s->cpu_ns_window;
+		/* the burner ran in the window (how much is the shared machine's business: the figure is judged against
+		 * the kernel's own delta, never against the clock) */
+		assert_true(lo > 50e6);
+		assert_true(err < 0.05 && err > -0.05);
+		b0 = b1;
+		a0 = a1;
+	}
+	/* over all windows nothing is counted twice: the sum lies within the kernel's delta over the same span */
+	lo = (double)(b1 - a_first);
+	hi = (double)(a1 - b_first);
+	printf("# %d windows: cgpulse %.4f s, kernel %.4f .. %.4f s, worst window %.3f%%\n", windows, ours / 1e9,
+	       lo / 1e9, hi / 1e9, worst * 100);
+	assert_true((double)ours > lo * 0.99 && (double)ours < hi * 1.01);
+	kill(burner, SIGKILL);
+	cgt_wait(burner, NULL);
+	sched_setaffinity(0, sizeof(all), &all);
+	cgt_destroy(&a);
+}
+
+/* A burner held to 0.2 cores: the throttled periods and time equal cpu.stat's, and more than half of the window's
+ * periods were throttled. */
+static void test_cpu_throttled(void **state)
+{
+	const struct cgp_sample *s;
+	uint64_t periods, throttled, throttled_ns;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "throttled"), 0);
+	assert_int_equal(cgt_set_cpu_max(&a, 20000, 100000), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	assert_true(s->has_cpu_bandwidth);
+	assert_true(s->cpu_limit_cores > 0.19 && s->cpu_limit_cores < 0.21);
+	assert_int_equal(cgt_wait(cgt_spawn_burner(&a, -1, 2.0), NULL), 0);
+	usleep(300000); /* the period timer runs on a little after the burner: let it stop */
+	assert_int_equal(fx_sweep(&fx), 0);
+	periods = cgt_cpu_stat(&a, "nr_periods");
+	throttled = cgt_cpu_stat(&a, "nr_throttled");
+	throttled_ns = cgt_cpu_stat(&a, "throttled_usec");
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	printf("# throttling: cgpulse %lu of %lu periods, %.3f s (window %lu of %lu); kernel %lu of %lu, %.3f s\n",
+	       (unsigned long)s->cpu_throttled_periods, (unsigned long)s->cpu_periods, s->cpu_throttled_ns / 1e9,
+	       (unsigned long)s->cpu_throttled_periods_window, (unsigned long)s->cpu_periods_window,
+	       (unsigned long)throttled, (unsigned long)periods, throttled_ns / 1e9);
+	assert_true(periods != UINT64_MAX && throttled != UINT64_MAX && throttled_ns != UINT64_MAX);
+	assert_int_equal(s->cpu_periods, periods);
+	assert_int_equal(s->cpu_throttled_periods, throttled);
+	/* the same time, to the file's microsecond */
+	assert_true(s->cpu_throttled_ns / 1000 == throttled_ns / 1000);
+	assert_true(s->cpu_throttled_periods_window * 2 > s->cpu_periods_window);
+	/* the playbook metric: throttled periods over periods in the window */
+	printf("# cpu_throttled_pct %.1f\n", s->m[CGP_METRIC_CPU_THROTTLED_PCT].value);
+	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].known);
+	assert_true(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value > 50);
+	/* the cgroup was new at the first sweep (nothing throttled yet): the window's share and time are the kernel's
+	 * totals, however much CPU a busy machine left the burner */
+	assert_true(fabs(s->m[CGP_METRIC_CPU_THROTTLED_PCT].value - 100.0 * (double)throttled / (double)periods) <
+		    0.01);
+	assert_true(throttled_ns > 0);
+	assert_true(s->cpu_throttled_ns_window / 1000 == throttled_ns / 1000);
+	cgt_destroy(&a);
+}
+
+/* 0.6 s of user time, then 0.6 s in the kernel: user and system time equal cpu.stat's, which the kernel scales
+ * from its tick samples to the precise run time (cputime_adjust), within 2% of the run time. */
+static void test_cpu_user_system(void **state)
+{
+	const struct cgp_sample *s;
+	uint64_t user, sys, usage;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "usersys"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_int_equal(cgt_wait(cgt_spawn_user_sys_burner(&a, 0.6, 0.6), NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	user = cgt_cpu_stat(&a, "user_usec");
+	sys = cgt_cpu_stat(&a, "system_usec");
+	usage = cgt_cpu_usage_ns(&a);
+	s = fx_find(&fx, a.id);
+	assert_non_null(s);
+	printf("# user/system: cgpulse %.4f / %.4f s, kernel %.4f / %.4f s (usage %.4f s)\n", s->cpu_user_ns / 1e9,
+	       s->cpu_system_ns / 1e9, user / 1e9, sys / 1e9, usage / 1e9);
+	assert_true(s->has_cpu_user_system);
+	/* no quota: a hybrid host's cpu walk leaves it out between its full walks, and its figures are kept */
+	assert_true(s->has_cpu_bandwidth);
+	assert_int_equal(s->cpu_periods, cgt_cpu_stat(&a, "nr_periods"));
+	assert_true(user != UINT64_MAX && sys != UINT64_MAX);
+	assert_true(usage > 1100000000ULL);
+	/* both kinds really happened (the tick samples saw them) */
+	assert_true(user > 400000000ULL && sys > 400000000ULL);
+	assert_true(fabs((double)s->cpu_user_ns - (double)user) < 0.02 * usage);
+	assert_true(fabs((double)s->cpu_system_ns - (double)sys) < 0.02 * usage);
+	/* user + system is the kernel's run time, to its microsecond */
+	assert_true(llabs((long long)(s->cpu_user_ns + s->cpu_system_ns) - (long long)usage) < 2000);
+	/* the root's cpu.stat is the whole system's, not a cgroup's: absent */
+	assert_false(fx_find(&fx, fx.bpf.fs.v2_root_id)->has_cpu_user_system);
+	cgt_destroy(&a);
+}
+
+/* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
+ * test's cgt_create would reuse the struct and lose the cgroup. */
+static int destroy_cgroups(void **state)
+{
+	(void)state;
+	cgt_destroy(&a);
+	cgt_destroy(&b);
+	return 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_cpu_matches_kernel),
-	    cmocka_unit_test(test_cpu_ratio_two_to_one),
+	    cmocka_unit_test_teardown(test_cpu_matches_kernel, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_ratio_two_to_one, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_every_interval_pinned, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_throttled, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_user_system, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())

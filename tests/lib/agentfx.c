@@ -5,9 +5,30 @@
 #include "agentfx.h"
 #include "lib/clock.h"
 
+static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
+{
+	struct agentfx *fx = ctx;
+
+	if (c->kind == CGP_CGROUP_MKDIR) {
+		cgp_names_mkdir(&fx->names, c->cgroup_id, c->path, c->ts_ns, cgp_wall_ns());
+		cgp_sampler_cgroup_born(&fx->sp, c->cgroup_id, c->path);
+	} else {
+		cgp_names_rmdir(&fx->names, c->cgroup_id, cgp_wall_ns());
+	}
+}
+
+static void on_oom(struct cgp_oom_event *e, void *ctx)
+{
+	struct agentfx *fx = ctx;
+
+	if (fx->oom)
+		fx->oom(e, fx->oom_ctx);
+}
+
 int fx_open(struct agentfx *fx, const char *pin_dir)
 {
 	struct cgp_loader_opts lo = {.pin_dir = pin_dir};
+	struct cgp_rings_visitor v = {.cgroup = on_cgroup, .oom = on_oom, .ctx = fx};
 	int err;
 
 	memset(fx, 0, sizeof(*fx));
@@ -17,7 +38,11 @@ int fx_open(struct agentfx *fx, const char *pin_dir)
 	err = cgp_sampler_init(&fx->sp, &fx->bpf);
 	if (!err)
 		err = cgp_names_init(&fx->names, &fx->bpf.fs, NULL, CGP_TOMBSTONE_GRACE_NS);
+	if (!err)
+		err = cgp_rings_open(&fx->rings, &fx->bpf, &v);
 	if (err) {
+		if (fx->names.meta)
+			cgp_names_free(&fx->names);
 		cgp_sampler_free(&fx->sp);
 		cgp_bpf_close(&fx->bpf, true);
 		return err;
@@ -40,6 +65,7 @@ static void fx_close_pins(struct agentfx *fx, bool unpin)
 		return;
 	forget(fx);
 	free(fx->rows);
+	cgp_rings_close(&fx->rings);
 	cgp_names_free(&fx->names);
 	cgp_sampler_free(&fx->sp);
 	cgp_bpf_close(&fx->bpf, unpin);
@@ -57,6 +83,11 @@ int fx_restart(struct agentfx *fx, const char *pin_dir)
 	return fx_open(fx, pin_dir);
 }
 
+int fx_consume(struct agentfx *fx)
+{
+	return cgp_rings_consume(&fx->rings);
+}
+
 /* As the agent's loop does: every sample of the sweep, named; a cgroup gone before it was named is skipped. */
 int fx_sweep(struct agentfx *fx)
 {
@@ -65,7 +96,9 @@ int fx_sweep(struct agentfx *fx)
 	int err;
 
 	forget(fx);
-	err = cgp_sampler_sweep(&fx->sp);
+	err = fx_consume(fx); /* as the agent: the rings first, so a new cgroup is named by its mkdir record */
+	if (!err)
+		err = cgp_sampler_sweep(&fx->sp);
 	if (err)
 		return err;
 	while (cgp_sampler_next(&fx->sp, &it, &s)) {

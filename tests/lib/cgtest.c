@@ -12,7 +12,9 @@
 #include <unistd.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
+#include <linux/magic.h>
 #include "collect/cgroupfs.h"
 #include "cgtest.h"
 
@@ -64,6 +66,14 @@ static uint64_t keyed(const char *dir, const char *file, const char *key)
 		if (!strncmp(p, key, kl) && p[kl] == ' ')
 			return strtoull(p + kl + 1, NULL, 10);
 	return 0;
+}
+
+static bool access_ok(const char *dir, const char *file)
+{
+	char p[1200];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return access(p, F_OK) == 0;
 }
 
 static uint64_t single(const char *dir, const char *file)
@@ -209,6 +219,21 @@ int cgt_set_cpu_weight(const struct cgt *cg, unsigned weight)
 	return write_file(cg->v2, "cpu.weight", v);
 }
 
+int cgt_set_cpu_max(const struct cgt *cg, unsigned quota_us, unsigned period_us)
+{
+	char v[64];
+	int err;
+
+	if (cg->cpu[0]) {
+		snprintf(v, sizeof(v), "%u", period_us);
+		err = write_file(cg->cpu, "cpu.cfs_period_us", v);
+		snprintf(v, sizeof(v), "%u", quota_us);
+		return err ? err : write_file(cg->cpu, "cpu.cfs_quota_us", v);
+	}
+	snprintf(v, sizeof(v), "%u %u", quota_us, period_us);
+	return write_file(cg->v2, "cpu.max", v);
+}
+
 static void kill_all(const char *dir)
 {
 	char buf[8192], *p, *end;
@@ -313,6 +338,81 @@ uint64_t cgt_oom_kills(const struct cgt *cg)
 	return keyed(cg->mem, cg->hybrid ? "memory.oom_control" : "memory.events", "oom_kill");
 }
 
+static uint64_t keyed_or(const char *dir, const char *file, const char *key, uint64_t dflt)
+{
+	char buf[8192], *p;
+	size_t kl = strlen(key);
+
+	if (read_file(dir, file, buf, sizeof(buf)))
+		return dflt;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			return strtoull(p + kl + 1, NULL, 10);
+	return dflt;
+}
+
+uint64_t cgt_cpu_stat(const struct cgt *cg, const char *v2_key)
+{
+	bool usec = strlen(v2_key) > 5 && !strcmp(v2_key + strlen(v2_key) - 5, "_usec");
+	uint64_t v;
+
+	/* user/system live in the cgroup2 cpu.stat on every host; throttling where the cpu controller is */
+	if (cg->cpu[0] && strncmp(v2_key, "user", 4) && strncmp(v2_key, "system", 6)) {
+		if (!strcmp(v2_key, "throttled_usec"))
+			return keyed_or(cg->cpu, "cpu.stat", "throttled_time", UINT64_MAX);
+		return keyed_or(cg->cpu, "cpu.stat", v2_key, UINT64_MAX);
+	}
+	v = keyed_or(cg->v2, "cpu.stat", v2_key, UINT64_MAX);
+	return v != UINT64_MAX && usec ? v * 1000 : v;
+}
+
+uint64_t cgt_pressure_ns(const struct cgt *cg, const char *resource, const char *kind)
+{
+	char file[64], buf[512], *p, *t;
+
+	snprintf(file, sizeof(file), "%s.pressure", resource);
+	if (read_file(cg->v2, file, buf, sizeof(buf)))
+		return UINT64_MAX;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, kind, strlen(kind)) && (t = strstr(p, " total=")))
+			return strtoull(t + 7, NULL, 10) * 1000;
+	return UINT64_MAX;
+}
+
+uint64_t cgt_mem_stat(const struct cgt *cg, const char *v2_key)
+{
+	static const char *const v1[][2] = {{"anon", "total_rss"}, {"file", "total_cache"}};
+	char key[64];
+
+	if (!cg->hybrid)
+		return keyed_or(cg->mem, "memory.stat", v2_key, UINT64_MAX);
+	snprintf(key, sizeof(key), "total_%s", v2_key);
+	for (size_t i = 0; i < sizeof(v1) / sizeof(v1[0]); i++)
+		if (!strcmp(v2_key, v1[i][0]))
+			snprintf(key, sizeof(key), "%s", v1[i][1]);
+	return keyed_or(cg->mem, "memory.stat", key, UINT64_MAX);
+}
+
+uint64_t cgt_mem_event(const struct cgt *cg, const char *key)
+{
+	return cg->hybrid ? UINT64_MAX : keyed_or(cg->mem, "memory.events", key, UINT64_MAX);
+}
+
+uint64_t cgt_swap_usage(const struct cgt *cg)
+{
+	uint64_t memsw, usage;
+
+	if (!cg->hybrid) {
+		memsw = single(cg->mem, "memory.swap.current");
+		return memsw ? memsw : access_ok(cg->mem, "memory.swap.current") ? 0 : UINT64_MAX;
+	}
+	if (!access_ok(cg->mem, "memory.memsw.usage_in_bytes"))
+		return UINT64_MAX;
+	memsw = single(cg->mem, "memory.memsw.usage_in_bytes");
+	usage = single(cg->mem, "memory.usage_in_bytes");
+	return memsw > usage ? memsw - usage : 0;
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -412,6 +512,28 @@ pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds)
 	off_cpu_then_exit();
 }
 
+pid_t cgt_spawn_user_sys_burner(const struct cgt *cg, double user_s, double sys_s)
+{
+	static char buf[1 << 16];
+	pid_t pid = fork_into(cg);
+	int fd;
+
+	if (pid)
+		return pid;
+	/* the CPU clock is read by a system call: only once per few milliseconds of arithmetic */
+	for (volatile uint64_t x = 0; cpu_s() < user_s;)
+		for (int i = 0; i < 1000000; i++)
+			x += (uint64_t)i * 7;
+	fd = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(4);
+	/* the kernel clears 64 KiB per call: nearly all of this time is system time */
+	while (cpu_s() < user_s + sys_s)
+		if (read(fd, buf, sizeof(buf)) < 0)
+			_exit(5);
+	off_cpu_then_exit();
+}
+
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd)
 {
 	pid_t pid = fork_into(cg);
@@ -428,6 +550,109 @@ pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd)
 		_exit(5);
 	pause();
 	_exit(0);
+}
+
+pid_t cgt_spawn_reader(const struct cgt *cg, const char *path, uint64_t bytes, int ready_fd)
+{
+	static char buf[1 << 20];
+	pid_t pid = fork_into(cg);
+	uint64_t done = 0;
+	ssize_t n;
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(4);
+	while (done < bytes && (n = read(fd, buf, sizeof(buf))) > 0)
+		done += (uint64_t)n;
+	/* kept open: the last close of a block device drops its page cache (kill_bdev) */
+	if (done < bytes) /* a short file or device: the test would judge a cache that was never filled */
+		_exit(6);
+	if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+pid_t cgt_spawn_rereader(const struct cgt *cg, const char *path, uint64_t bytes, double seconds, int ready_fd)
+{
+	static char buf[1 << 16];
+	pid_t pid = fork_into(cg);
+	double end;
+	int fd;
+
+	if (pid)
+		return pid;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		_exit(4);
+	for (end = now_s() + seconds; now_s() < end;) {
+		uint64_t done = 0;
+		ssize_t n;
+
+		while (done < bytes && (n = pread(fd, buf, sizeof(buf), (off_t)done)) > 0)
+			done += (uint64_t)n;
+		if (done < bytes)
+			_exit(6);
+	}
+	if (ready_fd >= 0 && write(ready_fd, "x", 1) != 1)
+		_exit(5);
+	pause();
+	_exit(0);
+}
+
+/* tmpfs and ramfs pages are shmem or unevictable, never inactive file cache: those would test nothing here */
+static bool real_page_cache(const char *dir)
+{
+	struct statfs sfs;
+
+	return statfs(dir, &sfs) == 0 && sfs.f_type != TMPFS_MAGIC && sfs.f_type != RAMFS_MAGIC;
+}
+
+int cgt_scratch_file(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const dirs[] = {"/var/tmp", "/tmp", "."};
+	const char *dev = getenv("CGP_TEST_SCRATCH_DEV");
+	static char chunk[1 << 20];
+	int fd, err = -ENOENT;
+
+	if (dev && *dev) { /* a block device: its page cache is file cache too, no filesystem needed */
+		snprintf(buf, len, "%s", dev);
+		fd = open(dev, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+		posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+		close(fd);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]) && err; i++) {
+		if (!real_page_cache(dirs[i]))
+			continue;
+		snprintf(buf, len, "%s/cgpulse-test-scratch-%d", dirs[i], getpid());
+		fd = open(buf, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0)
+			continue;
+		err = 0;
+		memset(chunk, 'x', sizeof(chunk));
+		for (uint64_t done = 0; !err && done < bytes; done += sizeof(chunk))
+			if (write(fd, chunk, sizeof(chunk)) != (ssize_t)sizeof(chunk))
+				err = -EIO;
+		/* written back and dropped: the reader's cgroup, not ours, is charged for the pages it reads */
+		if (!err && (fsync(fd) || posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)))
+			err = -EIO;
+		close(fd);
+		if (err)
+			unlink(buf);
+	}
+	return err;
+}
+
+void cgt_scratch_done(const char *path)
+{
+	if (strncmp(path, "/dev/", 5))
+		unlink(path);
 }
 
 int cgt_wait(pid_t pid, int *status)

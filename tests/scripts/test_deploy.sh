@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0
 # The DaemonSet manifest cannot be applied here (no cluster, no Docker engine), so check what can be: it parses,
 # every flag it passes is one the agent has, every host path it mounts is one the agent reads, the probes hit
-# the agent's /healthz on the port it listens on, the Alertmanager flags name one URL per replica and every
-# $(VAR) the args use is set, the ConfigMap's playbook is the embedded default, and the Dockerfile's make targets
-# exist.
+# the agent's /healthz on the port it listens on (HTTPS when it serves TLS), the TLS files and the token come
+# from mounted Secrets, no capability the agent gives up at once is granted, the Alertmanager flags name one URL
+# per replica and every $(VAR) the args use is set, the ConfigMap's playbook is the embedded default, and the
+# Dockerfile's make targets exist.
 set -u
 cd "$(dirname "$0")/../.."
 B=${CGP_BUILD:-build}/cgpulse
@@ -33,8 +34,20 @@ for a in c["args"][1:]:
 assert http_port, "no --http"
 ports = {p["name"]: p["containerPort"] for p in c["ports"]}
 assert ports["http"] == http_port
+args = dict(a.split("=", 1) for a in c["args"][1:] if "=" in a)
+tls = "--http-tls-cert" in args
 for probe in ("livenessProbe", "readinessProbe"):
     assert c[probe]["httpGet"]["path"] == "/healthz" and c[probe]["httpGet"]["port"] == "http"
+    assert c[probe]["httpGet"].get("scheme", "HTTP") == ("HTTPS" if tls else "HTTP"), probe + " scheme"
+# TLS and the token from Secrets, mounted where the flags look
+mounts_by_path = {m["mountPath"]: m for m in c["volumeMounts"]}
+for flag in ("--http-tls-cert", "--http-tls-key", "--http-token-file"):
+    assert flag in args, "no " + flag
+    d, f = args[flag].rsplit("/", 1)
+    m = mounts_by_path.get(d)
+    assert m and m.get("readOnly"), flag + ": not a read-only mount: " + d
+    v = {v["name"]: v for v in ds["volumes"]}[m["name"]]
+    assert "secret" in v, flag + ": not from a Secret"
 env = {e["name"]: e for e in c["env"]}
 assert env["NODE_NAME"]["valueFrom"]["fieldRef"]["fieldPath"] == "spec.nodeName"
 ams = [a.split("=", 1)[1] for a in c["args"] if a.startswith("--alertmanager=")]
@@ -45,7 +58,9 @@ for a in c["args"]:  # every $(VAR) the args use is in env
         assert var in env, "args use $(%s), which env does not set" % var
 sc = c["securityContext"]
 assert sc.get("privileged") is False and "ALL" in sc["capabilities"]["drop"]
-assert {"BPF", "PERFMON", "DAC_READ_SEARCH"} <= set(sc["capabilities"]["add"])
+assert {"BPF", "PERFMON"} <= set(sc["capabilities"]["add"])
+# the agent names cgroups by path and drops every capability once attached: nothing more is granted
+assert not set(sc["capabilities"]["add"]) & {"DAC_READ_SEARCH", "SYS_ADMIN", "DAC_OVERRIDE", "SYS_PTRACE"}, sc
 mounts = {m["name"]: m for m in c["volumeMounts"]}
 vols = {v["name"]: v for v in ds["volumes"]}
 spool = next(a.split("=", 1)[1] for a in c["args"] if a.startswith("--spool-dir="))

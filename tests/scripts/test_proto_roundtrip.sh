@@ -41,7 +41,18 @@ EXPECT = [
         cpu_cores=0.75, voluntary_switches=1000, involuntary_switches=20, runq_waits_window=321,
         runq_p50_us=3.5, runq_p99_us=812.25, has_mem=True, mem_bytes=104857600, mem_limit_bytes=268435456,
         oom_kills=2, reclaim_ns_total=5555, reclaims_total=7,
-        runq_hist_window=[100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21], **ATTR)),
+        runq_hist_window=[100, 0, 5, 200, 0, 0, 0, 0, 0, 0, 21],
+        has_mem_stat=True, mem_working_set_bytes=73400320, mem_inactive_file_bytes=31457280,
+        mem_anon_bytes=62914560, mem_file_bytes=41943040, has_swap=True, mem_swap_bytes=4096,
+        has_mem_events=True, mem_events_max=17, mem_events_oom=3, has_mem_events_high=True, mem_events_high=5,
+        has_mem_events_oom_group_kill=False, mem_events_oom_group_kill=0,
+        has_cpu_bandwidth=True, cpu_periods=1200, cpu_throttled_periods=300, cpu_throttled_ns=4500000000,
+        cpu_periods_window=10, cpu_throttled_periods_window=6, cpu_throttled_ns_window=120000000,
+        has_cpu_user_system=True, cpu_user_ns=900000000000, cpu_system_ns=87654321012,
+        has_psi=True, psi_cpu_some_ns=11000, psi_cpu_full_ns=22000, psi_memory_some_ns=33000,
+        psi_memory_full_ns=44000, psi_io_some_ns=55000, psi_io_full_ns=66000, has_kernel_windows=True,
+        mem_working_set_pct=27.34375, cpu_throttled_pct=60.0, psi_cpu_some_pct=12.5, psi_memory_some_pct=3.25,
+        psi_memory_full_pct=1.5, psi_io_some_pct=0.0, **ATTR)),
     (2, 1700000001000000000, "sample", dict(
         cgroup_id=1, path="/odd-??-name", window_s=0.5, has_mem=False, mem_bytes=0, runq_hist_window=[],
         **NOATTR)),
@@ -112,6 +123,22 @@ assert frames[2].ack.instance_id == INST and frames[2].ack.acked_seq == 42, "ack
 
 # JSON lines: same events, and every key is the envelope's or a field of the body, by the same name
 ENVELOPE = {"type", "node", "instance_id", "seq", "ts_ns"}
+# which has_ flag says whether a JSON key may be null (the JSON form has no has_ keys: null says it)
+PRESENCE = dict({k: "has_mem" for k in ("mem_bytes", "mem_limit_bytes", "oom_kills")},
+                **{k: "has_mem_stat" for k in ("mem_working_set_bytes", "mem_inactive_file_bytes", "mem_anon_bytes",
+                                               "mem_file_bytes")},
+                mem_swap_bytes="has_swap", mem_events_max="has_mem_events", mem_events_oom="has_mem_events",
+                mem_events_high="has_mem_events_high", mem_events_oom_group_kill="has_mem_events_oom_group_kill",
+                **{k: "has_cpu_bandwidth" for k in ("cpu_periods", "cpu_throttled_periods", "cpu_throttled_ns")},
+                **{k: ("has_cpu_bandwidth", "has_kernel_windows") for k in ("cpu_periods_window",
+                                                                            "cpu_throttled_periods_window",
+                                                                            "cpu_throttled_ns_window",
+                                                                            "cpu_throttled_pct")},
+                cpu_user_ns="has_cpu_user_system", cpu_system_ns="has_cpu_user_system",
+                **{"psi_%s_%s_ns" % (r, k): "has_psi" for r in ("cpu", "memory", "io") for k in ("some", "full")},
+                mem_working_set_pct="has_mem_stat",
+                **{k: ("has_psi", "has_kernel_windows") for k in ("psi_cpu_some_pct", "psi_memory_some_pct",
+                                                                  "psi_memory_full_pct", "psi_io_some_pct")})
 lines = [json.loads(l) for l in open(out + "/events.jsonl")]
 assert len(lines) == len(EXPECT)
 for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
@@ -129,7 +156,9 @@ for j, ev, (seq, ts, body, fields) in zip(lines, events, EXPECT):
             assert v.lower().endswith("_" + j[k]), "%s: %s %s vs %s" % (body, k, v, j[k])
             continue
         if j[k] is None:
-            assert body == "sample" and not msg.has_mem, "%s: %s is null" % (body, k)
+            # null only for a figure whose presence flags say the kernel lacks it (any one of them false)
+            flags = PRESENCE[k] if isinstance(PRESENCE[k], tuple) else (PRESENCE[k],)
+            assert body == "sample" and not all(getattr(msg, f) for f in flags), "%s: %s is null" % (body, k)
             continue
         if not isinstance(j[k], (int, float, str)):
             v = list(v)

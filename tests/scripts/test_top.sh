@@ -3,7 +3,8 @@
 # `cgpulse top` in a real terminal (tmux, 80×24), driven with send-keys and read with capture-pane, against the
 # real agent and two real cgroups: one burning CPU under a 0.5-core limit, one holding memory near its 64 MiB
 # limit with a playbook rule that fires on it. Both rows are there with figures within 10% of the kernel's own
-# (CPU time over a window of the cgroup's cpu accounting; memory.usage_in_bytes / memory.current); `m` sorts the
+# (CPU time over a window of the cgroup's cpu accounting; the working set, usage − inactive_file of memory.stat;
+# THR% within 10 points of cpu.stat's nr_throttled / nr_periods over the same window); `m` sorts the
 # memory one first; its row shows the firing rule; `q` exits 0 and gives the terminal back as it was (the screen
 # before top, the tty in canonical mode with echo). --batch prints the same rows as a plain table.
 set -u
@@ -78,17 +79,26 @@ cpu_ns() {
 	elif [ -f "/sys/fs/cgroup/cpuacct$hot/cpuacct.usage" ]; then cat "/sys/fs/cgroup/cpuacct$hot/cpuacct.usage"
 	else awk '/^usage_usec/ { printf "%d\n", $2 * 1000 }' "$CGT_V2$hot/cpu.stat"; fi
 }
-c0=$(cpu_ns) t0=$(date +%s%N)
+cpu_stat() { # KEY: of the hierarchy carrying the cpu controller (throttling)
+	local f=$CGT_V2$hot/cpu.stat
+	[ -n "$CGT_CPU" ] && [ -f "$CGT_CPU$hot/cpu.stat" ] && f=$CGT_CPU$hot/cpu.stat
+	awk -v k="$1" '$1 == k { print $2 }' "$f"
+}
+c0=$(cpu_ns) t0=$(date +%s%N) p0=$(cpu_stat nr_periods) h0=$(cpu_stat nr_throttled)
 sleep 3
-c1=$(cpu_ns) t1=$(date +%s%N)
+c1=$(cpu_ns) t1=$(date +%s%N) p1=$(cpu_stat nr_periods) h1=$(cpu_stat nr_throttled)
 mdir=$(cgt_mem_dir "$mem")
 kmem=$(cat "$mdir/memory.usage_in_bytes" 2>/dev/null || cat "$mdir/memory.current")
+# MEM is the working set: usage − inactive file pages (v1 total_inactive_file), as the kubelet judges
+kinact=$(awk '$1 == "total_inactive_file" { t = $2 } $1 == "inactive_file" { i = $2 } END { print t != "" ? t : i }' \
+	"$mdir/memory.stat")
+kws=$((kmem > kinact ? kmem - kinact : 0))
 screen
 cp "$tmp/screen" "$tmp/screen1"
-$PY - "$tmp/screen1" "$$" "$c0" "$c1" "$t0" "$t1" "$kmem" <<'PY' || fail "figures"
+$PY - "$tmp/screen1" "$$" "$c0" "$c1" "$t0" "$t1" "$kws" "$p0" "$p1" "$h0" "$h1" <<'PY' || fail "figures"
 import sys
 screen, pid = open(sys.argv[1]).read().splitlines(), sys.argv[2]
-c0, c1, t0, t1, kmem = (int(x) for x in sys.argv[3:8])
+c0, c1, t0, t1, kmem, p0, p1, h0, h1 = (int(x) for x in sys.argv[3:12])
 def cols(name):
     line = next(l for l in screen if name in l)
     return line.split()
@@ -99,11 +109,16 @@ cpu = cols("top-cpu-" + pid)
 k_cores = (c1 - c0) / (t1 - t0)
 assert abs(float(cpu[1]) - k_cores) <= 0.1 * k_cores, "CPU %s cores on screen, kernel %.3f" % (cpu[1], k_cores)
 assert abs(float(cpu[2].rstrip("n")) - 100.0 * float(cpu[1]) / 0.5) < 2, "CPU%% %s of the 0.5-core limit" % cpu[2]
+# a burner wanting a whole core under a 0.5-core limit is throttled in most periods: THR% (the agent's last
+# window) against the kernel's throttled share over the 3 s around it
+k_thr = 100.0 * (h1 - h0) / (p1 - p0) if p1 > p0 else 0
+assert k_thr > 0 and cpu[3] != "-", "THR%% %s on screen, kernel %.0f%%" % (cpu[3], k_thr)
+assert abs(float(cpu[3]) - k_thr) <= 10, "THR%% %s on screen, kernel %.0f%%" % (cpu[3], k_thr)
 m = cols("top-mem-" + pid)
-assert abs(mib(m[4]) - kmem) <= 0.1 * kmem, "memory %s on screen, kernel %d" % (m[4], kmem)
+assert abs(mib(m[4]) - kmem) <= 0.1 * kmem, "memory %s on screen, kernel's working set %d" % (m[4], kmem)
 assert m[-1] == "mem_near", "the firing rule on the memory row: %s" % m
-print("# top: cpu row %s cores (kernel %.3f), mem row %s (kernel %.1f MiB), firing %s" % (cpu[1], k_cores, m[4],
-      kmem / 1048576, m[-1]))
+print("# top: cpu row %s cores (kernel %.3f), THR%% %s (kernel %.0f), mem row %s (kernel working set %.1f MiB), "
+      "firing %s" % (cpu[1], k_cores, cpu[3], k_thr, m[4], kmem / 1048576, m[-1]))
 PY
 
 # sorted by memory: the memory cgroup first

@@ -97,6 +97,43 @@ static void test_sample(void **state)
 	assert_int_equal(p->oom_kills, 2);
 	assert_int_equal(p->reclaim_ns_total, 5555);
 	assert_int_equal(p->reclaims_total, 7);
+	assert_true(p->has_mem_stat);
+	assert_int_equal(p->mem_working_set_bytes, 73400320);
+	assert_int_equal(p->mem_inactive_file_bytes, 31457280);
+	assert_int_equal(p->mem_anon_bytes, 62914560);
+	assert_int_equal(p->mem_file_bytes, 41943040);
+	assert_true(p->has_swap);
+	assert_int_equal(p->mem_swap_bytes, 4096);
+	assert_true(p->has_mem_events);
+	assert_int_equal(p->mem_events_max, 17);
+	assert_int_equal(p->mem_events_oom, 3);
+	assert_true(p->has_mem_events_high);
+	assert_int_equal(p->mem_events_high, 5);
+	assert_false(p->has_mem_events_oom_group_kill);
+	assert_true(p->has_cpu_bandwidth);
+	assert_int_equal(p->cpu_periods, 1200);
+	assert_int_equal(p->cpu_throttled_periods, 300);
+	assert_int_equal(p->cpu_throttled_ns, 4500000000ull);
+	assert_int_equal(p->cpu_periods_window, 10);
+	assert_int_equal(p->cpu_throttled_periods_window, 6);
+	assert_int_equal(p->cpu_throttled_ns_window, 120000000);
+	assert_true(p->has_cpu_user_system);
+	assert_int_equal(p->cpu_user_ns, 900000000000ull);
+	assert_int_equal(p->cpu_system_ns, 87654321012ull);
+	assert_true(p->has_psi);
+	assert_int_equal(p->psi_cpu_some_ns, 11000);
+	assert_int_equal(p->psi_cpu_full_ns, 22000);
+	assert_int_equal(p->psi_memory_some_ns, 33000);
+	assert_int_equal(p->psi_memory_full_ns, 44000);
+	assert_int_equal(p->psi_io_some_ns, 55000);
+	assert_int_equal(p->psi_io_full_ns, 66000);
+	assert_true(p->has_kernel_windows);
+	assert_true(p->mem_working_set_pct == 27.34375);
+	assert_true(p->cpu_throttled_pct == 60.0);
+	assert_true(p->psi_cpu_some_pct == 12.5);
+	assert_true(p->psi_memory_some_pct == 3.25);
+	assert_true(p->psi_memory_full_pct == 1.5);
+	assert_true(p->psi_io_some_pct == 0); /* a metric not known goes out as nothing */
 	/* trailing empty slots are left out */
 	assert_int_equal(p->n_runq_hist_window, 11);
 	assert_int_equal(p->runq_hist_window[0], 100);
@@ -106,13 +143,18 @@ static void test_sample(void **state)
 	ASSERT_ATTRIBUTION(p);
 	cgpulse__v1__event__free_unpacked(ev, NULL);
 
-	/* no memory figures, no attribution, no waits */
+	/* no memory figures, no attribution, no waits; a figure under a false flag goes out as nothing */
 	s.has_mem = false;
+	s.has_mem_stat = s.has_swap = s.has_mem_events = s.has_mem_events_high = false;
 	memset(s.runq_hist_window, 0, sizeof(s.runq_hist_window));
 	cgp_event_build_sample(&b, &meta, &s, &none);
 	ev = roundtrip(&b);
 	assert_false(ev->sample->has_mem);
 	assert_int_equal(ev->sample->mem_bytes, 0);
+	assert_false(ev->sample->has_mem_stat);
+	assert_int_equal(ev->sample->mem_working_set_bytes, 0);
+	assert_int_equal(ev->sample->mem_swap_bytes, 0);
+	assert_int_equal(ev->sample->mem_events_max, 0);
 	assert_int_equal(ev->sample->n_runq_hist_window, 0);
 	assert_string_equal(ev->sample->path, "/system.slice/cron.service");
 	assert_string_equal(ev->sample->container_id, "");

@@ -58,6 +58,35 @@ static void test_sample_keys(void **state)
 	    "mem_pct",
 	    "mem_pct_of",
 	    "runq_hist_window",
+	    "mem_working_set_bytes",
+	    "mem_inactive_file_bytes",
+	    "mem_anon_bytes",
+	    "mem_file_bytes",
+	    "mem_swap_bytes",
+	    "mem_events_max",
+	    "mem_events_oom",
+	    "mem_events_high",
+	    "mem_events_oom_group_kill",
+	    "cpu_periods",
+	    "cpu_throttled_periods",
+	    "cpu_throttled_ns",
+	    "cpu_periods_window",
+	    "cpu_throttled_periods_window",
+	    "cpu_throttled_ns_window",
+	    "cpu_user_ns",
+	    "cpu_system_ns",
+	    "psi_cpu_some_ns",
+	    "psi_cpu_full_ns",
+	    "psi_memory_some_ns",
+	    "psi_memory_full_ns",
+	    "psi_io_some_ns",
+	    "psi_io_full_ns",
+	    "mem_working_set_pct",
+	    "cpu_throttled_pct",
+	    "psi_cpu_some_pct",
+	    "psi_memory_some_pct",
+	    "psi_memory_full_pct",
+	    "psi_io_some_pct",
 	};
 	struct cgp_sample s = {.cgroup_id = 3,
 			       .ts_ns = 5,
@@ -82,6 +111,20 @@ static void test_sample_keys(void **state)
 	assert_int_equal(json_integer_value(json_object_get(j, "mem_limit_bytes")), 0);
 	assert_true(json_real_value(json_object_get(j, "cpu_cores")) == 0.5);
 	assert_int_equal(json_array_size(json_object_get(j, "runq_hist_window")), 2);
+	/* a figure the kernel does not give is null, never 0 */
+	assert_true(json_is_null(json_object_get(j, "mem_working_set_bytes")));
+	assert_true(json_is_null(json_object_get(j, "mem_events_oom_group_kill")));
+	json_decref(j);
+	s.has_mem_stat = true;
+	s.mem_working_set_bytes = 0;
+	s.has_mem_events_oom_group_kill = true;
+	s.mem_events_oom_group_kill = 2;
+	cgp_event_build_sample(&b, &meta, &s, &at);
+	j = cgp_event_json(&b.ev, 0);
+	assert_non_null(j);
+	assert_true(json_is_integer(json_object_get(j, "mem_working_set_bytes"))); /* a measured 0 is a 0 */
+	assert_int_equal(json_integer_value(json_object_get(j, "mem_working_set_bytes")), 0);
+	assert_int_equal(json_integer_value(json_object_get(j, "mem_events_oom_group_kill")), 2);
 	json_decref(j);
 
 	/* unknown memory is null, not 0; the envelope comes right after type */

@@ -38,6 +38,26 @@ static struct row web(void)
 	    .voluntary_switches = 1000,
 	    .involuntary_switches = 20,
 	    .runq_hist_window = {[0] = 100, [2] = 5, [3] = 200, [10] = 21, [23] = 1},
+	    .has_mem_stat = true,
+	    .mem_working_set_bytes = 73400320,
+	    .mem_inactive_file_bytes = 31457280,
+	    .mem_anon_bytes = 62914560,
+	    .mem_file_bytes = 41943040,
+	    .has_mem_events = true,
+	    .mem_events_max = 17,
+	    .mem_events_oom = 3,
+	    .has_mem_events_high = false, /* as on a v1 hierarchy */
+	    .has_mem_events_oom_group_kill = true,
+	    .mem_events_oom_group_kill = 1,
+	    .has_cpu_bandwidth = true,
+	    .cpu_periods = 1200,
+	    .cpu_throttled_periods = 300,
+	    .cpu_throttled_ns = 4500000000ULL,
+	    .has_cpu_user_system = true,
+	    .cpu_user_ns = 900000000000ULL,
+	    .cpu_system_ns = 87654321012ULL,
+	    .has_psi = true,
+	    .psi_total_ns = {[CGP_PSI_CPU_SOME] = 1500000000ULL, [CGP_PSI_MEM_FULL] = 250000000ULL},
 	};
 
 	r.s = s;
@@ -116,6 +136,32 @@ static void test_cgroup_series(void **state)
 	has_linef(t, "cgpulse_cgroup_oom_kills_total{%s} 2", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_context_switches_total{%s,kind=\"voluntary\"} 1000", WEB_LABELS);
 	has_linef(t, "cgpulse_cgroup_context_switches_total{%s,kind=\"involuntary\"} 20", WEB_LABELS);
+	/* memory beyond usage: each figure where the kernel gives it, and nothing where it does not */
+	has_line(t, "# TYPE cgpulse_cgroup_memory_working_set_bytes gauge");
+	has_linef(t, "cgpulse_cgroup_memory_working_set_bytes{%s} 73400320", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_inactive_file_bytes{%s} 31457280", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_anon_bytes{%s} 62914560", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_file_bytes{%s} 41943040", WEB_LABELS);
+	assert_null(strstr(t, "cgpulse_cgroup_memory_swap_bytes")); /* swap not accounted: no family at all */
+	has_line(t, "# TYPE cgpulse_cgroup_memory_events_total counter");
+	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"max\"} 17", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"oom\"} 3", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"oom_kill\"} 2", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_memory_events_total{%s,event=\"oom_group_kill\"} 1", WEB_LABELS);
+	assert_null(strstr(t, "event=\"high\""));
+	has_line(t, "# TYPE cgpulse_cgroup_cpu_periods_total counter");
+	has_linef(t, "cgpulse_cgroup_cpu_periods_total{%s} 1200", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_throttled_periods_total{%s} 300", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_throttled_seconds_total{%s} 4.5", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_user_seconds_total{%s} 900", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_cpu_system_seconds_total{%s} 87.654321012", WEB_LABELS);
+	has_line(t, "# TYPE cgpulse_cgroup_pressure_seconds_total counter");
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"cpu\",kind=\"some\"} 1.5", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"memory\",kind=\"full\"} 0.25", WEB_LABELS);
+	has_linef(t, "cgpulse_cgroup_pressure_seconds_total{%s,resource=\"io\",kind=\"some\"} 0", WEB_LABELS);
+	/* one HELP and TYPE for the family, however many counters */
+	assert_null(strstr(strstr(t, "# TYPE cgpulse_cgroup_memory_events_total") + 1,
+			   "# TYPE cgpulse_cgroup_memory_events_total"));
 
 	/* histogram: slot i ends at 2^i us; cumulative; the open last slot only in +Inf */
 	has_line(t, "# TYPE cgpulse_cgroup_runq_wait_seconds histogram");

@@ -20,7 +20,7 @@
 /* The callback's copy of an alert: its strings are only valid during the call. */
 struct seen {
 	struct cgp_alert a;
-	char path[64], rule[32], metric[16], reason[32], action[128];
+	char path[64], rule[32], metric[32], reason[32], action[128];
 };
 
 struct log {
@@ -384,7 +384,9 @@ static void test_no_limit_measures_the_node(void **state)
 			       .cpu_cores = 3.9,
 			       .has_mem = true,
 			       .mem_bytes = (uint64_t)(7.8 * GIB),
-			       .mem_limit_bytes = 0};
+			       .mem_limit_bytes = 0,
+			       .has_mem_stat = true,
+			       .mem_working_set_bytes = (uint64_t)(7.8 * GIB)};
 	const struct cgp_measure *m;
 	char err[256];
 	unsigned t;
@@ -425,6 +427,7 @@ static void test_no_limit_measures_the_node(void **state)
 	assert_float_equal(l.al[0].a.value, 97.5, 1e-9);
 	assert_float_equal(l.al[0].a.recommended_limit, 0, 0);
 	assert_string_equal(l.al[1].rule, "memory_critical");
+	assert_string_equal(l.al[1].metric, "mem_working_set_pct");
 	assert_int_equal(l.al[1].a.limit_kind, CGP_LIMIT_NODE);
 	assert_float_equal(l.al[1].a.limit, 8 * GIB, 0);
 	assert_float_equal(l.al[1].a.value, 97.5, 1e-6);
@@ -456,6 +459,114 @@ static void test_memory_with_limit(void **state)
 	eval_at(e, &s, "/c", &one_core, S(2), collect, &l);
 	assert_int_equal(l.n, 1);
 	assert_int_equal(cgp_engine_tracked(e), 1);
+	cgp_engine_free(e);
+	cgp_playbook_free(pb);
+}
+
+/* The default playbook judges memory by the working set: a container whose usage is nearly all page cache (99% of
+ * its limit) raises nothing in 10 minutes; the same container with its working set at 97% is critical after
+ * 5 minutes, and the alert says which figure it judged. Raw usage stays a metric of its own. */
+static void test_default_judges_working_set(void **state)
+{
+	struct cgp_playbook *pb = NULL;
+	struct cgp_engine *e;
+	struct log l = {0};
+	struct cgp_sample s = {.cgroup_id = 21,
+			       .window_s = 1,
+			       .has_mem = true,
+			       .mem_limit_bytes = (uint64_t)(128 * MIB),
+			       .mem_bytes = (uint64_t)(127 * MIB),
+			       .has_mem_stat = true,
+			       .mem_working_set_bytes = (uint64_t)(2 * MIB)};
+	char err[256];
+	unsigned t;
+
+	(void)state;
+	assert_int_equal(cgp_playbook_default(&pb, err, sizeof(err)), 0);
+	e = cgp_engine_new(pb);
+	for (t = 0; t <= 600; t++)
+		assert_int_equal(eval_at(e, &s, "/c", &one_core, S(t), collect, &l), 0);
+	assert_int_equal(l.n, 0);
+	assert_true(s.m[CGP_METRIC_MEM_PCT].value > 99); /* what the old rule would have judged */
+	s.mem_working_set_bytes = (uint64_t)(124 * MIB);
+	for (; t <= 600 + 301; t++)
+		assert_int_equal(eval_at(e, &s, "/c", &one_core, S(t), collect, &l), 0);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.al[0].rule, "memory_critical");
+	assert_string_equal(l.al[0].metric, "mem_working_set_pct");
+	assert_float_equal(l.al[0].a.value, 124.0 / 128 * 100, 1e-9);
+	assert_float_equal(l.al[0].a.limit, 128 * MIB, 0);
+	/* the working set's peak x 1.25, rounded up to a MiB: 155 MiB */
+	assert_float_equal(l.al[0].a.recommended_limit, 155 * MIB, 0);
+	cgp_engine_free(e);
+	cgp_playbook_free(pb);
+}
+
+/* Throttling and pressure in rules: shares of the window, unknown in a cgroup's first sample (the kernel's totals
+ * run since it was made) and where the kernel lacks them; a throttled cgroup's recommendation is more quota. */
+static void test_throttling_and_pressure_rules(void **state)
+{
+	struct cgp_playbook *pb = parse("version: 1\nrules:\n"
+					"  - name: throttled\n    metric: cpu_throttled_pct\n    above: 50\n"
+					"    for: 2s\n    severity: warning\n"
+					"  - name: mem_stall\n    metric: psi_memory_some_pct\n    above: 20\n"
+					"    for: 0s\n    severity: critical\n"
+					"  - name: cpu_wait\n    metric: psi_cpu_some_pct\n    above: 90\n"
+					"    for: 0s\n    severity: warning\n"
+					"  - name: io_stall\n    metric: psi_io_some_pct\n    above: 10\n"
+					"    for: 0s\n    severity: warning\n"
+					"  - name: mem_full\n    metric: psi_memory_full_pct\n    above: 10\n"
+					"    for: 0s\n    severity: critical\n");
+	struct cgp_engine *e = cgp_engine_new(pb);
+	const struct lim quarter = {
+	    .cpu_limit_cores = 0.25, .node_cpus = 4, .node_mem_bytes = 8 * GIB, .is_container = true};
+	struct log l = {0};
+	struct cgp_sample s = {.cgroup_id = 22,
+			       .window_s = 1,
+			       .first_window = true,
+			       .cpu_cores = 0.25,
+			       .has_cpu_bandwidth = true,
+			       .cpu_periods_window = 0,
+			       .has_psi = true};
+
+	(void)state;
+	/* first sample: the window figures are not known, nothing is judged */
+	s.psi_window_ns[CGP_PSI_MEM_SOME] = 900000000;
+	assert_int_equal(eval_at(e, &s, "/c", &quarter, S(0), collect, &l), 0);
+	assert_false(s.m[CGP_METRIC_PSI_MEMORY_SOME_PCT].known);
+	assert_false(s.m[CGP_METRIC_CPU_THROTTLED_PCT].known);
+	assert_int_equal(l.n, 0);
+	s.first_window = false;
+	/* 9 of 10 periods throttled, memory stalled 30% of the window, full 5%: throttling must hold for 2 s */
+	s.cpu_periods_window = 10;
+	s.cpu_throttled_periods_window = 9;
+	s.psi_window_ns[CGP_PSI_MEM_SOME] = 300000000;
+	s.psi_window_ns[CGP_PSI_MEM_FULL] = 50000000;
+	s.psi_window_ns[CGP_PSI_CPU_SOME] = 500000000;
+	for (unsigned t = 1; t <= 3; t++)
+		assert_int_equal(eval_at(e, &s, "/c", &quarter, S(t), collect, &l), 0);
+	assert_float_equal(s.m[CGP_METRIC_CPU_THROTTLED_PCT].value, 90, 1e-9);
+	assert_float_equal(s.m[CGP_METRIC_PSI_MEMORY_SOME_PCT].value, 30, 1e-9);
+	assert_float_equal(s.m[CGP_METRIC_PSI_MEMORY_FULL_PCT].value, 5, 1e-9);
+	assert_int_equal(l.n, 2);
+	assert_string_equal(l.al[0].rule, "mem_stall");
+	assert_string_equal(l.al[0].metric, "psi_memory_some_pct");
+	assert_float_equal(l.al[0].a.recommended_limit, 0, 0); /* no limit makes a stall go away by itself */
+	assert_string_equal(l.al[1].rule, "throttled");
+	assert_string_equal(l.al[1].metric, "cpu_throttled_pct");
+	assert_int_equal(l.al[1].a.limit_kind, CGP_LIMIT_CGROUP);
+	assert_float_equal(l.al[1].a.limit, 0.25, 1e-12);
+	assert_float_equal(l.al[1].a.recommended_limit, 0.5, 1e-12); /* 0.25 x 1.5, rounded up to 0.5 core */
+	/* no periods elapsed (idle): nothing throttled, 0%; PSI off: unknown, the rules stay as they are */
+	s.cpu_periods_window = 0;
+	s.has_psi = false;
+	assert_int_equal(eval_at(e, &s, "/c", &quarter, S(4), collect, &l), 0);
+	assert_true(s.m[CGP_METRIC_CPU_THROTTLED_PCT].known);
+	assert_float_equal(s.m[CGP_METRIC_CPU_THROTTLED_PCT].value, 0, 0);
+	assert_false(s.m[CGP_METRIC_PSI_IO_SOME_PCT].known);
+	assert_int_equal(l.n, 3);
+	assert_string_equal(l.al[2].rule, "throttled");
+	assert_int_equal(l.al[2].a.state, CGP_ALERT_RESOLVED);
 	cgp_engine_free(e);
 	cgp_playbook_free(pb);
 }
@@ -683,6 +794,8 @@ int main(void)
 	    cmocka_unit_test(test_default_cpu_critical_recommends_two_cores),
 	    cmocka_unit_test(test_no_limit_measures_the_node),
 	    cmocka_unit_test(test_memory_with_limit),
+	    cmocka_unit_test(test_default_judges_working_set),
+	    cmocka_unit_test(test_throttling_and_pressure_rules),
 	    cmocka_unit_test(test_oom_kill),
 	    cmocka_unit_test(test_selectors),
 	    cmocka_unit_test(test_reload_keeps_state_by_name),

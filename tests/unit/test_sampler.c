@@ -25,7 +25,7 @@ static struct cgp_cgroup_rec rec(uint64_t id, uint64_t cpu_ns)
 static void test_window_arithmetic(void **state)
 {
 	struct cgp_cgroup_rec cur = rec(7, 3 * NS);
-	struct cgp_totals prev;
+	struct cgp_totals prev = {0};
 	struct cgp_sample s;
 
 	(void)state;
@@ -44,6 +44,12 @@ static void test_window_arithmetic(void **state)
 	assert_true(s.m[CGP_METRIC_CPU_PCT].value == 75.0);
 	assert_int_equal(s.m[CGP_METRIC_CPU_PCT].limit_kind, CGP_LIMIT_CGROUP);
 	assert_true(s.m[CGP_METRIC_MEM_PCT].value == 50.0);
+	/* the memory.stat figures came with it: no MEM_STAT flag, none of them */
+	assert_false(s.has_mem_stat);
+	assert_true(s.has_mem_events);
+	assert_true(s.has_mem_events_high); /* a v2 record */
+	assert_false(s.has_mem_events_oom_group_kill);
+	assert_false(s.has_swap);
 
 	/* a normal window */
 	cgp_totals_of(&cur, &prev);
@@ -147,11 +153,113 @@ static void test_sweeps_and_gone(void **state)
 	cgp_sampler_free(&sp);
 }
 
+/* The working set is usage minus inactive file pages, never below 0; figures a v1 hierarchy or an older kernel
+ * lacks are absent, not 0. */
+static void test_memory_figures(void **state)
+{
+	struct cgp_cgroup_rec cur = rec(9, 0);
+	struct cgp_sample s;
+
+	(void)state;
+	cur.flags |= CGP_REC_MEM | CGP_REC_MEM_STAT | CGP_REC_SWAP | CGP_REC_MEM_GROUP_KILL;
+	cur.mem_bytes = 128ULL << 20;
+	cur.mem_limit_bytes = 128ULL << 20;
+	cur.mem_inactive_file_bytes = 120ULL << 20;
+	cur.mem_file_bytes = 126ULL << 20;
+	cur.mem_anon_bytes = 1ULL << 20;
+	cur.mem_swap_bytes = 4096;
+	cur.mem_events[CGP_MEM_EV_HIGH] = 4;
+	cur.mem_events[CGP_MEM_EV_MAX] = 35;
+	cur.mem_events[CGP_MEM_EV_OOM] = 1;
+	cur.mem_events[CGP_MEM_EV_OOM_GROUP_KILL] = 1;
+	cgp_window_sample(&s, 9, &cur, NULL, 0, 1.0, NS, &node);
+	assert_true(s.has_mem_stat);
+	assert_int_equal(s.mem_working_set_bytes, 8ULL << 20);
+	assert_int_equal(s.mem_file_bytes, 126ULL << 20);
+	assert_true(s.has_swap);
+	assert_int_equal(s.mem_swap_bytes, 4096);
+	assert_int_equal(s.mem_events_max, 35);
+	assert_int_equal(s.mem_events_oom, 1);
+	assert_true(s.has_mem_events_high);
+	assert_int_equal(s.mem_events_high, 4);
+	assert_true(s.has_mem_events_oom_group_kill);
+	assert_int_equal(s.mem_events_oom_group_kill, 1);
+
+	/* stats flushed after usage was read can say more is inactive than is charged: floored at 0 */
+	cur.mem_inactive_file_bytes = 130ULL << 20;
+	cgp_window_sample(&s, 9, &cur, NULL, 0, 1.0, NS, &node);
+	assert_int_equal(s.mem_working_set_bytes, 0);
+
+	/* a v1 hierarchy: no memory.high, no memory.oom.group; the kernel side never sets GROUP_KILL there */
+	cur.flags = (cur.flags | CGP_REC_MEM_V1) & ~(CGP_REC_MEM_GROUP_KILL | CGP_REC_SWAP);
+	cgp_window_sample(&s, 9, &cur, NULL, 0, 1.0, NS, &node);
+	assert_false(s.has_mem_events_high);
+	assert_int_equal(s.mem_events_high, 0);
+	assert_false(s.has_mem_events_oom_group_kill);
+	assert_false(s.has_swap);
+	assert_true(s.has_mem_events);
+}
+
+/* Throttling counts per window, from the kernel's totals; user and system scaled to the run time, and carried
+ * from one sweep to the next so that neither ever goes backwards. */
+static void test_cpu_figures(void **state)
+{
+	struct cgp_cgroup_rec cur = rec(11, 0);
+	struct cgp_totals prev = {0};
+	struct cgp_sample s;
+
+	(void)state;
+	cur.flags |= CGP_REC_CPU_MAX | CGP_REC_CPUTIME;
+	cur.cpu_quota_us = 20000;
+	cur.cpu_period_us = 100000;
+	cur.cpu_periods = 10;
+	cur.cpu_throttled_periods = 8;
+	cur.cpu_throttled_ns = 700000000;
+	cur.cpu_rtime_ns = 1000;
+	cur.cpu_utime_ns = 3;
+	cur.cpu_stime_ns = 1;
+	cgp_window_sample(&s, 11, &cur, NULL, 0.2, 1.0, NS, &node);
+	assert_true(s.has_cpu_bandwidth);
+	assert_true(s.first_window);
+	assert_int_equal(s.cpu_periods, 10);
+	/* the kernel's totals run since the cgroup was made: the first window holds none of them */
+	assert_int_equal(s.cpu_periods_window, 0);
+	assert_int_equal(s.cpu_throttled_periods_window, 0);
+	assert_true(s.has_cpu_user_system);
+	assert_int_equal(s.cpu_user_ns, 750);
+	assert_int_equal(s.cpu_system_ns, 250);
+
+	cgp_totals_of(&cur, &prev);
+	cur.cpu_periods = 20;
+	cur.cpu_throttled_periods = 17;
+	cur.cpu_throttled_ns = 1500000000;
+	/* now the samples say mostly system: user time may not drop below the 750 reported */
+	cur.cpu_rtime_ns = 1100;
+	cur.cpu_utime_ns = 3;
+	cur.cpu_stime_ns = 30;
+	cgp_window_sample(&s, 11, &cur, &prev, 0.2, 1.0, 2 * NS, &node);
+	assert_int_equal(s.cpu_periods_window, 10);
+	assert_int_equal(s.cpu_throttled_periods_window, 9);
+	assert_int_equal(s.cpu_throttled_ns_window, 800000000);
+	assert_int_equal(s.cpu_user_ns, 750);
+	assert_int_equal(s.cpu_system_ns, 350);
+
+	/* no cpu controller, no flush: absent */
+	cur.flags &= ~(CGP_REC_CPU_MAX | CGP_REC_CPUTIME);
+	cgp_window_sample(&s, 11, &cur, &prev, 0, 1.0, 3 * NS, &node);
+	assert_false(s.has_cpu_bandwidth);
+	assert_int_equal(s.cpu_periods, 0);
+	assert_false(s.has_cpu_user_system);
+	assert_int_equal(s.cpu_user_ns, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_window_arithmetic),
 	    cmocka_unit_test(test_sweeps_and_gone),
+	    cmocka_unit_test(test_memory_figures),
+	    cmocka_unit_test(test_cpu_figures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

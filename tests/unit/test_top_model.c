@@ -142,11 +142,71 @@ static void test_rows_leave(void **state)
 	top_model_free(&m);
 }
 
+/* The columns from the figures operators judge by: MEM is the working set (not usage, which page cache fills),
+ * THR% the window's throttled periods, PSI the window's stall shares; a cgroup's first sample has no window, so
+ * those are absent (-), never 0; a kernel without memory.stat figures shows usage. */
+static void test_figures(void **state)
+{
+	struct cgp_attribution web = who("/kubepods/pod1/c1", "web-1", "nginx");
+	struct cgp_sample s = {.cgroup_id = 1,
+			       .window_s = 2,
+			       .cpu_cores = 0.2,
+			       .has_mem = true,
+			       .mem_bytes = 900 << 20,
+			       .mem_limit_bytes = 1ULL << 30,
+			       .has_mem_stat = true,
+			       .mem_working_set_bytes = 256 << 20,
+			       .has_cpu_bandwidth = true,
+			       .cpu_periods_window = 20,
+			       .cpu_throttled_periods_window = 15,
+			       .has_psi = true,
+			       .first_window = true};
+	static struct cgp_event_build b;
+	const struct top_row *r;
+	struct top_model m;
+
+	(void)state;
+	s.psi_window_ns[CGP_PSI_MEM_SOME] = 500000000ULL; /* 0.5 s of 2 s */
+	s.psi_window_ns[CGP_PSI_CPU_SOME] = 100000000ULL; /* 0.1 s of 2 s */
+	assert_int_equal(top_model_init(&m), 0);
+	cgp_measure_sample(&s, &(struct cgp_node){.cpus = 4, .mem_bytes = 8ULL << 30});
+	cgp_event_build_sample(&b, &meta, &s, &web);
+	top_model_event(&m, &b.ev, 1 * S);
+	r = cgp_idmap_get(&m.rows, 1);
+	assert_non_null(r);
+	assert_true(r->mem_is_working_set);
+	assert_int_equal(r->mem_bytes, 256 << 20);
+	assert_true(r->mem_pct == 25.0);
+	assert_false(r->has_thr);
+	assert_false(r->has_psi_mem);
+	assert_false(r->has_psi_cpu);
+
+	s.first_window = false;
+	cgp_measure_sample(&s, &(struct cgp_node){.cpus = 4, .mem_bytes = 8ULL << 30});
+	cgp_event_build_sample(&b, &meta, &s, &web);
+	top_model_event(&m, &b.ev, 2 * S);
+	assert_true(r->has_thr);
+	assert_true(r->thr_pct == 75.0);
+	assert_true(r->has_psi_mem && r->has_psi_cpu);
+	assert_true(r->psi_mem_pct == 25.0);
+	assert_true(r->psi_cpu_pct == 5.0);
+
+	/* no memory.stat figures (an unknown memcg layout): usage, and said so */
+	s.has_mem_stat = false;
+	cgp_measure_sample(&s, &(struct cgp_node){.cpus = 4, .mem_bytes = 8ULL << 30});
+	cgp_event_build_sample(&b, &meta, &s, &web);
+	top_model_event(&m, &b.ev, 3 * S);
+	assert_false(r->mem_is_working_set);
+	assert_int_equal(r->mem_bytes, 900 << 20);
+	top_model_free(&m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rows_alerts_sorting),
 	    cmocka_unit_test(test_rows_leave),
+	    cmocka_unit_test(test_figures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,11 +6,14 @@
  *   hold [--max-cgroups N]        load and attach all cgpulse programs in this process (nothing pinned), print
  *                                 "prog NAME ID" / "map NAME ID" lines and "ready", then run one sweep per
  *                                 "sweep" line on stdin until EOF or SIGTERM
- *   populate --n N --procs P      create N cgroups (v2, plus the v1 memory twin on hybrid hosts) under
- *                                 /cgpulse-test-bench-PID, with P sleeping processes spread over them; print
+ *   populate --n N --procs P [--quota-us Q]
+ *                                 create N cgroups (v2, plus the v1 memory and cpu twins on hybrid hosts) under
+ *                                 /cgpulse-test-bench-PID, with P sleeping processes spread over them (and a CPU
+ *                                 limit of Q µs per 100 ms each, as containers with limits have); print
  *                                 "ready ..."; remove everything at stdin EOF or SIGTERM
  *   sweep [--reps R] [--max-cgroups N] [--settle S]
  *                                 time cgpulse sweeps against reading the same figures from cgroupfs files
+ *                                 (cpu.stat, memory.stat, memory.events, swap, limits, *.pressure)
  *   cgtop [--reps R] [--iters K]  CPU time of one systemd-cgtop refresh over the same tree
  *   churn --n N                   create N cgroups, run a short task in each, remove them (cgroup_rmdir load)
  *   stamp                         copy stdin to stdout, each line prefixed with CLOCK_REALTIME ns at arrival */
@@ -88,6 +91,13 @@ static int write_str(const char *path, const char *val)
 	return n < 0 ? -errno : 0;
 }
 
+/* The v1 cpu hierarchy of a hybrid host when it is a mount of its own, else NULL: a node's containers live there
+ * too (their CPU limits and throttling), so the bench's cgroups do. */
+static const char *cpu_v1(void)
+{
+	return fs.cpu_mount[0] && strcmp(fs.cpu_mount, fs.mem_mount) ? fs.cpu_mount : NULL;
+}
+
 static int mk(const char *rel)
 {
 	char p[1024];
@@ -97,6 +107,11 @@ static int mk(const char *rel)
 		return -errno;
 	if (fs.hybrid) {
 		snprintf(p, sizeof(p), "%s%s", fs.mem_mount, rel);
+		if (mkdir(p, 0755) && errno != EEXIST)
+			return -errno;
+	}
+	if (cpu_v1()) {
+		snprintf(p, sizeof(p), "%s%s", cpu_v1(), rel);
 		if (mkdir(p, 0755) && errno != EEXIST)
 			return -errno;
 	}
@@ -113,6 +128,10 @@ static int enter(const char *rel, pid_t pid)
 	err = write_str(p, v);
 	if (!err && fs.hybrid) {
 		snprintf(p, sizeof(p), "%s%s/cgroup.procs", fs.mem_mount, rel);
+		err = write_str(p, v);
+	}
+	if (!err && cpu_v1()) {
+		snprintf(p, sizeof(p), "%s%s/cgroup.procs", cpu_v1(), rel);
 		err = write_str(p, v);
 	}
 	return err;
@@ -150,6 +169,10 @@ static void rm(const char *rel)
 		snprintf(p, sizeof(p), "%s%s", fs.mem_mount, rel);
 		rm_one(p);
 	}
+	if (cpu_v1()) {
+		snprintf(p, sizeof(p), "%s%s", cpu_v1(), rel);
+		rm_one(p);
+	}
 }
 
 static int open_fs(void)
@@ -179,9 +202,25 @@ static void sleeper(int go_fd, unsigned phase_us)
 		sleep(1);
 }
 
+/* A CPU limit of quota_us per 100 ms on the cgroup (cpu.max, or the v1 cpu hierarchy's cfs_quota_us). */
+static int set_quota(const char *rel, long quota_us)
+{
+	char p[1024], v[64];
+
+	if (cpu_v1()) {
+		snprintf(p, sizeof(p), "%s%s/cpu.cfs_quota_us", cpu_v1(), rel);
+		snprintf(v, sizeof(v), "%ld", quota_us);
+	} else {
+		snprintf(p, sizeof(p), "%s%s/cpu.max", fs.v2_mount, rel);
+		snprintf(v, sizeof(v), "%ld 100000", quota_us);
+	}
+	return write_str(p, v);
+}
+
 static int cmd_populate(int argc, char **argv)
 {
 	long n = atol(opt(argc, argv, "--n", "1000")), procs = atol(opt(argc, argv, "--procs", "0"));
+	long quota_us = atol(opt(argc, argv, "--quota-us", "0"));
 	char parent[256], rel[300], buf[16];
 	pid_t *pids = calloc(procs > 0 ? procs : 1, sizeof(pid_t));
 	long made = 0, started = 0;
@@ -195,6 +234,8 @@ static int cmd_populate(int argc, char **argv)
 	for (long i = 0; !err && !stop && i < n; i++, made++) {
 		snprintf(rel, sizeof(rel), "%s/cg%05ld", parent, i);
 		err = mk(rel);
+		if (!err && quota_us > 0)
+			err = set_quota(rel, quota_us);
 	}
 	for (long i = 0; !err && !stop && i < procs; i++) {
 		pid_t pid = fork();
@@ -339,6 +380,8 @@ static int cmd_hold(int argc, char **argv)
 struct paths {
 	char **v2;  /* absolute cgroup v2 directories */
 	char **mem; /* absolute memory directories, NULL where the cgroup has no memory figures */
+	char **cpu; /* absolute directories with the cpu controller (limits, throttling), NULL where it has none */
+	bool *psi;  /* the cgroup has pressure files (PSI on; not the root, whose are /proc/pressure) */
 	size_t n, cap;
 };
 
@@ -370,16 +413,23 @@ static void collect(const struct cgp_sample *s, const char *path, void *ctx)
 		ps->cap = ps->cap ? ps->cap * 2 : 1024;
 		ps->v2 = realloc(ps->v2, ps->cap * sizeof(char *));
 		ps->mem = realloc(ps->mem, ps->cap * sizeof(char *));
-		if (!ps->v2 || !ps->mem)
+		ps->cpu = realloc(ps->cpu, ps->cap * sizeof(char *));
+		ps->psi = realloc(ps->psi, ps->cap * sizeof(bool));
+		if (!ps->v2 || !ps->mem || !ps->cpu || !ps->psi)
 			abort();
 	}
 	snprintf(p, sizeof(p), "%s%s", fs.v2_mount, strcmp(path, "/") ? path : "");
 	ps->v2[ps->n] = strdup(p);
-	ps->mem[ps->n] = NULL;
+	ps->mem[ps->n] = ps->cpu[ps->n] = NULL;
 	if (s->has_mem) {
 		snprintf(p, sizeof(p), "%s%s", fs.mem_mount, strcmp(path, "/") ? path : "");
 		ps->mem[ps->n] = strdup(p);
 	}
+	if (s->has_cpu_bandwidth && strcmp(path, "/")) { /* the root has no cpu.max or cfs quota file */
+		snprintf(p, sizeof(p), "%s%s", cpu_v1() ? cpu_v1() : fs.v2_mount, path);
+		ps->cpu[ps->n] = strdup(p);
+	}
+	ps->psi[ps->n] = s->has_psi && strcmp(path, "/");
 	ps->n++;
 }
 
@@ -414,15 +464,49 @@ static uint64_t keyed(const char *buf, const char *key)
 	return 0;
 }
 
+/* "some ... total=N\nfull ... total=M": both totals */
+static void pressure(const char *dir, const char *file)
+{
+	char buf[512], *t;
+
+	if (read_file(dir, file, buf, sizeof(buf)))
+		return;
+	for (t = buf; (t = strstr(t, "total=")); t += 6)
+		sink += strtoull(t + 6, NULL, 10);
+}
+
+/* Every figure a sweep gives that a file has, from the files an agent without BPF would read: CPU time,
+ * user/system and (pure v2) throttling from cpu.stat; limits and throttling from the cpu controller's files;
+ * usage, limit, memory.stat (working set, anon, file), swap and memory.events; the three pressure files. */
 static void read_files(const struct paths *ps)
 {
-	char buf[4096];
+	char buf[8192];
 
 	for (size_t i = 0; i < ps->n; i++) {
 		if (!read_file(ps->v2[i], "cpu.stat", buf, sizeof(buf)))
-			sink += keyed(buf, "usage_usec");
+			sink += keyed(buf, "usage_usec") + keyed(buf, "user_usec") + keyed(buf, "system_usec") +
+				keyed(buf, "nr_throttled");
+		if (ps->psi[i]) {
+			pressure(ps->v2[i], "cpu.pressure");
+			pressure(ps->v2[i], "memory.pressure");
+			pressure(ps->v2[i], "io.pressure");
+		}
+		if (ps->cpu[i] && cpu_v1()) {
+			if (!read_file(ps->cpu[i], "cpu.stat", buf, sizeof(buf)))
+				sink += keyed(buf, "nr_throttled") + keyed(buf, "throttled_time");
+			if (!read_file(ps->cpu[i], "cpu.cfs_quota_us", buf, sizeof(buf)))
+				sink += strtoull(buf, NULL, 10);
+			if (!read_file(ps->cpu[i], "cpu.cfs_period_us", buf, sizeof(buf)))
+				sink += strtoull(buf, NULL, 10);
+		} else if (ps->cpu[i] && !read_file(ps->cpu[i], "cpu.max", buf, sizeof(buf))) {
+			sink += buf[0] == 'm' ? 0 : strtoull(buf, NULL, 10);
+		}
 		if (!ps->mem[i])
 			continue;
+		if (!read_file(ps->mem[i], "memory.stat", buf, sizeof(buf)))
+			sink += keyed(buf, fs.hybrid ? "total_inactive_file" : "inactive_file") +
+				keyed(buf, fs.hybrid ? "total_rss" : "anon") +
+				keyed(buf, fs.hybrid ? "total_cache" : "file");
 		if (fs.hybrid) {
 			if (!read_file(ps->mem[i], "memory.usage_in_bytes", buf, sizeof(buf)))
 				sink += strtoull(buf, NULL, 10);
@@ -430,13 +514,17 @@ static void read_files(const struct paths *ps)
 				sink += strtoull(buf, NULL, 10);
 			if (!read_file(ps->mem[i], "memory.oom_control", buf, sizeof(buf)))
 				sink += keyed(buf, "oom_kill");
+			if (!read_file(ps->mem[i], "memory.memsw.usage_in_bytes", buf, sizeof(buf)))
+				sink += strtoull(buf, NULL, 10);
 		} else {
 			if (!read_file(ps->mem[i], "memory.current", buf, sizeof(buf)))
 				sink += strtoull(buf, NULL, 10);
 			if (!read_file(ps->mem[i], "memory.max", buf, sizeof(buf)))
 				sink += buf[0] == 'm' ? 0 : strtoull(buf, NULL, 10);
 			if (!read_file(ps->mem[i], "memory.events", buf, sizeof(buf)))
-				sink += keyed(buf, "oom_kill");
+				sink += keyed(buf, "oom_kill") + keyed(buf, "max") + keyed(buf, "high");
+			if (!read_file(ps->mem[i], "memory.swap.current", buf, sizeof(buf)))
+				sink += strtoull(buf, NULL, 10);
 		}
 	}
 }
@@ -445,7 +533,9 @@ static void count_sample(const struct cgp_sample *s, const char *path, void *ctx
 {
 	(void)ctx;
 	(void)path;
-	sink += s->cpu_ns_total + s->mem_bytes; /* what a consumer would at least touch */
+	/* what a consumer would at least touch */
+	sink += s->cpu_ns_total + s->mem_bytes + s->mem_working_set_bytes + s->cpu_throttled_periods +
+		s->psi_total_ns[CGP_PSI_MEM_SOME];
 }
 
 static void prog_stats(struct bpf_program *p, uint64_t *ns, uint64_t *cnt)
@@ -581,9 +671,12 @@ static int cmd_sweep(int argc, char **argv)
 	for (size_t i = 0; i < ps.n; i++) {
 		free(ps.v2[i]);
 		free(ps.mem[i]);
+		free(ps.cpu[i]);
 	}
 	free(ps.v2);
 	free(ps.mem);
+	free(ps.cpu);
+	free(ps.psi);
 	return err ? 1 : 0;
 }
 

@@ -14,10 +14,14 @@
 #     (trampoline and cache effects included, which run_time_ns leaves out).
 #     The "made of" rows run the steps of tools/bench/ablate.bpf.c (cgp_switch's work built up piece by piece) the
 #     same way: the difference between neighbouring steps is what that piece costs.
-#   - Section 2, sweep: µs per cgroup for reading CPU, memory, limit and OOM count of every cgroup, by one cgpulse
-#     sweep (cgroup iterators) vs open/read/close of the cgroupfs files (cpu.stat, memory.usage_in_bytes/current,
-#     memory.limit_in_bytes/max, memory.oom_control/events) vs one systemd-cgtop refresh (its user+sys CPU time),
-#     over the same tree. "first" runs include cgpulse's one-time path resolution and the kernel's first
+#   - Section 2, sweep: µs per cgroup for reading every figure of every cgroup (CPU time, user/system, throttling,
+#     limits, memory, working set, anon/file, swap, memory.events, PSI), by one cgpulse sweep (cgroup iterators,
+#     plus its per-sweep work: cgp_tick on each CPU, one root memory.stat read, one rstat flush, /proc/pressure)
+#     vs open/read/close of the cgroupfs files that give the same figures (cpu.stat, the v1 cpu hierarchy's
+#     cpu.stat and cfs quota/period or cpu.max, memory.stat, usage, limit, memory.events / oom_control, swap,
+#     cpu/memory/io.pressure) vs one systemd-cgtop refresh (its user+sys CPU time), over the same tree. On a
+#     hybrid host the bench's cgroups exist in cgroup2 and the v1 memory and cpu hierarchies, as a node's
+#     containers do. "first" runs include cgpulse's one-time path resolution and the kernel's first
 #     creation of the files' inodes. The agent re-checks a cgroup it has just met for container state for its first
 #     30 s, so the main rows are taken after that (what an agent pays every interval on a settled node) and the
 #     "new to the agent" row shows the first 30 s.
@@ -74,6 +78,8 @@ if [ "$V2" != /sys/fs/cgroup ] && [ -d /sys/fs/cgroup/memory ]; then
 	MEM=/sys/fs/cgroup/memory
 	HYBRID=1
 fi
+CPU= # the v1 cpu hierarchy of a hybrid host, when it is a mount of its own
+[ "$HYBRID" = 1 ] && [ -d /sys/fs/cgroup/cpu ] && [ /sys/fs/cgroup/cpu != "$MEM" ] && CPU=/sys/fs/cgroup/cpu
 
 rm_cgroup_tree() { # removes a cgroup directory and its children, killing what runs inside
 	local d=$1 p
@@ -101,12 +107,30 @@ cleanup() {
 	for n in "${HELPER_CGS[@]}"; do
 		rm_cgroup_tree "$V2/$n"
 		[ "$HYBRID" = 1 ] && rm_cgroup_tree "$MEM/$n"
+		[ -n "$CPU" ] && rm_cgroup_tree "$CPU/$n"
 	done
 	sysctl -qw kernel.bpf_stats_enabled="$STATS_WAS"
 	rm -rf "$T"
 }
 trap cleanup EXIT
-trap 'echo "bench: interrupted, cleaning up" >&2; exit 130' INT TERM
+trap 'echo "bench: interrupted, cleaning up" >&2; exit 130' INT TERM HUP
+
+# A bench run killed outright (SIGKILL: no trap runs, in this shell or in its helpers) leaves its cgroups behind:
+# every cgpulse-test-bench-PID tree whose PID is no longer alive is removed before this run makes its own.
+reap_stale() {
+	local d n pid
+	for d in "$V2" "$MEM" ${CPU:+"$CPU"}; do
+		for n in "$d"/cgpulse-test-bench-*; do
+			[ -d "$n" ] || continue
+			pid=${n##*/cgpulse-test-bench-}
+			pid=${pid%%-*}
+			[ -n "$pid" ] && kill -0 "$pid" 2>/dev/null && continue
+			echo "bench: removing $n, left by an earlier run that was killed" >&2
+			rm_cgroup_tree "$n"
+		done
+	done
+}
+reap_stale
 
 # ---- helpers ---------------------------------------------------------------------------------------------
 
@@ -383,7 +407,7 @@ for N in $SIZES; do
 	stop_helper "$POP_PID" "$POP_FD"
 done
 
-section "2. One sweep of every cgroup's CPU, memory, limit and OOM count (µs per cgroup)"
+section "2. One sweep of every figure of every cgroup (µs per cgroup)"
 row "tree" "µs/cgroup median [min – max]" "vs cgpulse"
 for N in $SIZES; do
 	f=$T/sweep$N

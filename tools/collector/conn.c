@@ -72,7 +72,7 @@ static void log_refusal(struct cgp_conns *cs, const char *what)
 	cs->unlogged = 0;
 }
 
-void cgp_conns_init(struct cgp_conns *cs, int epfd, int lfd)
+void cgp_conns_setup(struct cgp_conns *cs, int epfd, int lfd)
 {
 	struct rlimit rl;
 	size_t room = 1024;

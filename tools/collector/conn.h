@@ -56,7 +56,7 @@ struct cgp_conns {
 };
 
 /* Fills in the limits' defaults (the fd limit caps max_conns). */
-void cgp_conns_init(struct cgp_conns *cs, int epfd, int lfd);
+void cgp_conns_setup(struct cgp_conns *cs, int epfd, int lfd);
 /* Accepts every pending connection on the listening socket (non-blocking). */
 void cgp_conns_accept(struct cgp_conns *cs);
 /* Deadlines (idle, frame) and the listener's back-off: call every turn; returns the ms until it next needs to

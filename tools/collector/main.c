@@ -194,7 +194,7 @@ int main(int argc, char **argv)
 	sigprocmask(SIG_BLOCK, &sigs, NULL);
 	S.sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
 	S.cs.epfd = epoll_create1(EPOLL_CLOEXEC);
-	cgp_conns_init(&S.cs, S.cs.epfd, S.cs.lfd);
+	cgp_conns_setup(&S.cs, S.cs.epfd, S.cs.lfd);
 	struct epoll_event lev = {.events = EPOLLIN, .data.ptr = &S.cs.lfd},
 			   sev = {.events = EPOLLIN, .data.ptr = &S.sfd};
 

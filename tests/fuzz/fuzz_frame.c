@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: GPL-2.0
+/* libFuzzer: the collector's side of the wire (agent/events/frame.c, wire.c), which tools/collector/ runs on
+ * every byte an agent (or anyone) sends: the incremental frame decoder fed in chunks whose sizes come from the
+ * input, and cgp_wire_decode on every frame it yields (zlib batches included, inflate bounded). */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "events/frame.h"
+#include "events/wire.h"
+
+#define MAX_FRAME   (1u << 20)
+#define MAX_INFLATE (4u << 20)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct cgp_frame_decoder d;
+	struct cgp_buf scratch = CGP_BUF_INIT;
+	size_t pos = 1, chunk;
+	int rc = 0;
+
+	if (!size)
+		return 0;
+	chunk = (size_t)data[0] % 64 + 1; /* how the bytes arrive: 1 to 64 at a time */
+	cgp_frame_decoder_init(&d, MAX_FRAME);
+	while (pos < size && rc >= 0) {
+		size_t n = size - pos < chunk ? size - pos : chunk;
+		const uint8_t *frame;
+		size_t len;
+
+		if (cgp_frame_decoder_feed(&d, data + pos, n))
+			break;
+		pos += n;
+		while ((rc = cgp_frame_decoder_next(&d, &frame, &len)) == 1) {
+			struct cgp_wire_msg m;
+			char why[256];
+
+			if (len > MAX_FRAME)
+				abort();
+			memset(&m, 0, sizeof(m));
+			if (!cgp_wire_decode(frame, len, MAX_INFLATE, &scratch, &m, why, sizeof(why))) {
+				if (!m.batch == !m.ack) /* exactly one of them */
+					abort();
+				if (m.batch)
+					for (size_t i = 0; i < m.batch->n_events; i++)
+						if (!m.batch->events[i] || m.batch->raw[i].len > len + MAX_INFLATE)
+							abort();
+			} else if (!why[0]) {
+				abort(); /* every refusal says why */
+			}
+			cgp_wire_msg_free(&m);
+		}
+	}
+	if (rc >= 0)
+		cgp_frame_decoder_finish(&d);
+	cgp_frame_decoder_free(&d);
+	cgp_buf_free(&scratch);
+	return 0;
+}
