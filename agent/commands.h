@@ -22,9 +22,13 @@ struct cgp_opts {
 	int seccomp;	     /* run: enum cgp_seccomp_mode, installed after attaching */
 	const char *pin_dir; /* NULL: nothing pinned */
 	uint32_t max_cgroups;
-	const char *playbook;  /* run: --playbook FILE; NULL: the embedded default */
-	const char *collector; /* run: HOST:PORT to push events to; NULL: none */
-	uint64_t spool_bytes;  /* run: bound of unacknowledged events kept for the collector */
+	const char *playbook;		  /* run: --playbook FILE; NULL: the embedded default */
+	const char *collector;		  /* run: HOST:PORT to push events to; NULL: none */
+	const char *collector_token_file; /* run: the token the collector wants (a Hello first); NULL: none */
+	bool collector_tls;		  /* run: TLS to the collector (the system's CAs unless collector_tls_ca) */
+	const char *collector_tls_ca;	  /* run: CA certificates (PEM) the collector's certificate must chain to */
+	const char *collector_tls_server_name; /* run: name its certificate must carry; NULL: the host of --collector */
+	uint64_t spool_bytes;		       /* run: bound of unacknowledged events kept for the collector */
 	const char *spool_dir; /* run: journal the spool there (survives a restart); NULL: memory only */
 	const char *node;      /* node name in events; NULL: $NODE_NAME or the host name */
 	const char *http;      /* run: ADDR:PORT of the HTTP endpoint; NULL: the default */

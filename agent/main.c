@@ -42,6 +42,12 @@ static const char usage[] =
     "                     SIGHUP reloads it; a bad file is refused and the old one stays\n"
     "  --collector HOST:PORT  run: push events to a cgpulse-collector (batched, zlib, acknowledged, resent\n"
     "                     after a reconnect from a bounded spool)\n"
+    "  --collector-token-file FILE  run: send the token in FILE to the collector first on every connection\n"
+    "                     (its --token-file); read again on each connect, so a rotated Secret is picked up\n"
+    "  --collector-tls    run: TLS to the collector, verified against the system's CA certificates\n"
+    "  --collector-tls-ca FILE    run: TLS to the collector, verified against the CA certificates in FILE (PEM)\n"
+    "  --collector-tls-server-name NAME   run: the name the collector's certificate must carry (and SNI);\n"
+    "                     default: the host of --collector\n"
     "  --spool-bytes N    run: bound of the collector spool (default 64 MiB), in memory and in --spool-dir;\n"
     "                     when full, samples go first\n"
     "  --spool-dir DIR    run: keep unacknowledged events in DIR too (append-only segments, 0600), so that a\n"
@@ -157,6 +163,10 @@ int main(int argc, char **argv)
 	    {"help", no_argument, NULL, 'h'},
 	    {"playbook", required_argument, NULL, 'b'},
 	    {"collector", required_argument, NULL, 'c'},
+	    {"collector-token-file", required_argument, NULL, 1201},
+	    {"collector-tls", no_argument, NULL, 1202},
+	    {"collector-tls-ca", required_argument, NULL, 1203},
+	    {"collector-tls-server-name", required_argument, NULL, 1204},
 	    {"spool-bytes", required_argument, NULL, 's'},
 	    {"spool-dir", required_argument, NULL, 1007},
 	    {"node", required_argument, NULL, 'N'},
@@ -239,6 +249,18 @@ int main(int argc, char **argv)
 			break;
 		case 'c':
 			o.collector = optarg;
+			break;
+		case 1201:
+			o.collector_token_file = optarg;
+			break;
+		case 1202:
+			o.collector_tls = true;
+			break;
+		case 1203:
+			o.collector_tls_ca = optarg;
+			break;
+		case 1204:
+			o.collector_tls_server_name = optarg;
 			break;
 		case 1001:
 			o.roots.containerd_state = optarg;
@@ -416,6 +438,11 @@ int main(int argc, char **argv)
 		if (err)
 			cgp_err("cleanup: %s", strerror(-err));
 		return err ? 1 : 0;
+	}
+	if ((o.collector_token_file || o.collector_tls || o.collector_tls_ca || o.collector_tls_server_name) &&
+	    !o.collector) {
+		cgp_err("--collector-token-file and --collector-tls* need --collector");
+		return 2;
 	}
 	if (o.spool_dir && !o.collector) {
 		cgp_err("--spool-dir keeps what the collector has not acknowledged: it needs --collector");

@@ -32,6 +32,7 @@
 #include "lib/log.h"
 #include "names/cgroup_names.h"
 #include "playbook/playbook.h"
+#include "lib/token.h"
 #include "sinks/collector_client.h"
 #include "sinks/http_server.h"
 #include "sinks/cadvisor.h"
@@ -253,6 +254,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 		c.collector_connected = cs.connected;
 		c.collector_connects = cs.connects;
 		c.collector_failures = cs.disconnects + cs.connect_failures;
+		c.collector_resolve_timeouts = cs.resolve_timeouts;
 		c.collector_batches = cs.batches_sent;
 	}
 	memcpy(c.records_lost, r->sp.stats.drops, sizeof(c.records_lost));
@@ -303,12 +305,27 @@ static int setup_collector(struct run_ctx *r)
 {
 	struct cgp_cc_cfg cfg = {
 	    .addr = r->o->collector,
+	    .token_file = r->o->collector_token_file,
+	    .tls = r->o->collector_tls,
+	    .tls_ca = r->o->collector_tls_ca,
+	    .tls_server_name = r->o->collector_tls_server_name,
 	    .zlevel = 1,
 	    .backoff_max_ms = BACKOFF_MAX_MS,
 	};
 	char why[256];
 	int err;
 
+	if (r->o->collector_token_file) {
+		char tok[CGP_TOKEN_MAX + 1];
+
+		/* refused at start rather than on every connect */
+		err = cgp_token_load(r->o->collector_token_file, tok, why, sizeof(why));
+		explicit_bzero(tok, sizeof(tok));
+		if (err) {
+			cgp_err("--collector-token-file %s", why);
+			return err;
+		}
+	}
 	r->spool = cgp_spool_new(r->pub.instance_id, r->o->spool_bytes, 0);
 	if (!r->spool)
 		return -ENOMEM;
@@ -322,7 +339,7 @@ static int setup_collector(struct run_ctx *r)
 	}
 	r->cc = cgp_cc_new(&cfg, r->spool);
 	if (!r->cc) {
-		cgp_err("--collector %s: not a HOST:PORT", r->o->collector);
+		cgp_err("--collector %s: not a HOST:PORT, or its TLS trust cannot be read", r->o->collector);
 		return -EINVAL;
 	}
 	r->pub.spool = r->spool;

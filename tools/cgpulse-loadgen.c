@@ -27,7 +27,7 @@ struct agent {
 };
 
 static struct {
-	const char *addr, *prefix;
+	const char *addr, *prefix, *token_file, *tls_ca, *tls_server_name;
 	unsigned agents;
 	uint64_t events, oom_every;
 	size_t batch, window, spool_events;
@@ -142,7 +142,9 @@ static void usage(FILE *f)
 		"usage: cgpulse-loadgen --connect ADDR:PORT [--agents N] [--events PER_AGENT] [--batch EVENTS]\n"
 		"                       [--zlevel 0-9] [--rate EVENTS_PER_S_PER_AGENT] [--oom-every K]\n"
 		"                       [--spool-events N] [--instance-prefix P] [--no-attribution] [--timeout S]\n"
-		"                       [--progress SECONDS]: print \"progress T instance ID acked SEQ\" that often\n");
+		"                       [--progress SECONDS]: print \"progress T instance ID acked SEQ\" that often\n"
+		"                       [--token-file FILE]: the collector's token (as cgpulse run "
+		"--collector-token-file)\n");
 }
 
 int main(int argc, char **argv)
@@ -160,6 +162,9 @@ int main(int argc, char **argv)
 	    {"no-attribution", no_argument, NULL, 'A'},
 	    {"timeout", required_argument, NULL, 't'},
 	    {"progress", required_argument, NULL, 'P'},
+	    {"token-file", required_argument, NULL, 'T'},
+	    {"tls-ca", required_argument, NULL, 'C'},
+	    {"tls-server-name", required_argument, NULL, 'S'},
 	    {"verbose", no_argument, NULL, 'v'},
 	    {"help", no_argument, NULL, 'h'},
 	    {0},
@@ -168,10 +173,19 @@ int main(int argc, char **argv)
 	struct agent *ag;
 	int o, epfd;
 
-	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:P:vh", opts, NULL)) != -1) {
+	while ((o = getopt_long(argc, argv, "c:a:n:b:z:r:O:s:p:At:P:T:C:S:vh", opts, NULL)) != -1) {
 		switch (o) {
 		case 'c':
 			O.addr = optarg;
+			break;
+		case 'T':
+			O.token_file = optarg;
+			break;
+		case 'C':
+			O.tls_ca = optarg;
+			break;
+		case 'S':
+			O.tls_server_name = optarg;
 			break;
 		case 'a':
 			O.agents = (unsigned)strtoul(optarg, NULL, 0);
@@ -237,6 +251,9 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < O.agents; i++) {
 		struct agent *a = &ag[i];
 		struct cgp_cc_cfg cfg = {.addr = O.addr,
+					 .token_file = O.token_file,
+					 .tls_ca = O.tls_ca,
+					 .tls_server_name = O.tls_server_name,
 					 .batch_max_events = O.batch,
 					 .zlevel = O.zlevel,
 					 .backoff_min_ms = 50,

@@ -101,6 +101,20 @@ out:
 	return err;
 }
 
+/* Appends f as one frame. */
+static int append_frame(struct cgp_buf *out, const Cgpulse__V1__Frame *f)
+{
+	size_t n = cgpulse__v1__frame__get_packed_size(f);
+	uint8_t *w = cgp_buf_reserve(out, CGP_VARINT_MAX + n);
+
+	if (!w)
+		return -ENOMEM;
+	size_t h = cgp_varint_put(w, n);
+
+	out->len += h + cgpulse__v1__frame__pack(f, w + h);
+	return 0;
+}
+
 int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t acked_seq)
 {
 	Cgpulse__V1__Ack ack = CGPULSE__V1__ACK__INIT;
@@ -110,15 +124,18 @@ int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t a
 	ack.acked_seq = acked_seq;
 	f.kind_case = CGPULSE__V1__FRAME__KIND_ACK;
 	f.ack = &ack;
-	size_t n = cgpulse__v1__frame__get_packed_size(&f);
-	uint8_t *w = cgp_buf_reserve(out, CGP_VARINT_MAX + n);
+	return append_frame(out, &f);
+}
 
-	if (!w)
-		return -ENOMEM;
-	size_t h = cgp_varint_put(w, n);
+int cgp_wire_append_hello(struct cgp_buf *out, const char *token)
+{
+	Cgpulse__V1__Hello hello = CGPULSE__V1__HELLO__INIT;
+	Cgpulse__V1__Frame f = CGPULSE__V1__FRAME__INIT;
 
-	out->len += h + cgpulse__v1__frame__pack(&f, w + h);
-	return 0;
+	hello.token = (char *)token;
+	f.kind_case = CGPULSE__V1__FRAME__KIND_HELLO;
+	f.hello = &hello;
+	return append_frame(out, &f);
 }
 
 /* Walks the top-level fields of a serialized message: 1 and the field's number, wire type and value (a byte
@@ -269,7 +286,7 @@ int cgp_wire_decode(const uint8_t *msg, size_t len, size_t max_inflate, struct c
 	memset(out, 0, sizeof(*out));
 	/* walk the Frame by hand: unpacking it with protobuf-c would copy a compressed batch once more */
 	while ((r = pb_next_field(&p, end, &f)) > 0)
-		if (f.number >= 1 && f.number <= 3 && f.wire_type == WT_LEN)
+		if (f.number >= 1 && f.number <= 4 && f.wire_type == WT_LEN)
 			kind = f; /* a oneof: the last one wins, as protobuf parsers do */
 	if (r < 0) {
 		snprintf(why, whylen, "frame is not a valid protobuf Frame message");
@@ -301,6 +318,13 @@ int cgp_wire_decode(const uint8_t *msg, size_t len, size_t max_inflate, struct c
 			return -EBADMSG;
 		}
 		return 0;
+	case 4:
+		out->hello = cgpulse__v1__hello__unpack(NULL, kind.len, kind.data);
+		if (!out->hello) {
+			snprintf(why, whylen, "frame's Hello is not a valid protobuf message");
+			return -EBADMSG;
+		}
+		return 0;
 	default:
 		snprintf(why, whylen, "frame carries no batch and no ack (unknown or empty Frame)");
 		return -EBADMSG;
@@ -318,5 +342,7 @@ void cgp_wire_msg_free(struct cgp_wire_msg *m)
 	batch_free(m->batch);
 	if (m->ack)
 		cgpulse__v1__ack__free_unpacked(m->ack, NULL);
+	if (m->hello)
+		cgpulse__v1__hello__free_unpacked(m->hello, NULL);
 	memset(m, 0, sizeof(*m));
 }

@@ -34,6 +34,8 @@ int cgp_batch_finish(struct cgp_batch *b, const char *instance_id, uint64_t base
 
 /* Appends one frame carrying Ack{instance_id, acked_seq}. */
 int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t acked_seq);
+/* Appends one frame carrying Hello{token}. */
+int cgp_wire_append_hello(struct cgp_buf *out, const char *token);
 
 /* One event's bytes as the agent serialized it (what a .pb log stores): they point into the frame, or into
  * scratch when the batch came compressed, so they live as long as those do. */
@@ -54,10 +56,11 @@ struct cgp_wire_batch {
 	char id[];		  /* instance_id's storage */
 };
 
-/* A decoded frame: exactly one of batch and ack is set. */
+/* A decoded frame: exactly one of batch, ack and hello is set. */
 struct cgp_wire_msg {
 	struct cgp_wire_batch *batch;
 	Cgpulse__V1__Ack *ack;
+	Cgpulse__V1__Hello *hello;
 	bool compressed;
 };
 

@@ -12,7 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-static int addr_split(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
+int cgp_tcp_addr_split(const char *addr, char *host, size_t hostlen, char *port, size_t portlen)
 {
 	const char *colon, *h = addr;
 	size_t hl;
@@ -45,7 +45,7 @@ static int resolve(const char *addr, bool passive, struct addrinfo **res, char *
 	char host[256], port[32];
 	int r;
 
-	if (addr_split(addr, host, sizeof(host), port, sizeof(port))) {
+	if (cgp_tcp_addr_split(addr, host, sizeof(host), port, sizeof(port))) {
 		snprintf(why, whylen, "'%s' is not HOST:PORT", addr);
 		return -EINVAL;
 	}

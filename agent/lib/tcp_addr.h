@@ -6,6 +6,7 @@
 #include <stddef.h>
 
 /* Splits "host:port" / "[v6]:port". 0 or -EINVAL. */
+int cgp_tcp_addr_split(const char *addr, char *host, size_t hostlen, char *port, size_t portlen);
 /* A non-blocking, close-on-exec listening socket bound to addr (port 0: any free port). Returns the fd or a
  * negative errno, with the reason in why. */
 int cgp_tcp_listen(const char *addr, int backlog, char *why, size_t whylen);

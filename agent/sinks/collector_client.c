@@ -15,15 +15,24 @@
 #include "lib/bytebuf.h"
 #include "events/frame.h"
 #include "lib/log.h"
+#include "lib/resolver.h"
 #include "lib/tcp_addr.h"
+#include "lib/tls.h"
+#include "lib/token.h"
 #include "events/wire.h"
 
-enum cc_state { CC_IDLE, CC_CONNECTING, CC_CONNECTED };
+enum cc_state { CC_IDLE, CC_RESOLVING, CC_CONNECTING, CC_HANDSHAKE, CC_CONNECTED };
+
+#define RESOLVE_POLL_MS 20 /* how often the loop asks whether the name is resolved, while it is */
 
 struct cgp_cc {
 	struct cgp_cc_cfg cfg;
-	char *addr;
+	char *addr, *token_file;
 	struct cgp_spool *sp;
+	struct cgp_resolver *rs;
+	struct cgp_tls_cred *cred; /* NULL: plain TCP */
+	struct cgp_tls *tls;	   /* the connection's session */
+	char *server_name;	   /* what the certificate must name */
 	enum cc_state state;
 	int fd;
 	int reg_fd; /* fd as registered in the caller's epoll, -1 when not */
@@ -32,6 +41,7 @@ struct cgp_cc {
 	struct cgp_frame_decoder dec;
 	struct cgp_batch batch;
 	char batch_instance[CGP_JOURNAL_ID_MAX]; /* whose events the batch being built holds */
+	char conn_instance[CGP_JOURNAL_ID_MAX];	 /* the one instance this connection speaks for ("": none yet) */
 	uint64_t backoff_ms, next_try_ms, since_ms, last_ack_ms;
 	uint64_t rng;
 	unsigned failures_in_row;
@@ -71,6 +81,10 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		return NULL;
 	}
 	cc->cfg.addr = cc->addr;
+	if (cfg->token_file && !(cc->cfg.token_file = cc->token_file = strdup(cfg->token_file))) {
+		cgp_cc_free(cc);
+		return NULL;
+	}
 	if (!cc->cfg.batch_max_events)
 		cc->cfg.batch_max_events = 1024;
 	if (!cc->cfg.batch_max_bytes)
@@ -83,6 +97,26 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 		cc->cfg.backoff_max_ms = cc->cfg.backoff_min_ms;
 	if (!cc->cfg.connect_timeout_ms)
 		cc->cfg.connect_timeout_ms = 5000;
+	if (!cc->cfg.resolve_timeout_ms)
+		cc->cfg.resolve_timeout_ms = 5000;
+	cc->rs = cgp_resolver_new();
+	if (!cc->rs) {
+		cgp_cc_free(cc);
+		return NULL;
+	}
+	if (cfg->tls || cfg->tls_ca) {
+		char host[256], port[32], why[256];
+
+		/* trust is read now, before the loop (and any syscall filter) starts */
+		cc->cred = cgp_tls_client_cred(cfg->tls_ca, why, sizeof(why));
+		if (!cc->cred || cgp_tcp_addr_split(cc->addr, host, sizeof(host), port, sizeof(port)) ||
+		    !(cc->server_name = strdup(cfg->tls_server_name ? cfg->tls_server_name : host))) {
+			if (!cc->cred)
+				cgp_err("--collector-tls-ca %s", why);
+			cgp_cc_free(cc);
+			return NULL;
+		}
+	}
 	if (!cc->cfg.ack_timeout_ms)
 		cc->cfg.ack_timeout_ms = 30000;
 	cc->sp = sp;
@@ -101,10 +135,13 @@ struct cgp_cc *cgp_cc_new(const struct cgp_cc_cfg *cfg, struct cgp_spool *sp)
 
 static void close_socket(struct cgp_cc *cc)
 {
+	cgp_tls_free(cc->tls);
+	cc->tls = NULL;
 	if (cc->fd >= 0)
 		close(cc->fd); /* leaves the caller's epoll set with it */
 	cc->fd = cc->reg_fd = -1;
 	cc->reg_events = 0;
+	cc->conn_instance[0] = 0;
 	cgp_buf_clear(&cc->out);
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_frame_decoder_init(&cc->dec, CGP_FRAME_MAX_DEFAULT);
@@ -119,7 +156,11 @@ void cgp_cc_free(struct cgp_cc *cc)
 	cgp_buf_free(&cc->scratch);
 	cgp_frame_decoder_free(&cc->dec);
 	cgp_batch_free(&cc->batch);
+	cgp_resolver_free(cc->rs);
+	cgp_tls_cred_free(cc->cred);
+	free(cc->server_name);
 	free(cc->addr);
+	free(cc->token_file);
 	free(cc);
 }
 
@@ -153,16 +194,16 @@ static void fail(struct cgp_cc *cc, const char *why)
 static bool flush(struct cgp_cc *cc)
 {
 	while (cgp_buf_size(&cc->out)) {
-		ssize_t n = send(cc->fd, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out), MSG_NOSIGNAL);
+		ssize_t n = cgp_sock_send(cc->tls, cc->fd, cgp_buf_head(&cc->out), cgp_buf_size(&cc->out));
 
-		if (n < 0 && errno == EINTR)
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			return true;
 		if (n < 0) {
 			char why[96];
 
-			snprintf(why, sizeof(why), "send: %s", strerror(errno));
+			snprintf(why, sizeof(why), "send: %s", strerror((int)-n));
 			fail(cc, why);
 			return false;
 		}
@@ -170,6 +211,22 @@ static bool flush(struct cgp_cc *cc)
 		cgp_buf_consume(&cc->out, (size_t)n);
 	}
 	return true;
+}
+
+static bool awaiting_ack(const struct cgp_cc *cc);
+static void start_connect(struct cgp_cc *cc);
+static void resolving(struct cgp_cc *cc);
+
+/* Everything this connection carried is acknowledged and the next events are another instance's: a new
+ * connection for them, at once (not a failure: no backoff). */
+static void switch_instance(struct cgp_cc *cc)
+{
+	cgp_debug("collector %s: instance %s delivered; connecting again for %s", cc->addr, cc->conn_instance,
+		  cgp_spool_peek_unsent(cc->sp)->instance_id);
+	close_socket(cc);
+	cc->state = CC_IDLE;
+	cc->st.connected = false;
+	start_connect(cc);
 }
 
 /* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. A batch
@@ -180,6 +237,13 @@ static void pump(struct cgp_cc *cc)
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {
+			if (!cc->batch.events && cc->conn_instance[0] && strcmp(e->instance_id, cc->conn_instance)) {
+				/* the collector binds a connection to its first batch's instance: once the one before
+				 * (a previous instance's, from the spool directory) is acknowledged, connect again */
+				if (!awaiting_ack(cc))
+					switch_instance(cc);
+				return;
+			}
 			if (!cc->batch.events)
 				snprintf(cc->batch_instance, sizeof(cc->batch_instance), "%s", e->instance_id);
 			else if (cc->batch.events >= cc->cfg.batch_max_events ||
@@ -192,6 +256,8 @@ static void pump(struct cgp_cc *cc)
 		}
 		if (!cc->batch.events)
 			break;
+		if (!cc->conn_instance[0])
+			snprintf(cc->conn_instance, sizeof(cc->conn_instance), "%s", cc->batch_instance);
 		cc->st.batches_sent++;
 		cc->st.events_sent += cc->batch.events;
 		if (cgp_batch_finish(&cc->batch, cc->batch_instance, cgp_spool_base_seq(cc->sp, cc->batch_instance),
@@ -219,6 +285,18 @@ static void connected(struct cgp_cc *cc)
 	cc->st.connects++;
 	cc->failures_in_row = 0;
 	cc->last_ack_ms = now_ms();
+	if (cc->token_file) {
+		char tok[CGP_TOKEN_MAX + 1], why[256];
+		int err = cgp_token_load(cc->token_file, tok, why, sizeof(why));
+
+		if (!err)
+			err = cgp_wire_append_hello(&cc->out, tok);
+		explicit_bzero(tok, sizeof(tok));
+		if (err) {
+			fail(cc, err == -ENOMEM ? "out of memory" : why);
+			return;
+		}
+	}
 	/* the collector may have lost or never seen anything not acknowledged: send it all again */
 	cgp_spool_rewind(cc->sp);
 	pump(cc);
@@ -227,16 +305,59 @@ static void connected(struct cgp_cc *cc)
 static void start_connect(struct cgp_cc *cc)
 {
 	char why[192];
-	int fd = cgp_tcp_connect_start(cc->addr, why, sizeof(why));
+	int err = cgp_resolver_start(cc->rs, cc->addr, why, sizeof(why));
 
 	cc->since_ms = now_ms();
+	cc->state = CC_RESOLVING; /* so fail() counts a failed attempt */
+	if (err) {
+		fail(cc, why);
+		return;
+	}
+	resolving(cc);
+}
+
+/* The name is looked up outside the loop (lib/resolver): see whether it is known, then connect. */
+static void resolving(struct cgp_cc *cc)
+{
+	struct addrinfo *res;
+	char why[192];
+	int r = cgp_resolver_poll(cc->rs, &res, why, sizeof(why)), fd;
+
+	if (r == 0) {
+		if (now_ms() - cc->since_ms >= cc->cfg.resolve_timeout_ms) {
+			cgp_resolver_cancel(cc->rs);
+			cc->st.resolve_timeouts++;
+			fail(cc, "resolving the collector's name timed out");
+		}
+		return;
+	}
+	if (r < 0) {
+		fail(cc, why);
+		return;
+	}
+	fd = cgp_tcp_connect_addrinfo(res, cc->addr, why, sizeof(why));
+	freeaddrinfo(res);
 	if (fd < 0) {
-		cc->state = CC_CONNECTING; /* so fail() counts a failed attempt */
 		fail(cc, why);
 		return;
 	}
 	cc->fd = fd;
+	cc->since_ms = now_ms();
 	cc->state = CC_CONNECTING;
+}
+
+static void handshake(struct cgp_cc *cc)
+{
+	char why[256];
+	int r = cgp_tls_handshake(cc->tls, why, sizeof(why));
+
+	if (r == -EAGAIN)
+		return;
+	if (r) {
+		fail(cc, why);
+		return;
+	}
+	connected(cc);
 }
 
 static void finish_connect(struct cgp_cc *cc)
@@ -251,6 +372,18 @@ static void finish_connect(struct cgp_cc *cc)
 
 		snprintf(why, sizeof(why), "cannot connect: %s", strerror(err));
 		fail(cc, why);
+		return;
+	}
+	if (cc->cred) {
+		char why[256];
+
+		cc->tls = cgp_tls_client(cc->cred, cc->fd, cc->server_name, why, sizeof(why));
+		if (!cc->tls) {
+			fail(cc, why);
+			return;
+		}
+		cc->state = CC_HANDSHAKE;
+		handshake(cc);
 		return;
 	}
 	connected(cc);
@@ -274,13 +407,13 @@ static void on_readable(struct cgp_cc *cc)
 			fail(cc, "out of memory");
 			return;
 		}
-		n = recv(cc->fd, w, 4096, 0);
-		if (n < 0 && errno == EINTR)
+		n = cgp_sock_recv(cc->tls, cc->fd, w, 4096);
+		if (n == -EINTR)
 			continue;
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		if (n == -EAGAIN || n == -EWOULDBLOCK)
 			break;
 		if (n <= 0) {
-			snprintf(why, sizeof(why), "%s", n ? strerror(errno) : "collector closed the connection");
+			snprintf(why, sizeof(why), "%s", n ? strerror((int)-n) : "collector closed the connection");
 			fail(cc, why);
 			return;
 		}
@@ -338,6 +471,10 @@ void cgp_cc_handle(struct cgp_cc *cc, uint32_t events)
 			finish_connect(cc);
 		return;
 	}
+	if (cc->state == CC_HANDSHAKE) {
+		handshake(cc);
+		return;
+	}
 	if (events & EPOLLOUT)
 		on_writable(cc);
 	if (events & (EPOLLIN | EPOLLERR | EPOLLHUP))
@@ -359,9 +496,13 @@ int cgp_cc_tick(struct cgp_cc *cc)
 		if (now >= cc->next_try_ms)
 			start_connect(cc);
 		break;
+	case CC_RESOLVING:
+		resolving(cc);
+		break;
 	case CC_CONNECTING:
+	case CC_HANDSHAKE:
 		if (now - cc->since_ms >= cc->cfg.connect_timeout_ms)
-			fail(cc, "connect timed out");
+			fail(cc, cc->state == CC_HANDSHAKE ? "TLS handshake timed out" : "connect timed out");
 		break;
 	case CC_CONNECTED:
 		if (awaiting_ack(cc) && now - cc->last_ack_ms >= cc->cfg.ack_timeout_ms)
@@ -374,7 +515,10 @@ int cgp_cc_tick(struct cgp_cc *cc)
 	switch (cc->state) {
 	case CC_IDLE:
 		return cc->next_try_ms > now ? (int)(cc->next_try_ms - now) : 0;
+	case CC_RESOLVING:
+		return RESOLVE_POLL_MS;
 	case CC_CONNECTING:
+	case CC_HANDSHAKE:
 		return (int)(cc->since_ms + cc->cfg.connect_timeout_ms - (now < cc->since_ms ? cc->since_ms : now));
 	default:
 		if (!awaiting_ack(cc))
@@ -390,8 +534,10 @@ uint32_t cgp_cc_epoll_events(const struct cgp_cc *cc)
 	switch (cc->state) {
 	case CC_CONNECTING:
 		return EPOLLOUT;
+	case CC_HANDSHAKE:
+		return EPOLLIN | (cgp_tls_wants_write(cc->tls) ? EPOLLOUT : 0);
 	case CC_CONNECTED:
-		return EPOLLIN | (cgp_buf_size(&cc->out) ? EPOLLOUT : 0);
+		return EPOLLIN | (cgp_buf_size(&cc->out) || (cc->tls && cgp_tls_wants_write(cc->tls)) ? EPOLLOUT : 0);
 	default:
 		return 0;
 	}

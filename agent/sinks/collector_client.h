@@ -3,7 +3,8 @@
  * reads Acks to release it, and reconnects with exponential backoff and jitter, resending what was not
  * acknowledged. The spool may hold events of earlier agent instances (replayed from its directory): each batch
  * carries the events of one instance, and each Ack releases the events of the instance it names. It owns one socket
- * that the agent's epoll watches; nothing here blocks (except resolving a host name, which a numeric address avoids).
+ * that the agent's epoll watches; nothing here blocks: a host name is resolved in glibc's threads (lib/resolver),
+ * polled from cgp_cc_tick, with a timeout.
  *
  *   loop:  cgp_cc_epoll_sync(cc, epfd, data)  after any call below, so epoll watches the right fd and events
  *          cgp_cc_handle(cc, events)          when epoll reports the socket
@@ -22,18 +23,25 @@
 
 struct cgp_cc_cfg {
 	const char *addr;	     /* HOST:PORT of the collector */
+	const char *tls_ca;	     /* TLS, trusting the CA certificates in this PEM file ... */
+	bool tls;		     /* ... or the system's (when tls_ca is NULL) */
+	const char *tls_server_name; /* what the certificate must name (and SNI); NULL: the host of addr */
+	const char *token_file;	     /* its token, sent first on every connection (read again each time); NULL: none */
 	size_t batch_max_events;     /* 0: 1024 */
 	size_t batch_max_bytes;	     /* uncompressed; 0: 512 KiB */
 	int zlevel;		     /* zlib level 1..9 for batches; 0 sends them uncompressed */
 	unsigned backoff_min_ms;     /* 0: 200 ms; doubles per failed try ... */
 	unsigned backoff_max_ms;     /* ... up to this (0: 10 s); each wait is drawn from [backoff/2, backoff] */
 	unsigned connect_timeout_ms; /* 0: 5 s */
-	unsigned ack_timeout_ms;     /* sent events with no ack for this long: reconnect. 0: 30 s */
+	unsigned
+	    resolve_timeout_ms;	 /* looking up the collector's name (in glibc's threads, never in the loop); 0: 5 s */
+	unsigned ack_timeout_ms; /* sent events with no ack for this long: reconnect. 0: 30 s */
 };
 
 struct cgp_cc_stats {
 	bool connected;
 	uint64_t connects, disconnects, connect_failures;
+	uint64_t resolve_timeouts; /* lookups of the collector's name given up (counted in connect_failures too) */
 	uint64_t batches_sent, events_sent, bytes_sent; /* resends included */
 	uint64_t acks;
 	uint64_t acks_unknown; /* Acks naming an instance the spool no longer holds (a late duplicate) */

@@ -6,6 +6,8 @@
 
 #include "sinks/http_parse.h"
 
+#include "lib/token.h"
+
 int cgp_http_parse_since(const char *s, uint64_t *out)
 {
 	uint64_t v = 0;
@@ -107,31 +109,12 @@ bool cgp_http_bearer(const char *a, size_t *off, size_t *len)
 
 bool cgp_http_token_equal(const void *a, size_t alen, const void *b, size_t blen)
 {
-	const volatile unsigned char *x = a, *y = b;
-	unsigned char diff = alen != blen;
-
-	/* every byte of the secret is looked at, whatever the guess holds */
-	for (size_t i = 0; i < blen; i++)
-		diff |= (unsigned char)((i < alen ? x[i] : 0) ^ y[i]);
-	return !diff;
+	return cgp_token_equal(a, alen, b, blen);
 }
 
 int cgp_http_token_from_file(const char *buf, size_t n, size_t *off, size_t *len)
 {
-	size_t s = 0, e = n;
-
-	while (s < e && (buf[s] == ' ' || buf[s] == '\t' || buf[s] == '\n' || buf[s] == '\r'))
-		s++;
-	while (e > s && (buf[e - 1] == ' ' || buf[e - 1] == '\t' || buf[e - 1] == '\n' || buf[e - 1] == '\r'))
-		e--;
-	if (e == s || e - s > 4096)
-		return -EINVAL;
-	for (size_t i = s; i < e; i++)
-		if ((unsigned char)buf[i] <= ' ' || (unsigned char)buf[i] >= 0x7f)
-			return -EINVAL;
-	*off = s;
-	*len = e - s;
-	return 0;
+	return cgp_token_span(buf, n, off, len);
 }
 
 uint64_t cgp_http_client_key(const struct sockaddr *sa, socklen_t len)

@@ -656,6 +656,9 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 			c->collector_connects);
 		counter(w, "cgpulse_collector_failures_total",
 			"Connects to the collector that failed, and connections lost.", c->collector_failures);
+		counter(w, "cgpulse_collector_resolve_timeouts_total",
+			"Lookups of the collector's name given up after the timeout (the loop never waits for one).",
+			c->collector_resolve_timeouts);
 		counter(w, "cgpulse_collector_batches_sent_total", "Batches sent to the collector, resends included.",
 			c->collector_batches);
 	}

@@ -41,6 +41,7 @@ struct cgp_agent_counters {
 	bool collector_connected;	     /* now */
 	uint64_t collector_connects;	     /* connections made */
 	uint64_t collector_failures;	     /* connects that failed, and connections lost */
+	uint64_t collector_resolve_timeouts; /* lookups of the collector's name given up */
 	uint64_t collector_batches;	     /* batches sent, resends included */
 	uint64_t records_lost[CGP_DROP_MAX]; /* the kernel side's drops map, by enum cgp_drop */
 	uint64_t ring_records_malformed;     /* kernel ring records of the wrong size, skipped */

@@ -4,7 +4,8 @@
 # test's temporary directory); call coll_cleanup from the EXIT trap.
 #   coll_start LOG [PORT [ARGS...]]  starts build/cgpulse-collector --listen 127.0.0.1:PORT (0: any) storing to
 #                                    $COLL_OUT (default $tmp/events.jsonl), stderr appended to $tmp/LOG; sets
-#                                    COLL_PID and COLL_PORT; returns 1 when it did not come up
+#                                    COLL_PID and COLL_PORT; returns 1 when it did not come up; with COLL_NOFILE
+#                                    set, under that fd limit (ulimit -n)
 #   coll_kill                        SIGKILL, as a crash would
 #   coll_stop                        SIGTERM; returns the collector's exit status
 #   coll_counter NAME LOG            the last value of counter NAME the collector printed (SIGUSR1 or exit) in LOG
@@ -14,8 +15,11 @@ coll_start() {
 	local log=$1 port=${2:-0}
 	shift $(($# < 2 ? $# : 2))
 	rm -f "$tmp/coll.port"
-	"$B/cgpulse-collector" --listen "127.0.0.1:$port" --port-file "$tmp/coll.port" \
-		--out "${COLL_OUT:-$tmp/events.jsonl}" "$@" 2>>"$tmp/$log" &
+	(
+		[ -z "${COLL_NOFILE:-}" ] || ulimit -n "$COLL_NOFILE" || exit 1
+		exec "$B/cgpulse-collector" --listen "127.0.0.1:$port" --port-file "$tmp/coll.port" \
+			--out "${COLL_OUT:-$tmp/events.jsonl}" "$@" 2>>"$tmp/$log"
+	) &
 	COLL_PID=$!
 	for _ in $(seq 100); do
 		[ -s "$tmp/coll.port" ] && break

@@ -48,8 +48,9 @@ static void on_fail(void *owner, const char *why, void *ctx)
 	snprintf(l->why, sizeof(l->why), "%s", why);
 }
 
-/* A decoded batch of samples first..last of "inst", as an agent sends it. */
-static struct cgp_wire_msg batch(uint64_t first, uint64_t last, struct cgp_buf *frame, struct cgp_buf *scratch)
+/* A decoded batch of samples first..last of "inst" (none when last < first) with base_seq base. */
+static struct cgp_wire_msg batch_base(uint64_t first, uint64_t last, uint64_t base, struct cgp_buf *frame,
+				      struct cgp_buf *scratch)
 {
 	struct cgp_batch b;
 	struct cgp_event_build eb;
@@ -72,7 +73,7 @@ static struct cgp_wire_msg batch(uint64_t first, uint64_t last, struct cgp_buf *
 		assert_int_equal(cgp_batch_add(&b, cgp_buf_head(&enc), cgp_buf_size(&enc)), 0);
 	}
 	cgp_buf_clear(frame);
-	assert_int_equal(cgp_batch_finish(&b, "inst", first, 1, frame), 0);
+	assert_int_equal(cgp_batch_finish(&b, "inst", base, 1, frame), 0);
 	cgp_frame_decoder_init(&dec, 1 << 24);
 	assert_int_equal(cgp_frame_decoder_feed(&dec, cgp_buf_head(frame), cgp_buf_size(frame)), 0);
 	assert_int_equal(cgp_frame_decoder_next(&dec, &f, &len), 1);
@@ -85,6 +86,12 @@ static struct cgp_wire_msg batch(uint64_t first, uint64_t last, struct cgp_buf *
 	cgp_batch_free(&b);
 	cgp_buf_free(&enc);
 	return m;
+}
+
+/* ... as an agent sends it. */
+static struct cgp_wire_msg batch(uint64_t first, uint64_t last, struct cgp_buf *frame, struct cgp_buf *scratch)
+{
+	return batch_base(first, last, first, frame, scratch);
 }
 
 static off_t size_of(const char *path)
@@ -210,10 +217,62 @@ static void test_not_a_file(void **state)
 	cgp_buf_free(&scratch);
 }
 
+/* base_seq moves the floor only up to what a batch carries (issue 15: one empty batch with base_seq 2^62 used to
+ * silence an agent). A legitimate jump over dropped seqs, to the batch's first event, still moves it. */
+static void test_floor_only_by_what_is_carried(void **state)
+{
+	char path[] = "/tmp/cgp-store-floor.XXXXXX", why[200];
+	struct sink_log log = {0};
+	struct cgp_store_sink sink = {.ack = on_ack, .fail = on_fail, .ctx = &log};
+	struct cgp_buf frame = CGP_BUF_INIT, scratch = CGP_BUF_INIT;
+	struct cgp_store *st;
+	struct cgp_store_stats ss;
+	struct cgp_wire_msg m;
+	uint64_t stored, dups;
+	int owner, fd = mkstemp(path);
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(cgp_store_open(&st, path, why, sizeof(why)), 0);
+	m = batch(1, 10, &frame, &scratch);
+	assert_null(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)));
+	cgp_wire_msg_free(&m);
+	cgp_store_commit(st, &sink);
+	assert_int_equal(log.acked, 10);
+
+	m = batch_base(1, 0, 1ull << 62, &frame, &scratch); /* empty */
+	assert_non_null(strstr(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)), "empty batch"));
+	cgp_wire_msg_free(&m);
+	m = batch_base(20, 20, 1ull << 62, &frame, &scratch);
+	assert_non_null(
+	    strstr(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)), "carries seq 20"));
+	cgp_wire_msg_free(&m);
+	m = batch_base(1, 0, 5, &frame, &scratch); /* empty, claims nothing new: acknowledged */
+	assert_null(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)));
+	cgp_wire_msg_free(&m);
+	cgp_store_commit(st, &sink);
+	assert_int_equal(log.acked, 10);
+
+	m = batch_base(30, 31, 30, &frame, &scratch); /* 11..29 dropped by the agent */
+	assert_null(cgp_store_batch(st, m.batch, &owner, &stored, &dups, why, sizeof(why)));
+	cgp_wire_msg_free(&m);
+	cgp_store_commit(st, &sink);
+	assert_int_equal(log.acked, 31);
+	cgp_store_get_stats(st, &ss);
+	assert_int_equal(ss.refused_floor, 2);
+	assert_int_equal(ss.events_stored, 12);
+	cgp_store_close(st);
+	unlink(path);
+	cgp_buf_free(&frame);
+	cgp_buf_free(&scratch);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_ack_only_what_is_on_disk),
+	    cmocka_unit_test(test_floor_only_by_what_is_carried),
 	    cmocka_unit_test(test_not_a_file),
 	};
 

@@ -102,8 +102,11 @@ const char *cgp_store_batch(struct cgp_store *st, const struct cgp_wire_batch *b
 	/* check the whole batch before storing any of it */
 	for (size_t k = 0; k < b->n_events; k++) {
 		if (strcmp(b->events[k]->instance_id, id)) {
-			snprintf(why, whylen, "batch of instance '%.40s' holds an event of '%.40s'", id,
-				 b->events[k]->instance_id);
+			char e1[64], e2[64];
+
+			snprintf(why, whylen, "batch of instance '%s' holds an event of '%s'",
+				 cgp_log_escape(e1, sizeof(e1), id),
+				 cgp_log_escape(e2, sizeof(e2), b->events[k]->instance_id));
 			return why;
 		}
 		if (b->events[k]->body_case == CGPULSE__V1__EVENT__BODY__NOT_SET) {
@@ -116,6 +119,31 @@ const char *cgp_store_batch(struct cgp_store *st, const struct cgp_wire_batch *b
 		st->open = true;
 		st->err = st->cut_back_failed ? -EIO : 0;
 		st->group_events = st->group_dups = st->group_batches = 0;
+	}
+	/* base_seq says which seqs will never come; it may move the floor only up to what the batch carries, so a
+	 * batch cannot claim seqs done beyond its own events (an empty batch moves nothing) */
+	if (b->base_seq > 1) {
+		uint64_t low = UINT64_MAX;
+		bool claims;
+
+		for (size_t k = 0; k < b->n_events; k++)
+			if (b->events[k]->seq < low)
+				low = b->events[k]->seq;
+		claims = b->base_seq > low;
+		if (!b->n_events) {
+			in = cgp_dedup_get(st->dedup, id);
+			claims = !in || b->base_seq - 1 > cgp_dedup_acked(in);
+		}
+		if (claims) {
+			st->st.refused_floor++;
+			if (b->n_events)
+				snprintf(why, whylen, "batch claims seqs below %llu done but carries seq %llu",
+					 (unsigned long long)b->base_seq, (unsigned long long)low);
+			else
+				snprintf(why, whylen, "empty batch claims seqs below %llu done",
+					 (unsigned long long)b->base_seq);
+			return why;
+		}
 	}
 	in = cgp_dedup_get(st->dedup, id);
 	if (!in)

@@ -22,6 +22,7 @@ struct cgp_store_stats {
 	uint64_t failed_groups, failed_events;	     /* taken back: not acknowledged */
 	uint64_t replayed;			     /* events read back from the file at start */
 	uint64_t trimmed;			     /* bytes of a cut-short last record trimmed at start */
+	uint64_t refused_floor;			     /* batches refused: base_seq past the events they carry */
 	size_t instances;
 	bool durable; /* acks promise the disk (false: stdout to a pipe) */
 };
