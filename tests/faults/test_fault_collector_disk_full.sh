@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Fault: the collector's disk fills up (its file is on a 16 MiB tmpfs, 14 MiB of it taken) while two senders
-# (cgpulse-loadgen: the agent's own spool and client) stream samples and OOM kills. While it is full: the collector
+# Fault: the collector's disk fills up (its file is on a 32 MiB tmpfs, 30 MiB of it taken; once space returns
+# it holds all 10,000 events at ~1.7 KB a JSON line) while two senders (cgpulse-loadgen: the agent's own spool and client) stream samples and OOM kills. While it is full: the collector
 # logs and counts the failed writes, acknowledges nothing it did not write (every acknowledgement a sender saw is
 # covered by what the file holds), and keeps serving. Once space returns: every event is stored, exactly once.
 set -u
@@ -19,8 +19,8 @@ trap cleanup EXIT
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root (mount)"; exit 77; }
 
 mkdir "$tmp/disk"
-mount -t tmpfs -o size=16m,mode=0700 cgpulse-test-disk "$tmp/disk" || { echo "SKIP: cannot mount a tmpfs"; exit 77; }
-dd if=/dev/zero of="$tmp/disk/filler" bs=1M count=14 status=none || fail "filler"
+mount -t tmpfs -o size=32m,mode=0700 cgpulse-test-disk "$tmp/disk" || { echo "SKIP: cannot mount a tmpfs"; exit 77; }
+dd if=/dev/zero of="$tmp/disk/filler" bs=1M count=30 status=none || fail "filler"
 COLL_OUT=$tmp/disk/events.jsonl
 coll_start coll.err || fail "collector did not start"
 timeout 90 "$B/cgpulse-loadgen" --connect "127.0.0.1:$COLL_PORT" --agents 2 --events 5000 --rate 1000 --batch 100 \
