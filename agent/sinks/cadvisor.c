@@ -369,56 +369,124 @@ static const struct family families[] = {
      FIG(has_mem, limit)},
 };
 
-static void render_family(struct cgp_text *w, const struct family *f, struct cg **v, size_t n)
-{
-	bool written = false;
-
-	for (size_t i = 0; i < n; i++) {
-		const char *g = (const char *)v[i];
-		uint64_t val;
-
-		if (!*(const bool *)(g + f->has_off))
-			continue;
-		if (!written)
-			cgp_text_printf(w, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-		written = true;
-		val = *(const uint64_t *)(g + f->val_off);
-		cgp_text_printf(w, "%s{%s%s%s} ", f->name, v[i]->labels, f->extra ? "," : "", f->extra ? f->extra : "");
-		if (f->unit == U_SECONDS)
-			cgp_metrics_put_seconds(w, val);
-		else
-			cgp_text_printf(w, "%" PRIu64, val);
-		cgp_text_puts(w, "\n");
-	}
-}
-
 static int by_id(const void *a, const void *b)
 {
-	const struct cg *x = *(const struct cg *const *)a, *y = *(const struct cg *const *)b;
+	const struct cg *x = a, *y = b;
 
 	return x->id < y->id ? -1 : x->id > y->id;
 }
 
-int cgp_cadvisor_render(const struct cgp_cadvisor *c, struct cgp_buf *out)
+/* The cgroup's series of family f, when it has the figure. */
+static void put_series(struct cgp_text *w, const struct family *f, const struct cg *g)
+{
+	const char *p = (const char *)g;
+	uint64_t val = *(const uint64_t *)(p + f->val_off);
+
+	cgp_text_printf(w, "%s{%s%s%s} ", f->name, g->labels, f->extra ? "," : "", f->extra ? f->extra : "");
+	if (f->unit == U_SECONDS)
+		cgp_metrics_put_seconds(w, val);
+	else
+		cgp_text_printf(w, "%" PRIu64, val);
+	cgp_text_puts(w, "\n");
+}
+
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+/* A page: the figures as they were when it was asked for, written a piece at a time. */
+struct cgp_cadvisor_page {
+	struct cg *v; /* copies, in id order, without their pod; labels in the same block, after them */
+	size_t n;
+	size_t f, i;  /* the next series to write: families[f], v[i]; f == N_FAMILIES: none */
+	bool started; /* container_scrape_error is written */
+	bool written; /* families[f] has its HELP and TYPE */
+};
+
+struct cgp_cadvisor_page *cgp_cadvisor_page_new(const struct cgp_cadvisor *c)
+{
+	struct cgp_cadvisor_page *p = calloc(1, sizeof(*p));
+	size_t text = 0, n = 0;
+	char *t;
+
+	if (!p)
+		return NULL;
+	for (size_t i = 0; i < c->cgs.cap; i++)
+		if (c->cgs.keys[i])
+			text += strlen(((const struct cg *)c->cgs.vals[i])->labels) + 1;
+	/* one block, handed back whole when the page is done (and, being large, to the kernel at once) */
+	if (c->cgs.len && !(p->v = malloc(c->cgs.len * sizeof(*p->v) + text))) {
+		free(p);
+		return NULL;
+	}
+	t = (char *)(p->v + c->cgs.len);
+	for (size_t i = 0; i < c->cgs.cap; i++) {
+		const struct cg *g = c->cgs.vals[i];
+		size_t len;
+
+		if (!c->cgs.keys[i])
+			continue;
+		len = strlen(g->labels) + 1;
+		p->v[n] = *g;
+		p->v[n].pn = NULL;
+		p->v[n++].labels = memcpy(t, g->labels, len);
+		t += len;
+	}
+	p->n = n;
+	if (n)
+		qsort(p->v, n, sizeof(*p->v), by_id);
+	return p;
+}
+
+void cgp_cadvisor_page_free(struct cgp_cadvisor_page *p)
+{
+	if (p) {
+		free(p->v);
+		free(p);
+	}
+}
+
+int cgp_cadvisor_page_next(struct cgp_cadvisor_page *p, struct cgp_buf *out, size_t want, bool *done)
 {
 	struct cgp_text w = {.b = out};
-	struct cg **v = NULL;
-	size_t n = 0;
+	size_t start = out->len;
 
-	if (c->cgs.len) {
-		v = malloc(c->cgs.len * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->cgs.cap; i++)
-			if (c->cgs.keys[i])
-				v[n++] = c->cgs.vals[i];
-		qsort(v, n, sizeof(*v), by_id);
+	if (!p->started) {
+		/* cAdvisor's own health: 0, the figures come from the sweep, not from reads that can fail here */
+		cgp_text_puts(&w,
+			      "# HELP container_scrape_error 1 if there was an error while getting container "
+			      "metrics, 0 otherwise\n# TYPE container_scrape_error gauge\ncontainer_scrape_error 0\n");
+		p->started = true;
 	}
-	/* cAdvisor's own health: 0, the figures come from the sweep, not from reads that can fail here */
-	cgp_text_puts(&w, "# HELP container_scrape_error 1 if there was an error while getting container metrics, 0 "
-			  "otherwise\n# TYPE container_scrape_error gauge\ncontainer_scrape_error 0\n");
-	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
-		render_family(&w, &families[f], v, n);
-	free(v);
+	while (!w.err && p->f < N_FAMILIES && out->len - start < want) {
+		const struct family *f = &families[p->f];
+		const struct cg *g;
+
+		if (p->i == p->n) {
+			p->f++;
+			p->i = 0;
+			p->written = false;
+			continue;
+		}
+		g = &p->v[p->i++];
+		if (!*(const bool *)((const char *)g + f->has_off))
+			continue;
+		if (!p->written)
+			cgp_text_printf(&w, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+		p->written = true;
+		put_series(&w, f, g);
+	}
+	*done = p->f == N_FAMILIES;
 	return w.err;
+}
+
+int cgp_cadvisor_render(const struct cgp_cadvisor *c, struct cgp_buf *out)
+{
+	struct cgp_cadvisor_page *p = cgp_cadvisor_page_new(c);
+	bool done = false;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = cgp_cadvisor_page_next(p, out, SIZE_MAX, &done);
+	cgp_cadvisor_page_free(p);
+	return err;
 }

@@ -300,10 +300,121 @@ static void test_whole_pages(void **state)
 	stores_free(&st);
 }
 
+/* What the loop does while a scrape is being answered: a sweep (every cgroup sampled again, one gone, one new)
+ * and new agent counters. */
+static void sweep_again(struct stores *st)
+{
+	struct cgp_agent_counters ac;
+
+	for (unsigned i = 0; i < N_CGROUPS + 1; i++) {
+		struct names n;
+		struct cgp_sample s = sample_of(i, 9);
+
+		names_of(i, &n);
+		n.a.pod = "renamed";
+		assert_int_equal(cgp_metrics_sample(st->m, &s, &n.a), 0);
+		assert_int_equal(cgp_cadvisor_sample(st->c, &s, &n.a, 1), 0);
+	}
+	cgp_metrics_gone(st->m, sample_of(3, 0).cgroup_id);
+	cgp_cadvisor_gone(st->c, sample_of(6, 0).cgroup_id);
+	agent_counters(&ac, 1000);
+	cgp_metrics_set_agent(st->m, &ac);
+}
+
+/* A page read in pieces of `want` bytes; the loop sweeps again after the first piece when `sweep`. Every piece
+ * but the last is at least want bytes and at most want plus one cgroup's series (a histogram: well under 16 KiB
+ * here), so a page never holds much more than it was asked for. */
+static void read_page(struct stores *st, bool cadvisor, size_t want, bool sweep, struct cgp_buf *got)
+{
+	struct cgp_metrics_page *mp = cadvisor ? NULL : cgp_metrics_page_new(st->m, &http_stats);
+	struct cgp_cadvisor_page *cp = cadvisor ? cgp_cadvisor_page_new(st->c) : NULL;
+	struct cgp_buf piece = CGP_BUF_INIT;
+	bool done = false;
+	unsigned pieces = 0;
+
+	assert_true(mp || cp);
+	while (!done) {
+		cgp_buf_clear(&piece);
+		if (cadvisor)
+			assert_int_equal(cgp_cadvisor_page_next(cp, &piece, want, &done), 0);
+		else
+			assert_int_equal(cgp_metrics_page_next(mp, &piece, want, &done), 0);
+		if (!done)
+			assert_true(piece.len >= want);
+		assert_true(piece.len < want + 16384);
+		assert_int_equal(cgp_buf_append(got, piece.data, piece.len), 0);
+		if (sweep && ++pieces == 1)
+			sweep_again(st);
+	}
+	cgp_buf_free(&piece);
+	cgp_metrics_page_free(mp);
+	cgp_cadvisor_page_free(cp);
+}
+
+/* Pieces of every size make the same page as the whole-page renderer made before pages. */
+static void test_pieces(void **state)
+{
+	static const size_t wants[] = {1, 7, 100, 4096, 16384, 65536};
+	struct stores st;
+	struct cgp_buf got = CGP_BUF_INIT, want_m = CGP_BUF_INIT, want_c = CGP_BUF_INIT;
+
+	(void)state;
+	fill(&st);
+	read_golden("metrics.golden", &want_m);
+	read_golden("cadvisor.golden", &want_c);
+	for (size_t k = 0; k < sizeof(wants) / sizeof(wants[0]); k++) {
+		cgp_buf_clear(&got);
+		read_page(&st, false, wants[k], false, &got);
+		mask_self(&got);
+		same_text(&got, &want_m, "/metrics in pieces");
+		cgp_buf_clear(&got);
+		read_page(&st, true, wants[k], false, &got);
+		same_text(&got, &want_c, "/metrics/cadvisor in pieces");
+	}
+	cgp_buf_free(&got);
+	cgp_buf_free(&want_m);
+	cgp_buf_free(&want_c);
+	stores_free(&st);
+}
+
+/* A page is the figures of the moment it was asked for: a sweep while it is read changes none of its bytes. */
+static void test_snapshot(void **state)
+{
+	struct stores st;
+	struct cgp_buf got = CGP_BUF_INIT, want = CGP_BUF_INIT, after = CGP_BUF_INIT;
+
+	(void)state;
+	fill(&st);
+	read_page(&st, false, 4096, true, &got);
+	mask_self(&got);
+	read_golden("metrics.golden", &want);
+	same_text(&got, &want, "/metrics with a sweep while it was read");
+	/* and the sweep did change the figures: the next page has them */
+	whole_metrics(&st, &after);
+	assert_false(after.len == want.len && !memcmp(after.data, want.data, want.len));
+
+	stores_free(&st);
+	fill(&st);
+	cgp_buf_clear(&got);
+	cgp_buf_clear(&want);
+	cgp_buf_clear(&after);
+	read_page(&st, true, 4096, true, &got);
+	read_golden("cadvisor.golden", &want);
+	same_text(&got, &want, "/metrics/cadvisor with a sweep while it was read");
+	whole_cadvisor(&st, &after);
+	assert_false(after.len == want.len && !memcmp(after.data, want.data, want.len));
+	cgp_buf_free(&got);
+	cgp_buf_free(&want);
+	cgp_buf_free(&after);
+	stores_free(&st);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_whole_pages),
+	    cmocka_unit_test(test_pieces),
+	    cmocka_unit_test(test_snapshot),
 	};
 
 	if (argc == 3 && !strcmp(argv[1], "golden")) {
