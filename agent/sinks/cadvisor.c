@@ -43,6 +43,7 @@ struct cgp_cadvisor {
 	struct cgp_idmap refused; /* cgroup id → &refused_mark: selected, but the cap was reached */
 	struct cgp_idmap pods;	  /* cgp_idmap_strkey(pod uid) → struct podname */
 	uint64_t refused_total;
+	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 };
 
 static char refused_mark;
@@ -119,6 +120,7 @@ void cgp_cadvisor_free(struct cgp_cadvisor *c)
 	cgp_idmap_free(&c->cgs);
 	cgp_idmap_free(&c->refused);
 	cgp_idmap_free_all(&c->pods, podname_free);
+	cgp_buf_free(&c->scratch);
 	free(c);
 }
 
@@ -175,11 +177,11 @@ static int pod_names(struct podname *pn, const struct cgp_attribution *a)
 	return 0;
 }
 
-/* The kubelet's label set. A pod's own cgroup has container="" and its pod's names (from its containers). */
-static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attribution *a)
+/* The kubelet's label set into c->scratch, NUL-terminated. A pod's own cgroup has container="" and its pod's
+ * names (from its containers). 0 or -ENOMEM. */
+static int labels_of(struct cgp_cadvisor *c, const struct cgp_attribution *a)
 {
-	struct cgp_buf b = CGP_BUF_INIT;
-	struct cgp_text w = {.b = &b};
+	struct cgp_text w = {.b = &c->scratch};
 	const char *pod = a->pod, *ns = a->pod_namespace;
 
 	if (!a->is_container && a->pod_uid[0]) {
@@ -190,17 +192,16 @@ static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attributio
 			ns = pn->ns;
 		}
 	}
+	cgp_buf_clear(&c->scratch);
 	cgp_metrics_put_label(&w, "container", a->is_container ? a->container_name : "", true);
 	cgp_metrics_put_label(&w, "id", a->path, false);
 	cgp_metrics_put_label(&w, "image", a->is_container ? a->image : "", false);
 	cgp_metrics_put_label(&w, "name", a->is_container ? a->container_id : "", false);
 	cgp_metrics_put_label(&w, "namespace", ns, false);
 	cgp_metrics_put_label(&w, "pod", pod, false);
-	if (w.err) {
-		cgp_buf_free(&b);
-		return NULL;
-	}
-	return cgp_buf_take_string(&b);
+	if (!w.err)
+		w.err = cgp_buf_append(&c->scratch, "", 1);
+	return w.err;
 }
 
 /* The cgroup's entry, made when it is selected and under the cap; NULL when it gets no series (*err set on
@@ -273,17 +274,17 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 {
 	int err;
 	struct cg *g = admit(c, s, a, &err);
-	char *labels;
 
 	if (!g)
 		return err;
 	if (!err)
 		err = pod_names(g->pn, a);
-	labels = labels_of(c, a);
-	if (!labels)
+	/* a copy only when the names changed, not one allocation per cgroup per sweep (set_str) */
+	if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
+		if (!g->labels) /* a new cgroup without labels cannot be rendered */
+			cgp_cadvisor_gone(c, s->cgroup_id);
 		return -ENOMEM;
-	free(g->labels);
-	g->labels = labels;
+	}
 	take_figures(g, s, start_ns);
 	return err;
 }

@@ -37,7 +37,8 @@ struct cg {
 };
 
 struct cgp_metrics {
-	struct cgp_idmap cgs; /* cgroup id → struct cg */
+	struct cgp_idmap cgs;	/* cgroup id → struct cg */
+	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 	bool has_agent;
 	struct cgp_agent_counters agent;
 };
@@ -140,48 +141,56 @@ void cgp_metrics_free(struct cgp_metrics *m)
 	if (!m)
 		return;
 	cgp_idmap_free_all(&m->cgs, cg_free);
+	cgp_buf_free(&m->scratch);
 	free(m);
 }
 
-static char *labels_of(uint64_t cgroup_id, const struct cgp_attribution *a)
+/* The cgroup's labels into m->scratch, NUL-terminated. 0 or -ENOMEM. */
+static int labels_of(struct cgp_metrics *m, uint64_t cgroup_id, const struct cgp_attribution *a)
 {
-	struct cgp_buf b = CGP_BUF_INIT;
-	struct cgp_text w = {.b = &b};
-	char *r;
+	struct cgp_text w = {.b = &m->scratch};
 
+	cgp_buf_clear(&m->scratch);
 	cgp_text_printf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
 	put_label(&w, "path", a->path, false);
 	put_label(&w, "container_id", a->container_id, false);
 	put_label(&w, "pod", a->pod, false);
 	put_label(&w, "namespace", a->pod_namespace, false);
 	put_label(&w, "container", a->container_name, false);
-	if (w.err) {
-		cgp_buf_free(&b);
-		return NULL;
-	}
-	r = cgp_buf_take_string(&b);
-	return r;
+	if (!w.err)
+		w.err = cgp_buf_append(&m->scratch, "", 1);
+	return w.err;
 }
 
 int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cg *c = cgp_idmap_get(&m->cgs, s->cgroup_id);
-	char *labels = labels_of(s->cgroup_id, a);
+	const char *labels;
 	double lo, hi;
 
-	if (!labels)
+	if (labels_of(m, s->cgroup_id, a))
 		return -ENOMEM;
+	labels = (const char *)cgp_buf_head(&m->scratch);
 	if (!c) {
 		c = calloc(1, sizeof(*c));
 		if (!c || cgp_idmap_put(&m->cgs, s->cgroup_id, c)) {
 			free(c);
-			free(labels);
 			return -ENOMEM;
 		}
 		c->id = s->cgroup_id;
 	}
-	free(c->labels);
-	c->labels = labels;
+	/* names rarely change: a copy only when they did, not one allocation per cgroup per sweep */
+	if (!c->labels || strcmp(c->labels, labels)) {
+		char *l = strdup(labels);
+
+		if (!l) {
+			if (!c->labels) /* a new cgroup without labels cannot be rendered */
+				cg_free(cgp_idmap_del(&m->cgs, s->cgroup_id));
+			return -ENOMEM;
+		}
+		free(c->labels);
+		c->labels = l;
+	}
 	c->cpu_ns_total = s->cpu_ns_total;
 	c->cpu_limit_cores = s->cpu_limit_cores;
 	c->has_mem = s->has_mem;
