@@ -12,6 +12,7 @@
 #include "lib/idmap.h"
 #include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
+#include "sinks/page_copy.h"
 
 /* cAdvisor writes a memory limit above this (v1's "unlimited" is PAGE_COUNTER_MAX pages) as 0: no limit */
 #define MAX_MEMORY_SIZE (1ULL << 62)
@@ -36,6 +37,7 @@ struct cg {
 	uint64_t usage, peak, working_set, rss, cache, swap, oom_kills, limit;
 	uint64_t psi_ns[CGP_PSI_MAX];
 };
+_Static_assert(offsetof(struct cg, id) == 0, "a page sorts its copies by the id they start with");
 
 struct cgp_cadvisor {
 	struct cgp_cadvisor_cfg cfg;
@@ -370,13 +372,6 @@ static const struct family families[] = {
      FIG(has_mem, limit)},
 };
 
-static int by_id(const void *a, const void *b)
-{
-	const struct cg *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 /* The cgroup's series of family f, when it has the figure. */
 static void put_series(struct cgp_text *w, const struct family *f, const struct cg *g)
 {
@@ -395,7 +390,7 @@ static void put_series(struct cgp_text *w, const struct family *f, const struct 
 
 /* A page: the figures as they were when it was asked for, written a piece at a time. */
 struct cgp_cadvisor_page {
-	struct cg *v; /* copies, in id order, without their pod; labels in the same block, after them */
+	struct cg *v; /* copies, in id order, without their pod (sinks/page_copy.h) */
 	size_t n;
 	size_t f, i;  /* the next series to write: families[f], v[i]; f == N_FAMILIES: none */
 	bool started; /* container_scrape_error is written */
@@ -405,35 +400,16 @@ struct cgp_cadvisor_page {
 struct cgp_cadvisor_page *cgp_cadvisor_page_new(const struct cgp_cadvisor *c)
 {
 	struct cgp_cadvisor_page *p = calloc(1, sizeof(*p));
-	size_t text = 0, n = 0;
-	char *t;
 
 	if (!p)
 		return NULL;
-	for (size_t i = 0; i < c->cgs.cap; i++)
-		if (c->cgs.keys[i])
-			text += strlen(((const struct cg *)c->cgs.vals[i])->labels) + 1;
-	/* one block, handed back whole when the page is done (and, being large, to the kernel at once) */
-	if (c->cgs.len && !(p->v = malloc(c->cgs.len * sizeof(*p->v) + text))) {
+	p->v = cgp_page_copy(&c->cgs, sizeof(struct cg), offsetof(struct cg, labels), &p->n);
+	if (p->n && !p->v) {
 		free(p);
 		return NULL;
 	}
-	t = (char *)(p->v + c->cgs.len);
-	for (size_t i = 0; i < c->cgs.cap; i++) {
-		const struct cg *g = c->cgs.vals[i];
-		size_t len;
-
-		if (!c->cgs.keys[i])
-			continue;
-		len = strlen(g->labels) + 1;
-		p->v[n] = *g;
-		p->v[n].pn = NULL;
-		p->v[n++].labels = memcpy(t, g->labels, len);
-		t += len;
-	}
-	p->n = n;
-	if (n)
-		qsort(p->v, n, sizeof(*p->v), by_id);
+	for (size_t i = 0; i < p->n; i++) /* the pod is the store's: a page has no use for it */
+		p->v[i].pn = NULL;
 	return p;
 }
 

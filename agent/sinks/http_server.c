@@ -226,6 +226,16 @@ static bool refused_auth(struct cgp_http *h, struct MHD_Connection *c, enum cgp_
 	return false;
 }
 
+/* Up to max bytes of out into libmicrohttpd's buf; how many. */
+static ssize_t hand_out(struct cgp_buf *out, char *buf, size_t max)
+{
+	size_t n = cgp_buf_size(out) < max ? cgp_buf_size(out) : max;
+
+	memcpy(buf, cgp_buf_head(out), n);
+	cgp_buf_consume(out, n);
+	return (ssize_t)n;
+}
+
 /* A page of metrics being answered: the page's snapshot, one piece of text and, with gzip, its compression. */
 struct page {
 	struct cgp_metrics_page *m; /* one of the two */
@@ -276,7 +286,6 @@ static int page_fill(struct page *p)
 static ssize_t page_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct page *p = cls;
-	size_t n;
 
 	(void)pos;
 	if (page_fill(p)) {
@@ -285,10 +294,7 @@ static ssize_t page_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (!cgp_buf_size(&p->out))
 		return MHD_CONTENT_READER_END_OF_STREAM;
-	n = cgp_buf_size(&p->out) < max ? cgp_buf_size(&p->out) : max;
-	memcpy(buf, cgp_buf_head(&p->out), n);
-	cgp_buf_consume(&p->out, n);
-	return (ssize_t)n;
+	return hand_out(&p->out, buf, max);
 }
 
 /* A metrics page (NULL: out of memory taking its snapshot) as the answer on endpoint ep: streamed, chunked, so
@@ -402,7 +408,6 @@ out:
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
-	size_t n;
 
 	(void)pos;
 	if (!cgp_buf_size(&s->out) && !s->h->closing && stream_fill(s)) {
@@ -422,10 +427,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		MHD_suspend_connection(s->conn);
 		return 0;
 	}
-	n = cgp_buf_size(&s->out) < max ? cgp_buf_size(&s->out) : max;
-	memcpy(buf, cgp_buf_head(&s->out), n);
-	cgp_buf_consume(&s->out, n);
-	return (ssize_t)n;
+	return hand_out(&s->out, buf, max);
 }
 
 /* libmicrohttpd is done with the stream's response: the connection is closed. */

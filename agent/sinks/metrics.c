@@ -11,6 +11,7 @@
 
 #include "lib/idmap.h"
 #include "sinks/metrics.h"
+#include "sinks/page_copy.h"
 #include "collect/runq_hist.h"
 #include "lib/utf8.h"
 
@@ -35,6 +36,7 @@ struct cg {
 	uint64_t periods, throttled_periods, throttled_ns, user_ns, system_ns;
 	uint64_t psi_ns[CGP_PSI_MAX];
 };
+_Static_assert(offsetof(struct cg, id) == 0, "a page sorts its copies by the id they start with");
 
 struct cgp_metrics {
 	struct cgp_idmap cgs;	/* cgroup id → struct cg */
@@ -243,13 +245,6 @@ void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counter
 {
 	m->agent = *c;
 	m->has_agent = true;
-}
-
-static int by_id(const void *a, const void *b)
-{
-	const struct cg *x = a, *y = b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
 }
 
 static void family(struct cgp_text *w, const char *name, const char *type, const char *help)
@@ -751,7 +746,7 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 
 /* A page: the figures as they were when it was asked for, written a piece at a time. */
 struct cgp_metrics_page {
-	struct cg *v; /* copies, in id order; labels in the same block, after them */
+	struct cg *v; /* copies, in id order (sinks/page_copy.h) */
 	size_t n;
 	bool has_agent, has_http;
 	struct cgp_agent_counters agent;
@@ -764,34 +759,14 @@ struct cgp_metrics_page {
 struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const struct cgp_http_stats *http)
 {
 	struct cgp_metrics_page *p = calloc(1, sizeof(*p));
-	size_t text = 0, n = 0;
-	char *t;
 
 	if (!p)
 		return NULL;
-	for (size_t i = 0; i < m->cgs.cap; i++)
-		if (m->cgs.keys[i])
-			text += strlen(((const struct cg *)m->cgs.vals[i])->labels) + 1;
-	/* one block, handed back whole when the page is done (and, being large, to the kernel at once) */
-	if (m->cgs.len && !(p->v = malloc(m->cgs.len * sizeof(*p->v) + text))) {
+	p->v = cgp_page_copy(&m->cgs, sizeof(struct cg), offsetof(struct cg, labels), &p->n);
+	if (p->n && !p->v) {
 		free(p);
 		return NULL;
 	}
-	t = (char *)(p->v + m->cgs.len);
-	for (size_t i = 0; i < m->cgs.cap; i++) {
-		const struct cg *c = m->cgs.vals[i];
-		size_t len;
-
-		if (!m->cgs.keys[i])
-			continue;
-		len = strlen(c->labels) + 1;
-		p->v[n] = *c;
-		p->v[n++].labels = memcpy(t, c->labels, len);
-		t += len;
-	}
-	p->n = n;
-	if (n)
-		qsort(p->v, n, sizeof(*p->v), by_id);
 	p->has_agent = m->has_agent;
 	p->agent = m->agent;
 	p->has_http = http != NULL;
