@@ -107,16 +107,9 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	char path[512];
 
 	b->max_cgroups = o->max_cgroups ? o->max_cgroups : CGP_MAX_CGROUPS;
-	size_t ring = 64 * 1024;
-
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
 			return -EINVAL;
-	/* a whole sweep of one hierarchy must fit: every cgroup's record plus the ring's 8-byte header */
-	while (ring < (size_t)b->max_cgroups * (sizeof(struct cgp_cgroup_rec) + 8))
-		ring <<= 1;
-	if (bpf_map__set_max_entries(s->maps.sweep_records, ring))
-		return -EINVAL;
 	s->rodata->cgp_load_mono_ns = cgp_mono_ns();
 	s->rodata->oom_page_size = page;
 	s->rodata->iter_page_size = page;
