@@ -141,6 +141,8 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		if (!bss->sweep_stopped)
 			break;
 		bss->sweep_skip = true;
+		if (sp->between_passes)
+			sp->between_passes(sp, link, sp->between_ctx);
 	}
 	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
 	sp->stats.records += (uint64_t)n;

@@ -61,6 +61,9 @@ struct cgp_sampler {
 	const uint64_t *gone;	 /* into gone_ids */
 	size_t n_gone;
 	struct cgp_sampler_stats stats;
+	/* tests: called between the passes of a walk whose records did not fit in the ring at once */
+	void (*between_passes)(struct cgp_sampler *sp, struct bpf_link *walk, void *ctx);
+	void *between_ctx;
 };
 
 /* bpf NULL: no kernel to read (the record-taking half only, for tests). */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A sweep of more cgroups than the sweep_records ring holds goes on in further passes: every cgroup comes once,
- * with its own figures, and nothing is dropped. */
+ * with its own figures, and nothing is dropped, even when the cgroup a pass stopped at is removed before the next. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -76,15 +76,11 @@ static uint64_t quota_us(const struct cgt *k)
 	return v;
 }
 
-static void test_sweep_larger_than_ring(void **state)
+/* n children under a parent of the test's own, each with a memory limit and CPU quota of its own. */
+static void make_kids(int n)
 {
-	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8), busy[3];
-	int n = (int)(3 * per_pass + 7);
-	pid_t pid;
 	FILE *f;
 
-	(void)state;
-	busy[0] = 0, busy[1] = (size_t)n / 2, busy[2] = (size_t)n - 1; /* in the first, a middle and the last pass */
 	assert_int_equal(cgt_create(&parent, "passes"), 0);
 	if (!parent.hybrid) { /* pure v2: the children get memory.max and cpu.max */
 		char p[1100];
@@ -100,6 +96,17 @@ static void test_sweep_larger_than_ring(void **state)
 	for (int i = 0; i < n; i++)
 		if (make_kid(&kids[i], i))
 			fail_msg("making cgroup %d of %d: %m", i, n);
+}
+
+static void test_sweep_larger_than_ring(void **state)
+{
+	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8), busy[3];
+	int n = (int)(3 * per_pass + 7);
+	pid_t pid;
+
+	(void)state;
+	busy[0] = 0, busy[1] = (size_t)n / 2, busy[2] = (size_t)n - 1; /* in the first, a middle and the last pass */
+	make_kids(n);
 	assert_int_equal(fx_open(&fx, NULL), 0);
 	assert_int_equal(bpf_map__max_entries(fx.bpf.skel->maps.sweep_records), CGP_SWEEP_RING_BYTES);
 	for (int b = 0; b < 3; b++) { /* CPU time is counted from attach on */
@@ -149,10 +156,108 @@ static void test_sweep_larger_than_ring(void **state)
 	teardown(state);
 }
 
+/* What happens to the tree between two passes of the cgroup v2 walk (the walk lets go of cgroup_mutex there). */
+struct churn {
+	int n;		/* children made */
+	int first;	/* the first child the passes so far had not written: where the next goes on */
+	int gone;	/* children removed from there on */
+	uint64_t late;	/* made under the parent: after the place, so in this sweep */
+	uint64_t early; /* made under child 0: before the place, so in the next sweep */
+	char early_path[1100];
+};
+
+static uint64_t mkdir_id(const char *path)
+{
+	struct stat st;
+
+	return mkdir(path, 0755) || stat(path, &st) ? 0 : st.st_ino;
+}
+
+static void churn(struct cgp_sampler *sp, struct bpf_link *walk, void *ctx)
+{
+	const struct cgp_cgroup_rec *r = (const struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs);
+	size_t nr = cgp_buf_size(&sp->recs) / sizeof(*r);
+	struct churn *c = ctx;
+	char p[1100];
+
+	if (c->first >= 0 || walk != sp->bpf->iter_v2)
+		return;
+	c->first = c->n;
+	for (int i = 0; i < c->n && c->first == c->n; i++) { /* children are made, and walked, in order */
+		bool written = false;
+
+		for (size_t j = 0; j < nr && !written; j++)
+			written = r[j].cgroup_id == kids[i].id;
+		if (!written)
+			c->first = i;
+	}
+	/* the cgroup the next pass starts from goes, and the two after it */
+	for (int i = c->first; i < c->first + c->gone && i < c->n; i++)
+		if (rmdir(kids[i].v2) || (kids[i].hybrid && rmdir(kids[i].mem)) ||
+		    (kids[i].cpu[0] && rmdir(kids[i].cpu)))
+			c->first = -2; /* reported below */
+	snprintf(p, sizeof(p), "%s/late", parent.v2);
+	c->late = mkdir_id(p);
+	snprintf(c->early_path, sizeof(c->early_path), "%s/early", kids[0].v2);
+	c->early = mkdir_id(c->early_path);
+}
+
+/* The last sweep has a sample of the cgroup. */
+static bool swept(uint64_t id)
+{
+	struct cgp_sample s;
+	size_t it = 0;
+
+	while (cgp_sampler_next(&fx.sp, &it, &s))
+		if (s.cgroup_id == id)
+			return true;
+	return false;
+}
+
+static void test_place_kept_across_changes(void **state)
+{
+	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8);
+	struct churn c = {.n = (int)(2 * per_pass), .first = -1, .gone = 3};
+
+	(void)state;
+	make_kids(c.n);
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	fx.sp.between_passes = churn;
+	fx.sp.between_ctx = &c;
+	assert_int_equal(fx_sweep(&fx), 0);
+	fx.sp.between_passes = NULL;
+	printf("# the first pass stopped at child %d of %d: it and the %d after it removed, two made\n", c.first, c.n,
+	       c.gone - 1);
+	assert_true(c.first > 0 && c.first < c.n - c.gone); /* the first pass stopped among the children */
+	assert_true(c.late && c.early);
+	assert_int_equal(fx.sp.stats.dup_records, 0);
+	assert_int_equal(fx.sp.stats.drops[CGP_DROP_SWEEP_FULL], 0);
+	for (int i = 0; i < c.n; i++) {
+		const struct cgp_sample *s = fx_find(&fx, kids[i].id);
+
+		if (i >= c.first && i < c.first + c.gone) {
+			assert_null(s);
+			continue;
+		}
+		if (!s)
+			fail_msg("child %d missing from the sweep whose passes went on from child %d", i, c.first);
+		assert_int_equal(s->mem_limit_bytes, (uint64_t)(i + 1) * MIB);
+	}
+	/* made during the sweep, so not named yet (fx_find's rows are the named): the sampler's own */
+	assert_true(swept(c.late));   /* after the place: this sweep */
+	assert_false(swept(c.early)); /* before it: the next */
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_true(swept(c.early));
+	assert_true(swept(c.late));
+	teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_sweep_larger_than_ring, teardown),
+	    cmocka_unit_test_teardown(test_place_kept_across_changes, teardown),
 	};
 
 	if (!cgt_can_run())
