@@ -8,7 +8,7 @@
 #define CGP_MAX_CGROUPS 8192 /* default size of the per-cgroup maps; the agent resizes with --max-cgroups */
 #define CGP_COMM_LEN	16
 /* The sweep_records ring: a sweep with more records than it holds goes on in further walks (passes) */
-#define CGP_SWEEP_RING_BYTES (256 * 1024)
+#define CGP_SWEEP_RING_BYTES (512 * 1024)
 
 /* Per-CPU figures of one cgroup, in the slot the cgroup owns (cgroup_cpu map, per-CPU array).
  * cgroup_id says which cgroup a CPU's copy belongs to: a slot is reused after rmdir and a CPU's copy
