@@ -250,18 +250,58 @@ static int slim_btf(struct cgp_bpf *b, struct btf_facts *f)
 
 #define KERNEL_BTF_DIR "/sys/kernel/btf"
 
+/* Where the agent was before the slim BTF's namespace, to go back to after the load: staying in a private mount
+ * namespace for the agent's life would hide from it every mount the node makes later (no propagation there). */
+struct mnt_home {
+	int ns, cwd;
+};
+
+static void go_home(struct mnt_home *h)
+{
+	/* setns resets the working directory to the namespace's root: relative paths (--playbook, read again on
+	 * SIGHUP) must keep meaning what they meant */
+	if (setns(h->ns, CLONE_NEWNS) || fchdir(h->cwd))
+		cgp_err("back to the node's mount namespace after the load: %s (mounts made from now on are not "
+			"seen)",
+			strerror(errno));
+	close(h->ns);
+	close(h->cwd);
+	h->ns = h->cwd = -1;
+}
+
 /* libbpf 1.1 reads the kernel BTF from /sys/kernel/btf/vmlinux and from nowhere we could name: in a mount
  * namespace of our own, a tmpfs over that directory holds the slim copy, for the load only. (A memfd cannot be
- * bound there: it is on no mount of ours.) */
-static int show_slim(int fd)
+ * bound there: it is on no mount of ours.) On success the caller goes home after the load. */
+static int show_slim(int fd, struct mnt_home *home)
 {
 	struct stat st;
 	off_t off = 0;
 	int out, err = 0;
 
-	if (fstat(fd, &st) || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
-	    mount("cgpulse-btf", KERNEL_BTF_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755"))
-		return -errno;
+	home->ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	home->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (home->ns < 0 || home->cwd < 0 || fstat(fd, &st)) {
+		err = -errno;
+		if (home->ns >= 0)
+			close(home->ns);
+		if (home->cwd >= 0)
+			close(home->cwd);
+		home->ns = home->cwd = -1;
+		return err;
+	}
+	if (unshare(CLONE_NEWNS)) {
+		err = -errno;
+		close(home->ns);
+		close(home->cwd);
+		home->ns = home->cwd = -1;
+		return err;
+	}
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("cgpulse-btf", KERNEL_BTF_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755")) {
+		err = -errno;
+		go_home(home);
+		return err;
+	}
 	out = open(KERNEL_BTF_DIR "/vmlinux", O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
 	if (out < 0)
 		err = -errno;
@@ -274,20 +314,21 @@ static int show_slim(int fd)
 	if (out >= 0)
 		close(out);
 	if (err)
-		umount2(KERNEL_BTF_DIR, MNT_DETACH);
+		go_home(home); /* the namespace, tmpfs and all, goes with its last member */
 	return err;
 }
 
 static int load(struct cgp_bpf *b, int slim_fd)
 {
-	int err = slim_fd >= 0 ? show_slim(slim_fd) : -ENOENT;
+	struct mnt_home home = {-1, -1};
+	int err = slim_fd >= 0 ? show_slim(slim_fd, &home) : -ENOENT;
 
 	if (slim_fd >= 0 && err)
 		cgp_info("loading against the whole kernel BTF: placing the slim copy: %s", strerror(-err));
 	b->btf_slim = !err;
 	err = cgpulse_bpf__load(b->skel);
 	if (b->btf_slim)
-		umount2(KERNEL_BTF_DIR, MNT_DETACH);
+		go_home(&home);
 	return err;
 }
 
