@@ -26,6 +26,7 @@ struct ring_buffer;
 struct cgp_sampler_stats {
 	uint64_t sweeps;
 	uint64_t records;	      /* iterator records read in the last sweep */
+	uint64_t probes;	      /* lookups of per-cgroup state in the last sweep: at most one per record */
 	uint64_t cgroups;	      /* cgroups known after the last sweep */
 	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
 	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
