@@ -86,7 +86,7 @@ static uint64_t pow5(int k)
  * exponent is below -4 or at least p; trailing zeros and a bare point dropped). */
 static size_t format_g(char *out, bool neg, uint64_t digits, int p, int x)
 {
-	char d[20];
+	char d[20] = {0};
 	char *o = out;
 	int nd = p;
 
@@ -162,7 +162,9 @@ static bool scale(double v, struct scaled *sc)
 			return false;
 		t = (u128)sc->m * pow5(k);
 		t = sh ? t >> sh : t;
-		if (t >= pow10_u64[17] && t < (u128)pow10_u64[17] * 10) {
+		if (t >= pow10_u64[17]) {
+			if (t / 10 >= pow10_u64[17])
+				return false;
 			x++; /* log10 said one too few */
 			continue;
 		}
@@ -170,8 +172,6 @@ static bool scale(double v, struct scaled *sc)
 			x--;
 			continue;
 		}
-		if (t >= pow10_u64[17])
-			return false;
 		sc->n = (uint64_t)t;
 		sc->r = sh ? ((u128)sc->m * pow5(k)) & (((u128)1 << sh) - 1) : 0;
 		sc->sh = sh;
