@@ -672,12 +672,24 @@ static bool stdout_discarded(void)
 	       S_ISCHR(null.st_mode) && out.st_rdev == null.st_rdev;
 }
 
+/* glibc's malloc raises its mmap threshold to the size of the largest mmap'd block freed (up to 32 MiB), and its
+ * trim threshold to twice that: after libbpf frees the kernel's BTF at start, every later large block (a
+ * scrape's snapshot, the sweep's buffers) would come from the heap and stay resident once freed. Fixed
+ * thresholds keep blocks of 128 KiB and more in their own mappings, handed back when freed, and a heap whose
+ * free top is trimmed. */
+static void malloc_policy(void)
+{
+	if (!mallopt(M_MMAP_THRESHOLD, 128 << 10) || !mallopt(M_TRIM_THRESHOLD, 256 << 10))
+		cgp_debug("mallopt refused: the agent's heap keeps glibc's dynamic thresholds");
+}
+
 int cgp_cmd_run(const struct cgp_opts *o)
 {
 	bool quiet = stdout_discarded();
 	struct run_ctx r = {.o = o, .ep = -1, .tfd = -1, .sfd = -1};
 	int err;
 
+	malloc_policy();
 	err = cgp_playbook_open(o->playbook, &r.pb);
 	if (err)
 		return err;

@@ -7,6 +7,8 @@
 #define CGP_RUNQ_SLOTS	24   /* log2 buckets in microseconds: 0: <1us, i: [2^(i-1), 2^i) us, last: the rest */
 #define CGP_MAX_CGROUPS 8192 /* default size of the per-cgroup maps; the agent resizes with --max-cgroups */
 #define CGP_COMM_LEN	16
+/* The sweep_records ring: a sweep with more records than it holds goes on in further walks (passes) */
+#define CGP_SWEEP_RING_BYTES (512 * 1024)
 
 /* Per-CPU figures of one cgroup, in the slot the cgroup owns (cgroup_cpu map, per-CPU array).
  * cgroup_id says which cgroup a CPU's copy belongs to: a slot is reused after rmdir and a CPU's copy
@@ -46,8 +48,9 @@ enum cgp_drop {
 	CGP_DROP_SLOTS_FULL = 0, /* a cgroup found no free slot: its figures are not collected */
 	CGP_DROP_TASK_STORAGE,	 /* task storage could not be created: that switch was not charged */
 	CGP_DROP_OOM_RINGBUF,	 /* an OOM record did not fit in the ring buffer */
-	CGP_DROP_SWEEP_FULL,	 /* a sweep record did not fit in sweep_records: that cgroup missed one sweep */
-	CGP_DROP_CGROUP_EVENT,	 /* a mkdir/rmdir record did not fit in cgroup_events: path found later by id */
+	CGP_DROP_SWEEP_FULL, /* a sweep record could not be written, even in a further pass: that cgroup missed a sweep
+			      */
+	CGP_DROP_CGROUP_EVENT, /* a mkdir/rmdir record did not fit in cgroup_events: path found later by id */
 	CGP_DROP_MAX,
 };
 

@@ -4,7 +4,8 @@
  * usage, limit, swap, the memory.events counters and the memory.stat figures read straight from the memcg, and
  * the CPU limit from the task group's CFS bandwidth (whichever hierarchies carry the memory and cpu
  * controllers). The agent runs it with one read() and drains the ring, instead of reading several files per
- * cgroup, and limits come with every sweep at no extra cost. */
+ * cgroup, and limits come with every sweep at no extra cost. A walk with more records than the ring holds goes
+ * on in further passes (bpf/sweep_pass.bpf.h). */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -13,6 +14,7 @@
 #include "page_counter.bpf.h"
 #include "core_fixes.bpf.h"
 #include "psi.bpf.h"
+#include "sweep_pass.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
@@ -250,14 +252,25 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 
 	if (!cgrp)
 		return 0;
+	if (sweep_skip) { /* a further pass: what the earlier ones wrote comes first */
+		if (cgp_pass_written_before(cgrp))
+			return 0;
+		sweep_skip = false;
+	}
 	if (!iter_cpu_all && skip_v1_cpu(cgrp))
 		return 0;
 	/* written in place: the record is larger than what the stack should hold beside the reads' buffers */
 	rec = bpf_ringbuf_reserve(&sweep_records, sizeof(*rec), 0);
 	if (!rec) {
+		/* full: stop here (1 ends the walk), the agent drains the ring and walks on from this cgroup */
+		if (sweep_written && cgp_pass_keep_place(cgrp)) {
+			sweep_stopped = true;
+			return 1;
+		}
 		cgp_count_drop(CGP_DROP_SWEEP_FULL);
 		return 0;
 	}
+	sweep_written++;
 	__builtin_memset(rec, 0, sizeof(*rec));
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
 	dfl = cgrp->root->hierarchy_id == 0;

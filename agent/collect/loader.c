@@ -4,7 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
@@ -17,6 +21,7 @@
 #include "cgpulse.h"
 #include "cgpulse.skel.h"
 #include "lib/clock.h"
+#include "collect/btf_slim.h"
 #include "collect/features.h"
 #include "collect/loader.h"
 #include "lib/log.h"
@@ -107,16 +112,9 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	char path[512];
 
 	b->max_cgroups = o->max_cgroups ? o->max_cgroups : CGP_MAX_CGROUPS;
-	size_t ring = 64 * 1024;
-
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
 			return -EINVAL;
-	/* a whole sweep of one hierarchy must fit: every cgroup's record plus the ring's 8-byte header */
-	while (ring < (size_t)b->max_cgroups * (sizeof(struct cgp_cgroup_rec) + 8))
-		ring <<= 1;
-	if (bpf_map__set_max_entries(s->maps.sweep_records, ring))
-		return -EINVAL;
 	s->rodata->cgp_load_mono_ns = cgp_mono_ns();
 	s->rodata->oom_page_size = page;
 	s->rodata->iter_page_size = page;
@@ -133,12 +131,29 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	return 0;
 }
 
+/* What the load needs to know of the kernel's BTF, read from the whole of it. */
+struct btf_facts {
+	bool read; /* false: no kernel BTF was readable */
+	bool victim_task, css_flush, cgrp_flush, reclaim_tps;
+	struct cgp_features features;
+};
+
+static void read_facts(const struct btf *vmlinux, struct btf_facts *f)
+{
+	f->read = true;
+	f->victim_task = mark_victim_passes_task(vmlinux);
+	f->css_flush = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) > 0;
+	f->cgrp_flush = btf__find_by_name_kind(vmlinux, "cgroup_rstat_flush", BTF_KIND_FUNC) > 0;
+	f->reclaim_tps = kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") &&
+			 kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end");
+	cgp_features_check(vmlinux, &f->features);
+}
+
 /* The rstat flush before each sweep (bpf/flush.bpf.c): the program whose kfunc this kernel has, or none. */
-static void choose_flush(struct cgp_bpf *b, const struct btf *vmlinux)
+static void choose_flush(struct cgp_bpf *b, const struct btf_facts *f)
 {
 	struct cgpulse_bpf *s = b->skel;
-	bool css = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) > 0;
-	bool cgrp = !css && btf__find_by_name_kind(vmlinux, "cgroup_rstat_flush", BTF_KIND_FUNC) > 0;
+	bool css = f->css_flush, cgrp = !css && f->cgrp_flush;
 
 	bpf_program__set_autoload(s->progs.cgp_flush_css, css);
 	bpf_program__set_autoload(s->progs.cgp_flush_cgrp, cgrp);
@@ -148,31 +163,132 @@ static void choose_flush(struct cgp_bpf *b, const struct btf *vmlinux)
 		skip(b, "cgp_flush", "no rstat flush kfunc on this kernel: user and system time not measured");
 }
 
-static void choose_programs(struct cgp_bpf *b)
+static void choose_programs(struct cgp_bpf *b, const struct btf_facts *f)
 {
 	struct cgpulse_bpf *s = b->skel;
-	struct btf *vmlinux = btf__load_vmlinux_btf();
 
-	if (!vmlinux) {
+	b->n_skipped = 0;
+	if (!f->read) {
 		cgp_info("no kernel BTF readable: keeping default program choices");
 		return;
 	}
-	if (mark_victim_passes_task(vmlinux)) {
+	if (f->victim_task) {
 		bpf_program__set_autoload(s->progs.cgp_oom_victim_pid, false);
 	} else {
 		bpf_program__set_autoload(s->progs.cgp_oom_victim, false);
 		skip(b, "cgp_oom_victim", "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
 	}
-	choose_flush(b, vmlinux);
-	if (!kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") ||
-	    !kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end")) {
+	choose_flush(b, f);
+	if (!f->reclaim_tps) {
 		bpf_program__set_autoload(s->progs.cgp_reclaim_in, false);
 		bpf_program__set_autoload(s->progs.cgp_reclaim_out, false);
 		skip(b, "cgp_reclaim_in/out",
 		     "no vmscan memcg reclaim tracepoints on this kernel: reclaim stall time not measured");
 	}
-	cgp_features_check(vmlinux, &b->features);
-	btf__free(vmlinux);
+	b->features = f->features;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	while (n) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p = (const char *)p + w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* The whole kernel BTF is read in a child process, whose megabytes never count in ours: it sends back the
+ * facts, and writes the slim BTF (collect/btf_slim.h) into a memfd, which is returned (-1 when there is none). */
+static int slim_btf(struct cgp_bpf *b, struct btf_facts *f)
+{
+	int p[2], fd = memfd_create("cgpulse-vmlinux-btf", MFD_CLOEXEC), status;
+	struct btf_facts got;
+	char ok = 0;
+	pid_t pid;
+
+	if (fd < 0 || pipe2(p, O_CLOEXEC)) {
+		cgp_info("reading the kernel BTF apart: %s", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		struct btf *v = btf__load_vmlinux_btf();
+		struct btf_facts cf = {0};
+		size_t size = 0;
+		void *raw = NULL;
+
+		if (v) {
+			read_facts(v, &cf);
+			raw = cgp_btf_slim(v, b->skel->obj, &size);
+		}
+		ok = raw && !write_all(fd, raw, size);
+		_exit(write_all(p[1], &cf, sizeof(cf)) || write_all(p[1], &ok, 1) ? 1 : 0);
+	}
+	close(p[1]);
+	if (pid > 0 && read(p[0], &got, sizeof(got)) == (ssize_t)sizeof(got) && read(p[0], &ok, 1) == 1)
+		*f = got;
+	else
+		ok = 0;
+	close(p[0]);
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (ok != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+#define KERNEL_BTF_DIR "/sys/kernel/btf"
+
+/* libbpf 1.1 reads the kernel BTF from /sys/kernel/btf/vmlinux and from nowhere we could name: in a mount
+ * namespace of our own, a tmpfs over that directory holds the slim copy, for the load only. (A memfd cannot be
+ * bound there: it is on no mount of ours.) */
+static int show_slim(int fd)
+{
+	struct stat st;
+	off_t off = 0;
+	int out, err = 0;
+
+	if (fstat(fd, &st) || unshare(CLONE_NEWNS) || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
+	    mount("cgpulse-btf", KERNEL_BTF_DIR, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755"))
+		return -errno;
+	out = open(KERNEL_BTF_DIR "/vmlinux", O_WRONLY | O_CREAT | O_CLOEXEC, 0444);
+	if (out < 0)
+		err = -errno;
+	while (!err && off < st.st_size) {
+		ssize_t w = sendfile(out, fd, &off, (size_t)(st.st_size - off));
+
+		if (w <= 0)
+			err = w < 0 ? -errno : -EIO;
+	}
+	if (out >= 0)
+		close(out);
+	if (err)
+		umount2(KERNEL_BTF_DIR, MNT_DETACH);
+	return err;
+}
+
+static int load(struct cgp_bpf *b, int slim_fd)
+{
+	int err = slim_fd >= 0 ? show_slim(slim_fd) : -ENOENT;
+
+	if (slim_fd >= 0 && err)
+		cgp_info("loading against the whole kernel BTF: placing the slim copy: %s", strerror(-err));
+	b->btf_slim = !err;
+	err = cgpulse_bpf__load(b->skel);
+	if (b->btf_slim)
+		umount2(KERNEL_BTF_DIR, MNT_DETACH);
+	return err;
 }
 
 static int attach_all(struct cgp_bpf *b)
@@ -229,7 +345,8 @@ static struct bpf_link *attach_iter(struct bpf_program *p, int cgroup_fd, enum b
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
-	int err;
+	struct btf_facts facts = {0};
+	int err, slim_fd = -1;
 
 	memset(b, 0, sizeof(*b));
 	b->fs.v2_fd = b->fs.mem_fd = b->fs.cpu_fd = -1;
@@ -246,17 +363,36 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 		if (err)
 			goto fail;
 	}
-	b->skel = cgpulse_bpf__open();
-	if (!b->skel) {
-		err = -errno;
-		cgp_err("opening the BPF object: %s", strerror(-err));
-		goto fail;
+	for (int attempt = 0;; attempt++) {
+		b->skel = cgpulse_bpf__open();
+		if (!b->skel) {
+			err = -errno;
+			cgp_err("opening the BPF object: %s", strerror(-err));
+			goto fail;
+		}
+		err = set_sizes(b, o);
+		if (err)
+			goto fail;
+		if (!attempt && !o->full_btf)
+			slim_fd = slim_btf(b, &facts);
+		if (!facts.read) { /* no child's facts: read the whole BTF here */
+			struct btf *v = btf__load_vmlinux_btf();
+
+			if (v)
+				read_facts(v, &facts);
+			btf__free(v);
+		}
+		choose_programs(b, &facts);
+		err = load(b, attempt ? -1 : slim_fd);
+		if (!err || !b->btf_slim)
+			break;
+		cgp_info("loading against the slim kernel BTF: %s; loading against the whole of it", strerror(-err));
+		cgpulse_bpf__destroy(b->skel);
+		b->skel = NULL;
 	}
-	err = set_sizes(b, o);
-	if (err)
-		goto fail;
-	choose_programs(b);
-	err = cgpulse_bpf__load(b->skel);
+	if (slim_fd >= 0)
+		close(slim_fd);
+	slim_fd = -1;
 	if (err) {
 		cgp_err("loading the BPF programs: %s%s", strerror(-err),
 			err == -EINVAL && b->pin_dir[0]
@@ -308,6 +444,8 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 		cgp_info("skipped %s: %s", b->skipped[i].name, b->skipped[i].why);
 	return 0;
 fail:
+	if (slim_fd >= 0)
+		close(slim_fd);
 	cgp_bpf_close(b, true);
 	return err;
 }

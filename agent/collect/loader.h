@@ -17,6 +17,7 @@ struct bpf_program;
 struct cgp_loader_opts {
 	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
 	uint32_t max_cgroups; /* size of the per-cgroup maps */
+	bool full_btf;	      /* load against the whole kernel BTF, not the slim copy (collect/btf_slim.h) */
 };
 
 #define CGP_MAX_PROGS 16
@@ -52,6 +53,7 @@ struct cgp_bpf {
 	 * own; NULL when it could not be mapped */
 	struct cgp_agent_state *agent_state;
 	struct cgp_features features; /* the figures this kernel can give (logged at start) */
+	bool btf_slim;		      /* loaded against the slim copy of the kernel BTF (collect/btf_slim.h) */
 };
 
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);

@@ -141,18 +141,34 @@ static int run_iter(struct bpf_link *link)
 	return err;
 }
 
-/* Runs one iterator walk and drains what it wrote into sp->recs; returns the number of records or -errno. */
+/* Runs one hierarchy's walk and drains what it wrote into sp->recs, in as many passes as the ring needs: a pass
+ * that fills it stops, and the next goes on from there (bpf/sweep_pass.bpf.h). Returns the number of records
+ * or -errno. */
 static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 {
-	int err = run_iter(link);
+	struct cgpulse_bpf__bss *bss = sp->bpf->skel->bss;
 	ssize_t n;
+	int err;
 
 	cgp_buf_clear(&sp->recs);
-	n = ring_buffer__consume(sp->rb);
-	if (err)
-		return err;
-	if (n < 0)
-		return n;
+	bss->sweep_skip = false;
+	bss->sweep_place_level = 0;
+	for (;;) {
+		bss->sweep_stopped = false;
+		bss->sweep_written = 0;
+		err = run_iter(link);
+		n = ring_buffer__consume(sp->rb);
+		sp->stats.passes++;
+		if (err)
+			return err;
+		if (n < 0)
+			return n;
+		if (!bss->sweep_stopped)
+			break;
+		bss->sweep_skip = true;
+		if (sp->between_passes)
+			sp->between_passes(sp, link, sp->between_ctx);
+	}
 	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
 	sp->stats.records += (uint64_t)n;
 	if (sp->swap_accounted == 1) /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
@@ -368,10 +384,13 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 				return -ENOMEM;
 			}
 			sp->cgs_added++;
-		} else {
+		} else if (cg->gen != sp->gen) {
 			/* the last sweep's totals (v1 memory figures included) are what this window starts from */
 			cgp_totals_of(&cg->cur, &cg->prev);
 			cg->has_prev = true;
+		} else {
+			sp->stats
+			    .dup_records++; /* a pass wrote it again (bpf/sweep_pass.bpf.h): the later one counts */
 		}
 		cg->cur = *r;
 		cg->gen = sp->gen;
@@ -496,6 +515,8 @@ void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t no
 	sp->gen++;
 	sp->stats.records = 0;
 	sp->stats.probes = 0;
+	sp->stats.passes = 0;
+	sp->stats.dup_records = 0;
 	sp->stats.mem_unjoined = 0;
 }
 

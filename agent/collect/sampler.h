@@ -25,13 +25,15 @@ struct ring_buffer;
 
 struct cgp_sampler_stats {
 	uint64_t sweeps;
-	uint64_t records;	      /* iterator records read in the last sweep */
-	uint64_t probes;	      /* lookups of per-cgroup state in the last sweep: at most one per record */
-	uint64_t cgroups;	      /* cgroups known after the last sweep */
-	uint64_t mem_unjoined;	      /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
-	uint64_t cgroups_gone;	      /* total cgroups forgotten because they disappeared */
-	uint64_t v1_walks;	      /* walks of a v1 hierarchy by path (hybrid hosts): at start, then for strays */
-	uint64_t drops[CGP_DROP_MAX]; /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
+	uint64_t records;      /* iterator records read in the last sweep */
+	uint64_t probes;       /* lookups of per-cgroup state in the last sweep: at most one per record */
+	uint64_t passes;       /* iterator walks in the last sweep: one per hierarchy, more when the ring filled */
+	uint64_t dup_records;  /* cgroup v2 records of a cgroup already read in the last sweep (kept: the later) */
+	uint64_t cgroups;      /* cgroups known after the last sweep */
+	uint64_t mem_unjoined; /* v1 memory/cpu cgroups with no cgroup v2 twin of the same path (last sweep) */
+	uint64_t cgroups_gone; /* total cgroups forgotten because they disappeared */
+	uint64_t v1_walks;     /* walks of a v1 hierarchy by path (hybrid hosts): at start, then for strays */
+	uint64_t drops[CGP_DROP_MAX];	  /* the kernel side's drops map, summed over CPUs (enum cgp_drop) */
 	struct cgp_running_stats running; /* charging the running tasks at each sweep (collect/running.h) */
 	uint64_t mem_flush_failures;	  /* sweeps whose memory statistics flush failed (figures up to 2 s old) */
 	uint64_t cputime_flush_failures;  /* sweeps whose base stats (user/system time) flush failed */
@@ -60,6 +62,9 @@ struct cgp_sampler {
 	const uint64_t *gone;	 /* into gone_ids */
 	size_t n_gone;
 	struct cgp_sampler_stats stats;
+	/* tests: called between the passes of a walk whose records did not fit in the ring at once */
+	void (*between_passes)(struct cgp_sampler *sp, struct bpf_link *walk, void *ctx);
+	void *between_ctx;
 };
 
 /* bpf NULL: no kernel to read (the record-taking half only, for tests). */

@@ -12,6 +12,7 @@
 #include "lib/idmap.h"
 #include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
+#include "sinks/page_copy.h"
 
 /* cAdvisor writes a memory limit above this (v1's "unlimited" is PAGE_COUNTER_MAX pages) as 0: no limit */
 #define MAX_MEMORY_SIZE (1ULL << 62)
@@ -36,6 +37,7 @@ struct cg {
 	uint64_t usage, peak, working_set, rss, cache, swap, oom_kills, limit;
 	uint64_t psi_ns[CGP_PSI_MAX];
 };
+_Static_assert(offsetof(struct cg, id) == 0, "a page sorts its copies by the id they start with");
 
 struct cgp_cadvisor {
 	struct cgp_cadvisor_cfg cfg;
@@ -43,6 +45,7 @@ struct cgp_cadvisor {
 	struct cgp_idmap refused; /* cgroup id → &refused_mark: selected, but the cap was reached */
 	struct cgp_idmap pods;	  /* cgp_idmap_strkey(pod uid) → struct podname */
 	uint64_t refused_total;
+	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 };
 
 static char refused_mark;
@@ -119,6 +122,7 @@ void cgp_cadvisor_free(struct cgp_cadvisor *c)
 	cgp_idmap_free(&c->cgs);
 	cgp_idmap_free(&c->refused);
 	cgp_idmap_free_all(&c->pods, podname_free);
+	cgp_buf_free(&c->scratch);
 	free(c);
 }
 
@@ -175,11 +179,11 @@ static int pod_names(struct podname *pn, const struct cgp_attribution *a)
 	return 0;
 }
 
-/* The kubelet's label set. A pod's own cgroup has container="" and its pod's names (from its containers). */
-static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attribution *a)
+/* The kubelet's label set into c->scratch, NUL-terminated. A pod's own cgroup has container="" and its pod's
+ * names (from its containers). 0 or -ENOMEM. */
+static int labels_of(struct cgp_cadvisor *c, const struct cgp_attribution *a)
 {
-	struct cgp_buf b = CGP_BUF_INIT;
-	struct cgp_text w = {.b = &b};
+	struct cgp_text w = {.b = &c->scratch};
 	const char *pod = a->pod, *ns = a->pod_namespace;
 
 	if (!a->is_container && a->pod_uid[0]) {
@@ -190,17 +194,16 @@ static char *labels_of(const struct cgp_cadvisor *c, const struct cgp_attributio
 			ns = pn->ns;
 		}
 	}
+	cgp_buf_clear(&c->scratch);
 	cgp_metrics_put_label(&w, "container", a->is_container ? a->container_name : "", true);
 	cgp_metrics_put_label(&w, "id", a->path, false);
 	cgp_metrics_put_label(&w, "image", a->is_container ? a->image : "", false);
 	cgp_metrics_put_label(&w, "name", a->is_container ? a->container_id : "", false);
 	cgp_metrics_put_label(&w, "namespace", ns, false);
 	cgp_metrics_put_label(&w, "pod", pod, false);
-	if (w.err) {
-		cgp_buf_free(&b);
-		return NULL;
-	}
-	return cgp_buf_take_string(&b);
+	if (!w.err)
+		w.err = cgp_buf_append(&c->scratch, "", 1);
+	return w.err;
 }
 
 /* The cgroup's entry, made when it is selected and under the cap; NULL when it gets no series (*err set on
@@ -273,17 +276,17 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 {
 	int err;
 	struct cg *g = admit(c, s, a, &err);
-	char *labels;
 
 	if (!g)
 		return err;
 	if (!err)
 		err = pod_names(g->pn, a);
-	labels = labels_of(c, a);
-	if (!labels)
+	/* a copy only when the names changed, not one allocation per cgroup per sweep (set_str) */
+	if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
+		if (!g->labels) /* a new cgroup without labels cannot be rendered */
+			cgp_cadvisor_gone(c, s->cgroup_id);
 		return -ENOMEM;
-	free(g->labels);
-	g->labels = labels;
+	}
 	take_figures(g, s, start_ns);
 	return err;
 }
@@ -369,56 +372,98 @@ static const struct family families[] = {
      FIG(has_mem, limit)},
 };
 
-static void render_family(struct cgp_text *w, const struct family *f, struct cg **v, size_t n)
+/* The cgroup's series of family f, when it has the figure. */
+static void put_series(struct cgp_text *w, const struct family *f, const struct cg *g)
 {
-	bool written = false;
+	const char *p = (const char *)g;
+	uint64_t val = *(const uint64_t *)(p + f->val_off);
 
-	for (size_t i = 0; i < n; i++) {
-		const char *g = (const char *)v[i];
-		uint64_t val;
+	cgp_text_printf(w, "%s{%s%s%s} ", f->name, g->labels, f->extra ? "," : "", f->extra ? f->extra : "");
+	if (f->unit == U_SECONDS)
+		cgp_metrics_put_seconds(w, val);
+	else
+		cgp_text_printf(w, "%" PRIu64, val);
+	cgp_text_puts(w, "\n");
+}
 
-		if (!*(const bool *)(g + f->has_off))
-			continue;
-		if (!written)
-			cgp_text_printf(w, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
-		written = true;
-		val = *(const uint64_t *)(g + f->val_off);
-		cgp_text_printf(w, "%s{%s%s%s} ", f->name, v[i]->labels, f->extra ? "," : "", f->extra ? f->extra : "");
-		if (f->unit == U_SECONDS)
-			cgp_metrics_put_seconds(w, val);
-		else
-			cgp_text_printf(w, "%" PRIu64, val);
-		cgp_text_puts(w, "\n");
+#define N_FAMILIES (sizeof(families) / sizeof(families[0]))
+
+/* A page: the figures as they were when it was asked for, written a piece at a time. */
+struct cgp_cadvisor_page {
+	struct cg *v; /* copies, in id order, without their pod (sinks/page_copy.h) */
+	size_t n;
+	size_t f, i;  /* the next series to write: families[f], v[i]; f == N_FAMILIES: none */
+	bool started; /* container_scrape_error is written */
+	bool written; /* families[f] has its HELP and TYPE */
+};
+
+struct cgp_cadvisor_page *cgp_cadvisor_page_new(const struct cgp_cadvisor *c)
+{
+	struct cgp_cadvisor_page *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->v = cgp_page_copy(&c->cgs, sizeof(struct cg), offsetof(struct cg, labels), &p->n);
+	if (p->n && !p->v) {
+		free(p);
+		return NULL;
+	}
+	for (size_t i = 0; i < p->n; i++) /* the pod is the store's: a page has no use for it */
+		p->v[i].pn = NULL;
+	return p;
+}
+
+void cgp_cadvisor_page_free(struct cgp_cadvisor_page *p)
+{
+	if (p) {
+		free(p->v);
+		free(p);
 	}
 }
 
-static int by_id(const void *a, const void *b)
+int cgp_cadvisor_page_next(struct cgp_cadvisor_page *p, struct cgp_buf *out, size_t want, bool *done)
 {
-	const struct cg *x = *(const struct cg *const *)a, *y = *(const struct cg *const *)b;
+	struct cgp_text w = {.b = out};
+	size_t start = out->len;
 
-	return x->id < y->id ? -1 : x->id > y->id;
+	if (!p->started) {
+		/* cAdvisor's own health: 0, the figures come from the sweep, not from reads that can fail here */
+		cgp_text_puts(&w,
+			      "# HELP container_scrape_error 1 if there was an error while getting container "
+			      "metrics, 0 otherwise\n# TYPE container_scrape_error gauge\ncontainer_scrape_error 0\n");
+		p->started = true;
+	}
+	while (!w.err && p->f < N_FAMILIES && out->len - start < want) {
+		const struct family *f = &families[p->f];
+		const struct cg *g;
+
+		if (p->i == p->n) {
+			p->f++;
+			p->i = 0;
+			p->written = false;
+			continue;
+		}
+		g = &p->v[p->i++];
+		if (!*(const bool *)((const char *)g + f->has_off))
+			continue;
+		if (!p->written)
+			cgp_text_printf(&w, "# HELP %s %s\n# TYPE %s %s\n", f->name, f->help, f->name, f->type);
+		p->written = true;
+		put_series(&w, f, g);
+	}
+	*done = p->f == N_FAMILIES;
+	return w.err;
 }
 
 int cgp_cadvisor_render(const struct cgp_cadvisor *c, struct cgp_buf *out)
 {
-	struct cgp_text w = {.b = out};
-	struct cg **v = NULL;
-	size_t n = 0;
+	struct cgp_cadvisor_page *p = cgp_cadvisor_page_new(c);
+	bool done = false;
+	int err;
 
-	if (c->cgs.len) {
-		v = malloc(c->cgs.len * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (size_t i = 0; i < c->cgs.cap; i++)
-			if (c->cgs.keys[i])
-				v[n++] = c->cgs.vals[i];
-		qsort(v, n, sizeof(*v), by_id);
-	}
-	/* cAdvisor's own health: 0, the figures come from the sweep, not from reads that can fail here */
-	cgp_text_puts(&w, "# HELP container_scrape_error 1 if there was an error while getting container metrics, 0 "
-			  "otherwise\n# TYPE container_scrape_error gauge\ncontainer_scrape_error 0\n");
-	for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
-		render_family(&w, &families[f], v, n);
-	free(v);
-	return w.err;
+	if (!p)
+		return -ENOMEM;
+	err = cgp_cadvisor_page_next(p, out, SIZE_MAX, &done);
+	cgp_cadvisor_page_free(p);
+	return err;
 }

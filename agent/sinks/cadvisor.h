@@ -7,6 +7,7 @@
 #ifndef CGP_CADVISOR_H
 #define CGP_CADVISOR_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,7 +53,18 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 void cgp_cadvisor_gone(struct cgp_cadvisor *c, uint64_t cgroup_id);
 void cgp_cadvisor_get_stats(const struct cgp_cadvisor *c, struct cgp_cadvisor_stats *st);
 
-/* Appends the exposition (text format 0.0.4, cgroups in id order) to out. 0 or -ENOMEM. */
+/* The exposition (text format 0.0.4, cgroups in id order). A page holds the figures as they are now (a compact
+ * copy: samples and gone cgroups handed down later change nothing in it) and writes the text a piece at a time,
+ * as sinks/metrics.h's page does. */
+struct cgp_cadvisor_page;
+
+/* NULL when out of memory. */
+struct cgp_cadvisor_page *cgp_cadvisor_page_new(const struct cgp_cadvisor *c);
+/* Appends the page's next want bytes or more (whole series), fewer only at its end; *done once all of it was
+ * appended. 0 or -ENOMEM. */
+int cgp_cadvisor_page_next(struct cgp_cadvisor_page *p, struct cgp_buf *out, size_t want, bool *done);
+void cgp_cadvisor_page_free(struct cgp_cadvisor_page *p);
+/* The whole page at once, appended to out. 0 or -ENOMEM. */
 int cgp_cadvisor_render(const struct cgp_cadvisor *c, struct cgp_buf *out);
 
 #endif

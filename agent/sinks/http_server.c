@@ -36,6 +36,7 @@
 
 #define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
 #define STREAM_BATCH 65536     /* event bytes taken from the ring per refill: one gzip flush per batch */
+#define PAGE_PIECE   16384     /* metrics text written per refill of a page */
 #define GZIP_WBITS   (14 + 16) /* 16 KiB window, gzip wrapper: a stream's deflate state stays under 100 KiB */
 #define GZIP_MEMLVL  6
 #define EVENTS_TYPE  "application/vnd.google.protobuf; proto=cgpulse.v1.Event; encoding=delimited"
@@ -146,18 +147,6 @@ static int deflate_into(z_stream *z, const void *in, size_t len, int flush, stru
 	return 0;
 }
 
-static int gzip_once(const void *in, size_t len, struct cgp_buf *out)
-{
-	z_stream z = {0};
-	int err;
-
-	if (deflateInit2(&z, 1, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	err = deflate_into(&z, in, len, Z_FINISH, out);
-	deflateEnd(&z);
-	return err;
-}
-
 static enum MHD_Result queue(struct MHD_Connection *c, struct cgp_http *h, unsigned status, struct MHD_Response *r)
 {
 	enum MHD_Result ret;
@@ -170,29 +159,17 @@ static enum MHD_Result queue(struct MHD_Connection *c, struct cgp_http *h, unsig
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, struct cgp_http *h, enum cgp_http_endpoint ep, unsigned status,
-			     const char *type, const void *body, size_t len, bool gzip)
+			     const char *type, const void *body, size_t len)
 {
-	struct cgp_buf z = CGP_BUF_INIT;
 	struct MHD_Response *r;
 
 	if (status >= 400)
 		h->st.errors[ep]++;
-	if (gzip && gzip_once(body, len, &z) == 0) {
-		body = cgp_buf_head(&z);
-		len = cgp_buf_size(&z);
-	} else {
-		gzip = false;
-	}
 	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
-	cgp_buf_free(&z);
 	if (!r)
 		return MHD_NO;
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (gzip)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
-	if (ep == CGP_HTTP_EP_METRICS)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, ep == CGP_HTTP_EP_EVENTS ? "GET" : "GET, HEAD");
 	if (status == MHD_HTTP_UNAUTHORIZED)
@@ -216,7 +193,7 @@ static enum MHD_Result reply_text(struct MHD_Connection *c, struct cgp_http *h, 
 		n = 0;
 	if ((size_t)n >= sizeof(body))
 		n = sizeof(body) - 1;
-	return reply(c, h, ep, status, "text/plain; charset=utf-8", body, (size_t)n, false);
+	return reply(c, h, ep, status, "text/plain; charset=utf-8", body, (size_t)n);
 }
 
 static bool accepts_gzip(struct MHD_Connection *c)
@@ -249,39 +226,130 @@ static bool refused_auth(struct cgp_http *h, struct MHD_Connection *c, enum cgp_
 	return false;
 }
 
-/* A rendered exposition (err from its renderer) as the answer on endpoint ep. */
-static enum MHD_Result reply_rendered(struct cgp_http *h, struct MHD_Connection *c, enum cgp_http_endpoint ep, int err,
-				      struct cgp_buf *body)
+/* Up to max bytes of out into libmicrohttpd's buf; how many. */
+static ssize_t hand_out(struct cgp_buf *out, char *buf, size_t max)
 {
-	enum MHD_Result ret;
+	size_t n = cgp_buf_size(out) < max ? cgp_buf_size(out) : max;
 
-	if (err)
-		ret = reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n", strerror(-err));
-	else
-		ret =
-		    reply(c, h, ep, MHD_HTTP_OK, METRICS_TYPE, cgp_buf_head(body), cgp_buf_size(body), accepts_gzip(c));
-	cgp_buf_free(body);
-	return ret;
+	memcpy(buf, cgp_buf_head(out), n);
+	cgp_buf_consume(out, n);
+	return (ssize_t)n;
+}
+
+/* A page of metrics being answered: the page's snapshot, one piece of text and, with gzip, its compression. */
+struct page {
+	struct cgp_metrics_page *m; /* one of the two */
+	struct cgp_cadvisor_page *c;
+	bool done; /* the page has been written whole into raw */
+	bool gzip, gzip_done;
+	z_stream z;
+	struct cgp_buf raw; /* the page's next piece (before compression) */
+	struct cgp_buf out; /* bytes ready for libmicrohttpd */
+};
+
+static void page_free(void *cls)
+{
+	struct page *p = cls;
+
+	cgp_metrics_page_free(p->m);
+	cgp_cadvisor_page_free(p->c);
+	if (p->gzip)
+		deflateEnd(&p->z);
+	cgp_buf_free(&p->raw);
+	cgp_buf_free(&p->out);
+	free(p);
+}
+
+/* The next piece of the page into p->out (compressed when asked); 0 or -ENOMEM. */
+static int page_fill(struct page *p)
+{
+	struct cgp_buf *raw = p->gzip ? &p->raw : &p->out;
+	int err = 0;
+
+	while (!err && !cgp_buf_size(&p->out) && !(p->done && (!p->gzip || p->gzip_done))) {
+		if (!p->done) {
+			cgp_buf_clear(raw);
+			err = p->m ? cgp_metrics_page_next(p->m, raw, PAGE_PIECE, &p->done)
+				   : cgp_cadvisor_page_next(p->c, raw, PAGE_PIECE, &p->done);
+		}
+		if (err || !p->gzip)
+			continue;
+		/* no flush between pieces: the consumer gets whole deflate blocks, the page ends with the trailer */
+		err =
+		    deflate_into(&p->z, cgp_buf_head(raw), cgp_buf_size(raw), p->done ? Z_FINISH : Z_NO_FLUSH, &p->out);
+		cgp_buf_clear(raw);
+		p->gzip_done = p->done;
+	}
+	return err;
+}
+
+static ssize_t page_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct page *p = cls;
+
+	(void)pos;
+	if (page_fill(p)) {
+		cgp_err("http: out of memory writing a metrics page; closing its connection");
+		return MHD_CONTENT_READER_END_WITH_ERROR;
+	}
+	if (!cgp_buf_size(&p->out))
+		return MHD_CONTENT_READER_END_OF_STREAM;
+	return hand_out(&p->out, buf, max);
+}
+
+/* A metrics page (NULL: out of memory taking its snapshot) as the answer on endpoint ep: streamed, chunked, so
+ * the whole text is never held. */
+static enum MHD_Result reply_page(struct cgp_http *h, struct MHD_Connection *c, enum cgp_http_endpoint ep,
+				  struct cgp_metrics_page *m, struct cgp_cadvisor_page *cp)
+{
+	struct MHD_Response *r;
+	struct page *p = (m || cp) ? calloc(1, sizeof(*p)) : NULL;
+
+	if (!p) {
+		cgp_metrics_page_free(m);
+		cgp_cadvisor_page_free(cp);
+		return reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
+				  strerror(ENOMEM));
+	}
+	p->m = m;
+	p->c = cp;
+	p->gzip = accepts_gzip(c);
+	if (p->gzip && deflateInit2(&p->z, 1, Z_DEFLATED, GZIP_WBITS, GZIP_MEMLVL, Z_DEFAULT_STRATEGY) != Z_OK) {
+		p->gzip = false;
+		page_free(p);
+		return reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
+				  strerror(ENOMEM));
+	}
+	/* from here on page_free owns p, whatever happens to the response */
+	r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, page_read, p, page_free);
+	if (!r) {
+		page_free(p);
+		return MHD_NO;
+	}
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, METRICS_TYPE);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (p->gzip)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING, "gzip");
+	if (ep == CGP_HTTP_EP_METRICS)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_VARY, MHD_HTTP_HEADER_ACCEPT_ENCODING);
+	return queue(c, h, MHD_HTTP_OK, r);
 }
 
 static enum MHD_Result serve_metrics(struct cgp_http *h, struct MHD_Connection *c)
 {
-	struct cgp_buf body = CGP_BUF_INIT;
 	struct cgp_http_stats st;
 
 	if (!h->cfg.metrics)
 		return reply_text(c, h, CGP_HTTP_EP_METRICS, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
 	cgp_http_get_stats(h, &st);
-	return reply_rendered(h, c, CGP_HTTP_EP_METRICS, cgp_metrics_render(h->cfg.metrics, &st, &body), &body);
+	return reply_page(h, c, CGP_HTTP_EP_METRICS, cgp_metrics_page_new(h->cfg.metrics, &st), NULL);
 }
 
 static enum MHD_Result serve_cadvisor(struct cgp_http *h, struct MHD_Connection *c)
 {
-	struct cgp_buf body = CGP_BUF_INIT;
-
 	if (!h->cfg.cadvisor)
 		return reply_text(c, h, CGP_HTTP_EP_CADVISOR, MHD_HTTP_SERVICE_UNAVAILABLE, "no metrics yet\n");
-	return reply_rendered(h, c, CGP_HTTP_EP_CADVISOR, cgp_cadvisor_render(h->cfg.cadvisor, &body), &body);
+	return reply_page(h, c, CGP_HTTP_EP_CADVISOR, NULL, cgp_cadvisor_page_new(h->cfg.cadvisor));
 }
 
 static enum MHD_Result serve_healthz(struct cgp_http *h, struct MHD_Connection *c)
@@ -340,7 +408,6 @@ out:
 static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct stream *s = cls;
-	size_t n;
 
 	(void)pos;
 	if (!cgp_buf_size(&s->out) && !s->h->closing && stream_fill(s)) {
@@ -360,10 +427,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 		MHD_suspend_connection(s->conn);
 		return 0;
 	}
-	n = cgp_buf_size(&s->out) < max ? cgp_buf_size(&s->out) : max;
-	memcpy(buf, cgp_buf_head(&s->out), n);
-	cgp_buf_consume(&s->out, n);
-	return (ssize_t)n;
+	return hand_out(&s->out, buf, max);
 }
 
 /* libmicrohttpd is done with the stream's response: the connection is closed. */

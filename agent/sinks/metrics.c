@@ -11,6 +11,7 @@
 
 #include "lib/idmap.h"
 #include "sinks/metrics.h"
+#include "sinks/page_copy.h"
 #include "collect/runq_hist.h"
 #include "lib/utf8.h"
 
@@ -35,9 +36,11 @@ struct cg {
 	uint64_t periods, throttled_periods, throttled_ns, user_ns, system_ns;
 	uint64_t psi_ns[CGP_PSI_MAX];
 };
+_Static_assert(offsetof(struct cg, id) == 0, "a page sorts its copies by the id they start with");
 
 struct cgp_metrics {
-	struct cgp_idmap cgs; /* cgroup id → struct cg */
+	struct cgp_idmap cgs;	/* cgroup id → struct cg */
+	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 	bool has_agent;
 	struct cgp_agent_counters agent;
 };
@@ -140,48 +143,56 @@ void cgp_metrics_free(struct cgp_metrics *m)
 	if (!m)
 		return;
 	cgp_idmap_free_all(&m->cgs, cg_free);
+	cgp_buf_free(&m->scratch);
 	free(m);
 }
 
-static char *labels_of(uint64_t cgroup_id, const struct cgp_attribution *a)
+/* The cgroup's labels into m->scratch, NUL-terminated. 0 or -ENOMEM. */
+static int labels_of(struct cgp_metrics *m, uint64_t cgroup_id, const struct cgp_attribution *a)
 {
-	struct cgp_buf b = CGP_BUF_INIT;
-	struct cgp_text w = {.b = &b};
-	char *r;
+	struct cgp_text w = {.b = &m->scratch};
 
+	cgp_buf_clear(&m->scratch);
 	cgp_text_printf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
 	put_label(&w, "path", a->path, false);
 	put_label(&w, "container_id", a->container_id, false);
 	put_label(&w, "pod", a->pod, false);
 	put_label(&w, "namespace", a->pod_namespace, false);
 	put_label(&w, "container", a->container_name, false);
-	if (w.err) {
-		cgp_buf_free(&b);
-		return NULL;
-	}
-	r = cgp_buf_take_string(&b);
-	return r;
+	if (!w.err)
+		w.err = cgp_buf_append(&m->scratch, "", 1);
+	return w.err;
 }
 
 int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cg *c = cgp_idmap_get(&m->cgs, s->cgroup_id);
-	char *labels = labels_of(s->cgroup_id, a);
+	const char *labels;
 	double lo, hi;
 
-	if (!labels)
+	if (labels_of(m, s->cgroup_id, a))
 		return -ENOMEM;
+	labels = (const char *)cgp_buf_head(&m->scratch);
 	if (!c) {
 		c = calloc(1, sizeof(*c));
 		if (!c || cgp_idmap_put(&m->cgs, s->cgroup_id, c)) {
 			free(c);
-			free(labels);
 			return -ENOMEM;
 		}
 		c->id = s->cgroup_id;
 	}
-	free(c->labels);
-	c->labels = labels;
+	/* names rarely change: a copy only when they did, not one allocation per cgroup per sweep */
+	if (!c->labels || strcmp(c->labels, labels)) {
+		char *l = strdup(labels);
+
+		if (!l) {
+			if (!c->labels) /* a new cgroup without labels cannot be rendered */
+				cg_free(cgp_idmap_del(&m->cgs, s->cgroup_id));
+			return -ENOMEM;
+		}
+		free(c->labels);
+		c->labels = l;
+	}
 	c->cpu_ns_total = s->cpu_ns_total;
 	c->cpu_limit_cores = s->cpu_limit_cores;
 	c->has_mem = s->has_mem;
@@ -236,244 +247,180 @@ void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counter
 	m->has_agent = true;
 }
 
-static int by_id(const void *a, const void *b)
-{
-	const struct cg *x = *(const struct cg *const *)a, *y = *(const struct cg *const *)b;
-
-	return x->id < y->id ? -1 : x->id > y->id;
-}
-
 static void family(struct cgp_text *w, const char *name, const char *type, const char *help)
 {
 	cgp_text_printf(w, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
-/* A family of whole numbers, one series per cgroup that has the figure: the flag and value at these offsets of
- * struct cg. extra labels (may be "") follow the cgroup's. Written only when some cgroup has the figure. */
-static void u64_family(struct cgp_text *w, struct cg **v, size_t n, const char *name, const char *extra,
-		       const char *type, const char *help, bool *written, size_t has_off, size_t val_off)
-{
-	for (size_t i = 0; i < n; i++) {
-		const char *c = (const char *)v[i];
+/* How one family writes a cgroup's series. */
+enum put {
+	P_U64,	     /* name{labels extra} v: the whole number at val_off */
+	P_SECONDS,   /* the same, ns at val_off written as exact seconds */
+	P_CORES,     /* the double at val_off, a series only when > 0 */
+	P_MEM_LIMIT, /* the memory limit, a series only where memory is known and limited */
+	P_RUNQ,	     /* the run-queue histogram: buckets, _sum, _count */
+	P_SWITCHES,  /* context switches: voluntary and involuntary */
+};
 
-		if (!*(const bool *)(c + has_off))
-			continue;
-		if (!*written)
-			family(w, name, type, help);
-		*written = true;
-		cgp_text_printf(w, "%s{%s%s} %" PRIu64 "\n", name, v[i]->labels, extra,
-				*(const uint64_t *)(c + val_off));
-	}
-}
+#define ALWAYS SIZE_MAX /* has_off of a family every cgroup has */
+
+/* One family of per-cgroup series, written for one cgroup at a time (so a page can stop between cgroups): the
+ * HELP and TYPE lines before its first series, none when no cgroup has the figure (the flag at has_off). */
+struct step {
+	const char *name, *type, *help;
+	const char *extra; /* labels after the cgroup's (",k=\"v\""), or "" */
+	enum put put;
+	size_t has_off, val_off;
+	bool cont; /* more series of the step before's family: one HELP and TYPE for both */
+};
 
 #define CG_FIG(has, val) offsetof(struct cg, has), offsetof(struct cg, val)
+#define CG_ALWAYS(val)	 ALWAYS, offsetof(struct cg, val)
+#define PSI_STEP(k, labels)                                                                                            \
+	{                                                                                                              \
+		"cgpulse_cgroup_pressure_seconds_total", "counter",                                                    \
+		    "Pressure stall time (cpu/memory/io.pressure total=): some = at least one task stalled on the "    \
+		    "resource, "                                                                                       \
+		    "full = all non-idle tasks at once; the root's is the system's.",                                  \
+		    labels, P_SECONDS, CG_FIG(has_psi, psi_ns[k]), k != CGP_PSI_CPU_SOME                               \
+	}
 
-/* As u64_family, for a time in ns written as exact seconds. */
-static void seconds_family(struct cgp_text *w, struct cg **v, size_t n, const char *name, const char *help,
-			   size_t has_off, size_t val_off)
+static const char mem_events_help[] = "memory.events counters: high (over memory.high, v2 only), max (a charge hit "
+				      "the limit), oom (the OOM killer was invoked), oom_kill, oom_group_kill (v2, "
+				      "kernels since 5.16).";
+
+/* The per-cgroup families, in the order they are written; cgroups in id order within each. */
+static const struct step steps[] = {
+    {"cgpulse_cgroup_cpu_seconds_total", "counter",
+     "CPU time of the cgroup's tasks since this agent instance first saw the cgroup.", "", P_SECONDS,
+     CG_ALWAYS(cpu_ns_total), false},
+    {"cgpulse_cgroup_cpu_limit_cores", "gauge",
+     "CPU limit of the cgroup (CFS quota / period) in cores; absent when it has none.", "", P_CORES,
+     CG_ALWAYS(cpu_limit_cores), false},
+    {"cgpulse_cgroup_memory_bytes", "gauge", "Memory charged to the cgroup (memory.current or memory.usage_in_bytes).",
+     "", P_U64, CG_FIG(has_mem, mem_bytes), false},
+    {"cgpulse_cgroup_memory_limit_bytes", "gauge",
+     "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when it has none.", "", P_MEM_LIMIT,
+     CG_FIG(has_mem, mem_limit_bytes), false},
+    {"cgpulse_cgroup_oom_kills_total", "counter",
+     "OOM kills in the cgroup, the kernel's own count (memory.events oom_kill).", "", P_U64, CG_FIG(has_mem, oom_kills),
+     false},
+    /* the memory figures beyond usage: memory.stat, swap, memory.events */
+    {"cgpulse_cgroup_memory_working_set_bytes", "gauge",
+     "Working set: memory minus inactive file pages (as the kubelet judges memory).", "", P_U64,
+     CG_FIG(has_mem_stat, working_set), false},
+    {"cgpulse_cgroup_memory_inactive_file_bytes", "gauge",
+     "Inactive file pages (memory.stat inactive_file, v1 total_inactive_file).", "", P_U64,
+     CG_FIG(has_mem_stat, inactive_file), false},
+    {"cgpulse_cgroup_memory_anon_bytes", "gauge", "Anonymous memory (memory.stat anon, v1 total_rss).", "", P_U64,
+     CG_FIG(has_mem_stat, anon), false},
+    {"cgpulse_cgroup_memory_file_bytes", "gauge", "Page cache (memory.stat file, v1 total_cache).", "", P_U64,
+     CG_FIG(has_mem_stat, file), false},
+    {"cgpulse_cgroup_memory_swap_bytes", "gauge",
+     "Swap used (memory.swap.current, v1 memsw usage minus usage); absent where swap is not accounted.", "", P_U64,
+     CG_FIG(has_swap, swap), false},
+    /* one family, one series per counter the kernel keeps for that cgroup */
+    {"cgpulse_cgroup_memory_events_total", "counter", mem_events_help, ",event=\"high\"", P_U64,
+     CG_FIG(has_events_high, ev_high), false},
+    {"cgpulse_cgroup_memory_events_total", "counter", mem_events_help, ",event=\"max\"", P_U64,
+     CG_FIG(has_mem_events, ev_max), true},
+    {"cgpulse_cgroup_memory_events_total", "counter", mem_events_help, ",event=\"oom\"", P_U64,
+     CG_FIG(has_mem_events, ev_oom), true},
+    {"cgpulse_cgroup_memory_events_total", "counter", mem_events_help, ",event=\"oom_kill\"", P_U64,
+     CG_FIG(has_mem_events, oom_kills), true},
+    {"cgpulse_cgroup_memory_events_total", "counter", mem_events_help, ",event=\"oom_group_kill\"", P_U64,
+     CG_FIG(has_events_group_kill, ev_group_kill), true},
+    /* CPU bandwidth (throttling) and user/system time, from cpu.stat's sources */
+    {"cgpulse_cgroup_cpu_periods_total", "counter",
+     "CFS bandwidth periods that elapsed with the cgroup runnable under a quota (cpu.stat nr_periods).", "", P_U64,
+     CG_FIG(has_cpu_bandwidth, periods), false},
+    {"cgpulse_cgroup_cpu_throttled_periods_total", "counter",
+     "CFS bandwidth periods in which the cgroup was throttled (cpu.stat nr_throttled).", "", P_U64,
+     CG_FIG(has_cpu_bandwidth, throttled_periods), false},
+    {"cgpulse_cgroup_cpu_throttled_seconds_total", "counter",
+     "Time the cgroup's runnable tasks were throttled (cpu.stat throttled_usec).", "", P_SECONDS,
+     CG_FIG(has_cpu_bandwidth, throttled_ns), false},
+    {"cgpulse_cgroup_cpu_user_seconds_total", "counter",
+     "CPU time in user mode since the cgroup was made (cpu.stat user_usec).", "", P_SECONDS,
+     CG_FIG(has_cpu_user_system, user_ns), false},
+    {"cgpulse_cgroup_cpu_system_seconds_total", "counter",
+     "CPU time in the kernel since the cgroup was made (cpu.stat system_usec).", "", P_SECONDS,
+     CG_FIG(has_cpu_user_system, system_ns), false},
+    /* PSI: one family, a series per resource and kind */
+    PSI_STEP(CGP_PSI_CPU_SOME, ",resource=\"cpu\",kind=\"some\""),
+    PSI_STEP(CGP_PSI_CPU_FULL, ",resource=\"cpu\",kind=\"full\""),
+    PSI_STEP(CGP_PSI_MEM_SOME, ",resource=\"memory\",kind=\"some\""),
+    PSI_STEP(CGP_PSI_MEM_FULL, ",resource=\"memory\",kind=\"full\""),
+    PSI_STEP(CGP_PSI_IO_SOME, ",resource=\"io\",kind=\"some\""),
+    PSI_STEP(CGP_PSI_IO_FULL, ",resource=\"io\",kind=\"full\""),
+    {"cgpulse_cgroup_runq_wait_seconds", "histogram",
+     "Time the cgroup's tasks waited runnable for a CPU, per wait, since this agent instance first saw the cgroup. "
+     "Buckets are exact; _sum is approximate: each wait counts at its log2 bucket's midpoint.",
+     "", P_RUNQ, CG_ALWAYS(runq), false},
+    {"cgpulse_cgroup_context_switches_total", "counter",
+     "Context switches of the cgroup's tasks: voluntary (blocked) or involuntary (preempted).", "", P_SWITCHES,
+     CG_ALWAYS(voluntary), false},
+};
+
+#define N_STEPS (sizeof(steps) / sizeof(steps[0]))
+
+static bool step_has(const struct step *s, const struct cg *c)
 {
-	bool written = false;
+	const char *p = (const char *)c;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *c = (const char *)v[i];
+	if (s->put == P_CORES)
+		return c->cpu_limit_cores > 0;
+	if (s->put == P_MEM_LIMIT)
+		return c->has_mem && c->mem_limit_bytes;
+	return s->has_off == ALWAYS || *(const bool *)(p + s->has_off);
+}
 
-		if (!*(const bool *)(c + has_off))
-			continue;
-		if (!written)
-			family(w, name, "counter", help);
-		written = true;
-		cgp_text_printf(w, "%s{%s} ", name, v[i]->labels);
-		put_ns_as_s(w, *(const uint64_t *)(c + val_off));
+static void put_runq(struct cgp_text *w, const struct cg *c)
+{
+	uint64_t cum = 0;
+
+	for (unsigned b = 0; b < RUNQ_FINITE; b++) {
+		double lo, hi;
+
+		cum += c->runq[b];
+		cgp_runq_slot_bounds(b, &lo, &hi);
+		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n", c->labels,
+				hi / 1e6, cum);
+	}
+	cum += c->runq[RUNQ_FINITE];
+	cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", c->labels, cum);
+	cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", c->labels);
+	put_double(w, c->runq_sum_s);
+	cgp_text_printf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", c->labels, cum);
+}
+
+/* The cgroup's series of the step's family. */
+static void step_put(struct cgp_text *w, const struct step *s, const struct cg *c)
+{
+	const char *p = (const char *)c + s->val_off;
+
+	switch (s->put) {
+	case P_U64:
+	case P_MEM_LIMIT:
+		cgp_text_printf(w, "%s{%s%s} %" PRIu64 "\n", s->name, c->labels, s->extra, *(const uint64_t *)p);
+		break;
+	case P_SECONDS:
+		cgp_text_printf(w, "%s{%s%s} ", s->name, c->labels, s->extra);
+		put_ns_as_s(w, *(const uint64_t *)p);
 		cgp_text_puts(w, "\n");
-	}
-}
-
-/* PSI: one family, a series per resource and kind. */
-static void render_pressure(struct cgp_text *w, struct cg **v, size_t n)
-{
-	static const char *const label[CGP_PSI_MAX] = {
-	    [CGP_PSI_CPU_SOME] = "resource=\"cpu\",kind=\"some\"",
-	    [CGP_PSI_CPU_FULL] = "resource=\"cpu\",kind=\"full\"",
-	    [CGP_PSI_MEM_SOME] = "resource=\"memory\",kind=\"some\"",
-	    [CGP_PSI_MEM_FULL] = "resource=\"memory\",kind=\"full\"",
-	    [CGP_PSI_IO_SOME] = "resource=\"io\",kind=\"some\"",
-	    [CGP_PSI_IO_FULL] = "resource=\"io\",kind=\"full\"",
-	};
-	bool written = false;
-
-	for (int k = 0; k < CGP_PSI_MAX; k++)
-		for (size_t i = 0; i < n; i++) {
-			if (!v[i]->has_psi)
-				continue;
-			if (!written)
-				family(w, "cgpulse_cgroup_pressure_seconds_total", "counter",
-				       "Pressure stall time (cpu/memory/io.pressure total=): some = at least one task "
-				       "stalled on the resource, full = all non-idle tasks at once; the root's is the "
-				       "system's.");
-			written = true;
-			cgp_text_printf(w, "cgpulse_cgroup_pressure_seconds_total{%s,%s} ", v[i]->labels, label[k]);
-			put_ns_as_s(w, v[i]->psi_ns[k]);
-			cgp_text_puts(w, "\n");
-		}
-}
-
-/* CPU bandwidth (throttling) and user/system time, from cpu.stat's sources. */
-static void render_cpu(struct cgp_text *w, struct cg **v, size_t n)
-{
-	bool done = false;
-
-	u64_family(w, v, n, "cgpulse_cgroup_cpu_periods_total", "", "counter",
-		   "CFS bandwidth periods that elapsed with the cgroup runnable under a quota (cpu.stat nr_periods).",
-		   &done, CG_FIG(has_cpu_bandwidth, periods));
-	done = false;
-	u64_family(w, v, n, "cgpulse_cgroup_cpu_throttled_periods_total", "", "counter",
-		   "CFS bandwidth periods in which the cgroup was throttled (cpu.stat nr_throttled).", &done,
-		   CG_FIG(has_cpu_bandwidth, throttled_periods));
-	seconds_family(w, v, n, "cgpulse_cgroup_cpu_throttled_seconds_total",
-		       "Time the cgroup's runnable tasks were throttled (cpu.stat throttled_usec).",
-		       CG_FIG(has_cpu_bandwidth, throttled_ns));
-	seconds_family(w, v, n, "cgpulse_cgroup_cpu_user_seconds_total",
-		       "CPU time in user mode since the cgroup was made (cpu.stat user_usec).",
-		       CG_FIG(has_cpu_user_system, user_ns));
-	seconds_family(w, v, n, "cgpulse_cgroup_cpu_system_seconds_total",
-		       "CPU time in the kernel since the cgroup was made (cpu.stat system_usec).",
-		       CG_FIG(has_cpu_user_system, system_ns));
-}
-
-/* The memory figures beyond usage: memory.stat, swap, memory.events. */
-static void render_memory(struct cgp_text *w, struct cg **v, size_t n)
-{
-	bool done = false;
-
-	u64_family(w, v, n, "cgpulse_cgroup_memory_working_set_bytes", "", "gauge",
-		   "Working set: memory minus inactive file pages (as the kubelet judges memory).", &done,
-		   CG_FIG(has_mem_stat, working_set));
-	done = false;
-	u64_family(w, v, n, "cgpulse_cgroup_memory_inactive_file_bytes", "", "gauge",
-		   "Inactive file pages (memory.stat inactive_file, v1 total_inactive_file).", &done,
-		   CG_FIG(has_mem_stat, inactive_file));
-	done = false;
-	u64_family(w, v, n, "cgpulse_cgroup_memory_anon_bytes", "", "gauge",
-		   "Anonymous memory (memory.stat anon, v1 total_rss).", &done, CG_FIG(has_mem_stat, anon));
-	done = false;
-	u64_family(w, v, n, "cgpulse_cgroup_memory_file_bytes", "", "gauge",
-		   "Page cache (memory.stat file, v1 total_cache).", &done, CG_FIG(has_mem_stat, file));
-	done = false;
-	u64_family(w, v, n, "cgpulse_cgroup_memory_swap_bytes", "", "gauge",
-		   "Swap used (memory.swap.current, v1 memsw usage minus usage); absent where swap is not accounted.",
-		   &done, CG_FIG(has_swap, swap));
-	/* one family, one series per counter the kernel keeps for that cgroup */
-	done = false;
-	{
-		static const char help[] = "memory.events counters: high (over memory.high, v2 only), max (a charge "
-					   "hit the limit), oom (the OOM "
-					   "killer was invoked), oom_kill, oom_group_kill (v2, kernels since 5.16).";
-
-		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"high\"", "counter", help, &done,
-			   CG_FIG(has_events_high, ev_high));
-		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"max\"", "counter", help, &done,
-			   CG_FIG(has_mem_events, ev_max));
-		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom\"", "counter", help, &done,
-			   CG_FIG(has_mem_events, ev_oom));
-		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom_kill\"", "counter", help, &done,
-			   CG_FIG(has_mem_events, oom_kills));
-		u64_family(w, v, n, "cgpulse_cgroup_memory_events_total", ",event=\"oom_group_kill\"", "counter", help,
-			   &done, CG_FIG(has_events_group_kill, ev_group_kill));
-	}
-}
-
-/* The per-cgroup families; each is written only when it has at least one series. */
-static void render_cgroups(struct cgp_text *w, struct cg **v, size_t n)
-{
-	bool any;
-
-	if (n)
-		family(w, "cgpulse_cgroup_cpu_seconds_total", "counter",
-		       "CPU time of the cgroup's tasks since this agent instance first saw the cgroup.");
-	for (size_t i = 0; i < n; i++) {
-		cgp_text_printf(w, "cgpulse_cgroup_cpu_seconds_total{%s} ", v[i]->labels);
-		put_ns_as_s(w, v[i]->cpu_ns_total);
+		break;
+	case P_CORES:
+		cgp_text_printf(w, "%s{%s} ", s->name, c->labels);
+		put_double(w, c->cpu_limit_cores);
 		cgp_text_puts(w, "\n");
-	}
-	any = false;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i]->cpu_limit_cores <= 0)
-			continue;
-		if (!any)
-			family(w, "cgpulse_cgroup_cpu_limit_cores", "gauge",
-			       "CPU limit of the cgroup (CFS quota / period) in cores; absent when it has none.");
-		any = true;
-		cgp_text_printf(w, "cgpulse_cgroup_cpu_limit_cores{%s} ", v[i]->labels);
-		put_double(w, v[i]->cpu_limit_cores);
-		cgp_text_puts(w, "\n");
-	}
-	any = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i]->has_mem)
-			continue;
-		if (!any)
-			family(w, "cgpulse_cgroup_memory_bytes", "gauge",
-			       "Memory charged to the cgroup (memory.current or memory.usage_in_bytes).");
-		any = true;
-		cgp_text_printf(w, "cgpulse_cgroup_memory_bytes{%s} %" PRIu64 "\n", v[i]->labels, v[i]->mem_bytes);
-	}
-	any = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i]->has_mem || !v[i]->mem_limit_bytes)
-			continue;
-		if (!any)
-			family(w, "cgpulse_cgroup_memory_limit_bytes", "gauge",
-			       "Memory limit of the cgroup (memory.max or memory.limit_in_bytes); absent when it has "
-			       "none.");
-		any = true;
-		cgp_text_printf(w, "cgpulse_cgroup_memory_limit_bytes{%s} %" PRIu64 "\n", v[i]->labels,
-				v[i]->mem_limit_bytes);
-	}
-	any = false;
-	for (size_t i = 0; i < n; i++) {
-		if (!v[i]->has_mem)
-			continue;
-		if (!any)
-			family(w, "cgpulse_cgroup_oom_kills_total", "counter",
-			       "OOM kills in the cgroup, the kernel's own count (memory.events oom_kill).");
-		any = true;
-		cgp_text_printf(w, "cgpulse_cgroup_oom_kills_total{%s} %" PRIu64 "\n", v[i]->labels, v[i]->oom_kills);
-	}
-	render_memory(w, v, n);
-	render_cpu(w, v, n);
-	render_pressure(w, v, n);
-	if (n)
-		family(
-		    w, "cgpulse_cgroup_runq_wait_seconds", "histogram",
-		    "Time the cgroup's tasks waited runnable for a CPU, per wait, since this agent instance first saw "
-		    "the cgroup. Buckets are exact; _sum is approximate: each wait counts at its log2 bucket's "
-		    "midpoint.");
-	for (size_t i = 0; i < n; i++) {
-		uint64_t cum = 0;
-
-		for (unsigned b = 0; b < RUNQ_FINITE; b++) {
-			double lo, hi;
-
-			cum += v[i]->runq[b];
-			cgp_runq_slot_bounds(b, &lo, &hi);
-			cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n",
-					v[i]->labels, hi / 1e6, cum);
-		}
-		cum += v[i]->runq[RUNQ_FINITE];
-		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n",
-				v[i]->labels, cum);
-		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", v[i]->labels);
-		put_double(w, v[i]->runq_sum_s);
-		cgp_text_printf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", v[i]->labels, cum);
-	}
-	if (n)
-		family(w, "cgpulse_cgroup_context_switches_total", "counter",
-		       "Context switches of the cgroup's tasks: voluntary (blocked) or involuntary (preempted).");
-	for (size_t i = 0; i < n; i++) {
-		cgp_text_printf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"voluntary\"} %" PRIu64 "\n",
-				v[i]->labels, v[i]->voluntary);
-		cgp_text_printf(w, "cgpulse_cgroup_context_switches_total{%s,kind=\"involuntary\"} %" PRIu64 "\n",
-				v[i]->labels, v[i]->involuntary);
+		break;
+	case P_RUNQ:
+		put_runq(w, c);
+		break;
+	case P_SWITCHES:
+		cgp_text_printf(w, "%s{%s,kind=\"voluntary\"} %" PRIu64 "\n", s->name, c->labels, c->voluntary);
+		cgp_text_printf(w, "%s{%s,kind=\"involuntary\"} %" PRIu64 "\n", s->name, c->labels, c->involuntary);
+		break;
 	}
 }
 
@@ -797,26 +744,90 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 	}
 }
 
-int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out)
+/* A page: the figures as they were when it was asked for, written a piece at a time. */
+struct cgp_metrics_page {
+	struct cg *v; /* copies, in id order (sinks/page_copy.h) */
+	size_t n;
+	bool has_agent, has_http;
+	struct cgp_agent_counters agent;
+	struct cgp_http_stats http;
+	size_t step, i; /* next: steps[step]'s series of v[i]; then (step N_STEPS) the agent's, the server's */
+	bool written;	/* steps[step]'s family has its HELP and TYPE */
+	bool done;
+};
+
+struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const struct cgp_http_stats *http)
+{
+	struct cgp_metrics_page *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->v = cgp_page_copy(&m->cgs, sizeof(struct cg), offsetof(struct cg, labels), &p->n);
+	if (p->n && !p->v) {
+		free(p);
+		return NULL;
+	}
+	p->has_agent = m->has_agent;
+	p->agent = m->agent;
+	p->has_http = http != NULL;
+	if (http)
+		p->http = *http;
+	return p;
+}
+
+void cgp_metrics_page_free(struct cgp_metrics_page *p)
+{
+	if (p) {
+		free(p->v);
+		free(p);
+	}
+}
+
+int cgp_metrics_page_next(struct cgp_metrics_page *p, struct cgp_buf *out, size_t want, bool *done)
 {
 	struct cgp_text w = {.b = out};
-	struct cg **v = NULL;
-	size_t n = 0;
+	size_t start = out->len;
 
-	if (m->cgs.len) {
-		v = malloc(m->cgs.len * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		for (size_t i = 0; i < m->cgs.cap; i++)
-			if (m->cgs.keys[i])
-				v[n++] = m->cgs.vals[i];
-		qsort(v, n, sizeof(*v), by_id);
+	while (!w.err && !p->done && out->len - start < want) {
+		if (p->step == N_STEPS) {
+			/* the agent's own families: a dozen KiB at most, at once */
+			if (p->has_agent)
+				render_agent(&w, &p->agent);
+			p->step++;
+		} else if (p->step > N_STEPS) {
+			if (p->has_http)
+				render_http(&w, &p->http);
+			p->done = true;
+		} else if (p->i == p->n) {
+			p->step++;
+			p->i = 0;
+			if (p->step == N_STEPS || !steps[p->step].cont)
+				p->written = false;
+		} else {
+			const struct step *s = &steps[p->step];
+			const struct cg *c = &p->v[p->i++];
+
+			if (!step_has(s, c))
+				continue;
+			if (!p->written)
+				family(&w, s->name, s->type, s->help);
+			p->written = true;
+			step_put(&w, s, c);
+		}
 	}
-	render_cgroups(&w, v, n);
-	free(v);
-	if (m->has_agent)
-		render_agent(&w, &m->agent);
-	if (http)
-		render_http(&w, http);
+	*done = p->done;
 	return w.err;
+}
+
+int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out)
+{
+	struct cgp_metrics_page *p = cgp_metrics_page_new(m, http);
+	bool done = false;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	err = cgp_metrics_page_next(p, out, SIZE_MAX, &done);
+	cgp_metrics_page_free(p);
+	return err;
 }

@@ -88,9 +88,19 @@ void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id);
 /* The agent's counters for the next renders (copied). Until the first call no agent families are written. */
 void cgp_metrics_set_agent(struct cgp_metrics *m, const struct cgp_agent_counters *c);
 
-/* Appends the whole exposition to out: per-cgroup families (cgroups in id order), then the agent's, then the
- * HTTP server's own (http may be NULL). The agent's CPU time and RSS are read from /proc/self here. 0 or
- * -ENOMEM. */
+/* The exposition: per-cgroup families (cgroups in id order), then the agent's, then the HTTP server's own (http
+ * may be NULL). A page holds the figures as they are now (a compact copy: samples, gone cgroups and counters
+ * handed down later change nothing in it) and writes the text a piece at a time, so a scrape holds one piece of
+ * it, never all of it. The agent's CPU time and RSS are read from /proc/self when the page gets there. */
+struct cgp_metrics_page;
+
+/* NULL when out of memory. */
+struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const struct cgp_http_stats *http);
+/* Appends the page's next want bytes or more (whole series: a cgroup's histogram stays in one piece), fewer only
+ * at its end; *done once all of it was appended. 0 or -ENOMEM. */
+int cgp_metrics_page_next(struct cgp_metrics_page *p, struct cgp_buf *out, size_t want, bool *done);
+void cgp_metrics_page_free(struct cgp_metrics_page *p);
+/* The whole page at once, appended to out. 0 or -ENOMEM. */
 int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats *http, struct cgp_buf *out);
 
 /* Appends name="v" (v escaped; NULL as ""), after a comma unless first. */

@@ -291,8 +291,10 @@ int cgt_destroy(struct cgt *cg)
 		rmdir_children(cg->mem);
 		kill_all(cg->mem);
 	}
-	if (cg->cpu[0])
+	if (cg->cpu[0]) {
+		rmdir_children(cg->cpu);
 		kill_all(cg->cpu);
+	}
 	for (int i = 0; i < 50; i++) { /* rmdir is refused while a killed task is still exiting */
 		err = 0;
 		if (rmdir(cg->v2) && errno != ENOENT)

@@ -6,18 +6,8 @@
 # collector with a logged reason; the real sender finishes; every event it sent is stored exactly once.
 set -u
 cd "$(dirname "$0")/../.."
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-gen=
-cleanup() {
-	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
-	coll_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$tmp/coll.log" ] && sed 's/^/  collector: /' "$tmp/coll.log" | tail -20; exit 1; }
+FAIL_LOGS="coll.log"
+. tests/lib/coll_test.sh
 for b in cgpulse-collector cgpulse-loadgen; do [ -x "$B/$b" ] || fail "$B/$b not built"; done
 
 COLL_OUT=$tmp/out.jsonl

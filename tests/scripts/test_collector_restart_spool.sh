@@ -7,18 +7,8 @@
 # every missing seq is one a Dropped event reported, and the sender saw every event acknowledged.
 set -u
 cd "$(dirname "$0")/../.."
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-gen=
-cleanup() {
-	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
-	coll_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; for f in coll1.log coll2.log gen.err; do [ -f "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -8; done; exit 1; }
+FAIL_LOGS="coll1.log coll2.log gen.err"
+. tests/lib/coll_test.sh
 for b in cgpulse-collector cgpulse-loadgen; do [ -x "$B/$b" ] || fail "$B/$b not built"; done
 
 COLL_OUT=$tmp/out.jsonl

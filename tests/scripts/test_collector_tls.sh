@@ -7,24 +7,9 @@
 # of theirs stored.
 set -u
 cd "$(dirname "$0")/../.."
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-. tests/lib/agent.sh
-agent=
-cleanup() {
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	coll_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  agent: /' "$tmp/agent.err" 2>/dev/null | tail -5; sed 's/^/  collector: /' "$tmp/coll.log" 2>/dev/null | tail -10; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+. tests/lib/coll_test.sh
 command -v openssl >/dev/null || { echo "SKIP: openssl not installed"; exit 77; }
-command -v protoc >/dev/null || { echo "SKIP: protoc not installed"; exit 77; }
-mkdir -p "$tmp/py"
-protoc --proto_path=proto --python_out="$tmp/py" proto/cgpulse/v1/event.proto || fail "protoc"
+coll_test_protoc
 
 # a CA, a server certificate for collector.cgpulse.test signed by it, and another CA nobody signed with
 (

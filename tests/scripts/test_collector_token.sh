@@ -6,24 +6,8 @@
 # the collector gets SIGHUP, the new token is wanted and the old one refused.
 set -u
 cd "$(dirname "$0")/../.."
-B=${CGP_BUILD:-build}
-PY=/usr/bin/python3
-tmp=$(mktemp -d)
-. tests/lib/collector.sh
-. tests/lib/agent.sh
-agent= gen=
-cleanup() {
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	[ -n "$gen" ] && kill "$gen" 2>/dev/null && wait "$gen" 2>/dev/null
-	coll_cleanup
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-fail() { echo "FAIL: $*"; sed 's/^/  agent: /' "$tmp/agent.err" 2>/dev/null | tail -5; sed 's/^/  collector: /' "$tmp/coll.log" 2>/dev/null | tail -10; exit 1; }
-[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
-command -v protoc >/dev/null || { echo "SKIP: protoc not installed"; exit 77; }
-mkdir -p "$tmp/py"
-protoc --proto_path=proto --python_out="$tmp/py" proto/cgpulse/v1/event.proto || fail "protoc"
+. tests/lib/coll_test.sh
+coll_test_protoc
 printf 'first-token-0123456789\n' >"$tmp/token"
 printf 'first-token-0123456788\n' >"$tmp/wrong"
 chmod 600 "$tmp/token" "$tmp/wrong"

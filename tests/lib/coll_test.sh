@@ -1,0 +1,42 @@
+# SPDX-License-Identifier: GPL-2.0
+# The common start of the collector's script tests (tests/scripts/test_collector_*.sh), sourced from the
+# repository root: the build directory B, Python, a temporary directory, the collector and agent helpers
+# (collector.sh, agent.sh), an EXIT trap that stops what the test started and removes the directory, and fail().
+#   agent, gen           pids of the test's agent and sender (cgpulse-loadgen): killed at exit while still set
+#   FAIL_LOGS            files under $tmp whose last lines fail() prints (set before sourcing; default
+#                        agent.err coll.log)
+#   coll_test_protoc     root and protoc wanted (the test skips without them); event.proto's Python module into
+#                        $tmp/py, for Google's runtime as the independent decoder
+B=${CGP_BUILD:-build}
+PY=/usr/bin/python3
+tmp=$(mktemp -d)
+. tests/lib/collector.sh
+. tests/lib/agent.sh
+agent= gen=
+FAIL_LOGS=${FAIL_LOGS:-agent.err coll.log}
+
+coll_test_cleanup() {
+	local p
+	for p in "$agent" "$gen"; do
+		[ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null
+	done
+	coll_cleanup
+	rm -rf "$tmp"
+}
+trap coll_test_cleanup EXIT
+
+fail() {
+	local f
+	echo "FAIL: $*"
+	for f in $FAIL_LOGS; do
+		[ -f "$tmp/$f" ] && sed "s/^/  $f: /" "$tmp/$f" | tail -10
+	done
+	exit 1
+}
+
+coll_test_protoc() {
+	[ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
+	command -v protoc >/dev/null || { echo "SKIP: protoc not installed"; exit 77; }
+	mkdir -p "$tmp/py"
+	protoc --proto_path=proto --python_out="$tmp/py" proto/cgpulse/v1/event.proto || fail "protoc"
+}
