@@ -31,6 +31,7 @@ struct cgp_cg {
 	bool has_v1_cpu;
 	uint64_t v1_periods, v1_throttled_periods, v1_throttled_ns;
 	uint64_t v1_quota_us, v1_period_us, v1_shares; /* and its settings (cpu.cfs_quota_us, _period_us, shares) */
+	struct cgp_join *twin[2]; /* its v1 memory and cpu cgroups' joins that point here (hybrid hosts) */
 };
 
 struct cgp_join {
@@ -39,6 +40,9 @@ struct cgp_join {
 	uint32_t looked_up;
 	char *path;  /* relative to the hierarchy, kept while it has no v2 twin; NULL: not known (yet) */
 	bool walked; /* a walk of the hierarchy did not find it either: no use walking for it again */
+	/* the v2 twin's state, once found: each sweep's v1 record then costs one probe (of the join map), not two.
+	 * Linked both ways (cgp_cg.twin), and unlinked when either side is freed. */
+	struct cgp_cg *cg;
 };
 
 /* A cgroup v2 directory made since start (the kernel's mkdir record): its v1 twins, made by the runtime at the
@@ -54,9 +58,30 @@ static void join_free(void *p)
 {
 	struct cgp_join *j = p;
 
-	if (j)
-		free(j->path);
+	if (!j)
+		return;
+	for (int t = 0; j->cg && t < 2; t++)
+		if (j->cg->twin[t] == j)
+			j->cg->twin[t] = NULL;
+	free(j->path);
 	free(j);
+}
+
+static void cg_free(void *p)
+{
+	struct cgp_cg *cg = p;
+
+	for (int t = 0; cg && t < 2; t++)
+		if (cg->twin[t])
+			cg->twin[t]->cg = NULL;
+	free(cg);
+}
+
+/* The sampler's lookups of per-cgroup state, counted (stats.probes): at most one per record in steady state. */
+static void *probe(struct cgp_sampler *sp, const struct cgp_idmap *m, uint64_t id)
+{
+	sp->stats.probes++;
+	return cgp_idmap_get(m, id);
 }
 
 static int collect(void *ctx, void *data, size_t size)
@@ -86,9 +111,9 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 
 void cgp_sampler_free(struct cgp_sampler *sp)
 {
-	cgp_idmap_free_all(&sp->cgs, NULL);
-	cgp_idmap_free_all(&sp->memjoin, join_free);
+	cgp_idmap_free_all(&sp->memjoin, join_free); /* before the cgroups they may point to */
 	cgp_idmap_free_all(&sp->cpujoin, join_free);
+	cgp_idmap_free_all(&sp->cgs, cg_free);
 	for (size_t i = 0; i < cgp_buf_size(&sp->births) / sizeof(void *); i++)
 		free(((void **)cgp_buf_head(&sp->births))[i]);
 	cgp_buf_free(&sp->births);
@@ -175,14 +200,14 @@ struct v1h {
 	struct cgp_idmap *join;
 	int fd;
 	const char *mount;
-	uint8_t bit;	      /* in cgp_birth.found */
+	uint8_t bit;	      /* in cgp_birth.found; bit >> 1 indexes cgp_cg.twin */
 	uint32_t *walked_gen; /* when it was last walked (0: never) */
 	bool *need_walk;      /* a v1 cgroup of unknown path was met */
 };
 
 static struct cgp_join *join_get(struct cgp_sampler *sp, struct cgp_idmap *join, uint64_t v1_id)
 {
-	struct cgp_join *j = cgp_idmap_get(join, v1_id);
+	struct cgp_join *j = probe(sp, join, v1_id);
 
 	if (j)
 		return j;
@@ -272,20 +297,34 @@ static void join_births(struct cgp_sampler *sp, const struct v1h *h)
 	}
 }
 
-static uint64_t join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1_id)
+/* The v2 twin's state of a v1 cgroup (NULL: none known, or not in this sweep). */
+static struct cgp_cg *join_v2(struct cgp_sampler *sp, const struct v1h *h, uint64_t v1_id)
 {
 	struct cgp_join *j = join_get(sp, h->join, v1_id);
+	struct cgp_cg *cg;
+	int t = h->bit >> 1;
 
 	if (!j)
-		return JOIN_NONE;
+		return NULL;
 	j->gen = sp->gen;
-	if (j->v2_id != JOIN_NONE)
-		return j->v2_id;
-	if (!j->path && !j->walked)
-		*h->need_walk = true; /* made after the last walk, and no mkdir record named it */
-	else if (j->path && sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)
-		join_path(sp, j, j->path); /* its v2 twin may have come since */
-	return j->v2_id;
+	if (j->cg)
+		return j->cg;
+	if (j->v2_id == JOIN_NONE) {
+		if (!j->path && !j->walked)
+			*h->need_walk = true; /* made after the last walk, and no mkdir record named it */
+		else if (j->path && sp->gen - j->looked_up >= JOIN_RETRY_SWEEPS)
+			join_path(sp, j, j->path); /* its v2 twin may have come since */
+		if (j->v2_id == JOIN_NONE)
+			return NULL;
+	}
+	cg = probe(sp, &sp->cgs, j->v2_id);
+	if (!cg)
+		return NULL;
+	if (cg->twin[t]) /* another v1 cgroup of the same path before (one gone and made again) */
+		cg->twin[t]->cg = NULL;
+	cg->twin[t] = j;
+	j->cg = cg;
+	return cg;
 }
 
 static double cpu_limit(const struct cgp_cgroup_rec *r)
@@ -336,7 +375,7 @@ int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *rec
 {
 	for (size_t i = 0; i < n; i++) {
 		const struct cgp_cgroup_rec *r = &recs[i];
-		struct cgp_cg *cg = cgp_idmap_get(&sp->cgs, r->cgroup_id);
+		struct cgp_cg *cg = probe(sp, &sp->cgs, r->cgroup_id);
 
 		if (!cg) {
 			cg = calloc(1, sizeof(*cg));
@@ -408,14 +447,12 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 	for (ssize_t i = 0; i < n; i++) {
 		const struct cgp_cgroup_rec *r = rec_at(sp, (size_t)i);
 		struct cgp_cg *cg;
-		uint64_t v2;
 
 		if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
 			continue;
 		if (r->cpu_quota_us)
 			sp->quotas++;
-		v2 = join_v2(sp, h, r->cgroup_id);
-		cg = v2 == JOIN_NONE ? NULL : cgp_idmap_get(&sp->cgs, v2);
+		cg = join_v2(sp, h, r->cgroup_id);
 		if (!cg || cg->gen != sp->gen) {
 			sp->stats.mem_unjoined++;
 			continue;
@@ -462,7 +499,7 @@ static int forget_gone(struct cgp_sampler *sp)
 		}
 		if (cgp_buf_append(&sp->gone_ids, &id, sizeof(id)))
 			return -ENOMEM;
-		free(cgp_idmap_del(&sp->cgs, id)); /* slot i may now hold another entry: look again */
+		cg_free(cgp_idmap_del(&sp->cgs, id)); /* slot i may now hold another entry: look again */
 		sp->stats.cgroups_gone++;
 	}
 	sp->gone = (const uint64_t *)cgp_buf_head(&sp->gone_ids);
@@ -477,6 +514,7 @@ void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t no
 	sp->last_mono_ns = now_mono_ns;
 	sp->gen++;
 	sp->stats.records = 0;
+	sp->stats.probes = 0;
 	sp->stats.passes = 0;
 	sp->stats.dup_records = 0;
 	sp->stats.mem_unjoined = 0;

@@ -26,6 +26,7 @@ struct ring_buffer;
 struct cgp_sampler_stats {
 	uint64_t sweeps;
 	uint64_t records;      /* iterator records read in the last sweep */
+	uint64_t probes;       /* lookups of per-cgroup state in the last sweep: at most one per record */
 	uint64_t passes;       /* iterator walks in the last sweep: one per hierarchy, more when the ring filled */
 	uint64_t dup_records;  /* cgroup v2 records of a cgroup already read in the last sweep (kept: the later) */
 	uint64_t cgroups;      /* cgroups known after the last sweep */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/fmt_double.h"
 #include "lib/utf8.h"
 
 struct w {
@@ -113,8 +114,7 @@ static void i64(struct w *w, int64_t v)
 /* The shortest text that reads back as the same double; integral values keep a ".0" so they stay reals. */
 static void real(struct w *w, double v)
 {
-	char b[40];
-	int n;
+	char b[CGP_FMT_DOUBLE_MAX];
 
 	if (!isfinite(v)) {
 		raw(w, "null", 4); /* JSON has no NaN or infinity */
@@ -125,12 +125,7 @@ static void real(struct w *w, double v)
 		raw(w, ".0", 2);
 		return;
 	}
-	for (int prec = 15;; prec++) {
-		n = snprintf(b, sizeof(b), "%.*g", prec, v);
-		if (prec == 17 || strtod(b, NULL) == v)
-			break;
-	}
-	raw(w, b, (size_t)n);
+	raw(w, b, cgp_fmt_double(b, v));
 }
 
 static void put_u64(struct w *w, const char *k, uint64_t v)

@@ -298,6 +298,24 @@ static void test_page_cache_working_set(void **state)
 	cgt_scratch_done(scratch);
 }
 
+/* The sweep's own work per record in steady state: every record of every hierarchy (on a hybrid host the v1
+ * memory and cpu ones, joined to their cgroup v2 twin) costs at most one lookup of per-cgroup state. */
+static void test_sweep_one_probe_per_record(void **state)
+{
+	(void)state;
+	assert_int_equal(cgt_create(&cg, "probe"), 0);
+	for (int i = 0; i < 4; i++) /* the first sweeps meet it and join its v1 twins */
+		assert_int_equal(fx_sweep(&fx), 0);
+	assert_non_null(fx_find(&fx, cg.id));
+	printf("# steady sweep: %lu records (every hierarchy), %lu lookups, %lu cgroups\n",
+	       (unsigned long)fx.sp.stats.records, (unsigned long)fx.sp.stats.probes,
+	       (unsigned long)fx.sp.stats.cgroups);
+	assert_true(fx.sp.stats.records >= fx.sp.stats.cgroups);
+	assert_true(fx.sp.stats.probes >= fx.sp.stats.cgroups);
+	assert_true(fx.sp.stats.probes <= fx.sp.stats.records);
+	cgt_destroy(&cg);
+}
+
 /* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
  * test's cgt_create would reuse the struct and lose the cgroup. */
 static int destroy_cgroups(void **state)
@@ -313,6 +331,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_memory_matches_kernel, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_oom_kill_reported_once, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_page_cache_working_set, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_sweep_one_probe_per_record, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())

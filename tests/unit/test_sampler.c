@@ -153,6 +153,30 @@ static void test_sweeps_and_gone(void **state)
 	cgp_sampler_free(&sp);
 }
 
+/* Steady state (the same cgroups sweep after sweep): one lookup of per-cgroup state per record, whatever the
+ * number of cgroups; a new cgroup costs its lookup and an insert, and none of the others more. */
+static void test_one_probe_per_record(void **state)
+{
+	enum { N = 5000 };
+	static struct cgp_cgroup_rec r[N + 1];
+	struct cgp_sampler sp;
+
+	(void)state;
+	assert_int_equal(cgp_sampler_init(&sp, NULL), 0);
+	for (size_t i = 0; i < N; i++)
+		r[i] = rec(100 + i, i);
+	sweep(&sp, 1 * NS, r, N);
+	for (int k = 2; k < 5; k++) {
+		sweep(&sp, (uint64_t)k * NS, r, N);
+		assert_int_equal(sp.stats.probes, N);
+	}
+	r[N] = rec(1, 0);
+	sweep(&sp, 5 * NS, r, N + 1);
+	assert_int_equal(sp.stats.probes, N + 1);
+	assert_int_equal(sp.stats.cgroups, N + 1);
+	cgp_sampler_free(&sp);
+}
+
 /* The working set is usage minus inactive file pages, never below 0; figures a v1 hierarchy or an older kernel
  * lacks are absent, not 0. */
 static void test_memory_figures(void **state)
@@ -256,9 +280,8 @@ static void test_cpu_figures(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_window_arithmetic),
-	    cmocka_unit_test(test_sweeps_and_gone),
-	    cmocka_unit_test(test_memory_figures),
+	    cmocka_unit_test(test_window_arithmetic),	 cmocka_unit_test(test_sweeps_and_gone),
+	    cmocka_unit_test(test_one_probe_per_record), cmocka_unit_test(test_memory_figures),
 	    cmocka_unit_test(test_cpu_figures),
 	};
 
