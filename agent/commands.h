@@ -12,11 +12,15 @@
 
 #define CGP_DEFAULT_PIN_DIR "/sys/fs/bpf/cgpulse"
 
+/* run --stdout: what the agent prints (every sink but stdout gets every event regardless) */
+enum cgp_stdout_what { CGP_STDOUT_ALL, CGP_STDOUT_EVENTS, CGP_STDOUT_NONE };
+
 struct cgp_opts {
 	double window_s;     /* snapshot */
 	double interval_s;   /* run */
 	uint64_t iterations; /* run: stop after this many intervals (0: until a signal) */
 	bool json;
+	int stdout_what;     /* run: enum cgp_stdout_what, what goes to stdout */
 	bool keep_pins;	     /* run: leave maps and links pinned on exit for the next agent */
 	bool keep_caps;	     /* run: do not drop capabilities after attaching (debugging) */
 	int seccomp;	     /* run: enum cgp_seccomp_mode, installed after attaching */

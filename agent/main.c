@@ -33,6 +33,9 @@ static const char usage[] =
     "  --interval SECONDS run: sampling interval (default 1)\n"
     "  --iterations N     run: exit after N intervals (default: run until a signal)\n"
     "  --json             one JSON object per line instead of text\n"
+    "  --stdout WHAT      run: what goes to stdout: all (default), events (all but the samples: OOM kills,\n"
+    "                     alerts, cgroups started/stopped, drops; a DaemonSet's log) or none. The collector,\n"
+    "                     /v1/events and /metrics get every sample either way\n"
     "  --pin-dir DIR      where maps and links are pinned (run default " CGP_DEFAULT_PIN_DIR
     "; snapshot pins nothing unless given)\n"
     "  --no-pin           run: pin nothing\n"
@@ -198,6 +201,7 @@ int main(int argc, char **argv)
 	    {"prometheus-rules", no_argument, NULL, 1022},
 	    {"rate-window", required_argument, NULL, 1023},
 	    {"metrics-max-cgroups", required_argument, NULL, 1021},
+	    {"stdout", required_argument, NULL, 1024},
 	    {},
 	};
 	struct cgp_opts o = {
@@ -243,6 +247,18 @@ int main(int argc, char **argv)
 			break;
 		case 'j':
 			o.json = true;
+			break;
+		case 1024:
+			if (!strcmp(optarg, "all"))
+				o.stdout_what = CGP_STDOUT_ALL;
+			else if (!strcmp(optarg, "events"))
+				o.stdout_what = CGP_STDOUT_EVENTS;
+			else if (!strcmp(optarg, "none"))
+				o.stdout_what = CGP_STDOUT_NONE;
+			else {
+				cgp_err("--stdout: '%s' is not all, events or none", optarg);
+				return 2;
+			}
 			break;
 		case 'b':
 			o.playbook = optarg;

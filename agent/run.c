@@ -685,7 +685,7 @@ static void malloc_policy(void)
 
 int cgp_cmd_run(const struct cgp_opts *o)
 {
-	bool quiet = stdout_discarded();
+	bool quiet = o->stdout_what == CGP_STDOUT_NONE || stdout_discarded();
 	struct run_ctx r = {.o = o, .ep = -1, .tfd = -1, .sfd = -1};
 	int err;
 
@@ -701,11 +701,12 @@ int cgp_cmd_run(const struct cgp_opts *o)
 	}
 	cgp_pub_init(&r.pub, o->node, o->json, quiet ? NULL : stdout);
 	r.pub.text_samples = true;
-	if (quiet)
+	r.pub.no_out_samples = o->stdout_what == CGP_STDOUT_EVENTS;
+	if (quiet && o->stdout_what != CGP_STDOUT_NONE)
 		cgp_info("stdout is /dev/null: events are not formatted for it");
 	err = start(&r);
 	if (!err) {
-		if (!o->json && !quiet)
+		if (!o->json && !quiet && o->stdout_what == CGP_STDOUT_ALL)
 			cgp_print_sample_header(stdout);
 		err = loop(&r);
 	}

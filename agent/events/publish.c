@@ -78,7 +78,7 @@ static void fan_out(struct cgp_publisher *p, bool urgent)
 	}
 	if (p->ring && cgp_event_ring_push(p->ring, p->seq, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb)))
 		p->ring_refused++;
-	if (p->out && p->json) {
+	if (p->out && p->json && !(is_sample && p->no_out_samples)) {
 		cgp_buf_clear(&p->js);
 		if (!cgp_event_json_append(&p->b.ev, CGP_JSON_ENVELOPE, &p->js)) {
 			fwrite(cgp_buf_head(&p->js), 1, cgp_buf_size(&p->js), p->out);
@@ -95,7 +95,7 @@ void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s, const s
 
 	cgp_event_build_sample(&p->b, &m, s, a);
 	fan_out(p, false);
-	if (p->out && !p->json && p->text_samples)
+	if (p->out && !p->json && p->text_samples && !p->no_out_samples)
 		cgp_print_sample(p->out, s, a);
 }
 

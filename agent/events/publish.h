@@ -24,6 +24,7 @@ struct cgp_publisher {
 	uint64_t seq;	      /* of the last event */
 	bool json;
 	bool text_samples;	     /* text mode prints sample rows (run) */
+	bool no_out_samples;	     /* samples do not go to out, as JSON or text (run --stdout events) */
 	FILE *out;		     /* NULL: nothing on stdout */
 	struct cgp_spool *spool;     /* NULL: no collector */
 	struct cgp_event_ring *ring; /* NULL: no HTTP stream */
