@@ -69,6 +69,12 @@ same "$T/m.txt" "$T/mz.txt" || fail "gzip /metrics differs from plain"
 same "$T/c.txt" "$T/cz.txt" || fail "gzip /metrics/cadvisor differs from plain"
 tail -n 1 "$T/mz.txt" | grep -q 'result="refused"} 0$' || fail "gzip /metrics cut short"
 [ "$page" -ge $((4 << 20)) ] || fail "/metrics is only $page bytes: too small to show what a scrape costs"
-[ "$growth" -le $((2 << 20)) ] || fail "VmRSS grew by $growth bytes across the scrapes (bound 2 MiB)"
-[ "$growth" -le $((page / 4)) ] || fail "VmRSS grew by $growth bytes, over a quarter of a $page-byte page"
+if ldd "$B" 2>/dev/null | grep -q libasan; then
+	# ASan's allocator keeps freed memory in its quarantine and its size classes, with their shadow (17 MB
+	# here; 3.6 MB with no quarantine): its RSS says nothing of the agent's; the plain build's run holds the bound
+	echo "# built with ASan: the RSS bounds are checked by the plain build's run only"
+else
+	[ "$growth" -le $((2 << 20)) ] || fail "VmRSS grew by $growth bytes across the scrapes (bound 2 MiB)"
+	[ "$growth" -le $((page / 4)) ] || fail "VmRSS grew by $growth bytes, over a quarter of a $page-byte page"
+fi
 echo "ok: scraping pages of $page bytes grew the agent's RSS by $growth bytes"
