@@ -89,13 +89,5 @@ for inst in plain-tcp other-ca; do
 	grep -q "\"instance_id\":\"$inst" "$tmp/events.jsonl" && fail "events of $inst stored"
 done
 # every seq the agent published over TLS is stored once
-$PY - "$tmp/agent.out" "$tmp/events.jsonl" <<'PY' || fail "delivery"
-import collections, json, sys
-sent = [json.loads(l) for l in open(sys.argv[1]) if l.startswith("{")]
-inst = sent[0]["instance_id"]
-got = collections.Counter(json.loads(l)["seq"] for l in open(sys.argv[2]) if json.loads(l).get("instance_id") == inst)
-missing = sorted(set(e["seq"] for e in sent) - set(got))
-print("# over TLS: agent published %d events, collector stored %d, missing %d" % (len(sent), len(got), len(missing)))
-assert not missing, missing[:10]
-PY
+coll_test_stored_once "over TLS"
 echo PASS
