@@ -256,6 +256,15 @@ struct mnt_home {
 	int ns, cwd;
 };
 
+static void home_forget(struct mnt_home *h)
+{
+	if (h->ns >= 0)
+		close(h->ns);
+	if (h->cwd >= 0)
+		close(h->cwd);
+	h->ns = h->cwd = -1;
+}
+
 static void go_home(struct mnt_home *h)
 {
 	/* setns resets the working directory to the namespace's root: relative paths (--playbook, read again on
@@ -264,9 +273,7 @@ static void go_home(struct mnt_home *h)
 		cgp_err("back to the node's mount namespace after the load: %s (mounts made from now on are not "
 			"seen)",
 			strerror(errno));
-	close(h->ns);
-	close(h->cwd);
-	h->ns = h->cwd = -1;
+	home_forget(h);
 }
 
 /* libbpf 1.1 reads the kernel BTF from /sys/kernel/btf/vmlinux and from nowhere we could name: in a mount
@@ -280,20 +287,9 @@ static int show_slim(int fd, struct mnt_home *home)
 
 	home->ns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	home->cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (home->ns < 0 || home->cwd < 0 || fstat(fd, &st)) {
+	if (home->ns < 0 || home->cwd < 0 || fstat(fd, &st) || unshare(CLONE_NEWNS)) {
 		err = -errno;
-		if (home->ns >= 0)
-			close(home->ns);
-		if (home->cwd >= 0)
-			close(home->cwd);
-		home->ns = home->cwd = -1;
-		return err;
-	}
-	if (unshare(CLONE_NEWNS)) {
-		err = -errno;
-		close(home->ns);
-		close(home->cwd);
-		home->ns = home->cwd = -1;
+		home_forget(home);
 		return err;
 	}
 	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) ||
