@@ -236,7 +236,7 @@ static void page_free(void *cls)
 	free(p);
 }
 
-/* The next piece of the page into p->out (compressed when asked); 0 or -ENOMEM. */
+/* The next piece of the page into p->out (compressed when asked); 0, -ENOMEM or -EIO (the compressor). */
 static int page_fill(struct page *p)
 {
 	struct cgp_buf *raw = p->gzip ? &p->raw : &p->out;
@@ -262,10 +262,12 @@ static int page_fill(struct page *p)
 static ssize_t page_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct page *p = cls;
+	int err;
 
 	(void)pos;
-	if (page_fill(p)) {
-		cgp_err("http: out of memory writing a metrics page; closing its connection");
+	err = page_fill(p);
+	if (err) {
+		cgp_err("http: writing a metrics page: %s; closing its connection", strerror(-err));
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (!cgp_buf_size(&p->out))
