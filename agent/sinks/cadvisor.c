@@ -11,6 +11,7 @@
 
 #include "lib/idmap.h"
 #include "sinks/cadvisor.h"
+#include "sinks/expo_text.h"
 #include "sinks/metrics.h"
 #include "sinks/page_copy.h"
 
@@ -26,6 +27,7 @@ struct podname {
 struct cg {
 	uint64_t id;
 	char *labels; /* container="…",id="…",image="…",name="…",namespace="…",pod="…" (the kubelet's, sorted) */
+	size_t labels_len;
 	struct podname *pn; /* a container's pod (a reference), NULL otherwise */
 	bool always;	    /* true: families every cgroup has */
 	uint64_t start_ns, last_ns;
@@ -287,6 +289,7 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 			cgp_cadvisor_gone(c, s->cgroup_id);
 		return -ENOMEM;
 	}
+	g->labels_len = cgp_buf_size(&c->scratch) - 1; /* without its NUL */
 	take_figures(g, s, start_ns);
 	return err;
 }
@@ -304,13 +307,11 @@ void cgp_cadvisor_get_stats(const struct cgp_cadvisor *c, struct cgp_cadvisor_st
 	st->refused_total = c->refused_total;
 }
 
-enum unit { U_COUNT, U_SECONDS /* ns written as seconds */ };
-
 /* One family: a series for every cgroup whose flag at has_off is set, the value at val_off. */
 struct family {
 	const char *name, *type, *help;
-	const char *extra; /* labels after the cgroup's, or NULL */
-	enum unit unit;
+	const char *extra; /* labels after the cgroup's (",k=\"v\""), or "" */
+	enum cgp_expo_unit unit;
 	size_t has_off, val_off;
 };
 
@@ -318,57 +319,59 @@ struct family {
 
 /* cAdvisor's names, types and HELP (google/cadvisor metrics/prometheus.go), in its order. */
 static const struct family families[] = {
-    {"container_last_seen", "gauge", "Last time a container was seen by the exporter", NULL, U_SECONDS,
+    {"container_last_seen", "gauge", "Last time a container was seen by the exporter", "", CGP_EXPO_SECONDS,
      FIG(always, last_ns)},
-    {"container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.", NULL, U_SECONDS,
-     FIG(has_user_system, user_ns)},
-    {"container_cpu_system_seconds_total", "counter", "Cumulative system cpu time consumed in seconds.", NULL,
-     U_SECONDS, FIG(has_user_system, system_ns)},
-    {"container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.", "cpu=\"total\"",
-     U_SECONDS, FIG(always, cpu_usage_ns)},
-    {"container_cpu_cfs_periods_total", "counter", "Number of elapsed enforcement period intervals.", NULL, U_COUNT,
-     FIG(has_bandwidth, periods)},
-    {"container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.", NULL, U_COUNT,
-     FIG(has_bandwidth, throttled_periods)},
+    {"container_cpu_user_seconds_total", "counter", "Cumulative user cpu time consumed in seconds.", "",
+     CGP_EXPO_SECONDS, FIG(has_user_system, user_ns)},
+    {"container_cpu_system_seconds_total", "counter", "Cumulative system cpu time consumed in seconds.", "",
+     CGP_EXPO_SECONDS, FIG(has_user_system, system_ns)},
+    {"container_cpu_usage_seconds_total", "counter", "Cumulative cpu time consumed in seconds.", ",cpu=\"total\"",
+     CGP_EXPO_SECONDS, FIG(always, cpu_usage_ns)},
+    {"container_cpu_cfs_periods_total", "counter", "Number of elapsed enforcement period intervals.", "",
+     CGP_EXPO_COUNT, FIG(has_bandwidth, periods)},
+    {"container_cpu_cfs_throttled_periods_total", "counter", "Number of throttled period intervals.", "",
+     CGP_EXPO_COUNT, FIG(has_bandwidth, throttled_periods)},
     {"container_cpu_cfs_throttled_seconds_total", "counter", "Total time duration the container has been throttled.",
-     NULL, U_SECONDS, FIG(has_bandwidth, throttled_ns)},
-    {"container_memory_cache", "gauge", "Number of bytes of page cache memory.", NULL, U_COUNT,
+     "", CGP_EXPO_SECONDS, FIG(has_bandwidth, throttled_ns)},
+    {"container_memory_cache", "gauge", "Number of bytes of page cache memory.", "", CGP_EXPO_COUNT,
      FIG(has_mem_stat, cache)},
-    {"container_memory_rss", "gauge", "Size of RSS in bytes.", NULL, U_COUNT, FIG(has_mem_stat, rss)},
-    {"container_memory_swap", "gauge", "Container swap usage in bytes.", NULL, U_COUNT, FIG(has_swap, swap)},
+    {"container_memory_rss", "gauge", "Size of RSS in bytes.", "", CGP_EXPO_COUNT, FIG(has_mem_stat, rss)},
+    {"container_memory_swap", "gauge", "Container swap usage in bytes.", "", CGP_EXPO_COUNT, FIG(has_swap, swap)},
     {"container_memory_usage_bytes", "gauge",
-     "Current memory usage in bytes, including all memory regardless of when it was accessed", NULL, U_COUNT,
+     "Current memory usage in bytes, including all memory regardless of when it was accessed", "", CGP_EXPO_COUNT,
      FIG(has_mem, usage)},
-    {"container_memory_max_usage_bytes", "gauge", "Maximum memory usage recorded in bytes", NULL, U_COUNT,
+    {"container_memory_max_usage_bytes", "gauge", "Maximum memory usage recorded in bytes", "", CGP_EXPO_COUNT,
      FIG(has_mem, peak)},
-    {"container_memory_working_set_bytes", "gauge", "Current working set in bytes.", NULL, U_COUNT,
+    {"container_memory_working_set_bytes", "gauge", "Current working set in bytes.", "", CGP_EXPO_COUNT,
      FIG(has_mem_stat, working_set)},
-    {"container_oom_events_total", "counter", "Count of out of memory events observed for the container", NULL, U_COUNT,
-     FIG(has_mem, oom_kills)},
+    {"container_oom_events_total", "counter", "Count of out of memory events observed for the container", "",
+     CGP_EXPO_COUNT, FIG(has_mem, oom_kills)},
     {"container_pressure_cpu_stalled_seconds_total", "counter",
-     "Total time duration no tasks in the container could make progress due to CPU congestion.", NULL, U_SECONDS,
+     "Total time duration no tasks in the container could make progress due to CPU congestion.", "", CGP_EXPO_SECONDS,
      FIG(has_psi, psi_ns[CGP_PSI_CPU_FULL])},
     {"container_pressure_cpu_waiting_seconds_total", "counter",
-     "Total time duration tasks in the container have waited due to CPU congestion.", NULL, U_SECONDS,
+     "Total time duration tasks in the container have waited due to CPU congestion.", "", CGP_EXPO_SECONDS,
      FIG(has_psi, psi_ns[CGP_PSI_CPU_SOME])},
     {"container_pressure_memory_stalled_seconds_total", "counter",
-     "Total time duration no tasks in the container could make progress due to memory congestion.", NULL, U_SECONDS,
-     FIG(has_psi, psi_ns[CGP_PSI_MEM_FULL])},
+     "Total time duration no tasks in the container could make progress due to memory congestion.", "",
+     CGP_EXPO_SECONDS, FIG(has_psi, psi_ns[CGP_PSI_MEM_FULL])},
     {"container_pressure_memory_waiting_seconds_total", "counter",
-     "Total time duration tasks in the container have waited due to memory congestion.", NULL, U_SECONDS,
+     "Total time duration tasks in the container have waited due to memory congestion.", "", CGP_EXPO_SECONDS,
      FIG(has_psi, psi_ns[CGP_PSI_MEM_SOME])},
     {"container_pressure_io_stalled_seconds_total", "counter",
-     "Total time duration no tasks in the container could make progress due to IO congestion.", NULL, U_SECONDS,
+     "Total time duration no tasks in the container could make progress due to IO congestion.", "", CGP_EXPO_SECONDS,
      FIG(has_psi, psi_ns[CGP_PSI_IO_FULL])},
     {"container_pressure_io_waiting_seconds_total", "counter",
-     "Total time duration tasks in the container have waited due to IO congestion.", NULL, U_SECONDS,
+     "Total time duration tasks in the container have waited due to IO congestion.", "", CGP_EXPO_SECONDS,
      FIG(has_psi, psi_ns[CGP_PSI_IO_SOME])},
-    {"container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds.", NULL,
-     U_SECONDS, FIG(always, start_ns)},
-    {"container_spec_cpu_period", "gauge", "CPU period of the container.", NULL, U_COUNT, FIG(has_cpu_spec, period_us)},
-    {"container_spec_cpu_quota", "gauge", "CPU quota of the container.", NULL, U_COUNT, FIG(has_quota, quota_us)},
-    {"container_spec_cpu_shares", "gauge", "CPU share of the container.", NULL, U_COUNT, FIG(has_cpu_spec, shares)},
-    {"container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.", NULL, U_COUNT,
+    {"container_start_time_seconds", "gauge", "Start time of the container since unix epoch in seconds.", "",
+     CGP_EXPO_SECONDS, FIG(always, start_ns)},
+    {"container_spec_cpu_period", "gauge", "CPU period of the container.", "", CGP_EXPO_COUNT,
+     FIG(has_cpu_spec, period_us)},
+    {"container_spec_cpu_quota", "gauge", "CPU quota of the container.", "", CGP_EXPO_COUNT, FIG(has_quota, quota_us)},
+    {"container_spec_cpu_shares", "gauge", "CPU share of the container.", "", CGP_EXPO_COUNT,
+     FIG(has_cpu_spec, shares)},
+    {"container_spec_memory_limit_bytes", "gauge", "Memory limit for the container.", "", CGP_EXPO_COUNT,
      FIG(has_mem, limit)},
 };
 
@@ -376,14 +379,9 @@ static const struct family families[] = {
 static void put_series(struct cgp_text *w, const struct family *f, const struct cg *g)
 {
 	const char *p = (const char *)g;
-	uint64_t val = *(const uint64_t *)(p + f->val_off);
 
-	cgp_text_printf(w, "%s{%s%s%s} ", f->name, g->labels, f->extra ? "," : "", f->extra ? f->extra : "");
-	if (f->unit == U_SECONDS)
-		cgp_metrics_put_seconds(w, val);
-	else
-		cgp_text_printf(w, "%" PRIu64, val);
-	cgp_text_puts(w, "\n");
+	cgp_expo_series(w, (struct cgp_str){f->name, strlen(f->name)}, (struct cgp_str){g->labels, g->labels_len},
+			(struct cgp_str){f->extra, strlen(f->extra)}, f->unit, *(const uint64_t *)(p + f->val_off));
 }
 
 #define N_FAMILIES (sizeof(families) / sizeof(families[0]))

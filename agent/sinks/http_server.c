@@ -20,7 +20,6 @@
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
-#include <zlib.h>
 
 #include "events/event_encode.h"
 #include "events/event_ring.h"
@@ -29,16 +28,15 @@
 #include "lib/log.h"
 #include "lib/tcp_addr.h"
 #include "lib/watched_file.h"
+#include "sinks/gzip_body.h"
 #include "sinks/http_parse.h"
 #include "sinks/http_server.h"
 #include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
-#define STREAM_BLOCK 16384     /* libmicrohttpd's buffer for one chunk of a stream */
-#define STREAM_BATCH 65536     /* event bytes taken from the ring per refill: one gzip flush per batch */
-#define PAGE_PIECE   16384     /* metrics text written per refill of a page */
-#define GZIP_WBITS   (14 + 16) /* 16 KiB window, gzip wrapper: a stream's deflate state stays under 100 KiB */
-#define GZIP_MEMLVL  6
+#define STREAM_BLOCK 16384 /* libmicrohttpd's buffer for one chunk of a stream */
+#define STREAM_BATCH 65536 /* event bytes taken from the ring per refill: one gzip flush per batch */
+#define PAGE_PIECE   16384 /* metrics text written per refill of a page */
 #define EVENTS_TYPE  "application/vnd.google.protobuf; proto=cgpulse.v1.Event; encoding=delimited"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -76,7 +74,7 @@ struct stream {
 	uint64_t after; /* the last seq this consumer was given (or told it missed) */
 	bool suspended;
 	bool gzip, gzip_done;
-	z_stream z;
+	struct cgp_gzip *z;
 	struct cgp_buf out; /* bytes ready for libmicrohttpd: at most one batch */
 };
 
@@ -123,28 +121,6 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 		msg[--n] = 0;
 	snprintf(h->mhd_last, sizeof(h->mhd_last), "%s", msg);
 	cgp_debug("http: %s", msg);
-}
-
-/* Appends the deflate output of in[0..len) with the given flush to out. */
-static int deflate_into(z_stream *z, const void *in, size_t len, int flush, struct cgp_buf *out)
-{
-	z->next_in = (Bytef *)in;
-	z->avail_in = (uInt)len;
-	do {
-		size_t room = 4096 + len / 2;
-		uint8_t *w = cgp_buf_reserve(out, room);
-		int rc;
-
-		if (!w)
-			return -ENOMEM;
-		z->next_out = w;
-		z->avail_out = (uInt)room;
-		rc = deflate(z, flush);
-		if (rc == Z_STREAM_ERROR)
-			return -EIO;
-		out->len += room - z->avail_out;
-	} while (z->avail_out == 0 || z->avail_in);
-	return 0;
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, struct cgp_http *h, unsigned status, struct MHD_Response *r)
@@ -242,7 +218,7 @@ struct page {
 	struct cgp_cadvisor_page *c;
 	bool done; /* the page has been written whole into raw */
 	bool gzip, gzip_done;
-	z_stream z;
+	struct cgp_gzip *z;
 	struct cgp_buf raw; /* the page's next piece (before compression) */
 	struct cgp_buf out; /* bytes ready for libmicrohttpd */
 };
@@ -254,13 +230,13 @@ static void page_free(void *cls)
 	cgp_metrics_page_free(p->m);
 	cgp_cadvisor_page_free(p->c);
 	if (p->gzip)
-		deflateEnd(&p->z);
+		cgp_gzip_free(p->z);
 	cgp_buf_free(&p->raw);
 	cgp_buf_free(&p->out);
 	free(p);
 }
 
-/* The next piece of the page into p->out (compressed when asked); 0 or -ENOMEM. */
+/* The next piece of the page into p->out (compressed when asked); 0, -ENOMEM or -EIO (the compressor). */
 static int page_fill(struct page *p)
 {
 	struct cgp_buf *raw = p->gzip ? &p->raw : &p->out;
@@ -275,8 +251,8 @@ static int page_fill(struct page *p)
 		if (err || !p->gzip)
 			continue;
 		/* no flush between pieces: the consumer gets whole deflate blocks, the page ends with the trailer */
-		err =
-		    deflate_into(&p->z, cgp_buf_head(raw), cgp_buf_size(raw), p->done ? Z_FINISH : Z_NO_FLUSH, &p->out);
+		err = cgp_gzip_put(p->z, cgp_buf_head(raw), cgp_buf_size(raw), p->done ? CGP_GZIP_END : CGP_GZIP_MORE,
+				   &p->out);
 		cgp_buf_clear(raw);
 		p->gzip_done = p->done;
 	}
@@ -286,10 +262,12 @@ static int page_fill(struct page *p)
 static ssize_t page_read(void *cls, uint64_t pos, char *buf, size_t max)
 {
 	struct page *p = cls;
+	int err;
 
 	(void)pos;
-	if (page_fill(p)) {
-		cgp_err("http: out of memory writing a metrics page; closing its connection");
+	err = page_fill(p);
+	if (err) {
+		cgp_err("http: writing a metrics page: %s; closing its connection", strerror(-err));
 		return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (!cgp_buf_size(&p->out))
@@ -314,7 +292,7 @@ static enum MHD_Result reply_page(struct cgp_http *h, struct MHD_Connection *c, 
 	p->m = m;
 	p->c = cp;
 	p->gzip = accepts_gzip(c);
-	if (p->gzip && deflateInit2(&p->z, 1, Z_DEFLATED, GZIP_WBITS, GZIP_MEMLVL, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (p->gzip && !(p->z = cgp_gzip_new())) {
 		p->gzip = false;
 		page_free(p);
 		return reply_text(c, h, ep, MHD_HTTP_INTERNAL_SERVER_ERROR, "rendering metrics: %s\n",
@@ -399,7 +377,7 @@ out:
 	if (s->gzip) {
 		/* a sync flush per batch: the consumer can decode all of it now, not when the window fills */
 		if (!err && cgp_buf_size(raw))
-			err = deflate_into(&s->z, cgp_buf_head(raw), cgp_buf_size(raw), Z_SYNC_FLUSH, &s->out);
+			err = cgp_gzip_put(s->z, cgp_buf_head(raw), cgp_buf_size(raw), CGP_GZIP_SYNC, &s->out);
 		cgp_buf_clear(raw); /* shared by every stream */
 	}
 	return err;
@@ -416,7 +394,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	}
 	if (!cgp_buf_size(&s->out) && s->h->closing && s->gzip && !s->gzip_done) {
 		s->gzip_done = true; /* the gzip trailer, so a consumer sees a complete stream at shutdown */
-		if (deflate_into(&s->z, "", 0, Z_FINISH, &s->out))
+		if (cgp_gzip_put(s->z, "", 0, CGP_GZIP_END, &s->out))
 			return MHD_CONTENT_READER_END_WITH_ERROR;
 	}
 	if (!cgp_buf_size(&s->out)) {
@@ -444,7 +422,7 @@ static void stream_free(void *cls)
 		s->next->prev = s->prev;
 	h->st.streams_open--;
 	if (s->gzip)
-		deflateEnd(&s->z);
+		cgp_gzip_free(s->z);
 	cgp_buf_free(&s->out);
 	free(s);
 }
@@ -494,7 +472,7 @@ static enum MHD_Result serve_events(struct cgp_http *h, struct MHD_Connection *c
 	s->conn = c;
 	s->after = after;
 	s->gzip = accepts_gzip(c);
-	if (s->gzip && deflateInit2(&s->z, 1, Z_DEFLATED, GZIP_WBITS, GZIP_MEMLVL, Z_DEFAULT_STRATEGY) != Z_OK) {
+	if (s->gzip && !(s->z = cgp_gzip_new())) {
 		free(s);
 		return MHD_NO;
 	}

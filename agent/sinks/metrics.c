@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lib/idmap.h"
+#include "sinks/expo_text.h"
 #include "sinks/metrics.h"
 #include "sinks/page_copy.h"
 #include "collect/runq_hist.h"
@@ -21,6 +22,7 @@
 struct cg {
 	uint64_t id;
 	char *labels; /* cgroup_id="…",path="…",… escaped once per sample, not once per series */
+	size_t labels_len;
 	uint64_t cpu_ns_total;
 	double cpu_limit_cores;
 	bool has_mem;
@@ -59,20 +61,10 @@ static void put_double(struct cgp_text *w, double v)
 /* Nanoseconds as exact decimal seconds. */
 static void put_ns_as_s(struct cgp_text *w, uint64_t ns)
 {
-	char frac[16];
-	int n = snprintf(frac, sizeof(frac), "%09" PRIu64, ns % 1000000000u);
+	char s[32];
 
-	while (n > 0 && frac[n - 1] == '0')
-		frac[--n] = 0;
-	if (n)
-		cgp_text_printf(w, "%" PRIu64 ".%s", ns / 1000000000u, frac);
-	else
-		cgp_text_printf(w, "%" PRIu64, ns / 1000000000u);
-}
-
-void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns)
-{
-	put_ns_as_s(w, ns);
+	if (!w->err)
+		w->err = cgp_buf_append(w->b, s, cgp_expo_seconds(s, ns));
 }
 
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v)
@@ -192,6 +184,7 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 		}
 		free(c->labels);
 		c->labels = l;
+		c->labels_len = strlen(l);
 	}
 	c->cpu_ns_total = s->cpu_ns_total;
 	c->cpu_limit_cores = s->cpu_limit_cores;
@@ -375,51 +368,79 @@ static bool step_has(const struct step *s, const struct cg *c)
 	return s->has_off == ALWAYS || *(const bool *)(p + s->has_off);
 }
 
-static void put_runq(struct cgp_text *w, const struct cg *c)
+/* The run-queue histogram's bucket bounds as the page writes them (,le="…"), made once per page. */
+struct le_bounds {
+	struct cgp_str le[RUNQ_FINITE];
+	char text[RUNQ_FINITE][24];
+};
+
+static void le_bounds_make(struct le_bounds *b)
 {
+	for (unsigned i = 0; i < RUNQ_FINITE; i++) {
+		double lo, hi;
+		int n;
+
+		cgp_runq_slot_bounds(i, &lo, &hi);
+		n = snprintf(b->text[i], sizeof(b->text[i]), ",le=\"%.7g\"", hi / 1e6);
+		b->le[i] = (struct cgp_str){b->text[i], (size_t)n};
+	}
+}
+
+#define STR(lit) ((struct cgp_str){lit, sizeof(lit) - 1})
+#define CSTR(s)	 ((struct cgp_str){s, strlen(s)})
+
+/* name{labels} v, v a double: the one print a cgroup's series take. */
+static void put_series_double(struct cgp_text *w, const char *name, const struct cg *c, double v)
+{
+	cgp_text_puts(w, name);
+	cgp_text_puts(w, "{");
+	if (!w->err)
+		w->err = cgp_buf_append(w->b, c->labels, c->labels_len);
+	cgp_text_puts(w, "} ");
+	put_double(w, v);
+	cgp_text_puts(w, "\n");
+}
+
+static void put_runq(struct cgp_text *w, const struct cg *c, const struct le_bounds *le)
+{
+	const struct cgp_str labels = {c->labels, c->labels_len};
 	uint64_t cum = 0;
 
 	for (unsigned b = 0; b < RUNQ_FINITE; b++) {
-		double lo, hi;
-
 		cum += c->runq[b];
-		cgp_runq_slot_bounds(b, &lo, &hi);
-		cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"%.7g\"} %" PRIu64 "\n", c->labels,
-				hi / 1e6, cum);
+		cgp_expo_series(w, STR("cgpulse_cgroup_runq_wait_seconds_bucket"), labels, le->le[b], CGP_EXPO_COUNT,
+				cum);
 	}
 	cum += c->runq[RUNQ_FINITE];
-	cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_bucket{%s,le=\"+Inf\"} %" PRIu64 "\n", c->labels, cum);
-	cgp_text_printf(w, "cgpulse_cgroup_runq_wait_seconds_sum{%s} ", c->labels);
-	put_double(w, c->runq_sum_s);
-	cgp_text_printf(w, "\ncgpulse_cgroup_runq_wait_seconds_count{%s} %" PRIu64 "\n", c->labels, cum);
+	cgp_expo_series(w, STR("cgpulse_cgroup_runq_wait_seconds_bucket"), labels, STR(",le=\"+Inf\""), CGP_EXPO_COUNT,
+			cum);
+	put_series_double(w, "cgpulse_cgroup_runq_wait_seconds_sum", c, c->runq_sum_s);
+	cgp_expo_series(w, STR("cgpulse_cgroup_runq_wait_seconds_count"), labels, STR(""), CGP_EXPO_COUNT, cum);
 }
 
 /* The cgroup's series of the step's family. */
-static void step_put(struct cgp_text *w, const struct step *s, const struct cg *c)
+static void step_put(struct cgp_text *w, const struct step *s, const struct cg *c, const struct le_bounds *le)
 {
 	const char *p = (const char *)c + s->val_off;
+	const struct cgp_str labels = {c->labels, c->labels_len};
 
 	switch (s->put) {
 	case P_U64:
 	case P_MEM_LIMIT:
-		cgp_text_printf(w, "%s{%s%s} %" PRIu64 "\n", s->name, c->labels, s->extra, *(const uint64_t *)p);
+		cgp_expo_series(w, CSTR(s->name), labels, CSTR(s->extra), CGP_EXPO_COUNT, *(const uint64_t *)p);
 		break;
 	case P_SECONDS:
-		cgp_text_printf(w, "%s{%s%s} ", s->name, c->labels, s->extra);
-		put_ns_as_s(w, *(const uint64_t *)p);
-		cgp_text_puts(w, "\n");
+		cgp_expo_series(w, CSTR(s->name), labels, CSTR(s->extra), CGP_EXPO_SECONDS, *(const uint64_t *)p);
 		break;
 	case P_CORES:
-		cgp_text_printf(w, "%s{%s} ", s->name, c->labels);
-		put_double(w, c->cpu_limit_cores);
-		cgp_text_puts(w, "\n");
+		put_series_double(w, s->name, c, c->cpu_limit_cores);
 		break;
 	case P_RUNQ:
-		put_runq(w, c);
+		put_runq(w, c, le);
 		break;
 	case P_SWITCHES:
-		cgp_text_printf(w, "%s{%s,kind=\"voluntary\"} %" PRIu64 "\n", s->name, c->labels, c->voluntary);
-		cgp_text_printf(w, "%s{%s,kind=\"involuntary\"} %" PRIu64 "\n", s->name, c->labels, c->involuntary);
+		cgp_expo_series(w, CSTR(s->name), labels, STR(",kind=\"voluntary\""), CGP_EXPO_COUNT, c->voluntary);
+		cgp_expo_series(w, CSTR(s->name), labels, STR(",kind=\"involuntary\""), CGP_EXPO_COUNT, c->involuntary);
 		break;
 	}
 }
@@ -754,6 +775,7 @@ struct cgp_metrics_page {
 	size_t step, i; /* next: steps[step]'s series of v[i]; then (step N_STEPS) the agent's, the server's */
 	bool written;	/* steps[step]'s family has its HELP and TYPE */
 	bool done;
+	struct le_bounds le;
 };
 
 struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const struct cgp_http_stats *http)
@@ -767,6 +789,7 @@ struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const
 		free(p);
 		return NULL;
 	}
+	le_bounds_make(&p->le);
 	p->has_agent = m->has_agent;
 	p->agent = m->agent;
 	p->has_http = http != NULL;
@@ -812,7 +835,7 @@ int cgp_metrics_page_next(struct cgp_metrics_page *p, struct cgp_buf *out, size_
 			if (!p->written)
 				family(&w, s->name, s->type, s->help);
 			p->written = true;
-			step_put(&w, s, c);
+			step_put(&w, s, c, &p->le);
 		}
 	}
 	*done = p->done;

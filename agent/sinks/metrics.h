@@ -105,8 +105,6 @@ int cgp_metrics_render(const struct cgp_metrics *m, const struct cgp_http_stats 
 
 /* Appends name="v" (v escaped; NULL as ""), after a comma unless first. */
 void cgp_metrics_put_label(struct cgp_text *w, const char *name, const char *v, bool first);
-/* Appends ns as exact decimal seconds. */
-void cgp_metrics_put_seconds(struct cgp_text *w, uint64_t ns);
 
 /* Appends v as a label value, escaped for the text format (\\, \", \n) and with invalid UTF-8 replaced. */
 int cgp_metrics_escape_label(struct cgp_buf *out, const char *v);

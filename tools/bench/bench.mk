@@ -7,7 +7,7 @@ BENCH_OUT  := $(OUT)/bench
 BENCH_CFLAGS = $(if $(ALL_CFLAGS),$(ALL_CFLAGS),$(CFLAGS))
 BENCH_BPF  := empty ablate
 BENCH_BINS := $(BENCH_OUT)/pingpong $(BENCH_OUT)/empty_load $(BENCH_OUT)/ablate_load $(BENCH_OUT)/cgpbench \
-	      $(BENCH_OUT)/enginebench
+	      $(BENCH_OUT)/enginebench $(BENCH_OUT)/renderbench
 
 bench: $(BENCH_BINS)
 
@@ -39,7 +39,7 @@ $(BENCH_OUT)/empty_load $(BENCH_OUT)/ablate_load: $(BENCH_OUT)/%: $(BENCH_OUT)/%
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ -lbpf -lelf -lz -o $@
 
-$(BENCH_OUT)/cgpbench $(BENCH_OUT)/enginebench: $(BENCH_OUT)/%: $(BENCH_OUT)/%.o $(OUT)/libcgpulse.a
+$(BENCH_OUT)/cgpbench $(BENCH_OUT)/enginebench $(BENCH_OUT)/renderbench: $(BENCH_OUT)/%: $(BENCH_OUT)/%.o $(OUT)/libcgpulse.a
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ $(LDLIBS) -o $@
 

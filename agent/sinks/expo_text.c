@@ -1,0 +1,80 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Series lines of the text exposition, copied together instead of printed. */
+#include <errno.h>
+#include <string.h>
+
+#include "sinks/expo_text.h"
+
+static const char digits2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+				 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
+				 "8081828384858687888990919293949596979899";
+
+size_t cgp_expo_u64(char *p, uint64_t v)
+{
+	char tmp[20];
+	size_t i = sizeof(tmp);
+
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100) * 2;
+
+		v /= 100;
+		tmp[--i] = digits2[d + 1];
+		tmp[--i] = digits2[d];
+	}
+	if (v >= 10) {
+		tmp[--i] = digits2[v * 2 + 1];
+		tmp[--i] = digits2[v * 2];
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	memcpy(p, tmp + i, sizeof(tmp) - i);
+	return sizeof(tmp) - i;
+}
+
+size_t cgp_expo_seconds(char *p, uint64_t ns)
+{
+	size_t n = cgp_expo_u64(p, ns / 1000000000u);
+	uint32_t frac = (uint32_t)(ns % 1000000000u);
+	int last = 8;
+
+	if (!frac)
+		return n;
+	p[n++] = '.';
+	while (frac % 10 == 0) { /* 9 digits, zero-padded, without the trailing zeros */
+		frac /= 10;
+		last--;
+	}
+	for (int k = last; k >= 0; k--) {
+		p[n + (size_t)k] = (char)('0' + frac % 10);
+		frac /= 10;
+	}
+	return n + (size_t)last + 1;
+}
+
+void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, struct cgp_str extra,
+		     enum cgp_expo_unit unit, uint64_t v)
+{
+	size_t n = name.len + labels.len + extra.len + 4 + 32;
+	char *p;
+
+	if (w->err)
+		return;
+	p = (char *)cgp_buf_reserve(w->b, n);
+	if (!p) {
+		w->err = -ENOMEM;
+		return;
+	}
+	n = 0;
+	memcpy(p, name.s, name.len);
+	n += name.len;
+	p[n++] = '{';
+	memcpy(p + n, labels.s, labels.len);
+	n += labels.len;
+	memcpy(p + n, extra.s, extra.len);
+	n += extra.len;
+	p[n++] = '}';
+	p[n++] = ' ';
+	n += unit == CGP_EXPO_SECONDS ? cgp_expo_seconds(p + n, v) : cgp_expo_u64(p + n, v);
+	p[n++] = '\n';
+	w->b->len += n;
+}
