@@ -2,7 +2,8 @@
 /* The Sample event's own packer (events/sample_pack.c) against protobuf-c's: the same bytes for the fixtures,
  * for the edge values (NaN, -0.0, the widest varints, empty and non-UTF-8 strings, no Attribution) and for
  * thousands of events with every field set or zero at random through protobuf-c's own descriptor. And the gain
- * pinned as a count: a published sample never goes through protobuf-c's packing (size computation or pack). */
+ * pinned as a count: a published sample never goes through protobuf-c's packing (size computation or pack). And
+ * the batch compression (libdeflate): a batch of such samples inflates back exactly and is smaller than zlib's. */
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>
@@ -13,8 +14,11 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <zlib.h>
 
 #include "events/event_encode.h"
+#include "events/frame.h"
+#include "events/wire.h"
 #include "events/publish.h"
 #include "events/sample_pack.h"
 #include "fixtures.h"
@@ -251,6 +255,60 @@ static void test_published_sample_skips_protobuf_c(void **state)
 	cgp_pub_free(&p);
 }
 
+/* A node's second of samples, as the bench's 1,000 cgroups give them, packed and compressed as the collector client
+ * does: libdeflate's level 1 must inflate back exactly and take fewer bytes than zlib's compress2 at level 1 (what
+ * the agent sent before; it costs twice the instructions). */
+static void test_batch_compresses_below_zlib(void **state)
+{
+	struct cgp_event_build *b = calloc(1, sizeof(*b));
+	struct cgp_buf batch, ev = CGP_BUF_INIT, z = CGP_BUF_INIT, back = CGP_BUF_INIT;
+	struct cgp_batch bt;
+	struct cgp_attribution a = cgp_attribution_unknown;
+	struct cgp_event_meta m = {.node = "node-a", .instance_id = "b61e25f6-c982-4bca-886e-304203bc139d"};
+	struct cgp_sample s = {.ts_ns = 1795834263086700488ull, .window_s = 1.035198488, .has_mem = true};
+	uint64_t x = 0x2545f4914f6cdd1dull;
+	char path[64];
+	uLongf zn;
+	Bytef *zb;
+
+	(void)state;
+	assert_non_null(b);
+	cgp_batch_init(&bt);
+	a.path = path;
+	for (int i = 0; i < 1000; i++) {
+		m.seq = 2 + (uint64_t)i;
+		s.cgroup_id = 11800000 + rnd(&x) % 10000;
+		s.mem_bytes = s.mem_working_set_bytes = s.mem_anon_bytes = 4096 * (rnd(&x) % 64);
+		s.has_mem_stat = s.has_psi = s.has_cpu_user_system = true;
+		s.psi_total_ns[CGP_PSI_MEM_SOME] = rnd(&x) % 1000;
+		s.m[CGP_METRIC_CPU_PCT].limit_kind = s.m[CGP_METRIC_MEM_PCT].limit_kind = CGP_LIMIT_NODE;
+		s.m[CGP_METRIC_MEM_PCT].value = (double)s.mem_bytes / 16e9 * 100;
+		snprintf(path, sizeof(path), "/cgpulse-test-bench-22244/cg%05d", i);
+		cgp_event_build_sample(b, &m, &s, &a);
+		cgp_buf_clear(&ev);
+		assert_int_equal(cgp_event_pack(b, &ev), 0);
+		assert_int_equal(cgp_batch_add(&bt, cgp_buf_head(&ev), cgp_buf_size(&ev)), 0);
+	}
+	batch = bt.body; /* the Batch's events, as the collector client compresses them */
+	assert_int_equal(cgp_zlib_compress(cgp_buf_head(&batch), cgp_buf_size(&batch), 1, &z), 0);
+	assert_int_equal(cgp_zlib_inflate(cgp_buf_head(&z), cgp_buf_size(&z), cgp_buf_size(&batch), &back), 0);
+	assert_int_equal(cgp_buf_size(&back), cgp_buf_size(&batch));
+	assert_memory_equal(cgp_buf_head(&back), cgp_buf_head(&batch), cgp_buf_size(&batch));
+	zn = compressBound(cgp_buf_size(&batch));
+	zb = malloc(zn);
+	assert_non_null(zb);
+	assert_int_equal(compress2(zb, &zn, cgp_buf_head(&batch), cgp_buf_size(&batch), 1), Z_OK);
+	print_message("batch %zu bytes: %zu compressed, zlib level 1 %lu\n", cgp_buf_size(&batch), cgp_buf_size(&z),
+		      (unsigned long)zn);
+	assert_true(cgp_buf_size(&z) < zn);
+	free(zb);
+	cgp_batch_free(&bt);
+	cgp_buf_free(&ev);
+	cgp_buf_free(&z);
+	cgp_buf_free(&back);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -259,6 +317,7 @@ int main(void)
 	    cmocka_unit_test(test_random_events_same_bytes),
 	    cmocka_unit_test(test_handles_only_plain_samples),
 	    cmocka_unit_test(test_published_sample_skips_protobuf_c),
+	    cmocka_unit_test(test_batch_compresses_below_zlib),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
