@@ -87,29 +87,19 @@ struct lens {
 	size_t flat[ATTR_N], attr[ATTR_N];
 };
 
-static void flat_strings(const Cgpulse__V1__Sample *p, const char *out[ATTR_N])
-{
-	out[0] = p->container_id;
-	out[1] = p->runtime;
-	out[2] = p->pod;
-	out[3] = p->namespace_;
-	out[4] = p->container_name;
-	out[5] = p->pod_uid;
-	out[6] = p->qos_class;
-	out[7] = p->image;
-}
-
-static void attr_strings(const Cgpulse__V1__Attribution *a, const char *out[ATTR_N])
-{
-	out[0] = a->container_id;
-	out[1] = a->runtime;
-	out[2] = a->pod;
-	out[3] = a->namespace_;
-	out[4] = a->container_name;
-	out[5] = a->pod_uid;
-	out[6] = a->qos_class;
-	out[7] = a->image;
-}
+/* The eight who-is-it strings, in field order: the flat fields 32-39 of a Sample and the Attribution's 1-8 have the
+ * same names (each message its own struct, hence a macro). */
+#define EIGHT_STRINGS(m, out)                                                                                          \
+	do {                                                                                                           \
+		(out)[0] = (m)->container_id;                                                                          \
+		(out)[1] = (m)->runtime;                                                                               \
+		(out)[2] = (m)->pod;                                                                                   \
+		(out)[3] = (m)->namespace_;                                                                            \
+		(out)[4] = (m)->container_name;                                                                        \
+		(out)[5] = (m)->pod_uid;                                                                               \
+		(out)[6] = (m)->qos_class;                                                                             \
+		(out)[7] = (m)->image;                                                                                 \
+	} while (0)
 
 static uint8_t *attribution(uint8_t *w, const char *const s[ATTR_N], const size_t n[ATTR_N])
 {
@@ -160,11 +150,11 @@ static uint8_t *sample_body(uint8_t *w, const Cgpulse__V1__Sample *p, const stru
 	w = dbl(w, 22, p->mem_pct);
 	w = str(w, 23, p->cpu_pct_of, l->cpu_pct_of);
 	w = str(w, 24, p->mem_pct_of, l->mem_pct_of);
-	flat_strings(p, flat);
+	EIGHT_STRINGS(p, flat);
 	for (int i = 0; i < ATTR_N; i++)
 		w = str(w, 32 + (unsigned)i, flat[i], l->flat[i]);
 	if (p->attribution) {
-		attr_strings(p->attribution, attr);
+		EIGHT_STRINGS(p->attribution, attr);
 		w = attribution(w, attr, l->attr);
 	}
 	w = boolean(w, 41, p->has_mem_stat);
@@ -236,12 +226,12 @@ int cgp_sample_pack(const Cgpulse__V1__Event *ev, struct cgp_buf *out)
 	l.mem_pct_of = slen(p->mem_pct_of);
 	bound += l.node + l.instance_id + l.path + l.cpu_pct_of + l.mem_pct_of + 5 * KEY_LEN_MAX;
 	bound += p->n_runq_hist_window * 10;
-	flat_strings(p, flat);
+	EIGHT_STRINGS(p, flat);
 	for (int i = 0; i < ATTR_N; i++)
 		bound += (l.flat[i] = slen(flat[i])) + KEY_LEN_MAX;
 	memset(l.attr, 0, sizeof(l.attr));
 	if (p->attribution) {
-		attr_strings(p->attribution, attr);
+		EIGHT_STRINGS(p->attribution, attr);
 		for (int i = 0; i < ATTR_N; i++)
 			bound += (l.attr[i] = slen(attr[i])) + KEY_LEN_MAX;
 	}
