@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Instructions per sample from the sweep's record to the collector's socket, per stage: the agent under callgrind
+# (instruction counts are repeatable where CPU time is not) at N cgroups each holding a sleeper (default 1,000),
+# 1 s interval, collector attached, --stdout none, ITER intervals (default 12); inclusive instructions of each
+# stage's function divided by the samples published. --seccomp off: valgrind's own syscalls are not on the list.
+# Run as root under the kernel lock: flock /tmp/cgpulse-kernel.lock tools/bench/publish_cost.sh [BUILD] [N] [ITER]
+# (AGENT=path/to/cgpulse measures another binary, e.g. main's, with this BUILD's cgpbench and collector).
+set -u
+B=${1:-build}
+N=${2:-1000}
+IT=${3:-12}
+A=${AGENT:-$B/cgpulse}
+T=$(mktemp -d)
+POP=""
+CP=""
+cleanup() {
+	[ -n "$CP" ] && kill "$CP" 2>/dev/null && wait "$CP" 2>/dev/null
+	[ -n "${PF:-}" ] && exec {PF}>&-
+	[ -n "$POP" ] && wait "$POP" 2>/dev/null
+	rm -rf "$T"
+}
+trap cleanup EXIT
+command -v valgrind >/dev/null || { echo "publish_cost: valgrind is not installed" >&2; exit 77; }
+mkfifo "$T/pop.in"
+"$B/bench/cgpbench" populate --n "$N" --procs "$N" <"$T/pop.in" >"$T/pop.out" 2>&1 &
+POP=$!
+exec {PF}>"$T/pop.in"
+for _ in $(seq 120); do grep -q ready "$T/pop.out" && break; sleep 1; done
+"$B/cgpulse-collector" --listen 127.0.0.1:24897 --out "$T/coll.jsonl" >"$T/coll.log" 2>&1 &
+CP=$!
+sleep 0.5
+valgrind --tool=callgrind --callgrind-out-file="$T/cg.out" "$A" run --no-pin --http 127.0.0.1:24896 \
+	--collector 127.0.0.1:24897 --seccomp off --stdout none --iterations "$IT" >/dev/null 2>"$T/agent.err" ||
+	{ tail -5 "$T/agent.err" >&2; exit 1; }
+callgrind_annotate --inclusive=yes --tree=calling --threshold=100 "$T/cg.out" 2>/dev/null | awk '
+	function num(s) { gsub(",", "", s); return s + 0 }
+	/^ *[0-9,]+ \([ 0-9.]+%\)  \*  / { match($0, /:[^ :]+ \[/); cost[substr($0, RSTART + 1, RLENGTH - 3)] = num($1) }
+	/>   .*:cgp_pub_sample \(/ { match($0, /\(([0-9,]+)x\)/); n = num(substr($0, RSTART + 1, RLENGTH - 3)) }
+	END {
+		if (!n) { print "publish_cost: no sample was published" > "/dev/stderr"; exit 1 }
+		cc = cost["cgp_cc_kick"] + cost["cgp_cc_tick"] + cost["cgp_cc_handle"]
+		printf "samples %d; instructions per sample:\n", n
+		printf "  measure (cgp_measure_sample)           %7.0f\n", cost["cgp_measure_sample"] / n
+		printf "  publish (cgp_pub_sample)               %7.0f\n", cost["cgp_pub_sample"] / n
+		printf "    build (cgp_event_build_sample)       %7.0f\n", cost["cgp_event_build_sample"] / n
+		printf "    pack (cgp_event_pack)                %7.0f\n", cost["cgp_event_pack"] / n
+		printf "    spool push                           %7.0f\n", cost["cgp_spool_push"] / n
+		printf "    HTTP ring push                       %7.0f\n", cost["cgp_event_ring_push"] / n
+		printf "  collector client (kick, tick, handle)  %7.0f\n", cc / n
+		printf "    compression (cgp_zlib_compress)      %7.0f\n", cost["cgp_zlib_compress"] / n
+		printf "  measure -> socket                      %7.0f\n", (cost["cgp_measure_sample"] + cost["cgp_pub_sample"] + cc) / n
+	}'
