@@ -94,10 +94,19 @@ static void kill_between_passes(struct cgp_sampler *sp, struct bpf_link *walk, v
 	oom_kill_now();
 }
 
-static void setup_oom_cgroup(void)
+/* kids more cgroups, the 20 MiB one, the agent's pieces and a first sweep; OOM records of it go to s from now on.
+ * Returns the kernel's count of its kills so far. */
+static uint64_t start(int kids, struct seen *s)
 {
+	make_kids(kids);
 	assert_int_equal(cgt_create(&oomcg, "midsweep-oom"), 0);
 	assert_int_equal(cgt_set_mem_limit(&oomcg, 20ULL << 20), 0);
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	fx.oom = on_oom;
+	fx.oom_ctx = s;
+	assert_int_equal(fx_consume(&fx), 0);
+	return cgt_oom_kills(&oomcg);
 }
 
 /* Killed between the first and second pass of the cgroup v2 walk: handed on before the walk ends, at the next
@@ -112,16 +121,9 @@ static void test_oom_between_passes(void **state)
 	int during_walk;
 
 	(void)state;
-	make_kids((int)per_pass + 7); /* the v2 walk takes two passes at least */
-	setup_oom_cgroup();
-	assert_int_equal(fx_open(&fx, NULL), 0);
-	assert_int_equal(fx_sweep(&fx), 0);
-	k0 = cgt_oom_kills(&oomcg);
-	fx.oom = on_oom;
-	fx.oom_ctx = &s;
+	k0 = start((int)per_pass + 7, &s); /* the v2 walk takes two passes at least */
 	fx.sp.between_passes = kill_between_passes;
 	fx.sp.between_ctx = &s;
-	assert_int_equal(fx_consume(&fx), 0);
 	assert_int_equal(cgp_sampler_sweep(&fx.sp), 0);
 	during_walk = s.ooms; /* handed on before cgp_sampler_sweep returned */
 	while (cgp_sampler_next(&fx.sp, &it, &smp))
@@ -152,14 +154,7 @@ static void test_oom_while_publishing(void **state)
 	uint64_t k0;
 
 	(void)state;
-	make_kids(3 * CGP_SAMPLER_RINGS_EVERY);
-	setup_oom_cgroup();
-	assert_int_equal(fx_open(&fx, NULL), 0);
-	assert_int_equal(fx_sweep(&fx), 0);
-	k0 = cgt_oom_kills(&oomcg);
-	fx.oom = on_oom;
-	fx.oom_ctx = &s;
-	assert_int_equal(fx_consume(&fx), 0);
+	k0 = start(3 * CGP_SAMPLER_RINGS_EVERY, &s);
 	assert_int_equal(cgp_sampler_sweep(&fx.sp), 0);
 	assert_int_equal(s.ooms, 0);
 	while (cgp_sampler_next(&fx.sp, &it, &smp)) {
