@@ -46,6 +46,7 @@ enum { EV_SIGNAL = 1, EV_TIMER, EV_RINGS, EV_COLLECTOR, EV_HTTP, EV_ALERTMANAGER
 #define DRAIN_ON_EXIT_NS	2000000000ULL /* at exit, the collector gets this long to take the spool */
 #define AM_DRAIN_ON_EXIT_MS	1000	      /* and Alertmanagers this long to take the resolves due */
 #define BACKOFF_MAX_MS		5000	      /* a collector back from a restart is found within 5 s */
+#define SEND_EVERY_SAMPLES	1024	      /* a sweep's samples leave while it publishes, a full batch at a time */
 #define ENGINE_EXPIRE_INTERVALS 3	      /* a cgroup unseen this many intervals (and a second more) is gone */
 
 struct run_ctx {
@@ -118,6 +119,21 @@ static void on_cgroup(const struct cgp_cgroup_change *c, void *ctx)
 	cgp_engine_cgroup_gone(r->engine, c->cgroup_id, now, on_alert, r);
 }
 
+/* An OOM kill, or an alert, leaves for the collector now, even in the middle of a sweep (the sampler reads the
+ * rings between its steps): through the spool directory first, as after every turn (after_turn). */
+static void send_now(struct run_ctx *r)
+{
+	r->pub.urgent = false;
+	cgp_spool_flush(r->spool, cgp_wall_ns());
+	cgp_cc_kick(r->cc);
+}
+
+static void send_urgent(struct run_ctx *r)
+{
+	if (r->cc && r->pub.urgent)
+		send_now(r);
+}
+
 static void on_oom(struct cgp_oom_event *e, void *ctx)
 {
 	struct run_ctx *r = ctx;
@@ -130,6 +146,7 @@ static void on_oom(struct cgp_oom_event *e, void *ctx)
 	cgp_pub_oom(&r->pub, e, a);
 	cgp_measure_oom(e, &r->sp.node, &m); /* against the limit at the kill, from the kernel */
 	cgp_engine_oom(r->engine, e->cgroup_id, a, &m, e->ts_ns, on_alert, r);
+	send_urgent(r);
 }
 
 /* One sweep, down the stream: figures, then names, then the playbook, then the events and the metrics. */
@@ -137,7 +154,7 @@ static int sweep(struct run_ctx *r, bool publish)
 {
 	uint64_t start = cgp_wall_ns();
 	struct cgp_sample s;
-	size_t it = 0;
+	size_t it = 0, published = 0;
 	int err = cgp_sampler_sweep(&r->sp);
 
 	if (err)
@@ -164,6 +181,10 @@ static int sweep(struct run_ctx *r, bool publish)
 		if (r->cadvisor)
 			cgp_cadvisor_sample(r->cadvisor, &s, &n->attr, n->born_ns ? n->born_ns : n->first_seen_ns);
 		cgp_engine_eval(r->engine, &s, &n->attr, s.ts_ns, on_alert, r);
+		/* 10,000 samples sent only after the last would be 10,000 events ahead of an OOM kill that comes then
+		 * at the collector: the collector takes them in while the rest are made */
+		if (r->cc && ++published % SEND_EVERY_SAMPLES == 0)
+			send_now(r);
 	}
 	if (publish) { /* names were asked for every cgroup just now: the starts that waited for them go out */
 		announce_started(r, 0, r->sp.now_ns);
@@ -425,6 +446,7 @@ static int setup(struct run_ctx *r)
 	err = cgp_rings_open(&r->rings, &r->bpf, &v);
 	if (err)
 		return err;
+	r->sp.rings = &r->rings; /* read during each sweep too: an OOM kill does not wait for it */
 	if ((err = watch(r->ep, r->sfd, EV_SIGNAL)) || (err = watch(r->ep, r->tfd, EV_TIMER)) ||
 	    (err = watch(r->ep, cgp_rings_fd(&r->rings), EV_RINGS)))
 		return err;

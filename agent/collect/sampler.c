@@ -125,6 +125,13 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	sp->n_gone = 0;
 }
 
+/* An OOM kill during the sweep is handed on now, not after it (sampler.h): between the sweep's steps. */
+static void read_rings(const struct cgp_sampler *sp)
+{
+	if (sp->rings)
+		cgp_rings_consume(sp->rings);
+}
+
 /* One iterator session: the walk happens inside the first read(). 0 or -errno. */
 static int run_iter(struct bpf_link *link)
 {
@@ -159,6 +166,7 @@ static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
 		err = run_iter(link);
 		n = ring_buffer__consume(sp->rb);
 		sp->stats.passes++;
+		read_rings(sp);
 		if (err)
 			return err;
 		if (n < 0)
@@ -577,6 +585,7 @@ int cgp_sampler_sweep(struct cgp_sampler *sp)
 		cgp_info("flushing the cgroups' CPU time statistics failed: user and system time may lag");
 	if (sp->swap_accounted < 0)
 		sp->swap_accounted = cgp_cgroupfs_swap_accounted(&sp->bpf->fs);
+	read_rings(sp);
 	cgp_sampler_begin(sp, cgp_mono_ns(), cgp_wall_ns());
 	err = read_v2(sp);
 	if (!err && sp->bpf->iter_mem)
@@ -627,6 +636,8 @@ bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sampl
 	for (; *it < sp->cgs.cap; (*it)++) {
 		const struct cgp_cg *cg = sp->cgs.vals[*it];
 
+		if (*it % CGP_SAMPLER_RINGS_EVERY == CGP_SAMPLER_RINGS_EVERY - 1)
+			read_rings(sp);
 		if (!sp->cgs.keys[*it] || cg->gen != sp->gen)
 			continue;
 		cgp_window_sample(out, sp->cgs.keys[*it], &cg->cur, cg->has_prev ? &cg->prev : NULL,

@@ -16,6 +16,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/rings.h"
 #include "collect/running.h"
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
@@ -62,6 +63,10 @@ struct cgp_sampler {
 	const uint64_t *gone;	 /* into gone_ids */
 	size_t n_gone;
 	struct cgp_sampler_stats stats;
+	/* The kernel's event rings (NULL: none), read between the sweep's steps and passes and every
+	 * CGP_SAMPLER_RINGS_EVERY slots that cgp_sampler_next walks: an OOM kill at 10,000 cgroups waits for neither
+	 * the walk (~100 ms) nor the publishing of every sample, and is handed on before the rest of the sweep's. */
+	struct cgp_rings *rings;
 	/* tests: called between the passes of a walk whose records did not fit in the ring at once */
 	void (*between_passes)(struct cgp_sampler *sp, struct bpf_link *walk, void *ctx);
 	void *between_ctx;
@@ -82,7 +87,9 @@ int cgp_sampler_end(struct cgp_sampler *sp);
 /* The kernel made a cgroup v2 directory (its mkdir record): on hybrid hosts its v1 twins, made at the same
  * path, are joined by that path in the next sweeps. */
 void cgp_sampler_cgroup_born(struct cgp_sampler *sp, uint64_t v2_id, const char *path);
-/* The next live cgroup's sample of the last sweep; *it starts at 0. False when there is none left. */
+#define CGP_SAMPLER_RINGS_EVERY 256
+/* The next live cgroup's sample of the last sweep; *it starts at 0. False when there is none left. Reads
+ * sp->rings (their visitors run) every CGP_SAMPLER_RINGS_EVERY slots it walks. */
 bool cgp_sampler_next(const struct cgp_sampler *sp, size_t *it, struct cgp_sample *out);
 
 #endif

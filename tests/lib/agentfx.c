@@ -47,6 +47,7 @@ int fx_open(struct agentfx *fx, const char *pin_dir)
 		cgp_bpf_close(&fx->bpf, true);
 		return err;
 	}
+	fx->sp.rings = &fx->rings; /* as the agent: read during each sweep too (collect/sampler.h) */
 	cgp_names_walk(&fx->names, cgp_wall_ns());
 	fx->open = true;
 	return 0;
