@@ -208,6 +208,44 @@ int cgp_cgroupfs_flush_mem_stats(struct cgp_cgroupfs *fs)
 	return pread(fs->mem_stat_fd, &c, 1, 0) < 0 ? -errno : 0;
 }
 
+/* "key value" from a file of such lines at dir_fd, or 0 */
+static uint64_t keyed_value(int dir_fd, const char *file, const char *key)
+{
+	char buf[512], *p;
+	size_t kl = strlen(key);
+	uint64_t v = 0;
+	ssize_t n;
+	int fd = openat(dir_fd, file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = 0;
+	for (p = buf; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
+		if (!strncmp(p, key, kl) && p[kl] == ' ')
+			v = strtoull(p + kl + 1, NULL, 10);
+	return v;
+}
+
+uint64_t cgp_cgroupfs_count(const struct cgp_cgroupfs *fs)
+{
+	uint64_t most = 0, d;
+	unsigned long long n;
+	char line[256];
+	FILE *f;
+
+	if (fs->v2_fd >= 0 && (d = keyed_value(fs->v2_fd, "cgroup.stat", "nr_descendants")))
+		most = d + 1;
+	f = fopen("/proc/cgroups", "re"); /* subsys_name hierarchy num_cgroups enabled */
+	while (f && fgets(line, sizeof(line), f))
+		if (line[0] != '#' && sscanf(line, "%*s %*d %llu", &n) == 1 && n > most)
+			most = n;
+	if (f)
+		fclose(f);
+	return most;
+}
+
 int cgp_cgroupfs_swap_accounted(const struct cgp_cgroupfs *fs)
 {
 	struct dirent *de;

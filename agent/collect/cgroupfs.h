@@ -36,6 +36,9 @@ uint64_t cgp_cgroup_id(const char *mount, const char *rel);
  * whole memory hierarchy, as a read of the root's memory.stat does, subject to the kernel's own threshold: one
  * file read per call, however many cgroups. 0 or -errno. */
 int cgp_cgroupfs_flush_mem_stats(struct cgp_cgroupfs *fs);
+/* How many cgroups the largest hierarchy holds now (the cgroup2 root's cgroup.stat nr_descendants + 1, and each
+ * v1 hierarchy's num_cgroups in /proc/cgroups), or 0 when neither could be read. */
+uint64_t cgp_cgroupfs_count(const struct cgp_cgroupfs *fs);
 /* Is swap accounted on the memory hierarchy (v1 memory.memsw.*, v2 memory.swap.*)? 1 yes, 0 no, -1 not known
  * yet: on v2 the swap files exist only below the root, so it waits for a child with the memory controller. */
 int cgp_cgroupfs_swap_accounted(const struct cgp_cgroupfs *fs);

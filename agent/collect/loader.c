@@ -103,6 +103,18 @@ int cgp_bpf_unpin_dir(const char *dir)
 	return rmdir(dir) ? -errno : 0;
 }
 
+uint32_t cgp_sweep_ring_bytes(uint64_t cgroups, uint32_t max_cgroups)
+{
+	const uint64_t rec = (sizeof(struct cgp_cgroup_rec) + 8 + 7) / 8 * 8; /* + the ring's record header */
+	uint64_t want = cgroups * rec, most = (uint64_t)max_cgroups * rec, bytes = CGP_SWEEP_RING_BYTES;
+
+	if (want > most)
+		want = most;
+	while (bytes < want && bytes < (1ULL << 30))
+		bytes *= 2;
+	return (uint32_t)bytes;
+}
+
 static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
 	struct cgpulse_bpf *s = b->skel;
@@ -115,13 +127,22 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
 			return -EINVAL;
+	/* A walk that does not fit goes on in further passes, each walking again past what the earlier ones wrote
+	 * (bpf/sweep_pass.bpf.h): at 10,000 cgroups, 8 passes a hierarchy visited 4.5x the cgroups and doubled the
+	 * sweep's kernel time. So the ring holds the cgroups there are at load (the 512 KiB floor up to ~1,360:
+	 * the agent's RSS at 1,000 is unchanged); a host that grows later gets passes again. */
+	b->sweep_ring_bytes = o->sweep_ring_bytes ? o->sweep_ring_bytes
+						  : cgp_sweep_ring_bytes(cgp_cgroupfs_count(&b->fs), b->max_cgroups);
+	if (bpf_map__set_max_entries(s->maps.sweep_records, b->sweep_ring_bytes))
+		return -EINVAL;
 	s->rodata->cgp_load_mono_ns = cgp_mono_ns();
 	s->rodata->oom_page_size = page;
 	s->rodata->iter_page_size = page;
 	s->rodata->iter_nr_cpus = b->nr_cpus;
 	bpf_object__for_each_map(m, s->obj)
 	{
-		if (!bpf_map__is_internal(m) && b->pin_dir[0]) {
+		/* sweep_records holds nothing across sweeps, and its size follows the host: never pinned */
+		if (!bpf_map__is_internal(m) && b->pin_dir[0] && m != s->maps.sweep_records) {
 			snprintf(path, sizeof(path), "%s/%s", b->pin_dir, bpf_map__name(m));
 			bpf_map__set_pin_path(m, path);
 		} else {

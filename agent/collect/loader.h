@@ -15,9 +15,10 @@ struct cgp_agent_state;
 struct bpf_program;
 
 struct cgp_loader_opts {
-	const char *pin_dir;  /* NULL: nothing pinned (one-shot snapshot) */
-	uint32_t max_cgroups; /* size of the per-cgroup maps */
-	bool full_btf;	      /* load against the whole kernel BTF, not the slim copy (collect/btf_slim.h) */
+	const char *pin_dir;	   /* NULL: nothing pinned (one-shot snapshot) */
+	uint32_t max_cgroups;	   /* size of the per-cgroup maps */
+	bool full_btf;		   /* load against the whole kernel BTF, not the slim copy (collect/btf_slim.h) */
+	uint32_t sweep_ring_bytes; /* size of the sweep_records ring; 0: by the cgroups there are at load */
 };
 
 #define CGP_MAX_PROGS 16
@@ -45,6 +46,7 @@ struct cgp_bpf {
 	char pin_dir[256];		/* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;
+	uint32_t sweep_ring_bytes;	     /* the sweep_records ring's size (cgp_sweep_ring_bytes) */
 	const char *attached[CGP_MAX_PROGS]; /* names of the programs attached (owned by the object) */
 	size_t n_attached;
 	struct cgp_prog_skip skipped[CGP_MAX_PROGS];
@@ -56,6 +58,10 @@ struct cgp_bpf {
 	bool btf_slim;		      /* loaded against the slim copy of the kernel BTF (collect/btf_slim.h) */
 };
 
+/* The sweep_records ring's size for a host with this many cgroups in its largest hierarchy: room for one
+ * pass over all of them (a power of two), no less than CGP_SWEEP_RING_BYTES and no more than max_cgroups
+ * records' worth. */
+uint32_t cgp_sweep_ring_bytes(uint64_t cgroups, uint32_t max_cgroups);
 int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o);
 /* Detaches; with unpin, also removes every pinned object (otherwise a next agent resumes from them). */
 void cgp_bpf_close(struct cgp_bpf *b, bool unpin);

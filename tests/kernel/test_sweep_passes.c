@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* A sweep of more cgroups than the sweep_records ring holds goes on in further passes: every cgroup comes once,
- * with its own figures, and nothing is dropped, even when the cgroup a pass stopped at is removed before the next. */
+ * with its own figures, and nothing is dropped, even when the cgroup a pass stopped at is removed before the next.
+ * The ring is sized at load for the cgroups there are then, so that those take one pass a hierarchy. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -98,6 +99,14 @@ static void make_kids(int n)
 			fail_msg("making cgroup %d of %d: %m", i, n);
 }
 
+/* The loader with the smallest ring, whatever the host's cgroups: the passes are what these tests are about. */
+static int open_small_ring(void)
+{
+	struct cgp_loader_opts lo = {.sweep_ring_bytes = CGP_SWEEP_RING_BYTES};
+
+	return fx_open_opts(&fx, &lo);
+}
+
 static void test_sweep_larger_than_ring(void **state)
 {
 	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8), busy[3];
@@ -107,7 +116,7 @@ static void test_sweep_larger_than_ring(void **state)
 	(void)state;
 	busy[0] = 0, busy[1] = (size_t)n / 2, busy[2] = (size_t)n - 1; /* in the first, a middle and the last pass */
 	make_kids(n);
-	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(open_small_ring(), 0);
 	assert_int_equal(bpf_map__max_entries(fx.bpf.skel->maps.sweep_records), CGP_SWEEP_RING_BYTES);
 	for (int b = 0; b < 3; b++) { /* CPU time is counted from attach on */
 		pid = cgt_spawn_cpu_burner(&kids[busy[b]], 0.1);
@@ -221,7 +230,7 @@ static void test_place_kept_across_changes(void **state)
 
 	(void)state;
 	make_kids(c.n);
-	assert_int_equal(fx_open(&fx, NULL), 0);
+	assert_int_equal(open_small_ring(), 0);
 	assert_int_equal(fx_sweep(&fx), 0);
 	fx.sp.between_passes = churn;
 	fx.sp.between_ctx = &c;
@@ -253,11 +262,46 @@ static void test_place_kept_across_changes(void **state)
 	teardown(state);
 }
 
+/* Cgroups there at load, more than the smallest ring holds: one pass a hierarchy, as each further pass walks
+ * again past what the earlier ones wrote (at 10,000 cgroups, 8 passes a hierarchy visited 4.5x the cgroups and
+ * doubled the sweep's kernel time). Every figure still comes once and equals the kernel's files. */
+static void test_ring_holds_the_cgroups_at_load(void **state)
+{
+	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8);
+	int n = (int)(per_pass + 7); /* with the host's own cgroups: two passes a hierarchy in the smallest ring */
+	uint64_t walks;
+
+	(void)state;
+	make_kids(n);
+	assert_int_equal(fx_open(&fx, NULL), 0);
+	/* the first sweep walks every hierarchy (a v1 cpu one too: cgroups are new) */
+	walks = 1 + (fx.bpf.iter_mem ? 1 : 0) + (fx.bpf.iter_cpu ? 1 : 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	printf("# %d test cgroups, ring %u bytes (%zu records), %lu passes for %lu hierarchies\n", n,
+	       bpf_map__max_entries(fx.bpf.skel->maps.sweep_records),
+	       (size_t)bpf_map__max_entries(fx.bpf.skel->maps.sweep_records) / (sizeof(struct cgp_cgroup_rec) + 8),
+	       (unsigned long)fx.sp.stats.passes, (unsigned long)walks);
+	assert_int_equal(fx.sp.stats.passes, walks);
+	assert_int_equal(fx.sp.stats.dup_records, 0);
+	assert_int_equal(fx.sp.stats.drops[CGP_DROP_SWEEP_FULL], 0);
+	for (int i = 0; i < n; i++) {
+		const struct cgp_sample *s = fx_find(&fx, kids[i].id);
+
+		if (!s)
+			fail_msg("cgroup c%d (id %lu) not in the sweep", i, (unsigned long)kids[i].id);
+		assert_int_equal(s->mem_limit_bytes, cgt_mem_limit(&kids[i]));
+		assert_int_equal(s->cpu_quota_us, quota_us(&kids[i]));
+		assert_int_equal(s->mem_bytes, cgt_mem_usage(&kids[i]));
+	}
+	teardown(state);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_sweep_larger_than_ring, teardown),
 	    cmocka_unit_test_teardown(test_place_kept_across_changes, teardown),
+	    cmocka_unit_test_teardown(test_ring_holds_the_cgroups_at_load, teardown),
 	};
 
 	if (!cgt_can_run())

@@ -28,11 +28,17 @@ static void on_oom(struct cgp_oom_event *e, void *ctx)
 int fx_open(struct agentfx *fx, const char *pin_dir)
 {
 	struct cgp_loader_opts lo = {.pin_dir = pin_dir};
+
+	return fx_open_opts(fx, &lo);
+}
+
+int fx_open_opts(struct agentfx *fx, const struct cgp_loader_opts *lo)
+{
 	struct cgp_rings_visitor v = {.cgroup = on_cgroup, .oom = on_oom, .ctx = fx};
 	int err;
 
 	memset(fx, 0, sizeof(*fx));
-	err = cgp_bpf_open(&fx->bpf, &lo);
+	err = cgp_bpf_open(&fx->bpf, lo);
 	if (err)
 		return err;
 	err = cgp_sampler_init(&fx->sp, &fx->bpf);

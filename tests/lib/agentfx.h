@@ -29,6 +29,8 @@ struct agentfx {
 };
 
 int fx_open(struct agentfx *fx, const char *pin_dir);
+/* The same with loader options of the test's own (pin_dir among them). */
+int fx_open_opts(struct agentfx *fx, const struct cgp_loader_opts *lo);
 void fx_close(struct agentfx *fx);
 /* An agent restart: close leaving everything pinned (as --keep-pins), open again on the same pins. */
 int fx_restart(struct agentfx *fx, const char *pin_dir);

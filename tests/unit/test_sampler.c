@@ -10,6 +10,7 @@
 
 #include <cmocka.h>
 
+#include "collect/loader.h"
 #include "collect/sampler.h"
 #include "collect/window.h"
 
@@ -277,12 +278,29 @@ static void test_cpu_figures(void **state)
 	assert_int_equal(s.cpu_user_ns, 0);
 }
 
+/* The sweep_records ring holds the cgroups there are at load, in one pass a hierarchy, within the floor (the RSS
+ * of a host of up to ~1,360 cgroups is unchanged) and --max-cgroups records' worth. */
+static void test_sweep_ring_size(void **state)
+{
+	const uint32_t rec = sizeof(struct cgp_cgroup_rec) + 8;
+
+	(void)state;
+	assert_int_equal(cgp_sweep_ring_bytes(0, 8192), CGP_SWEEP_RING_BYTES); /* the count not known */
+	assert_int_equal(cgp_sweep_ring_bytes(1002, 8192), CGP_SWEEP_RING_BYTES);
+	assert_int_equal(cgp_sweep_ring_bytes(CGP_SWEEP_RING_BYTES / rec, 8192), CGP_SWEEP_RING_BYTES);
+	assert_int_equal(cgp_sweep_ring_bytes(CGP_SWEEP_RING_BYTES / rec + 1, 8192), 2 * CGP_SWEEP_RING_BYTES);
+	assert_int_equal(cgp_sweep_ring_bytes(10002, 12000), 4u << 20);
+	assert_true(cgp_sweep_ring_bytes(10002, 12000) / rec >= 10002);
+	assert_int_equal(cgp_sweep_ring_bytes(10002, 2000), 1u << 20); /* --max-cgroups bounds it */
+	assert_int_equal(cgp_sweep_ring_bytes(10002, 100), CGP_SWEEP_RING_BYTES);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_window_arithmetic),	 cmocka_unit_test(test_sweeps_and_gone),
 	    cmocka_unit_test(test_one_probe_per_record), cmocka_unit_test(test_memory_figures),
-	    cmocka_unit_test(test_cpu_figures),
+	    cmocka_unit_test(test_cpu_figures),		 cmocka_unit_test(test_sweep_ring_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

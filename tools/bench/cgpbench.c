@@ -11,7 +11,7 @@
  *                                 /cgpulse-test-bench-PID, with P sleeping processes spread over them (and a CPU
  *                                 limit of Q µs per 100 ms each, as containers with limits have); print
  *                                 "ready ..."; remove everything at stdin EOF or SIGTERM
- *   sweep [--reps R] [--max-cgroups N] [--settle S]
+ *   sweep [--reps R] [--max-cgroups N] [--settle S] [--ring-bytes B]
  *                                 time cgpulse sweeps against reading the same figures from cgroupfs files
  *                                 (cpu.stat, memory.stat, memory.events, swap, limits, *.pressure)
  *   cgtop [--reps R] [--iters K]  CPU time of one systemd-cgtop refresh over the same tree
@@ -572,26 +572,41 @@ static bool percpu_type(enum bpf_map_type t)
 	return t == BPF_MAP_TYPE_PERCPU_ARRAY || t == BPF_MAP_TYPE_PERCPU_HASH || t == BPF_MAP_TYPE_LRU_PERCPU_HASH;
 }
 
+static uint64_t tv_ns(const struct timeval *t)
+{
+	return (uint64_t)t->tv_sec * 1000000000ULL + (uint64_t)t->tv_usec * 1000ULL;
+}
+
 /* Times `reps` sweeps against `reps` reads of the files, alternating, so drift on a shared machine hits both the
- * same; prints "<prefix>sweep_ns=..." and "<prefix>files_ns=..." lists. */
+ * same; prints "<prefix>sweep_ns=..." and "<prefix>files_ns=..." lists, and each sweep's system and user CPU time
+ * (getrusage: the kernel's walks run in this process, inside its read() of each iterator). */
 static int timed_phase(struct cgp_sampler *sp, const struct paths *ps, int reps, const char *prefix)
 {
 	uint64_t t0, sw, fl;
-	char swl[4096] = "", fll[4096] = "";
-	size_t so = 0, fo = 0;
+	char swl[4096] = "", fll[4096] = "", sysl[4096] = "", usrl[4096] = "";
+	size_t so = 0, fo = 0, yo = 0, uo = 0;
+	struct rusage r0, r1;
 	int err = 0;
 
 	for (int r = 0; !err && !stop && r < reps; r++) {
+		getrusage(RUSAGE_SELF, &r0);
 		t0 = now_ns(CLOCK_MONOTONIC);
 		err = sweep_all(sp, count_sample, NULL);
 		sw = now_ns(CLOCK_MONOTONIC) - t0;
+		getrusage(RUSAGE_SELF, &r1);
 		t0 = now_ns(CLOCK_MONOTONIC);
 		read_files(ps);
 		fl = now_ns(CLOCK_MONOTONIC) - t0;
 		so += snprintf(swl + so, so < sizeof(swl) ? sizeof(swl) - so : 0, "%s%" PRIu64, r ? "," : "", sw);
 		fo += snprintf(fll + fo, fo < sizeof(fll) ? sizeof(fll) - fo : 0, "%s%" PRIu64, r ? "," : "", fl);
+		yo += snprintf(sysl + yo, yo < sizeof(sysl) ? sizeof(sysl) - yo : 0, "%s%" PRIu64, r ? "," : "",
+			       tv_ns(&r1.ru_stime) - tv_ns(&r0.ru_stime));
+		uo += snprintf(usrl + uo, uo < sizeof(usrl) ? sizeof(usrl) - uo : 0, "%s%" PRIu64, r ? "," : "",
+			       tv_ns(&r1.ru_utime) - tv_ns(&r0.ru_utime));
 	}
 	printf("%ssweep_ns=%s\n%sfiles_ns=%s\n", prefix, swl, prefix, fll);
+	printf("%ssweep_sys_ns=%s\n%ssweep_user_ns=%s\npasses=%" PRIu64 "\n", prefix, sysl, prefix, usrl,
+	       sp->stats.passes);
 	fflush(stdout);
 	return err;
 }
@@ -601,7 +616,9 @@ static int cmd_sweep(int argc, char **argv)
 	int reps = atoi(opt(argc, argv, "--reps", "5"));
 	double settle = atof(opt(argc, argv, "--settle", "1.5"));
 	double steady = atof(opt(argc, argv, "--steady-after", "0"));
-	struct cgp_loader_opts lo = {.pin_dir = NULL, .max_cgroups = atol(opt(argc, argv, "--max-cgroups", "16384"))};
+	struct cgp_loader_opts lo = {.pin_dir = NULL,
+				     .max_cgroups = atol(opt(argc, argv, "--max-cgroups", "16384")),
+				     .sweep_ring_bytes = atol(opt(argc, argv, "--ring-bytes", "0"))};
 	struct paths ps = {0};
 	struct cgp_sampler sp;
 	struct bpf_map *m;
