@@ -6,7 +6,6 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
-#include <malloc.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,15 +17,7 @@
 #include "agentfx.h"
 #include "cgpulse.skel.h"
 #include "cgtest.h"
-
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#else
-#define UNDER_ASAN 0
-#endif
+#include "heap.h"
 
 #define KIB 1024ULL
 
@@ -165,14 +156,6 @@ static void test_burst_wraps_whole(void **state)
 	teardown(state);
 }
 
-/* Heap in use, bytes (small blocks and mmapped ones). */
-static uint64_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-
 /* The sampler's heap per cgroup is its state (the record of this sweep, the totals of the last, the join):
  * no buffer that holds a whole hierarchy's records besides (it held ~0.4 MB at 1,000 cgroups, more at each
  * doubling). */
@@ -183,7 +166,7 @@ static void test_sweep_heap_per_cgroup(void **state)
 	char p[1200];
 
 	(void)state;
-	if (UNDER_ASAN) {
+	if (!HEAP_FIGURES_ARE_MALLOCS) {
 		printf("# skipped under ASan: its allocator keeps freed blocks in quarantine and malloc's figures are "
 		       "not the agent's\n");
 		skip();

@@ -2,7 +2,6 @@
 /* Ring of recent events: since() lookups, eviction by count and by bytes, and the Gap a consumer gets for
  * what was pushed out before it read it. */
 #include <errno.h>
-#include <malloc.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +12,7 @@
 #include <cmocka.h>
 
 #include "events/event_ring.h"
+#include "heap.h"
 
 /* Pushes seq with a payload naming it (len bytes, at least the digits). */
 static void push(struct cgp_event_ring *r, uint64_t seq, size_t len)
@@ -187,22 +187,6 @@ static void test_sparse_seqs_and_wraparound(void **state)
 	cgp_event_ring_free(r);
 }
 
-#ifndef __has_feature
-#define __has_feature(x) 0
-#endif
-#if defined(__SANITIZE_ADDRESS__) || __has_feature(address_sanitizer)
-#define UNDER_ASAN 1
-#else
-#define UNDER_ASAN 0
-#endif
-
-static size_t heap_in_use(void)
-{
-	struct mallinfo2 mi = mallinfo2();
-
-	return mi.uordblks + mi.hblkhd;
-}
-
 /* The agent's ring (16,384 events, 1 MiB): what it costs is what it holds. Its index of event slots grows with
  * the events held; a full-size index was 384 KiB from the start, and all of it resident once the ring had gone
  * round. Events of ~240 B (a sample's) fill the byte bound at ~4,400. */
@@ -214,7 +198,7 @@ static void test_memory_follows_what_is_held(void **state)
 	uint64_t seq = 0;
 
 	(void)state;
-	if (UNDER_ASAN) {
+	if (!HEAP_FIGURES_ARE_MALLOCS) {
 		printf("# skipped under ASan: its allocator is not malloc's, whose figures this test reads\n");
 		skip();
 	}
