@@ -93,9 +93,9 @@ struct {
 
 /* One sweep's records. A cgroup iterator cannot carry a walk across read() calls (it returns -EOPNOTSUPP once
  * the first 32 KiB seq buffer is full), so the iterator writes here in one session and the agent drains it
- * right after. Small and fixed (its pages count in the agent's RSS twice, as libbpf maps them): a walk that
- * fills it stops and the agent walks again from there (bpf/sweep.bpf.c). Not pinned: it holds nothing between
- * sweeps. */
+ * right after. Small and fixed (every page is in the agent's RSS from mmap on; agent/collect/ringbuf.c maps them
+ * once): a walk that fills it stops and the agent walks again from there (bpf/sweep.bpf.c). Not pinned: it holds
+ * nothing between sweeps. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, CGP_SWEEP_RING_BYTES);

@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#include <sys/epoll.h>
 #include <bpf/libbpf.h>
 #include "cgpulse.skel.h"
 #include "collect/rings.h"
@@ -46,7 +48,7 @@ bool cgp_ring_decode_oom(const void *data, size_t len, int64_t boot_to_wall_ns, 
 	return true;
 }
 
-static int on_cgroup(void *ctx, void *data, size_t len)
+static int on_cgroup(void *ctx, const void *data, size_t len)
 {
 	struct cgp_rings *r = ctx;
 	struct cgp_cgroup_change c;
@@ -61,7 +63,7 @@ static int on_cgroup(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static int on_oom(void *ctx, void *data, size_t len)
+static int on_oom(void *ctx, const void *data, size_t len)
 {
 	struct cgp_rings *r = ctx;
 	struct cgp_oom_event e;
@@ -78,39 +80,59 @@ static int on_oom(void *ctx, void *data, size_t len)
 
 int cgp_rings_open(struct cgp_rings *r, const struct cgp_bpf *b, const struct cgp_rings_visitor *v)
 {
+	int fds[2] = {bpf_map__fd(b->skel->maps.cgroup_events), bpf_map__fd(b->skel->maps.oom_events)};
+	cgp_ringbuf_fn fns[2] = {on_cgroup, on_oom};
+	int err = 0;
+
 	memset(r, 0, sizeof(*r));
+	r->ep = -1;
 	r->v = *v;
 	r->boot_to_wall_ns = (int64_t)cgp_clock_ns(CLOCK_REALTIME) - (int64_t)cgp_clock_ns(CLOCK_BOOTTIME);
-	/* cgroup events first: an OOM record is always read after the mkdir that named its cgroup */
-	r->rb = ring_buffer__new(bpf_map__fd(b->skel->maps.cgroup_events), on_cgroup, r, NULL);
-	if (!r->rb)
+	r->ep = epoll_create1(EPOLL_CLOEXEC);
+	if (r->ep < 0)
 		return -errno;
-	if (ring_buffer__add(r->rb, bpf_map__fd(b->skel->maps.oom_events), on_oom, r)) {
-		int err = -errno;
+	r->open = true;
+	/* cgroup events first: an OOM record is always read after the mkdir that named its cgroup */
+	for (int i = 0; i < 2 && !err; i++) {
+		struct epoll_event e = {.events = EPOLLIN, .data.u32 = (uint32_t)i};
 
-		cgp_rings_close(r);
-		return err;
+		err = cgp_ringbuf_open(&r->ring[i], fds[i], fns[i], r);
+		if (!err && epoll_ctl(r->ep, EPOLL_CTL_ADD, fds[i], &e))
+			err = -errno;
 	}
-	return 0;
+	if (err)
+		cgp_rings_close(r);
+	return err;
 }
 
 int cgp_rings_fd(const struct cgp_rings *r)
 {
-	return ring_buffer__epoll_fd(r->rb);
+	return r->ep;
 }
 
 int cgp_rings_consume(struct cgp_rings *r)
 {
-	int n;
+	/* never opened (start-up failed): each ring reads as empty */
+	for (int i = 0; i < 2; i++) {
+		int64_t n = cgp_ringbuf_consume(&r->ring[i]);
 
-	if (!r->rb) /* never opened (start-up failed) */
-		return 0;
-	n = ring_buffer__consume(r->rb);
-	return n < 0 ? n : 0;
+		if (n < 0)
+			return (int)n;
+	}
+	return 0;
+}
+
+size_t cgp_rings_mapped_bytes(const struct cgp_rings *r)
+{
+	return cgp_ringbuf_mapped_bytes(&r->ring[0]) + cgp_ringbuf_mapped_bytes(&r->ring[1]);
 }
 
 void cgp_rings_close(struct cgp_rings *r)
 {
-	ring_buffer__free(r->rb);
-	r->rb = NULL;
+	for (int i = 0; i < 2; i++)
+		cgp_ringbuf_close(&r->ring[i]);
+	if (r->open) /* a struct zeroed and never opened has no fd of its own: 0 is not ours */
+		close(r->ep);
+	r->open = false;
+	r->ep = -1;
 }

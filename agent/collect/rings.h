@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/ringbuf.h"
 #include "collect/sample.h"
 
 /* A cgroup v2 directory made or removed. */
@@ -34,10 +35,10 @@ struct cgp_rings_stats {
 	uint64_t malformed; /* records of the wrong size: skipped */
 };
 
-struct ring_buffer;
-
 struct cgp_rings {
-	struct ring_buffer *rb;
+	struct cgp_ringbuf ring[2]; /* cgroup_events, oom_events: read in this order */
+	int ep;			    /* epoll over both */
+	bool open;
 	struct cgp_rings_visitor v;
 	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
 	struct cgp_rings_stats stats;
@@ -47,6 +48,8 @@ int cgp_rings_open(struct cgp_rings *r, const struct cgp_bpf *b, const struct cg
 int cgp_rings_fd(const struct cgp_rings *r); /* epoll-able */
 /* Reads what the rings hold now; 0 or -errno. */
 int cgp_rings_consume(struct cgp_rings *r);
+/* The RSS the rings' mappings take (every page is inserted when mapped). */
+size_t cgp_rings_mapped_bytes(const struct cgp_rings *r);
 void cgp_rings_close(struct cgp_rings *r);
 
 /* One record, len bytes as the ring gave them: false when it is not a whole record. */

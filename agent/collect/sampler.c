@@ -84,13 +84,20 @@ static void *probe(struct cgp_sampler *sp, const struct cgp_idmap *m, uint64_t i
 	return cgp_idmap_get(m, id);
 }
 
-static int collect(void *ctx, void *data, size_t size)
+/* Each record of the walk running now goes straight to the per-cgroup state (sp->take): no hierarchy's records
+ * are gathered first (that buffer was as large as the largest hierarchy, ~0.4 MB at 1,000 cgroups). */
+static int collect(void *ctx, const void *data, size_t size)
 {
 	struct cgp_sampler *sp = ctx;
+	struct cgp_cgroup_rec r;
 
-	if (size != sizeof(struct cgp_cgroup_rec))
+	if (size != sizeof(r))
 		return 0;
-	return cgp_buf_append(&sp->recs, data, size);
+	memcpy(&r, data, sizeof(r));
+	sp->stats.records++;
+	if (sp->swap_accounted == 1 && (r.flags & CGP_REC_MEM))
+		r.flags |= CGP_REC_SWAP; /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
+	return sp->take(sp, &r, sp->take_ctx);
 }
 
 int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
@@ -99,10 +106,13 @@ int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
 	sp->bpf = bpf;
 	sp->swap_accounted = -1;
 	cgp_node_read(&sp->node);
-	if (bpf) /* without: only the record-taking half runs (tests feed records themselves) */
-		sp->rb = ring_buffer__new(bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp, NULL);
-	if ((bpf && !sp->rb) || cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) ||
-	    cgp_idmap_init(&sp->cpujoin, 64)) {
+	if (bpf) { /* without: only the record-taking half runs (tests feed records themselves) */
+		int err = cgp_ringbuf_open(&sp->rb, bpf_map__fd(bpf->skel->maps.sweep_records), collect, sp);
+
+		if (err)
+			return err;
+	}
+	if (cgp_idmap_init(&sp->cgs, 256) || cgp_idmap_init(&sp->memjoin, 256) || cgp_idmap_init(&sp->cpujoin, 64)) {
 		cgp_sampler_free(sp);
 		return -ENOMEM;
 	}
@@ -117,9 +127,7 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	for (size_t i = 0; i < cgp_buf_size(&sp->births) / sizeof(void *); i++)
 		free(((void **)cgp_buf_head(&sp->births))[i]);
 	cgp_buf_free(&sp->births);
-	ring_buffer__free(sp->rb);
-	sp->rb = NULL;
-	cgp_buf_free(&sp->recs);
+	cgp_ringbuf_close(&sp->rb);
 	cgp_buf_free(&sp->gone_ids);
 	sp->gone = NULL;
 	sp->n_gone = 0;
@@ -148,50 +156,36 @@ static int run_iter(struct bpf_link *link)
 	return err;
 }
 
-/* Runs one hierarchy's walk and drains what it wrote into sp->recs, in as many passes as the ring needs: a pass
- * that fills it stops, and the next goes on from there (bpf/sweep_pass.bpf.h). Returns the number of records
- * or -errno. */
-static ssize_t read_iter(struct cgp_sampler *sp, struct bpf_link *link)
+/* Runs one hierarchy's walk and hands each record it wrote to take, in as many passes as the ring needs: a pass
+ * that fills it stops, and the next goes on from there (bpf/sweep_pass.bpf.h). 0 or -errno. */
+static int read_iter(struct cgp_sampler *sp, struct bpf_link *link, cgp_take_fn take, const void *take_ctx)
 {
 	struct cgpulse_bpf__bss *bss = sp->bpf->skel->bss;
-	ssize_t n;
+	int64_t n;
 	int err;
 
-	cgp_buf_clear(&sp->recs);
+	sp->take = take;
+	sp->take_ctx = take_ctx;
 	bss->sweep_skip = false;
 	bss->sweep_place_level = 0;
 	for (;;) {
 		bss->sweep_stopped = false;
 		bss->sweep_written = 0;
 		err = run_iter(link);
-		n = ring_buffer__consume(sp->rb);
+		n = cgp_ringbuf_consume(&sp->rb);
 		sp->stats.passes++;
 		read_rings(sp);
 		if (err)
 			return err;
 		if (n < 0)
-			return n;
+			return (int)n;
 		if (!bss->sweep_stopped)
 			break;
 		bss->sweep_skip = true;
 		if (sp->between_passes)
 			sp->between_passes(sp, link, sp->between_ctx);
 	}
-	n = (ssize_t)(cgp_buf_size(&sp->recs) / sizeof(struct cgp_cgroup_rec));
-	sp->stats.records += (uint64_t)n;
-	if (sp->swap_accounted == 1) /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
-		for (ssize_t i = 0; i < n; i++) {
-			struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
-
-			if (r->flags & CGP_REC_MEM)
-				r->flags |= CGP_REC_SWAP;
-		}
-	return n;
-}
-
-static const struct cgp_cgroup_rec *rec_at(const struct cgp_sampler *sp, size_t i)
-{
-	return (const struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
+	return 0;
 }
 
 /* A v1 cpu hierarchy is walked every sweep while some cgroup has a CPU quota, for throttling, and then writes
@@ -379,94 +373,108 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 	}
 }
 
+static int take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *r)
+{
+	struct cgp_cg *cg = probe(sp, &sp->cgs, r->cgroup_id);
+
+	if (!cg) {
+		cg = calloc(1, sizeof(*cg));
+		if (!cg || cgp_idmap_put(&sp->cgs, r->cgroup_id, cg)) {
+			free(cg);
+			return -ENOMEM;
+		}
+		sp->cgs_added++;
+	} else if (cg->gen != sp->gen) {
+		/* the last sweep's totals (v1 memory figures included) are what this window starts from */
+		cgp_totals_of(&cg->cur, &cg->prev);
+		cg->has_prev = true;
+	} else {
+		sp->stats.dup_records++; /* a pass wrote it again (bpf/sweep_pass.bpf.h): the later one counts */
+	}
+	cg->cur = *r;
+	cg->gen = sp->gen;
+	if (cg->has_v1_cpu && !(r->flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
+		with_v1_cpu(cg);
+	if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
+		cg->cpu_limit_cores = cpu_limit(r);
+	return 0;
+}
+
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		const struct cgp_cgroup_rec *r = &recs[i];
-		struct cgp_cg *cg = probe(sp, &sp->cgs, r->cgroup_id);
+		int err = take_v2(sp, &recs[i]);
 
-		if (!cg) {
-			cg = calloc(1, sizeof(*cg));
-			if (!cg || cgp_idmap_put(&sp->cgs, r->cgroup_id, cg)) {
-				free(cg);
-				return -ENOMEM;
-			}
-			sp->cgs_added++;
-		} else if (cg->gen != sp->gen) {
-			/* the last sweep's totals (v1 memory figures included) are what this window starts from */
-			cgp_totals_of(&cg->cur, &cg->prev);
-			cg->has_prev = true;
-		} else {
-			sp->stats
-			    .dup_records++; /* a pass wrote it again (bpf/sweep_pass.bpf.h): the later one counts */
-		}
-		cg->cur = *r;
-		cg->gen = sp->gen;
-		if (cg->has_v1_cpu && !(r->flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
-			with_v1_cpu(cg);
-		if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
-			cg->cpu_limit_cores = cpu_limit(r);
+		if (err)
+			return err;
 	}
 	return 0;
 }
 
-/* The root cgroup's pressure is the whole system's, which the kernel keeps apart: from /proc/pressure. */
-static void root_pressure(struct cgp_sampler *sp, ssize_t n)
+bool cgp_sampler_seen(const struct cgp_sampler *sp, uint64_t cgroup_id)
 {
-	for (ssize_t i = 0; i < n; i++) {
-		struct cgp_cgroup_rec *r = (struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs) + i;
-		uint64_t psi[CGP_PSI_MAX];
-		int err;
+	const struct cgp_cg *cg = cgp_idmap_get(&sp->cgs, cgroup_id);
 
-		if (r->cgroup_id != sp->bpf->fs.v2_root_id)
-			continue;
-		err = cgp_pressure_read_system(psi);
-		if (!err) {
-			for (int k = 0; k < CGP_PSI_MAX; k++)
-				r->psi_ns[k] = psi[k];
-			r->flags |= CGP_REC_PSI;
-		} else if (err != -ENOENT && err != -EOPNOTSUPP && !sp->stats.pressure_failures++)
-			cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
-		return;
-	}
+	return cg && cg->gen == sp->gen;
+}
+
+/* The root cgroup's pressure is the whole system's, which the kernel keeps apart: from /proc/pressure. */
+static void root_pressure(struct cgp_sampler *sp, struct cgp_cgroup_rec *r)
+{
+	uint64_t psi[CGP_PSI_MAX];
+	int err = cgp_pressure_read_system(psi);
+
+	if (!err) {
+		for (int k = 0; k < CGP_PSI_MAX; k++)
+			r->psi_ns[k] = psi[k];
+		r->flags |= CGP_REC_PSI;
+	} else if (err != -ENOENT && err != -EOPNOTSUPP && !sp->stats.pressure_failures++)
+		cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
+}
+
+static int take_v2_rec(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx)
+{
+	(void)ctx;
+	if (r->cgroup_id == sp->bpf->fs.v2_root_id)
+		root_pressure(sp, r);
+	return take_v2(sp, r);
 }
 
 static int read_v2(struct cgp_sampler *sp)
 {
-	ssize_t n = read_iter(sp, sp->bpf->iter_v2);
+	return read_iter(sp, sp->bpf->iter_v2, take_v2_rec, NULL);
+}
 
-	if (n > 0)
-		root_pressure(sp, n);
-	return n < 0 ? (int)n : cgp_sampler_take_v2(sp, rec_at(sp, 0), (size_t)n);
+static int take_v1_rec(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx)
+{
+	const struct v1h *h = ctx;
+	struct cgp_cg *cg;
+
+	if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
+		return 0;
+	if (r->cpu_quota_us)
+		sp->quotas++;
+	cg = join_v2(sp, h, r->cgroup_id);
+	if (!cg || cg->gen != sp->gen) {
+		sp->stats.mem_unjoined++;
+		return 0;
+	}
+	take_v1(cg, r);
+	return 0;
 }
 
 /* all: the walk wrote every cgroup, so those it did not are gone (a cpu walk that leaves out cgroups without
  * a quota proves nothing of them). */
 static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v1h *h, bool all)
 {
-	ssize_t n;
+	int err;
 
 	if (!*h->walked_gen || (*h->need_walk && sp->gen - *h->walked_gen >= REWALK_SWEEPS))
 		walk_v1(sp, h);
 	join_births(sp, h);
-	n = read_iter(sp, link);
-	if (n < 0)
-		return (int)n;
-	for (ssize_t i = 0; i < n; i++) {
-		const struct cgp_cgroup_rec *r = rec_at(sp, (size_t)i);
-		struct cgp_cg *cg;
-
-		if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
-			continue;
-		if (r->cpu_quota_us)
-			sp->quotas++;
-		cg = join_v2(sp, h, r->cgroup_id);
-		if (!cg || cg->gen != sp->gen) {
-			sp->stats.mem_unjoined++;
-			continue;
-		}
-		take_v1(cg, r);
-	}
+	err = read_iter(sp, link, take_v1_rec, h);
+	if (err)
+		return err;
 	/* forget v1 cgroups that are gone (deleting moves a later entry into slot i: look at i again) */
 	for (size_t i = 0; all && i < h->join->cap;) {
 		struct cgp_join *j = h->join->vals[i];

@@ -16,13 +16,16 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/ringbuf.h"
 #include "collect/rings.h"
 #include "collect/running.h"
 #include "collect/sample.h"
 #include "lib/bytebuf.h"
 #include "lib/idmap.h"
 
-struct ring_buffer;
+struct cgp_sampler;
+/* Where each record of the walk running now goes (a copy, the sampler's to amend): 0 or -errno. */
+typedef int (*cgp_take_fn)(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx);
 
 struct cgp_sampler_stats {
 	uint64_t sweeps;
@@ -55,10 +58,11 @@ struct cgp_sampler {
 	uint64_t cgs_added;		       /* cgroups met since then */
 	uint64_t quotas; /* cgroups with a CPU quota in the last v1 cpu walk (their throttling moves) */
 	uint64_t last_mono_ns, now_ns;
-	double window_s;	/* of the last sweep */
-	int swap_accounted;	/* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
-	struct ring_buffer *rb; /* drains sweep_records into recs */
-	struct cgp_buf recs;
+	double window_s;       /* of the last sweep */
+	int swap_accounted;    /* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
+	struct cgp_ringbuf rb; /* drains sweep_records, record by record, into take */
+	cgp_take_fn take;
+	const void *take_ctx;
 	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */
 	const uint64_t *gone;	 /* into gone_ids */
 	size_t n_gone;
@@ -83,6 +87,8 @@ int cgp_sampler_sweep(struct cgp_sampler *sp);
  * walks. */
 void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t now_wall_ns);
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n);
+/* The cgroup's record has come in the sweep now running (or the last one). */
+bool cgp_sampler_seen(const struct cgp_sampler *sp, uint64_t cgroup_id);
 int cgp_sampler_end(struct cgp_sampler *sp);
 /* The kernel made a cgroup v2 directory (its mkdir record): on hybrid hosts its v1 twins, made at the same
  * path, are joined by that path in the next sweeps. */

@@ -6,8 +6,8 @@
 
 /* Invariant: every held seq is above evicted_upto, so "gone" is one comparison. */
 struct cgp_event_ring {
-	struct cgp_ring_event *ev; /* circular, max_events slots */
-	size_t max_events, max_bytes;
+	struct cgp_ring_event *ev; /* circular, cap slots: grown as events are held, up to max_events */
+	size_t cap, max_events, max_bytes;
 	size_t head, count, bytes; /* head: oldest held */
 	uint64_t last_seq, evicted_upto, evicted_total;
 };
@@ -21,11 +21,6 @@ struct cgp_event_ring *cgp_event_ring_new(size_t max_events, size_t max_bytes)
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return NULL;
-	r->ev = calloc(max_events, sizeof(*r->ev));
-	if (!r->ev) {
-		free(r);
-		return NULL;
-	}
 	r->max_events = max_events;
 	r->max_bytes = max_bytes;
 	return r;
@@ -33,7 +28,28 @@ struct cgp_event_ring *cgp_event_ring_new(size_t max_events, size_t max_bytes)
 
 static struct cgp_ring_event *at(const struct cgp_event_ring *r, size_t i)
 {
-	return &r->ev[(r->head + i) % r->max_events];
+	return &r->ev[(r->head + i) % r->cap];
+}
+
+/* The slots grow with what is held: the byte bound usually binds first (1 MiB is ~4,400 sample events), and
+ * every slot of a full-size index would be touched as the ring goes round (16,384 slots: 384 KiB of RSS). */
+static int grow(struct cgp_event_ring *r)
+{
+	size_t cap = r->cap ? 2 * r->cap : 64;
+	struct cgp_ring_event *ev;
+
+	if (cap > r->max_events)
+		cap = r->max_events;
+	ev = malloc(cap * sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	for (size_t i = 0; i < r->count; i++)
+		ev[i] = *at(r, i);
+	free(r->ev);
+	r->ev = ev;
+	r->cap = cap;
+	r->head = 0;
+	return 0;
 }
 
 static void evict_oldest(struct cgp_event_ring *r)
@@ -45,7 +61,7 @@ static void evict_oldest(struct cgp_event_ring *r)
 	r->bytes -= e->len;
 	free(e->data);
 	e->data = NULL;
-	r->head = (r->head + 1) % r->max_events;
+	r->head = (r->head + 1) % r->cap;
 	r->count--;
 }
 
@@ -80,6 +96,10 @@ int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data
 	memcpy(copy, data, len);
 	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes))
 		evict_oldest(r);
+	if (r->count == r->cap && grow(r)) {
+		free(copy);
+		return -ENOMEM;
+	}
 	e = at(r, r->count);
 	e->seq = seq;
 	e->data = copy;

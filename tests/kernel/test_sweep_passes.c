@@ -184,22 +184,15 @@ static uint64_t mkdir_id(const char *path)
 
 static void churn(struct cgp_sampler *sp, struct bpf_link *walk, void *ctx)
 {
-	const struct cgp_cgroup_rec *r = (const struct cgp_cgroup_rec *)cgp_buf_head(&sp->recs);
-	size_t nr = cgp_buf_size(&sp->recs) / sizeof(*r);
 	struct churn *c = ctx;
 	char p[1100];
 
 	if (c->first >= 0 || walk != sp->bpf->iter_v2)
 		return;
 	c->first = c->n;
-	for (int i = 0; i < c->n && c->first == c->n; i++) { /* children are made, and walked, in order */
-		bool written = false;
-
-		for (size_t j = 0; j < nr && !written; j++)
-			written = r[j].cgroup_id == kids[i].id;
-		if (!written)
+	for (int i = 0; i < c->n && c->first == c->n; i++) /* children are made, and walked, in order */
+		if (!cgp_sampler_seen(sp, kids[i].id))
 			c->first = i;
-	}
 	/* the cgroup the next pass starts from goes, and the two after it */
 	for (int i = c->first; i < c->first + c->gone && i < c->n; i++)
 		if (rmdir(kids[i].v2) || (kids[i].hybrid && rmdir(kids[i].mem)) ||

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "events/event_ring.h"
+#include "heap.h"
 
 /* Pushes seq with a payload naming it (len bytes, at least the digits). */
 static void push(struct cgp_event_ring *r, uint64_t seq, size_t len)
@@ -186,6 +187,38 @@ static void test_sparse_seqs_and_wraparound(void **state)
 	cgp_event_ring_free(r);
 }
 
+/* The agent's ring (16,384 events, 1 MiB): what it costs is what it holds. Its index of event slots grows with
+ * the events held; a full-size index was 384 KiB from the start, and all of it resident once the ring had gone
+ * round. Events of ~240 B (a sample's) fill the byte bound at ~4,400. */
+static void test_memory_follows_what_is_held(void **state)
+{
+	const size_t max_events = 16384, max_bytes = 1u << 20, len = 240;
+	struct cgp_event_ring *r;
+	size_t base, few, full;
+	uint64_t seq = 0;
+
+	(void)state;
+	if (!HEAP_FIGURES_ARE_MALLOCS) {
+		printf("# skipped under ASan: its allocator is not malloc's, whose figures this test reads\n");
+		skip();
+	}
+	base = heap_in_use();
+	r = cgp_event_ring_new(max_events, max_bytes);
+	assert_non_null(r);
+	for (int i = 0; i < 100; i++)
+		push(r, ++seq, len);
+	few = heap_in_use() - base;
+	for (size_t i = 0; i < 3 * max_bytes / len; i++) /* round the ring three times */
+		push(r, ++seq, len);
+	full = heap_in_use() - base;
+	printf("# 100 events of %zu B: %zu B of heap; the ring full (1 MiB of events), gone round: %zu B\n", len, few,
+	       full);
+	assert_true(few <= 100 * (len + 32) + 8192);
+	/* the events, malloc's header on each, and the slots of the events held (rounded up to a power of two) */
+	assert_true(full <= max_bytes + max_bytes / len * (16 + 2 * sizeof(struct cgp_ring_event)) + 16384);
+	cgp_event_ring_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -194,6 +227,7 @@ int main(void)
 	    cmocka_unit_test(test_evict_by_bytes),
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_sparse_seqs_and_wraparound),
+	    cmocka_unit_test(test_memory_follows_what_is_held),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
