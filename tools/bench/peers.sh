@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by tools/bench/run.sh (uses its T, PIDS, OUT, B, helpers and clean-up): the peers section.
 # On the same N cgroups, each holding a sleeping process, one after the other in the same run:
-#   - cgpulse run at 1 s, as a node runs it: a collector attached, /metrics scraped every 15 s;
+#   - cgpulse run at 1 s, as a node runs it: a collector attached, /metrics scraped every 15 s, gzip as Prometheus asks for it;
 #   - Netdata (Debian's 1.37), only its cgroups collector, at 1 s, health checks on, its own web API on loopback.
 # For each: CPU share over a window after both have settled, peak and current RSS, and how many of the N cgroups
 # it actually reported (cgpulse: its /metrics; Netdata: /api/v1/charts), so a peer that is misconfigured and
@@ -172,7 +172,7 @@ peer_cgpulse() {
 	t1=$(proc_ticks "$agent")
 	for ((i = 0; i < PEER_WINDOW; i++)); do
 		sleep 1
-		((i % 15 == 14)) && curl -s --max-time 10 "http://127.0.0.1:$port/metrics" -o /dev/null
+		((i % 15 == 14)) && curl -s --compressed --max-time 10 "http://127.0.0.1:$port/metrics" -o /dev/null
 	done
 	t2=$(proc_ticks "$agent")
 	curl -s --max-time 10 "http://127.0.0.1:$port/metrics" -o "$T/pc.m1"
