@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lib/fmt_double.h"
+#include "lib/fmt_u64.h"
 #include "lib/utf8.h"
 
 struct w {
@@ -92,13 +93,9 @@ static void text(struct w *w, const char *s)
 
 static void u64(struct w *w, uint64_t v)
 {
-	char b[24], *p = b + sizeof(b);
+	char b[CGP_FMT_U64_MAX];
 
-	do {
-		*--p = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	raw(w, p, (size_t)(b + sizeof(b) - p));
+	raw(w, b, cgp_fmt_u64(b, v));
 }
 
 static void i64(struct w *w, int64_t v)

@@ -3,37 +3,12 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/fmt_u64.h"
 #include "sinks/expo_text.h"
-
-static const char digits2[201] = "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
-				 "40414243444546474849505152535455565758596061626364656667686970717273747576777879"
-				 "8081828384858687888990919293949596979899";
-
-size_t cgp_expo_u64(char *p, uint64_t v)
-{
-	char tmp[20];
-	size_t i = sizeof(tmp);
-
-	while (v >= 100) {
-		unsigned d = (unsigned)(v % 100) * 2;
-
-		v /= 100;
-		tmp[--i] = digits2[d + 1];
-		tmp[--i] = digits2[d];
-	}
-	if (v >= 10) {
-		tmp[--i] = digits2[v * 2 + 1];
-		tmp[--i] = digits2[v * 2];
-	} else {
-		tmp[--i] = (char)('0' + v);
-	}
-	memcpy(p, tmp + i, sizeof(tmp) - i);
-	return sizeof(tmp) - i;
-}
 
 size_t cgp_expo_seconds(char *p, uint64_t ns)
 {
-	size_t n = cgp_expo_u64(p, ns / 1000000000u);
+	size_t n = cgp_fmt_u64(p, ns / 1000000000u);
 	uint32_t frac = (uint32_t)(ns % 1000000000u);
 	int last = 8;
 
@@ -74,7 +49,7 @@ void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str lab
 	n += extra.len;
 	p[n++] = '}';
 	p[n++] = ' ';
-	n += unit == CGP_EXPO_SECONDS ? cgp_expo_seconds(p + n, v) : cgp_expo_u64(p + n, v);
+	n += unit == CGP_EXPO_SECONDS ? cgp_expo_seconds(p + n, v) : cgp_fmt_u64(p + n, v);
 	p[n++] = '\n';
 	w->b->len += n;
 }

@@ -21,8 +21,6 @@ enum cgp_expo_unit {
 	CGP_EXPO_SECONDS, /* nanoseconds as exact decimal seconds: 1.5, 2, 0.000000001 */
 };
 
-/* v in decimal at p (room for 20 bytes); its length. */
-size_t cgp_expo_u64(char *p, uint64_t v);
 /* ns as exact decimal seconds at p (room for 30 bytes), trailing zeros of the fraction dropped; its length. */
 size_t cgp_expo_seconds(char *p, uint64_t ns);
 

@@ -19,6 +19,7 @@
 #include <zlib.h>
 
 #include "sinks/cadvisor.h"
+#include "lib/fmt_u64.h"
 #include "sinks/expo_text.h"
 #include "sinks/gzip_body.h"
 #include "sinks/metrics.h"
@@ -137,7 +138,7 @@ static void test_prints_per_cgroup(void **state)
 static void same_u64(uint64_t v)
 {
 	char want[32], got[32];
-	size_t n = cgp_expo_u64(got, v);
+	size_t n = cgp_fmt_u64(got, v);
 
 	snprintf(want, sizeof(want), "%" PRIu64, v);
 	assert_int_equal(n, strlen(want));
