@@ -39,7 +39,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			memset(&m, 0, sizeof(m));
 			if (!cgp_wire_decode(frame, len, MAX_INFLATE, &scratch, &m, why, sizeof(why))) {
-				if (!m.batch == !m.ack) /* exactly one of them */
+				if (!!m.batch + !!m.ack + !!m.hello != 1) /* exactly one of them */
 					abort();
 				if (m.batch)
 					for (size_t i = 0; i < m.batch->n_events; i++)
