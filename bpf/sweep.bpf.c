@@ -26,6 +26,18 @@ const volatile bool iter_cputime_flushed = false;
  * with every walk that has it true (every 10th sweep, and when cgroups appeared). */
 bool iter_cpu_all = true;
 
+/* The hierarchy this pass walks, taken from its root at the pass's first cgroup: whether it is cgroup v2, and
+ * which controllers it carries (cgroup_root.subsys_mask). A cgroup's figures are spread over many cache lines
+ * and the misses are what a record costs: reading these once per pass spares each cgroup the line holding its
+ * root pointer, and the lines of subsys[] slots a controller the hierarchy lacks would leave NULL anyway. */
+bool walk_dfl;
+__u32 walk_ss_mask;
+
+static __always_inline bool walk_has(int ss_id)
+{
+	return walk_ss_mask & (1u << (ss_id & 31));
+}
+
 /* Room for the reads of a memcg's arrays, too large for the stack beside the rest of a record's work: the
  * vmstats pointer and memory_events[] read as one block (events aliases its tail), and a span of state[]. */
 struct cgp_mem_scratch {
@@ -75,6 +87,11 @@ static __always_inline void read_cpu(struct cgp_cgroup_rec *rec)
 	rec->flags |= CGP_REC_CPU;
 }
 
+static __always_inline __u32 max_u32(__u32 a, __u32 b)
+{
+	return a > b ? a : b;
+}
+
 static __always_inline __u64 pages(long v)
 {
 	return v > 0 ? (__u64)v * iter_page_size : 0; /* per-CPU batching can leave a flushed total below 0 */
@@ -94,6 +111,19 @@ static __always_inline void take_mem_events(struct cgp_cgroup_rec *rec, const lo
 		rec->flags |= CGP_REC_MEM_GROUP_KILL;
 	}
 	rec->oom_kills = rec->mem_events[CGP_MEM_EV_OOM_KILL];
+}
+
+/* The highest index in memory_events[] take_mem_events reads. */
+static __always_inline __u32 mem_events_used(void)
+{
+	__u32 hi = bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH);
+
+	hi = max_u32(hi, bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX));
+	hi = max_u32(hi, bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM));
+	hi = max_u32(hi, bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_KILL));
+	if (cgp_has_oom_group_kill())
+		hi = max_u32(hi, bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_GROUP_KILL));
+	return hi & 15;
 }
 
 /* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
@@ -130,8 +160,12 @@ static __always_inline void read_mem_figures(struct cgp_cgroup_rec *rec, struct 
 	__u32 vm_off = bpf_core_field_offset(struct mem_cgroup, vmstats);
 	__u32 ev_off = bpf_core_field_offset(struct mem_cgroup, memory_events);
 	__u32 ev_size = bpf_core_field_size(struct mem_cgroup, memory_events);
+	__u32 ev_used = (mem_events_used() + 1) * sizeof(long);
 	struct memcg_vmstats *vm = NULL;
 
+	/* only as far as the last counter taken: the tail (swap events, 6.18) sits on the next cache line */
+	if (ev_size > ev_used)
+		ev_size = ev_used;
 	if (ev_size > 16 * sizeof(long)) /* 9 counters in 6.1 to 6.18 */
 		ev_size = 16 * sizeof(long);
 	__builtin_memset(sc->block, 0, sizeof(sc->block));
@@ -159,6 +193,8 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	long usage, swap;
 	__u32 zero = 0;
 
+	if (!walk_has(memcg_id)) /* not on this hierarchy */
+		return;
 	css = cgrp->subsys[memcg_id]; /* a relocated constant index: a direct read */
 	sc = bpf_map_lookup_elem(&mem_scratch, &zero);
 	if (!css || !sc) /* controller not enabled on this cgroup */
@@ -216,6 +252,8 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	struct task_group *tg;
 	__u64 quota, shares;
 
+	if (!walk_has(cpu_id)) /* not on this hierarchy */
+		return;
 	css = cgrp->subsys[cpu_id];
 	if (!css)
 		return;
@@ -233,11 +271,15 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
  * can have moved since the last walk that wrote every cgroup (see iter_cpu_all). */
 static __always_inline bool skip_v1_cpu(struct cgroup *cgrp)
 {
-	struct cgroup_subsys_state *cpu = cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)];
+	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
+	struct cgroup_subsys_state *cpu;
 	struct task_group *tg;
 
-	if (cgrp->root->hierarchy_id == 0 || !cpu ||
-	    cgrp->subsys[bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)])
+	/* a v1 hierarchy gives every cgroup a css of each controller it carries */
+	if (walk_dfl || !walk_has(cpu_id) || walk_has(bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)))
+		return false;
+	cpu = cgrp->subsys[cpu_id];
+	if (!cpu)
 		return false;
 	tg = (void *)cpu - bpf_core_field_offset(struct task_group, css);
 	return BPF_CORE_READ(tg, cfs_bandwidth.quota) == ~0ULL; /* RUNTIME_INF */
@@ -252,6 +294,10 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 
 	if (!cgrp)
 		return 0;
+	if (ctx->meta->seq_num == 0) { /* the pass's first cgroup: every cgroup of the walk has its root */
+		walk_dfl = cgrp->root->hierarchy_id == 0;
+		walk_ss_mask = cgrp->root->subsys_mask;
+	}
 	if (sweep_skip) { /* a further pass: what the earlier ones wrote comes first */
 		if (cgp_pass_written_before(cgrp))
 			return 0;
@@ -273,7 +319,7 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 	sweep_written++;
 	__builtin_memset(rec, 0, sizeof(*rec));
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
-	dfl = cgrp->root->hierarchy_id == 0;
+	dfl = walk_dfl;
 	rec->cgroup_id = cgrp->kn->id;
 	rec->level = cgrp->level;
 	if (dfl) {
