@@ -3,7 +3,7 @@
  * for the edge values (NaN, -0.0, the widest varints, empty and non-UTF-8 strings, no Attribution) and for
  * thousands of events with every field set or zero at random through protobuf-c's own descriptor. And the gain
  * pinned as a count: a published sample never goes through protobuf-c's packing (size computation or pack). And
- * the batch compression (libdeflate): a batch of such samples inflates back exactly and is smaller than zlib's. */
+ * the batch compression (ISA-L): a batch of such samples inflates back exactly and is smaller than zlib's. */
 #include <dlfcn.h>
 #include <math.h>
 #include <setjmp.h>
@@ -256,8 +256,8 @@ static void test_published_sample_skips_protobuf_c(void **state)
 }
 
 /* A node's second of samples, as the bench's 1,000 cgroups give them, packed and compressed as the collector client
- * does: libdeflate's level 1 must inflate back exactly and take fewer bytes than zlib's compress2 at level 1 (what
- * the agent sent before; it costs twice the instructions). */
+ * does: ISA-L's level 1 must inflate back exactly, through zlib, and take fewer bytes than zlib's compress2 at level
+ * 1 (which costs 4.6x the instructions; libdeflate, before, took ~5% fewer bytes than ISA-L for 2.2x them). */
 static void test_batch_compresses_below_zlib(void **state)
 {
 	struct cgp_event_build *b = calloc(1, sizeof(*b));
