@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "events/event_ring.h"
@@ -52,17 +53,24 @@ static int grow(struct cgp_event_ring *r)
 	return 0;
 }
 
-static void evict_oldest(struct cgp_event_ring *r)
+/* The oldest event goes; its copy is handed back when the caller wants it (spare), else freed. */
+static uint8_t *evict_oldest(struct cgp_event_ring *r, size_t *spare_cap)
 {
 	struct cgp_ring_event *e = at(r, 0);
+	uint8_t *data = e->data;
 
 	r->evicted_upto = e->seq;
 	r->evicted_total++;
 	r->bytes -= e->len;
-	free(e->data);
 	e->data = NULL;
 	r->head = (r->head + 1) % r->cap;
 	r->count--;
+	if (spare_cap) {
+		*spare_cap = e->cap;
+		return data;
+	}
+	free(data);
+	return NULL;
 }
 
 void cgp_event_ring_free(struct cgp_event_ring *r)
@@ -70,40 +78,55 @@ void cgp_event_ring_free(struct cgp_event_ring *r)
 	if (!r)
 		return;
 	while (r->count)
-		evict_oldest(r);
+		evict_oldest(r, NULL);
 	free(r->ev);
 	free(r);
 }
 
+/* An event evicted to make room hands its copy to the new one when it is large enough: once the ring is full (an
+ * agent's steady state) a push is a copy, not a malloc and a free. Copies are malloc's usable size, which rounds a
+ * sample's ~230 bytes to 16, so most samples fit in the one they replace. */
 int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data, size_t len)
 {
 	struct cgp_ring_event *e;
-	uint8_t *copy;
+	uint8_t *copy = NULL, *old;
+	size_t cap = 0, old_cap;
 
 	if (seq <= r->last_seq)
 		return -EINVAL;
 	if (len > r->max_bytes) {
 		/* everything older goes too, to keep the invariant; events this large do not happen in practice */
 		while (r->count)
-			evict_oldest(r);
+			evict_oldest(r, NULL);
 		r->last_seq = r->evicted_upto = seq;
 		r->evicted_total++;
 		return -E2BIG;
 	}
-	copy = malloc(len ? len : 1);
-	if (!copy)
-		return -ENOMEM;
-	memcpy(copy, data, len);
-	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes))
-		evict_oldest(r);
+	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes)) {
+		old = evict_oldest(r, &old_cap);
+		if (!copy && old_cap >= len) {
+			copy = old;
+			cap = old_cap;
+		} else {
+			free(old);
+		}
+	}
+	if (!copy) {
+		copy = malloc(len ? len : 1);
+		if (!copy)
+			return -ENOMEM; /* what was evicted is counted: a consumer waiting for it gets a Gap */
+		cap = malloc_usable_size(copy);
+	}
 	if (r->count == r->cap && grow(r)) {
 		free(copy);
 		return -ENOMEM;
 	}
+	memcpy(copy, data, len);
 	e = at(r, r->count);
 	e->seq = seq;
 	e->data = copy;
 	e->len = len;
+	e->cap = cap;
 	r->count++;
 	r->bytes += len;
 	r->last_seq = seq;
