@@ -11,6 +11,8 @@ struct cgp_event_ring {
 	size_t cap, max_events, max_bytes;
 	size_t head, count, bytes; /* head: oldest held */
 	uint64_t last_seq, evicted_upto, evicted_total;
+	uint8_t *spare; /* an evicted event's copy that did not fit the event that came next */
+	size_t spare_cap;
 };
 
 struct cgp_event_ring *cgp_event_ring_new(size_t max_events, size_t max_bytes)
@@ -79,13 +81,45 @@ void cgp_event_ring_free(struct cgp_event_ring *r)
 		return;
 	while (r->count)
 		evict_oldest(r, NULL);
+	free(r->spare);
 	free(r->ev);
 	free(r);
 }
 
-/* An event evicted to make room hands its copy to the new one when it is large enough: once the ring is full (an
- * agent's steady state) a push is a copy, not a malloc and a free. Copies are malloc's usable size, which rounds a
- * sample's ~230 bytes to 16, so most samples fit in the one they replace. */
+/* A copy no event holds, kept for the next push (NULL: none); the larger of two is kept, the other freed. */
+static void keep_spare(struct cgp_event_ring *r, uint8_t *data, size_t cap)
+{
+	if (r->spare && r->spare_cap >= cap) {
+		free(data);
+		return;
+	}
+	free(r->spare);
+	r->spare = data;
+	r->spare_cap = cap;
+}
+
+/* A copy for len bytes: an evicted event's, or the spare, when large enough (once the ring is full, an agent's
+ * steady state, a push is then a copy, not a malloc and a free), else a new one. Copies are malloc's usable size. */
+static uint8_t *copy_for(struct cgp_event_ring *r, uint8_t *evicted, size_t evicted_cap, size_t len, size_t *cap)
+{
+	uint8_t *spare = r->spare;
+
+	if (evicted && evicted_cap >= len) {
+		*cap = evicted_cap;
+		return evicted;
+	}
+	if (spare && r->spare_cap >= len) {
+		*cap = r->spare_cap;
+		r->spare = NULL;
+		if (evicted)
+			keep_spare(r, evicted, evicted_cap);
+		return spare;
+	}
+	if (evicted)
+		keep_spare(r, evicted, evicted_cap);
+	return NULL;
+}
+
 int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data, size_t len)
 {
 	struct cgp_ring_event *e;
@@ -104,13 +138,13 @@ int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data
 	}
 	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes)) {
 		old = evict_oldest(r, &old_cap);
-		if (!copy && old_cap >= len) {
-			copy = old;
-			cap = old_cap;
-		} else {
-			free(old);
-		}
+		if (copy)
+			keep_spare(r, old, old_cap);
+		else
+			copy = copy_for(r, old, old_cap, len, &cap);
 	}
+	if (!copy)
+		copy = copy_for(r, NULL, 0, len, &cap);
 	if (!copy) {
 		copy = malloc(len ? len : 1);
 		if (!copy)
@@ -118,7 +152,7 @@ int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data
 		cap = malloc_usable_size(copy);
 	}
 	if (r->count == r->cap && grow(r)) {
-		free(copy);
+		keep_spare(r, copy, cap);
 		return -ENOMEM;
 	}
 	memcpy(copy, data, len);

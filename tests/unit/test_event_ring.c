@@ -234,9 +234,9 @@ static void test_memory_follows_what_is_held(void **state)
 	cgp_event_ring_free(r);
 }
 
-/* The agent's steady state: the ring full, every push evicting. An evicted sample's copy takes the next one (sizes
- * as a node's samples vary, 200-260 bytes), so pushes copy without a malloc; main's ring made one each (and a
- * free). A few do not fit in what they replace: fewer than 1 in 8 here. */
+/* The agent's steady state: the ring full, every push evicting. An evicted sample's copy, or the spare one kept
+ * from an earlier eviction, takes the next one (sizes as a node's samples vary, 200-260 bytes), so pushes copy
+ * without a malloc; main's ring made one each (and a free). A few fit neither: fewer than 1 in 20 here. */
 static void test_full_ring_pushes_reuse_copies(void **state)
 {
 	struct cgp_event_ring *r = cgp_event_ring_new(16384, 1u << 20);
@@ -262,7 +262,7 @@ static void test_full_ring_pushes_reuse_copies(void **state)
 	}
 	mallocs_on = false;
 	printf("# %d pushes into a full ring: %lu mallocs\n", n, mallocs);
-	assert_true(mallocs < (unsigned long)n / 8);
+	assert_true(mallocs < (unsigned long)n / 20);
 #endif
 	cgp_event_ring_free(r);
 }
