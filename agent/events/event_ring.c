@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
-#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include "events/event_ring.h"
@@ -11,8 +10,6 @@ struct cgp_event_ring {
 	size_t cap, max_events, max_bytes;
 	size_t head, count, bytes; /* head: oldest held */
 	uint64_t last_seq, evicted_upto, evicted_total;
-	uint8_t *spare; /* an evicted event's copy that did not fit the event that came next */
-	size_t spare_cap;
 };
 
 struct cgp_event_ring *cgp_event_ring_new(size_t max_events, size_t max_bytes)
@@ -55,24 +52,17 @@ static int grow(struct cgp_event_ring *r)
 	return 0;
 }
 
-/* The oldest event goes; its copy is handed back when the caller wants it (spare), else freed. */
-static uint8_t *evict_oldest(struct cgp_event_ring *r, size_t *spare_cap)
+static void evict_oldest(struct cgp_event_ring *r)
 {
 	struct cgp_ring_event *e = at(r, 0);
-	uint8_t *data = e->data;
 
 	r->evicted_upto = e->seq;
 	r->evicted_total++;
 	r->bytes -= e->len;
+	free(e->data);
 	e->data = NULL;
 	r->head = (r->head + 1) % r->cap;
 	r->count--;
-	if (spare_cap) {
-		*spare_cap = e->cap;
-		return data;
-	}
-	free(data);
-	return NULL;
 }
 
 void cgp_event_ring_free(struct cgp_event_ring *r)
@@ -80,87 +70,40 @@ void cgp_event_ring_free(struct cgp_event_ring *r)
 	if (!r)
 		return;
 	while (r->count)
-		evict_oldest(r, NULL);
-	free(r->spare);
+		evict_oldest(r);
 	free(r->ev);
 	free(r);
-}
-
-/* A copy no event holds, kept for the next push (NULL: none); the larger of two is kept, the other freed. */
-static void keep_spare(struct cgp_event_ring *r, uint8_t *data, size_t cap)
-{
-	if (r->spare && r->spare_cap >= cap) {
-		free(data);
-		return;
-	}
-	free(r->spare);
-	r->spare = data;
-	r->spare_cap = cap;
-}
-
-/* A copy for len bytes: an evicted event's, or the spare, when large enough (once the ring is full, an agent's
- * steady state, a push is then a copy, not a malloc and a free), else a new one. Copies are malloc's usable size. */
-static uint8_t *copy_for(struct cgp_event_ring *r, uint8_t *evicted, size_t evicted_cap, size_t len, size_t *cap)
-{
-	uint8_t *spare = r->spare;
-
-	if (evicted && evicted_cap >= len) {
-		*cap = evicted_cap;
-		return evicted;
-	}
-	if (spare && r->spare_cap >= len) {
-		*cap = r->spare_cap;
-		r->spare = NULL;
-		if (evicted)
-			keep_spare(r, evicted, evicted_cap);
-		return spare;
-	}
-	if (evicted)
-		keep_spare(r, evicted, evicted_cap);
-	return NULL;
 }
 
 int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data, size_t len)
 {
 	struct cgp_ring_event *e;
-	uint8_t *copy = NULL, *old;
-	size_t cap = 0, old_cap;
+	uint8_t *copy;
 
 	if (seq <= r->last_seq)
 		return -EINVAL;
 	if (len > r->max_bytes) {
 		/* everything older goes too, to keep the invariant; events this large do not happen in practice */
 		while (r->count)
-			evict_oldest(r, NULL);
+			evict_oldest(r);
 		r->last_seq = r->evicted_upto = seq;
 		r->evicted_total++;
 		return -E2BIG;
 	}
-	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes)) {
-		old = evict_oldest(r, &old_cap);
-		if (copy)
-			keep_spare(r, old, old_cap);
-		else
-			copy = copy_for(r, old, old_cap, len, &cap);
-	}
+	copy = malloc(len ? len : 1);
 	if (!copy)
-		copy = copy_for(r, NULL, 0, len, &cap);
-	if (!copy) {
-		copy = malloc(len ? len : 1);
-		if (!copy)
-			return -ENOMEM; /* what was evicted is counted: a consumer waiting for it gets a Gap */
-		cap = malloc_usable_size(copy);
-	}
+		return -ENOMEM;
+	memcpy(copy, data, len);
+	while (r->count && (r->count == r->max_events || r->bytes + len > r->max_bytes))
+		evict_oldest(r);
 	if (r->count == r->cap && grow(r)) {
-		keep_spare(r, copy, cap);
+		free(copy);
 		return -ENOMEM;
 	}
-	memcpy(copy, data, len);
 	e = at(r, r->count);
 	e->seq = seq;
 	e->data = copy;
 	e->len = len;
-	e->cap = cap;
 	r->count++;
 	r->bytes += len;
 	r->last_seq = seq;

@@ -13,7 +13,6 @@ struct cgp_ring_event {
 	uint64_t seq;
 	uint8_t *data; /* one serialized cgpulse.v1.Event */
 	size_t len;
-	size_t cap; /* bytes the copy can hold */
 };
 
 struct cgp_event_ring_stats {

@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Ring of recent events: since() lookups, eviction by count and by bytes, and the Gap a consumer gets for
- * what was pushed out before it read it; what it holds on the heap, and the mallocs a full ring's pushes make. */
+ * what was pushed out before it read it. */
 #include <errno.h>
-#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,20 +13,6 @@
 
 #include "events/event_ring.h"
 #include "heap.h"
-
-#if HEAP_FIGURES_ARE_MALLOCS
-/* malloc's calls, counted while mallocs_on (glibc's own allocator underneath; not under ASan, which has its own) */
-extern void *__libc_malloc(size_t n);
-static bool mallocs_on;
-static unsigned long mallocs;
-
-void *malloc(size_t n)
-{
-	if (mallocs_on)
-		mallocs++;
-	return __libc_malloc(n);
-}
-#endif
 
 /* Pushes seq with a payload naming it (len bytes, at least the digits). */
 static void push(struct cgp_event_ring *r, uint64_t seq, size_t len)
@@ -234,39 +219,6 @@ static void test_memory_follows_what_is_held(void **state)
 	cgp_event_ring_free(r);
 }
 
-/* The agent's steady state: the ring full, every push evicting. An evicted sample's copy, or the spare one kept
- * from an earlier eviction, takes the next one (sizes as a node's samples vary, 200-260 bytes), so pushes copy
- * without a malloc; main's ring made one each (and a free). A few fit neither: fewer than 1 in 20 here. */
-static void test_full_ring_pushes_reuse_copies(void **state)
-{
-	struct cgp_event_ring *r = cgp_event_ring_new(16384, 1u << 20);
-	uint64_t seq = 0, x = 0x2545f4914f6cdd1dull;
-	const int n = 20000;
-
-	(void)state;
-	if (!HEAP_FIGURES_ARE_MALLOCS) {
-		printf("# skipped under ASan: its allocator is not malloc's, whose calls this test counts\n");
-		skip();
-	}
-	assert_non_null(r);
-	for (int i = 0; i < 3 * n; i++) { /* full, and gone round */
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		push(r, ++seq, 200 + x % 61);
-	}
-#if HEAP_FIGURES_ARE_MALLOCS
-	mallocs = 0;
-	mallocs_on = true;
-	for (int i = 0; i < n; i++) {
-		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
-		push(r, ++seq, 200 + x % 61);
-	}
-	mallocs_on = false;
-	printf("# %d pushes into a full ring: %lu mallocs\n", n, mallocs);
-	assert_true(mallocs < (unsigned long)n / 20);
-#endif
-	cgp_event_ring_free(r);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,7 +228,6 @@ int main(void)
 	    cmocka_unit_test(test_too_big),
 	    cmocka_unit_test(test_sparse_seqs_and_wraparound),
 	    cmocka_unit_test(test_memory_follows_what_is_held),
-	    cmocka_unit_test(test_full_ring_pushes_reuse_copies),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
