@@ -22,7 +22,7 @@ endif
 WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -g -O2
 ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itools -Itests/lib -I$(OUT) -I$(OUT)/proto
-LDLIBS   := -lbpf -lelf -lz -ldeflate -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lisal -lgnutls -lseccomp -lm
+LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lisal -lgnutls -lseccomp -lm
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
 	-Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 

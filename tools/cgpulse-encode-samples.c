@@ -10,6 +10,7 @@
 #include "events/event_encode.h"
 #include "events/event_json.h"
 #include "events/frame.h"
+#include "events/sample_pack.h"
 #include "events/wire.h"
 #include "fixtures.h"
 
@@ -62,6 +63,19 @@ static int emit(struct cgp_event_build *b, struct cgp_buf *pb, struct cgp_buf *j
 	return err;
 }
 
+/* A Sample goes out as the agent sends it: packed from its records by events/sample_pack.c. */
+static int emit_sample(const struct cgp_event_meta *m, const struct cgp_sample *s, const struct cgp_attribution *a,
+		       struct cgp_buf *pb, struct cgp_buf *jsonl, struct cgp_batch *batch)
+{
+	struct cgp_buf ev = CGP_BUF_INIT;
+	int err = cgp_sample_pack(m, s, a, &ev);
+
+	if (!err)
+		err = emit_packed(&ev, pb, jsonl, batch);
+	cgp_buf_free(&ev);
+	return err;
+}
+
 int main(int argc, char **argv)
 {
 	struct cgp_buf pb = CGP_BUF_INIT, jsonl = CGP_BUF_INIT, frames = CGP_BUF_INIT;
@@ -82,16 +96,14 @@ int main(int argc, char **argv)
 
 	struct cgp_sample s = fx_sample();
 
-	cgp_event_build_sample(&b, &m, &s, &web);
-	err |= emit(&b, &pb, &jsonl, &batch);
+	err |= emit_sample(&m, &s, &web, &pb, &jsonl, &batch);
 
 	/* no memory figures; a path that is not UTF-8 (any bytes are a valid cgroup name) */
 	struct cgp_sample s2 = {.cgroup_id = 1, .ts_ns = 1700000001000000000ull, .window_s = 0.5, .cpu_cores = 0.0};
 
 	odd.path = "/odd-\xff\xfe-name";
 	m.seq = 2;
-	cgp_event_build_sample(&b, &m, &s2, &odd);
-	err |= emit(&b, &pb, &jsonl, &batch);
+	err |= emit_sample(&m, &s2, &odd, &pb, &jsonl, &batch);
 
 	struct cgp_oom_event o = fx_oom();
 

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Installs the Debian packages cgpulse needs that are missing; apt-get update runs once, only when needed.
 set -euo pipefail
-pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libdeflate-dev libisal-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
+pkgs=(clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libisal-dev libmicrohttpd-dev libprotobuf-c-dev protobuf-c-compiler
       protobuf-compiler python3-protobuf libyaml-dev libjansson-dev libcmocka-dev libclang-rt-14-dev libseccomp-dev libgnutls28-dev
       openssl bpftrace runc containerd busybox-static prometheus prometheus-alertmanager curl libcurl4-openssl-dev
       libncurses-dev tmux util-linux libcap2-bin make gcc python3-yaml qemu-system-x86)

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "events/sample_pack.h"
 #include "lib/utf8.h"
 
 /* proto3 strings must be valid UTF-8 (Google's runtimes refuse the message otherwise); a comm or a cgroup path
@@ -358,8 +357,6 @@ int cgp_event_pack(const struct cgp_event_build *b, struct cgp_buf *out)
 	size_t n;
 	uint8_t *w;
 
-	if (cgp_sample_pack_handles(&b->ev)) /* one a cgroup a second: packed by hand, the same bytes */
-		return cgp_sample_pack(&b->ev, out);
 	n = cgpulse__v1__event__get_packed_size(&b->ev);
 	w = cgp_buf_reserve(out, n);
 	if (!w)

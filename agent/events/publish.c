@@ -10,6 +10,7 @@
 #include "events/event_json.h"
 #include "events/event_text.h"
 #include "events/publish.h"
+#include "events/sample_pack.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "lib/version.h"
@@ -58,18 +59,9 @@ static struct cgp_event_meta next_meta(struct cgp_publisher *p)
 	return m;
 }
 
-/* the built event in p->b goes to every place a sink reads */
-static void fan_out(struct cgp_publisher *p, bool urgent)
+/* the encoded event in p->pb goes to the collector's spool and the HTTP ring */
+static void deliver(struct cgp_publisher *p, bool is_sample, bool urgent)
 {
-	bool is_sample = cgp_event_is_sample(&p->b.ev);
-
-	p->published++;
-	cgp_buf_clear(&p->pb);
-	if (cgp_event_pack(&p->b, &p->pb)) {
-		p->encode_failed++;
-		cgp_err("out of memory encoding event %" PRIu64, p->seq);
-		return;
-	}
 	if (p->spool) {
 		if (cgp_spool_push(p->spool, p->seq, is_sample, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb)))
 			p->spool_refused++;
@@ -78,23 +70,62 @@ static void fan_out(struct cgp_publisher *p, bool urgent)
 	}
 	if (p->ring && cgp_event_ring_push(p->ring, p->seq, cgp_buf_head(&p->pb), cgp_buf_size(&p->pb)))
 		p->ring_refused++;
-	if (p->out && p->json && !(is_sample && p->no_out_samples)) {
-		cgp_buf_clear(&p->js);
-		if (!cgp_event_json_append(&p->b.ev, CGP_JSON_ENVELOPE, &p->js)) {
-			fwrite(cgp_buf_head(&p->js), 1, cgp_buf_size(&p->js), p->out);
-			fputc('\n', p->out);
-			if (!is_sample)
-				fflush(p->out);
-		}
+}
+
+static bool wants_json(const struct cgp_publisher *p, bool is_sample)
+{
+	return p->out && p->json && !(is_sample && p->no_out_samples);
+}
+
+/* the built event in p->b, on stdout as JSON */
+static void print_json(struct cgp_publisher *p, bool is_sample)
+{
+	cgp_buf_clear(&p->js);
+	if (!cgp_event_json_append(&p->b.ev, CGP_JSON_ENVELOPE, &p->js)) {
+		fwrite(cgp_buf_head(&p->js), 1, cgp_buf_size(&p->js), p->out);
+		fputc('\n', p->out);
+		if (!is_sample)
+			fflush(p->out);
 	}
 }
 
+static bool encoded(struct cgp_publisher *p, int err)
+{
+	if (!err)
+		return true;
+	p->encode_failed++;
+	cgp_err("out of memory encoding event %" PRIu64, p->seq);
+	return false;
+}
+
+/* the built event in p->b goes to every place a sink reads */
+static void fan_out(struct cgp_publisher *p, bool urgent)
+{
+	bool is_sample = cgp_event_is_sample(&p->b.ev);
+
+	p->published++;
+	cgp_buf_clear(&p->pb);
+	if (!encoded(p, cgp_event_pack(&p->b, &p->pb)))
+		return;
+	deliver(p, is_sample, urgent);
+	if (wants_json(p, is_sample))
+		print_json(p, is_sample);
+}
+
+/* One a cgroup an interval: packed straight from s and a; the protobuf-c Event is built only for JSON. */
 void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cgp_event_meta m = next_meta(p);
 
-	cgp_event_build_sample(&p->b, &m, s, a);
-	fan_out(p, false);
+	p->published++;
+	cgp_buf_clear(&p->pb);
+	if (encoded(p, cgp_sample_pack(&m, s, a, &p->pb))) {
+		deliver(p, true, false);
+		if (wants_json(p, true)) {
+			cgp_event_build_sample(&p->b, &m, s, a);
+			print_json(p, true);
+		}
+	}
 	if (p->out && !p->json && p->text_samples && !p->no_out_samples)
 		cgp_print_sample(p->out, s, a);
 }
