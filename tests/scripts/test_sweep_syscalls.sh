@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # The syscalls of the real agent's steady sweeps, counted by strace: no file is opened (the system's PSI files and
-# kernel.bpf_stats_enabled stay open and are read again with pread), and no BPF program's figures are asked for
-# while kernel.bpf_stats_enabled is 0 (they cannot move then). /metrics still shows the programs' figures on every
+# kernel.bpf_stats_enabled stay open and are read again with pread), the drop counters come in one batch lookup
+# (not one lookup a counter), and no BPF program's figures are asked for while kernel.bpf_stats_enabled is 0
+# (they cannot move then). /metrics still shows the programs' figures on every
 # turn, equal to the kernel's own (bpftool) once the stats are switched off again.
 set -u
 cd "$(dirname "$0")/../.."
@@ -41,8 +42,13 @@ n=$((s1 - s0))
 [ "$n" -ge 5 ] || fail "only $n sweeps in 2.5 s at 0.2 s"
 opens=$(grep -cE '(openat|open)\(.*"/proc/(pressure/|sys/kernel/bpf_stats_enabled)' "$tmp/strace")
 infos=$(grep -c 'BPF_OBJ_GET_INFO_BY_FD' "$tmp/strace")
-echo "$n sweeps: $opens opens of /proc/pressure/* or bpf_stats_enabled, $infos BPF_OBJ_GET_INFO_BY_FD, $(grep -c 'openat(' "$tmp/strace") openat in all"
+elems=$(grep -c 'BPF_MAP_LOOKUP_ELEM' "$tmp/strace")
+batches=$(grep -c 'BPF_MAP_LOOKUP_BATCH' "$tmp/strace")
+echo "$n sweeps: $opens opens of /proc/pressure/* or bpf_stats_enabled, $infos BPF_OBJ_GET_INFO_BY_FD," \
+	"$elems BPF_MAP_LOOKUP_ELEM, $batches BPF_MAP_LOOKUP_BATCH, $(grep -c 'openat(' "$tmp/strace") openat in all"
 [ "$opens" -eq 0 ] || fail "$opens opens of the PSI or bpf_stats_enabled files in $n steady sweeps (want 0)"
+[ "$elems" -eq 0 ] || fail "$elems BPF_MAP_LOOKUP_ELEM in $n steady sweeps (want 0: one batch lookup a sweep)"
+[ "$batches" -ge $((n - 1)) ] && [ "$batches" -le $((n + 1)) ] || fail "$batches batch lookups in $n sweeps (want one a sweep)"
 [ "$infos" -eq 0 ] || fail "$infos BPF_OBJ_GET_INFO_BY_FD in $n sweeps with kernel.bpf_stats_enabled=0 (want 0)"
 
 # the programs' figures on /metrics at every turn, moving while the stats are on, the kernel's own once off
