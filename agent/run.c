@@ -72,6 +72,11 @@ struct run_ctx {
 	uint64_t ticks_missed; /* intervals that passed with no sweep: the loop was busy a whole interval */
 	double sweep_s_total, sweep_s_last;
 	bool swept; /* this turn published samples: send them */
+	/* the BPF programs' figures, read at a sweep while kernel.bpf_stats_enabled is (or just was) 1: they move
+	 * only then, so the last read stays exact and /metrics shows it every turn */
+	struct cgp_bpf_prog_stat progs[CGP_MAX_PROGS];
+	size_t n_progs;
+	bool bpf_stats_on, progs_read;
 	int ep, tfd, sfd;
 };
 
@@ -239,7 +244,7 @@ static void reload(struct run_ctx *r)
 }
 
 /* /metrics: the agent's own figures next to the per-cgroup ones, so users can check its cost on their nodes.
- * Pulled from each stage and handed down to the metrics sink; bpf program figures only per sweep (syscalls). */
+ * Pulled from each stage and handed down to the metrics sink; bpf program figures read only at a sweep (syscalls). */
 static void update_counters(struct run_ctx *r, bool progs)
 {
 	struct cgp_agent_counters c = {0};
@@ -309,9 +314,17 @@ static void update_counters(struct run_ctx *r, bool progs)
 		c.alertmanager = true;
 		cgp_am_get_stats(r->am, &c.am);
 	}
-	c.bpf_stats_enabled = cgp_bpf_stats_enabled();
-	if (progs)
-		c.n_progs = cgp_bpf_prog_stats(&r->bpf, c.progs, CGP_MAX_PROGS);
+	if (progs) {
+		bool on = cgp_bpf_stats_enabled();
+
+		if (on || r->bpf_stats_on || !r->progs_read)
+			r->n_progs = cgp_bpf_prog_stats(&r->bpf, r->progs, CGP_MAX_PROGS);
+		r->bpf_stats_on = on;
+		r->progs_read = true;
+	}
+	c.bpf_stats_enabled = r->bpf_stats_on;
+	c.n_progs = r->n_progs;
+	memcpy(c.progs, r->progs, sizeof(c.progs));
 	cgp_metrics_set_agent(r->metrics, &c);
 }
 

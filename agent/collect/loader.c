@@ -534,16 +534,16 @@ size_t cgp_bpf_prog_stats(const struct cgp_bpf *b, struct cgp_bpf_prog_stat *out
 	return n;
 }
 
+/* Asked every sweep: the file stays open and is read again at offset 0 (one pread, not fopen+read+close). */
 bool cgp_bpf_stats_enabled(void)
 {
+	static int fd = -1;
 	char c = '0';
-	FILE *f = fopen("/proc/sys/kernel/bpf_stats_enabled", "re");
 
-	if (f) {
-		if (fread(&c, 1, 1, f) != 1)
-			c = '0';
-		fclose(f);
-	}
+	if (fd < 0)
+		fd = open("/proc/sys/kernel/bpf_stats_enabled", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || pread(fd, &c, 1, 0) != 1)
+		c = '0';
 	return c == '1';
 }
 

@@ -34,16 +34,18 @@ int cgp_pressure_parse(const char *text, uint64_t *some_ns, uint64_t *full_ns)
 	return 0;
 }
 
-static int read_one(const char *path, uint64_t *some, uint64_t *full)
+/* The three files stay open and are read again from offset 0 each sweep: one pread a file, not open+read+close
+ * (the kernel renders the file anew at offset 0). Opened on first use; a failed open is tried again next time. */
+static int psi_fd[3] = {-1, -1, -1};
+
+static int read_one(int i, const char *path, uint64_t *some, uint64_t *full)
 {
 	char buf[512];
 	ssize_t n;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (psi_fd[i] < 0 && (psi_fd[i] = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return -errno;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	n = pread(psi_fd[i], buf, sizeof(buf) - 1, 0);
 	if (n < 0)
 		return -errno;
 	buf[n] = 0;
@@ -52,11 +54,11 @@ static int read_one(const char *path, uint64_t *some, uint64_t *full)
 
 int cgp_pressure_read_system(uint64_t out[CGP_PSI_MAX])
 {
-	int err = read_one("/proc/pressure/cpu", &out[CGP_PSI_CPU_SOME], &out[CGP_PSI_CPU_FULL]);
+	int err = read_one(0, "/proc/pressure/cpu", &out[CGP_PSI_CPU_SOME], &out[CGP_PSI_CPU_FULL]);
 
 	if (!err)
-		err = read_one("/proc/pressure/memory", &out[CGP_PSI_MEM_SOME], &out[CGP_PSI_MEM_FULL]);
+		err = read_one(1, "/proc/pressure/memory", &out[CGP_PSI_MEM_SOME], &out[CGP_PSI_MEM_FULL]);
 	if (!err)
-		err = read_one("/proc/pressure/io", &out[CGP_PSI_IO_SOME], &out[CGP_PSI_IO_FULL]);
+		err = read_one(2, "/proc/pressure/io", &out[CGP_PSI_IO_SOME], &out[CGP_PSI_IO_FULL]);
 	return err;
 }

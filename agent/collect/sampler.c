@@ -487,16 +487,24 @@ static int read_v1(struct cgp_sampler *sp, struct bpf_link *link, const struct v
 	return 0;
 }
 
+/* Every drop counter in one syscall (a batch lookup of the per-CPU array); one lookup a counter where the kernel
+ * has no batch lookup for it (from the first failure on). */
 static void read_drops(struct cgp_sampler *sp)
 {
-	int fd = bpf_map__fd(sp->bpf->skel->maps.drops);
-	uint64_t v[sp->bpf->nr_cpus];
+	int fd = bpf_map__fd(sp->bpf->skel->maps.drops), nc = sp->bpf->nr_cpus;
+	uint64_t v[CGP_DROP_MAX * nc];
+	__u32 keys[CGP_DROP_MAX], out, n = CGP_DROP_MAX;
+	bool batch = !sp->drops_no_batch;
 
+	if (batch && bpf_map_lookup_batch(fd, NULL, &out, keys, v, &n, NULL) && (errno != ENOENT || n != CGP_DROP_MAX))
+		batch = false, sp->drops_no_batch = true;
 	for (__u32 k = 0; k < CGP_DROP_MAX; k++) {
+		uint64_t *vk = v + (size_t)k * nc;
+
 		sp->stats.drops[k] = 0;
-		if (bpf_map_lookup_elem(fd, &k, v) == 0)
-			for (int c = 0; c < sp->bpf->nr_cpus; c++)
-				sp->stats.drops[k] += v[c];
+		if (batch ? keys[k] == k : bpf_map_lookup_elem(fd, &k, vk) == 0)
+			for (int c = 0; c < nc; c++)
+				sp->stats.drops[k] += vk[c];
 	}
 }
 

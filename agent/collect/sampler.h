@@ -60,6 +60,7 @@ struct cgp_sampler {
 	uint64_t last_mono_ns, now_ns;
 	double window_s;       /* of the last sweep */
 	int swap_accounted;    /* 1, 0, or -1 while not known yet (cgp_cgroupfs_swap_accounted) */
+	bool drops_no_batch;   /* the drops map is read a key at a time: the kernel refused a batch lookup */
 	struct cgp_ringbuf rb; /* drains sweep_records, record by record, into take */
 	cgp_take_fn take;
 	const void *take_ctx;
