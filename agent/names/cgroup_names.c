@@ -28,6 +28,7 @@ const struct cgp_attribution cgp_attribution_unknown = {
 /* The one place the attribution record is filled: after anything it is made of changed. */
 static void attribute(struct cgp_cgname *c)
 {
+	static uint64_t revs; /* every filling gets a number of its own: never 0, never reused */
 	bool ctr = c->ref.kind == CGP_CPATH_CONTAINER;
 
 	c->attr = (struct cgp_attribution){
@@ -41,6 +42,7 @@ static void attribute(struct cgp_cgname *c)
 	    .image = c->image,
 	    .pod_uid = c->ref.pod_uid,
 	    .qos_class = cgp_qos_name(c->ref.qos),
+	    .rev = ++revs,
 	};
 }
 

@@ -28,8 +28,9 @@ struct cg {
 	uint64_t id;
 	char *labels; /* container="…",id="…",image="…",name="…",namespace="…",pod="…" (the kubelet's, sorted) */
 	size_t labels_len;
-	struct podname *pn; /* a container's pod (a reference), NULL otherwise */
-	bool always;	    /* true: families every cgroup has */
+	uint64_t labels_rev; /* of the attribution they were made from (0: make them again) */
+	struct podname *pn;  /* a container's pod (a reference), NULL otherwise */
+	bool always;	     /* true: families every cgroup has */
 	uint64_t start_ns, last_ns;
 	uint64_t cpu_usage_ns; /* cpu.stat usage (user + system) where known, else cgpulse's own total */
 	bool has_user_system, has_bandwidth, has_cpu_spec, has_quota;
@@ -47,6 +48,7 @@ struct cgp_cadvisor {
 	struct cgp_idmap refused; /* cgroup id → &refused_mark: selected, but the cap was reached */
 	struct cgp_idmap pods;	  /* cgp_idmap_strkey(pod uid) → struct podname */
 	uint64_t refused_total;
+	uint64_t labels_made;	/* label sets escaped: once per change of names, not per sample */
 	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 };
 
@@ -196,6 +198,7 @@ static int labels_of(struct cgp_cadvisor *c, const struct cgp_attribution *a)
 			ns = pn->ns;
 		}
 	}
+	c->labels_made++;
 	cgp_buf_clear(&c->scratch);
 	cgp_metrics_put_label(&w, "container", a->is_container ? a->container_name : "", true);
 	cgp_metrics_put_label(&w, "id", a->path, false);
@@ -283,13 +286,17 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 		return err;
 	if (!err)
 		err = pod_names(g->pn, a);
-	/* a copy only when the names changed, not one allocation per cgroup per sweep (set_str) */
-	if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
-		if (!g->labels) /* a new cgroup without labels cannot be rendered */
-			cgp_cadvisor_gone(c, s->cgroup_id);
-		return -ENOMEM;
+	/* escaped only when the attribution was filled again since (a pod's own cgroup takes its names from its
+	 * containers', so each time), and copied only when they changed (set_str) */
+	if (!g->labels || !a->rev || a->rev != g->labels_rev || (!a->is_container && a->pod_uid[0])) {
+		if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
+			if (!g->labels) /* a new cgroup without labels cannot be rendered */
+				cgp_cadvisor_gone(c, s->cgroup_id);
+			return -ENOMEM;
+		}
+		g->labels_len = cgp_buf_size(&c->scratch) - 1; /* without its NUL */
+		g->labels_rev = a->rev;
 	}
-	g->labels_len = cgp_buf_size(&c->scratch) - 1; /* without its NUL */
 	take_figures(g, s, start_ns);
 	return err;
 }
@@ -305,6 +312,7 @@ void cgp_cadvisor_get_stats(const struct cgp_cadvisor *c, struct cgp_cadvisor_st
 	st->cgroups = c->cgs.len;
 	st->over_cap = c->refused.len;
 	st->refused_total = c->refused_total;
+	st->labels_made = c->labels_made;
 }
 
 /* One family: a series for every cgroup whose flag at has_off is set, the value at val_off. */
