@@ -4,7 +4,13 @@
 
 void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi)
 {
-	*lo = i ? ldexp(1.0, i - 1) : 0.0;
+	/* powers of two are exact doubles: the same values as ldexp(1.0, i), without a libm call per slot */
+	if (i < 64) {
+		*lo = i ? (double)(1ULL << (i - 1)) : 0.0;
+		*hi = (double)(1ULL << i);
+		return;
+	}
+	*lo = ldexp(1.0, i - 1);
 	*hi = ldexp(1.0, i);
 }
 
