@@ -256,6 +256,8 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 		if (now_or_never || (now - c->first_seen_ns < NAMES_RETRY_NS && now - c->checked_ns >= META_RETRY_NS)) {
 			c->checked_ns =
 			    now; /* asking every sweep would cost every young cgroup a lookup per interval */
+			/* a sweep's checks (one time) look at each runtime's state directory once; an OOM kill's now */
+			cgp_meta_cache_round(n->meta, now_or_never ? 0 : now);
 			classify(n, c, true);
 		}
 		if (c->ref.kind != CGP_CPATH_CONTAINER) {
