@@ -99,8 +99,16 @@ void cgp_names_free(struct cgp_names *n)
  * mkdir time: the runtime writes its state just after making the cgroup, and a miss would be cached. */
 static void classify(struct cgp_names *n, struct cgp_cgname *c, bool ask_runtimes)
 {
+	struct cgp_container_ref was = c->ref;
+	const char *runtime = c->runtime;
+
 	cgp_container_path_parse(c->path, ask_runtimes ? cgp_meta_cache_known_id : NULL, n->meta, &c->ref);
 	c->runtime = cgp_runtime_name(c->ref.runtime);
+	/* a young cgroup asked about again and still nobody's container: the same record, and the same fill number
+	 * (so the sinks do not escape its labels again every 2 s) */
+	if (c->attr.rev && was.kind == c->ref.kind && was.runtime == c->ref.runtime && was.qos == c->ref.qos &&
+	    runtime == c->runtime && !strcmp(was.id, c->ref.id) && !strcmp(was.pod_uid, c->ref.pod_uid))
+		return;
 	attribute(c);
 }
 
