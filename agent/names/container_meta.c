@@ -607,10 +607,10 @@ static void state_dir_look(struct cgp_meta_cache *c, struct state_dir *d)
 	if (!dir)
 		return;
 	c->st.dir_reads++;
-	while ((e = readdir(dir)))
+	for (errno = 0; (e = readdir(dir)); errno = 0)
 		if (cgp_idmap_put(&d->names, cgp_idmap_strkey(e->d_name), &names_mark))
 			break;
-	d->read = !e; /* all of it, or not trusted */
+	d->read = !e && !errno; /* all of it, or not trusted */
 	closedir(dir);
 	d->dev = st.st_dev;
 	d->ino = st.st_ino;
