@@ -386,6 +386,21 @@ int cgp_meta_read(const struct cgp_meta_roots *roots, const char *id, enum cgp_r
 	return first_err;
 }
 
+/* The runtimes whose state for a container is <dir>/<id>, in the order they are asked (after containerd's
+ * namespaces, before runc's roots). */
+struct plain_dir {
+	const char *dir;
+	enum cgp_runtime rt;
+};
+#define PLAIN_DIRS 3
+
+static void plain_dirs(const struct cgp_meta_roots *r, struct plain_dir out[PLAIN_DIRS])
+{
+	out[0] = (struct plain_dir){r->crio_containers, CGP_RT_CRIO};
+	out[1] = (struct plain_dir){r->podman_containers, CGP_RT_PODMAN};
+	out[2] = (struct plain_dir){r->docker_containers, CGP_RT_DOCKER};
+}
+
 static bool dir_exists(const char *path)
 {
 	struct stat st;
@@ -429,15 +444,10 @@ bool cgp_meta_known_id(const char *id, void *arg, enum cgp_runtime *rt)
 		*rt = k.ns[0] ? CGP_RT_DOCKER : CGP_RT_CONTAINERD;
 		return true;
 	}
-	const struct {
-		const char *dir;
-		enum cgp_runtime rt;
-	} dirs[] = {
-	    {r->crio_containers, CGP_RT_CRIO},
-	    {r->podman_containers, CGP_RT_PODMAN},
-	    {r->docker_containers, CGP_RT_DOCKER},
-	};
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	struct plain_dir dirs[PLAIN_DIRS];
+
+	plain_dirs(r, dirs);
+	for (size_t i = 0; i < PLAIN_DIRS; i++) {
 		if (on(dirs[i].dir) && fmt_path(path, sizeof(path), "%s/%s", dirs[i].dir, id) == 0 &&
 		    dir_exists(path)) {
 			*rt = dirs[i].rt;
@@ -558,19 +568,13 @@ static int runc_root_dir(const char *root, void *arg)
 static int state_dirs_make(struct cgp_meta_cache *c)
 {
 	const struct cgp_meta_roots *r = &c->roots;
-	const struct {
-		const char *dir;
-		enum cgp_runtime rt;
-	} dirs[] = {
-	    {r->crio_containers, CGP_RT_CRIO},
-	    {r->podman_containers, CGP_RT_PODMAN},
-	    {r->docker_containers, CGP_RT_DOCKER},
-	};
+	struct plain_dir dirs[PLAIN_DIRS];
 
 	/* each_item goes on while its function fails: -ENOENT walks the whole list, -ENOMEM is returned */
 	if (on(r->containerd_state) && each_item(r->containerd_namespaces, containerd_ns_dir, c) == -ENOMEM)
 		return -ENOMEM;
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
+	plain_dirs(r, dirs);
+	for (size_t i = 0; i < PLAIN_DIRS; i++)
 		if (on(dirs[i].dir) && state_dir_add(c, dirs[i].dir, dirs[i].rt))
 			return -ENOMEM;
 	return each_item(r->runc_roots, runc_root_dir, c) == -ENOMEM ? -ENOMEM : 0;

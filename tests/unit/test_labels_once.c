@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "names/cgroup_names.h"
+#include "runc_state.h"
 #include "sinks/cadvisor.h"
 #include "sinks/metrics.h"
 
@@ -36,33 +37,24 @@
 static char dir[PATH_MAX];
 static struct cgp_cgroupfs fs = {.v2_mount = "/nonexistent-cgpulse-test", .v2_fd = -1, .mem_fd = -1, .cpu_fd = -1};
 
+static void runc_state(const char *id, const char *labels)
+{
+	char root[PATH_MAX + 8];
+
+	snprintf(root, sizeof(root), "%s/runc", dir);
+	assert_int_equal(cgt_runc_state(root, id, labels), 0);
+}
+
 static int setup(void **state)
 {
-	char p[PATH_MAX + 128];
-	FILE *f;
+	char p[PATH_MAX + 8];
 
 	(void)state;
 	snprintf(dir, sizeof(dir), "/tmp/cgpulse-test-labels-XXXXXX");
 	if (!mkdtemp(dir))
 		return -1;
-	snprintf(p, sizeof(p), "%s/io.containerd.runtime.v2.task", dir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/io.containerd.runtime.v2.task/k8s.io", dir);
-	mkdir(p, 0700);
 	snprintf(p, sizeof(p), "%s/runc", dir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/io.containerd.runtime.v2.task/k8s.io/" ID, dir);
-	mkdir(p, 0700);
-	snprintf(p, sizeof(p), "%s/io.containerd.runtime.v2.task/k8s.io/" ID "/config.json", dir);
-	f = fopen(p, "w");
-	if (!f)
-		return -1;
-	fputs("{\"annotations\":{\"io.kubernetes.cri.container-name\":\"api\","
-	      "\"io.kubernetes.cri.image-name\":\"registry.example/shop/checkout:1.4.2\","
-	      "\"io.kubernetes.cri.sandbox-name\":\"checkout-7f9c\","
-	      "\"io.kubernetes.cri.sandbox-namespace\":\"shop\"}}",
-	      f);
-	return fclose(f);
+	return mkdir(p, 0700);
 }
 
 static int teardown(void **state)
@@ -72,23 +64,6 @@ static int teardown(void **state)
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd);
-}
-
-/* The plain container's state, as runc writes it after making the cgroup. */
-static void write_state(void)
-{
-	char p[PATH_MAX + 128];
-	FILE *f;
-
-	snprintf(p, sizeof(p), "%s/runc/" RUNC, dir);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/runc/" RUNC "/state.json", dir);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fputs("{\"config\":{\"labels\":[\"io.kubernetes.pod.name=late-pod\",\"io.kubernetes.pod.namespace=batch\","
-	      "\"io.kubernetes.container.name=job\"]}}",
-	      f);
-	assert_int_equal(fclose(f), 0);
 }
 
 static char *page(const struct cgp_metrics *m, const struct cgp_cadvisor *c)
@@ -107,7 +82,7 @@ static char *page(const struct cgp_metrics *m, const struct cgp_cadvisor *c)
 static void test_labels_escaped_once_per_change(void **state)
 {
 	char runc[PATH_MAX + 8];
-	struct cgp_meta_roots roots = {.containerd_state = dir, .containerd_namespaces = "k8s.io", .runc_roots = runc};
+	struct cgp_meta_roots roots = {.runc_roots = runc};
 	struct cgp_cadvisor_cfg all = {.select = CGP_CADVISOR_ALL};
 	struct cgp_metrics *m = cgp_metrics_new(), *m0 = cgp_metrics_new();
 	struct cgp_cadvisor *c = cgp_cadvisor_new(&all), *c0 = cgp_cadvisor_new(&all);
@@ -123,6 +98,8 @@ static void test_labels_escaped_once_per_change(void **state)
 	assert_non_null(c);
 	assert_non_null(c0);
 	assert_int_equal(cgp_names_init(&n, &fs, &roots, 60 * NS), 0);
+	runc_state(ID, "\"io.kubernetes.pod.name=checkout-7f9c\",\"io.kubernetes.pod.namespace=shop\","
+		       "\"io.kubernetes.container.name=api\"");
 	cgp_names_mkdir(&n, 100, POD, 5 * NS, 5 * NS);
 	cgp_names_mkdir(&n, 101, CTR, 5 * NS, 5 * NS);
 	for (uint64_t i = 0; i < PLAIN; i++) {
@@ -138,7 +115,8 @@ static void test_labels_escaped_once_per_change(void **state)
 		uint64_t now = (6 + t) * NS;
 
 		if (t == STATE)
-			write_state();
+			runc_state(RUNC, "\"io.kubernetes.pod.name=late-pod\",\"io.kubernetes.pod.namespace=batch\","
+					 "\"io.kubernetes.container.name=job\"");
 		for (uint64_t k = 0; k < NCG; k++) {
 			uint64_t id = k < 2 ? 100 + k : 200 + k - 2;
 			const struct cgp_cgname *cn = cgp_names_get(&n, id, now);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 
 #include "names/cgroup_names.h"
+#include "runc_state.h"
 
 #define NS	   1000000000ULL
 #define YOUNG	   200 /* cgroups; two path components each, both possible container ids */
@@ -69,16 +70,11 @@ static int teardown(void **state)
 /* runc's state for container id, as runc writes it once the container exists */
 static void runc_state(const char *id, const char *pod)
 {
-	char p[PATH_MAX + 128];
-	FILE *f;
+	char root[PATH_MAX + 8], labels[128];
 
-	snprintf(p, sizeof(p), "%s/runc/%s", dir, id);
-	assert_int_equal(mkdir(p, 0700), 0);
-	snprintf(p, sizeof(p), "%s/runc/%s/state.json", dir, id);
-	f = fopen(p, "w");
-	assert_non_null(f);
-	fprintf(f, "{\"config\":{\"labels\":[\"io.kubernetes.pod.name=%s\"]}}", pod);
-	assert_int_equal(fclose(f), 0);
+	sub(root, sizeof(root), "runc");
+	snprintf(labels, sizeof(labels), "\"io.kubernetes.pod.name=%s\"", pod);
+	assert_int_equal(cgt_runc_state(root, id, labels), 0);
 }
 
 /* One sweep's checks: every cgroup asked for by the sweep's time; the stat() calls they made. */
