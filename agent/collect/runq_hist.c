@@ -4,7 +4,13 @@
 
 void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi)
 {
-	*lo = i ? ldexp(1.0, i - 1) : 0.0;
+	/* powers of two are exact doubles: the same values as ldexp(1.0, i), without a libm call per slot */
+	if (i < 64) {
+		*lo = i ? (double)(1ULL << (i - 1)) : 0.0;
+		*hi = (double)(1ULL << i);
+		return;
+	}
+	*lo = ldexp(1.0, i - 1);
 	*hi = ldexp(1.0, i);
 }
 
@@ -29,4 +35,27 @@ double cgp_runq_quantile_us(const uint64_t *hist, unsigned slots, double q)
 	}
 	cgp_runq_slot_bounds(slots - 1, &lo, &hi);
 	return hi;
+}
+
+void cgp_runq_quantiles_us(const uint64_t *hist, unsigned slots, uint64_t total, const double *q, double *out,
+			   unsigned n)
+{
+	uint64_t seen = 0;
+	unsigned k = 0;
+	double lo, hi;
+
+	for (; !total && k < n; k++)
+		out[k] = 0;
+	for (unsigned i = 0; i < slots && k < n; i++) {
+		if (!hist[i])
+			continue;
+		/* the quantiles that end in this slot, each as cgp_runq_quantile_us computes it */
+		for (; k < n && (double)(seen + hist[i]) >= q[k] * (double)total; k++) {
+			cgp_runq_slot_bounds(i, &lo, &hi);
+			out[k] = lo + (hi - lo) * (q[k] * (double)total - (double)seen) / (double)hist[i];
+		}
+		seen += hist[i];
+	}
+	for (cgp_runq_slot_bounds(slots - 1, &lo, &hi); k < n; k++)
+		out[k] = hi;
 }

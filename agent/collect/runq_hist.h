@@ -7,6 +7,10 @@
 
 /* q in (0, 1]; linear interpolation inside the slot; 0 when the histogram is empty. */
 double cgp_runq_quantile_us(const uint64_t *hist, unsigned slots, double q);
+/* Several quantiles (q[] ascending) in one pass over the histogram, total its sum: out[k] is exactly
+ * cgp_runq_quantile_us(hist, slots, q[k]). */
+void cgp_runq_quantiles_us(const uint64_t *hist, unsigned slots, uint64_t total, const double *q, double *out,
+			   unsigned n);
 /* Lower and upper bound in microseconds of slot i. */
 void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi);
 

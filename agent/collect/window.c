@@ -103,6 +103,9 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 		       const struct cgp_totals *prev, double cpu_limit_cores, double window_s, uint64_t now_ns,
 		       const struct cgp_node *node)
 {
+	static const double runq_q[2] = {0.50, 0.99};
+	double runq_at[2];
+
 	memset(s, 0, sizeof(*s));
 	s->cgroup_id = cgroup_id;
 	s->ts_ns = now_ns;
@@ -113,13 +116,14 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->cpu_cores = window_s > 0 ? (double)s->cpu_ns_window / (window_s * 1e9) : 0;
 	s->voluntary_switches = r->voluntary_switches;
 	s->involuntary_switches = r->involuntary_switches;
-	for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
-		/* 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap */
+	/* 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap */
+	for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
 		s->runq_hist_window[i] = (uint32_t)(r->runq_waits[i] - (prev ? prev->runq[i] : 0));
+	for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
 		s->runq_waits_window += s->runq_hist_window[i];
-	}
-	s->runq_p50_us = cgp_runq_quantile_us(s->runq_hist_window, CGP_RUNQ_SLOTS, 0.50);
-	s->runq_p99_us = cgp_runq_quantile_us(s->runq_hist_window, CGP_RUNQ_SLOTS, 0.99);
+	cgp_runq_quantiles_us(s->runq_hist_window, CGP_RUNQ_SLOTS, s->runq_waits_window, runq_q, runq_at, 2);
+	s->runq_p50_us = runq_at[0];
+	s->runq_p99_us = runq_at[1];
 	s->has_mem = r->flags & CGP_REC_MEM;
 	s->mem_bytes = r->mem_bytes;
 	s->mem_limit_bytes = r->mem_limit_bytes;

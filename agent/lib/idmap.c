@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include "lib/idmap.h"
 
 static size_t slot_of(uint64_t key, size_t cap)
@@ -127,6 +128,13 @@ uint64_t cgp_idmap_strkey(const char *s)
 	for (; *s; s++)
 		h = (h ^ (uint8_t)*s) * 0x100000001b3ULL;
 	return h ? h : 1;
+}
+
+void cgp_idmap_clear(struct cgp_idmap *m)
+{
+	if (m->keys)
+		memset(m->keys, 0, m->cap * sizeof(*m->keys));
+	m->len = 0;
 }
 
 void cgp_idmap_free_all(struct cgp_idmap *m, void (*free_val)(void *))

@@ -21,6 +21,8 @@ void *cgp_idmap_get(const struct cgp_idmap *m, uint64_t key);
 int cgp_idmap_put(struct cgp_idmap *m, uint64_t key, void *val);
 /* Removes and returns the value, or NULL. */
 void *cgp_idmap_del(struct cgp_idmap *m, uint64_t key);
+/* Removes every entry (the values are not freed); keeps its room. */
+void cgp_idmap_clear(struct cgp_idmap *m);
 /* Frees every value with free_val (free(3) when NULL), then the map itself. */
 void cgp_idmap_free_all(struct cgp_idmap *m, void (*free_val)(void *));
 

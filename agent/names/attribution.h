@@ -6,6 +6,7 @@
 #define CGP_ATTRIBUTION_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 struct cgp_attribution {
 	const char *path;  /* cgroup path relative to the cgroup root, "/" for the root; never NULL */
@@ -19,6 +20,10 @@ struct cgp_attribution {
 	const char *image;
 	const char *pod_uid;   /* from the kubepods path */
 	const char *qos_class; /* "guaranteed", "burstable", "besteffort" */
+	/* Which filling of the record this is: a number no earlier filling had (names/cgroup_names.c), so a sink that
+	 * keeps something made from the strings (escaped labels) makes it again only when this moved. 0: not filled
+	 * by the names stage (the unknown record, a test's own): make it every time. */
+	uint64_t rev;
 };
 
 /* For a cgroup the names stage does not know (gone before it was ever named): the path says so, the rest is "". */

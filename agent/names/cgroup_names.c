@@ -28,6 +28,7 @@ const struct cgp_attribution cgp_attribution_unknown = {
 /* The one place the attribution record is filled: after anything it is made of changed. */
 static void attribute(struct cgp_cgname *c)
 {
+	static uint64_t revs; /* every filling gets a number of its own: never 0, never reused */
 	bool ctr = c->ref.kind == CGP_CPATH_CONTAINER;
 
 	c->attr = (struct cgp_attribution){
@@ -41,6 +42,7 @@ static void attribute(struct cgp_cgname *c)
 	    .image = c->image,
 	    .pod_uid = c->ref.pod_uid,
 	    .qos_class = cgp_qos_name(c->ref.qos),
+	    .rev = ++revs,
 	};
 }
 
@@ -97,8 +99,16 @@ void cgp_names_free(struct cgp_names *n)
  * mkdir time: the runtime writes its state just after making the cgroup, and a miss would be cached. */
 static void classify(struct cgp_names *n, struct cgp_cgname *c, bool ask_runtimes)
 {
+	struct cgp_container_ref was = c->ref;
+	const char *runtime = c->runtime;
+
 	cgp_container_path_parse(c->path, ask_runtimes ? cgp_meta_cache_known_id : NULL, n->meta, &c->ref);
 	c->runtime = cgp_runtime_name(c->ref.runtime);
+	/* a young cgroup asked about again and still nobody's container: the same record, and the same fill number
+	 * (so the sinks do not escape its labels again every 2 s) */
+	if (c->attr.rev && was.kind == c->ref.kind && was.runtime == c->ref.runtime && was.qos == c->ref.qos &&
+	    runtime == c->runtime && !strcmp(was.id, c->ref.id) && !strcmp(was.pod_uid, c->ref.pod_uid))
+		return;
 	attribute(c);
 }
 
@@ -254,6 +264,8 @@ static void name_container(struct cgp_names *n, struct cgp_cgname *c, uint64_t n
 		if (now_or_never || (now - c->first_seen_ns < NAMES_RETRY_NS && now - c->checked_ns >= META_RETRY_NS)) {
 			c->checked_ns =
 			    now; /* asking every sweep would cost every young cgroup a lookup per interval */
+			/* a sweep's checks (one time) look at each runtime's state directory once; an OOM kill's now */
+			cgp_meta_cache_round(n->meta, now_or_never ? 0 : now);
 			classify(n, c, true);
 		}
 		if (c->ref.kind != CGP_CPATH_CONTAINER) {

@@ -56,6 +56,8 @@ struct cgp_meta_cache_stats {
 	uint64_t misses;    /* reads that found no runtime state */
 	uint64_t errors;    /* reads that failed otherwise (permission, bad JSON) */
 	uint64_t evictions; /* least recently used entries dropped to stay within capacity */
+	uint64_t dir_stats; /* stat() calls of cgp_meta_cache_known_id: a directory each round, and each hit */
+	uint64_t dir_reads; /* reads of a state directory's entries (it changed) */
 	size_t entries;
 };
 
@@ -71,8 +73,12 @@ const struct cgp_container_meta *cgp_meta_cache_get(struct cgp_meta_cache *c, co
 /* Drops id (after its cgroup's tombstone expires), so a reused id is read afresh. */
 void cgp_meta_cache_forget(struct cgp_meta_cache *c, const char *id);
 
-/* cgp_known_id_fn over a cache: a cached id answers without touching the disk. */
+/* cgp_known_id_fn over a cache: a cached id answers without touching the disk; others from the entries of the
+ * runtimes' state directories, each looked at (one stat(), read again when it changed) once per round. */
 bool cgp_meta_cache_known_id(const char *id, void *cache, enum cgp_runtime *rt);
+/* The checks from now on belong to round (any number but the last one's: the names stage passes a sweep's time);
+ * 0: every check looks at the directories as they are at that moment (as for an OOM kill, named at once). */
+void cgp_meta_cache_round(struct cgp_meta_cache *c, uint64_t round);
 
 void cgp_meta_cache_get_stats(const struct cgp_meta_cache *c, struct cgp_meta_cache_stats *s);
 

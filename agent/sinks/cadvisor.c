@@ -22,14 +22,17 @@
 struct podname {
 	char *uid, *pod, *ns;
 	unsigned refs; /* containers holding it */
+	uint64_t rev;  /* new (never 0) when it is made and whenever its names change: the pod's cgroup relabels */
 };
 
 struct cg {
 	uint64_t id;
 	char *labels; /* container="…",id="…",image="…",name="…",namespace="…",pod="…" (the kubelet's, sorted) */
 	size_t labels_len;
-	struct podname *pn; /* a container's pod (a reference), NULL otherwise */
-	bool always;	    /* true: families every cgroup has */
+	uint64_t labels_rev;	 /* of the attribution they were made from (0: make them again) */
+	uint64_t labels_pod_rev; /* a pod's own cgroup: of its pod's names they were made with (0: none) */
+	struct podname *pn;	 /* a container's pod (a reference), NULL otherwise */
+	bool always;		 /* true: families every cgroup has */
 	uint64_t start_ns, last_ns;
 	uint64_t cpu_usage_ns; /* cpu.stat usage (user + system) where known, else cgpulse's own total */
 	bool has_user_system, has_bandwidth, has_cpu_spec, has_quota;
@@ -47,6 +50,8 @@ struct cgp_cadvisor {
 	struct cgp_idmap refused; /* cgroup id → &refused_mark: selected, but the cap was reached */
 	struct cgp_idmap pods;	  /* cgp_idmap_strkey(pod uid) → struct podname */
 	uint64_t refused_total;
+	uint64_t labels_made;	/* label sets escaped: once per change of names, not per sample */
+	uint64_t pod_revs;	/* the last podname.rev given */
 	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
 };
 
@@ -165,6 +170,7 @@ static int pod_ref(struct cgp_cadvisor *c, const struct cgp_attribution *a, stru
 			podname_free(pn);
 			return -ENOMEM;
 		}
+		pn->rev = ++c->pod_revs;
 	}
 	pn->refs++;
 	*out = pn;
@@ -172,13 +178,26 @@ static int pod_ref(struct cgp_cadvisor *c, const struct cgp_attribution *a, stru
 }
 
 /* What the container's runtime says its pod is called (names arrive after the cgroup): 0 or -ENOMEM. */
-static int pod_names(struct podname *pn, const struct cgp_attribution *a)
+static int pod_names(struct cgp_cadvisor *c, struct podname *pn, const struct cgp_attribution *a)
 {
-	if (!pn)
+	if (!pn || !((a->pod[0] && (!pn->pod || strcmp(pn->pod, a->pod))) ||
+		     (a->pod_namespace[0] && (!pn->ns || strcmp(pn->ns, a->pod_namespace)))))
 		return 0;
+	pn->rev = ++c->pod_revs; /* even when a copy fails below: the pod's cgroup looks again */
 	if ((a->pod[0] && set_str(&pn->pod, a->pod)) || (a->pod_namespace[0] && set_str(&pn->ns, a->pod_namespace)))
 		return -ENOMEM;
 	return 0;
+}
+
+/* The pod whose names a pod's own cgroup takes (from its containers'), or NULL. */
+static const struct podname *pod_of(const struct cgp_cadvisor *c, const struct cgp_attribution *a)
+{
+	const struct podname *pn;
+
+	if (a->is_container || !a->pod_uid[0])
+		return NULL;
+	pn = cgp_idmap_get(&c->pods, cgp_idmap_strkey(a->pod_uid));
+	return pn && !strcmp(pn->uid, a->pod_uid) ? pn : NULL;
 }
 
 /* The kubelet's label set into c->scratch, NUL-terminated. A pod's own cgroup has container="" and its pod's
@@ -186,16 +205,10 @@ static int pod_names(struct podname *pn, const struct cgp_attribution *a)
 static int labels_of(struct cgp_cadvisor *c, const struct cgp_attribution *a)
 {
 	struct cgp_text w = {.b = &c->scratch};
-	const char *pod = a->pod, *ns = a->pod_namespace;
+	const struct podname *pn = pod_of(c, a);
+	const char *pod = pn ? pn->pod : a->pod, *ns = pn ? pn->ns : a->pod_namespace;
 
-	if (!a->is_container && a->pod_uid[0]) {
-		const struct podname *pn = cgp_idmap_get(&c->pods, cgp_idmap_strkey(a->pod_uid));
-
-		if (pn && !strcmp(pn->uid, a->pod_uid)) {
-			pod = pn->pod;
-			ns = pn->ns;
-		}
-	}
+	c->labels_made++;
 	cgp_buf_clear(&c->scratch);
 	cgp_metrics_put_label(&w, "container", a->is_container ? a->container_name : "", true);
 	cgp_metrics_put_label(&w, "id", a->path, false);
@@ -278,18 +291,27 @@ int cgp_cadvisor_sample(struct cgp_cadvisor *c, const struct cgp_sample *s, cons
 {
 	int err;
 	struct cg *g = admit(c, s, a, &err);
+	const struct podname *pn;
+	uint64_t pod_rev;
 
 	if (!g)
 		return err;
 	if (!err)
-		err = pod_names(g->pn, a);
-	/* a copy only when the names changed, not one allocation per cgroup per sweep (set_str) */
-	if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
-		if (!g->labels) /* a new cgroup without labels cannot be rendered */
-			cgp_cadvisor_gone(c, s->cgroup_id);
-		return -ENOMEM;
+		err = pod_names(c, g->pn, a);
+	pn = pod_of(c, a);
+	pod_rev = pn ? pn->rev : 0;
+	/* escaped only when the attribution was filled again since (or, for a pod's own cgroup, its pod's names
+	 * changed), and copied only when they changed (set_str) */
+	if (!g->labels || !a->rev || a->rev != g->labels_rev || pod_rev != g->labels_pod_rev) {
+		if (labels_of(c, a) || set_str(&g->labels, (const char *)cgp_buf_head(&c->scratch))) {
+			if (!g->labels) /* a new cgroup without labels cannot be rendered */
+				cgp_cadvisor_gone(c, s->cgroup_id);
+			return -ENOMEM;
+		}
+		g->labels_len = cgp_buf_size(&c->scratch) - 1; /* without its NUL */
+		g->labels_rev = a->rev;
+		g->labels_pod_rev = pod_rev;
 	}
-	g->labels_len = cgp_buf_size(&c->scratch) - 1; /* without its NUL */
 	take_figures(g, s, start_ns);
 	return err;
 }
@@ -305,6 +327,7 @@ void cgp_cadvisor_get_stats(const struct cgp_cadvisor *c, struct cgp_cadvisor_st
 	st->cgroups = c->cgs.len;
 	st->over_cap = c->refused.len;
 	st->refused_total = c->refused_total;
+	st->labels_made = c->labels_made;
 }
 
 /* One family: a series for every cgroup whose flag at has_off is set, the value at val_off. */

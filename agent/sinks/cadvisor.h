@@ -33,6 +33,7 @@ struct cgp_cadvisor_stats {
 	uint64_t cgroups;	/* cgroups with series now */
 	uint64_t over_cap;	/* selected cgroups without series now: the cap was reached */
 	uint64_t refused_total; /* cgroups turned away by the cap, each counted once while it lives */
+	uint64_t labels_made;	/* label sets escaped: made again only when a cgroup's names change */
 };
 
 /* "all", "containers" or a glob of cgroup paths (starting with '/') into cfg. 0, or -EINVAL with the reason

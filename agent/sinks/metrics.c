@@ -21,8 +21,9 @@
 
 struct cg {
 	uint64_t id;
-	char *labels; /* cgroup_id="…",path="…",… escaped once per sample, not once per series */
+	char *labels; /* cgroup_id="…",path="…",… escaped once per change of names, not once per series */
 	size_t labels_len;
+	uint64_t labels_rev; /* of the attribution they were made from (0: make them again) */
 	uint64_t cpu_ns_total;
 	double cpu_limit_cores;
 	bool has_mem;
@@ -43,6 +44,7 @@ _Static_assert(offsetof(struct cg, id) == 0, "a page sorts its copies by the id 
 struct cgp_metrics {
 	struct cgp_idmap cgs;	/* cgroup id → struct cg */
 	struct cgp_buf scratch; /* a sample's labels, to compare with those its cgroup has */
+	uint64_t labels_made;	/* label sets escaped (tests: once per change of names, not per sample) */
 	bool has_agent;
 	struct cgp_agent_counters agent;
 };
@@ -144,6 +146,7 @@ static int labels_of(struct cgp_metrics *m, uint64_t cgroup_id, const struct cgp
 {
 	struct cgp_text w = {.b = &m->scratch};
 
+	m->labels_made++;
 	cgp_buf_clear(&m->scratch);
 	cgp_text_printf(&w, "cgroup_id=\"%" PRIu64 "\"", cgroup_id);
 	put_label(&w, "path", a->path, false);
@@ -159,10 +162,13 @@ static int labels_of(struct cgp_metrics *m, uint64_t cgroup_id, const struct cgp
 int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a)
 {
 	struct cg *c = cgp_idmap_get(&m->cgs, s->cgroup_id);
+	/* names rarely change: escaped when the attribution was filled again since, not every sweep (at 1,000
+	 * cgroups escaping them each time was half of the agent's instructions) */
+	bool relabel = !c || !c->labels || !a->rev || a->rev != c->labels_rev;
 	const char *labels;
 	double lo, hi;
 
-	if (labels_of(m, s->cgroup_id, a))
+	if (relabel && labels_of(m, s->cgroup_id, a))
 		return -ENOMEM;
 	labels = (const char *)cgp_buf_head(&m->scratch);
 	if (!c) {
@@ -173,8 +179,8 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 		}
 		c->id = s->cgroup_id;
 	}
-	/* names rarely change: a copy only when they did, not one allocation per cgroup per sweep */
-	if (!c->labels || strcmp(c->labels, labels)) {
+	/* and copied only when they changed, not one allocation per cgroup per sweep */
+	if (relabel && (!c->labels || strcmp(c->labels, labels))) {
 		char *l = strdup(labels);
 
 		if (!l) {
@@ -186,6 +192,8 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 		c->labels = l;
 		c->labels_len = strlen(l);
 	}
+	if (relabel)
+		c->labels_rev = a->rev;
 	c->cpu_ns_total = s->cpu_ns_total;
 	c->cpu_limit_cores = s->cpu_limit_cores;
 	c->has_mem = s->has_mem;
@@ -227,6 +235,11 @@ int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const 
 		c->runq_sum_s += (double)s->runq_hist_window[i] * (i == CGP_RUNQ_SLOTS - 1 ? lo : (lo + hi) / 2) / 1e6;
 	}
 	return 0;
+}
+
+uint64_t cgp_metrics_labels_made(const struct cgp_metrics *m)
+{
+	return m->labels_made;
 }
 
 void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id)

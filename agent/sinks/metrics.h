@@ -83,6 +83,8 @@ void cgp_metrics_free(struct cgp_metrics *m);
 /* Keeps the sample as its cgroup's latest (labels from a) and adds its window's run-queue histogram to the
  * cgroup's cumulative one. 0 or -ENOMEM. */
 int cgp_metrics_sample(struct cgp_metrics *m, const struct cgp_sample *s, const struct cgp_attribution *a);
+/* Label sets escaped so far: a cgroup's are made again only when its attribution was filled again (rev). */
+uint64_t cgp_metrics_labels_made(const struct cgp_metrics *m);
 /* The cgroup is gone: its series disappear from the next render. */
 void cgp_metrics_gone(struct cgp_metrics *m, uint64_t cgroup_id);
 /* The agent's counters for the next renders (copied). Until the first call no agent families are written. */
