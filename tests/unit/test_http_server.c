@@ -320,6 +320,7 @@ struct client {
 	size_t pos;	    /* parsed up to here */
 	bool have_head, chunked, gzip, done, eof;
 	int status;
+	size_t chunks; /* of the body, the closing one left out */
 	char head[4096];
 	struct cgp_buf body; /* de-chunked; still compressed when gzip */
 	z_stream z;
@@ -413,6 +414,7 @@ static void client_parse(struct client *c)
 		if ((size_t)(crlf - d) + 2 + size + 2 > c->raw.len)
 			break;
 		assert_int_equal(cgp_buf_append(&c->body, crlf + 2, size), 0);
+		c->chunks++;
 		c->pos = (size_t)(crlf - d) + 2 + size + 2;
 	}
 	if (!c->gzip)
@@ -577,6 +579,8 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+static unsigned long runs; /* cgp_http_run calls by pump: the agent's loop turns */
+
 /* Runs the loop as the agent does, reading every client except `skip`, until done(f) or 5 s. */
 static bool pump(struct fx *f, bool (*done)(struct fx *f, void *arg), void *arg, const struct client *skip)
 {
@@ -588,6 +592,7 @@ static bool pump(struct fx *f, bool (*done)(struct fx *f, void *arg), void *arg,
 
 		epoll_wait(f->ep, &ev, 1, t < 0 || t > 5 ? 5 : t);
 		assert_int_equal(cgp_http_run(f->h), 0);
+		runs++;
 		for (int i = 0; i < 8; i++)
 			if (f->cl[i] && f->cl[i] != skip)
 				client_poll(f->cl[i]);
@@ -887,12 +892,63 @@ static void test_slow_consumer(void **state)
 	fx_free(f);
 }
 
+/* A large page leaves in chunks as large as libmicrohttpd's buffer takes, one send(2) and one loop turn each,
+ * plain and gzip: not one chunk per 16 KiB piece of text (gzip: ~5 KiB chunks, 4x the sends and turns). */
+static void test_page_in_large_chunks(void **state)
+{
+	struct fx *f = fx_new(0);
+	struct cgp_attribution a = cgp_attribution_unknown;
+	struct cgp_sample s = {.has_mem = true, .mem_bytes = 1 << 20, .cpu_ns_total = 12345678};
+	char path[128];
+	const char *req[2] = {"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+			      "GET /metrics HTTP/1.1\r\nHost: x\r\nAccept-Encoding: gzip\r\nConnection: close\r\n\r\n"};
+	struct cgp_buf want = CGP_BUF_INIT;
+
+	(void)state;
+	a.path = path;
+	for (int i = 0; i < 3000; i++) {
+		s.cgroup_id = 100000 + (uint64_t)i;
+		s.mem_bytes += (uint64_t)i * 4099;
+		s.cpu_ns_total += (uint64_t)i * 7919;
+		snprintf(path, sizeof(path), "/kubepods.slice/pod-%d.slice/cri-containerd-%08x.scope", i / 3,
+			 i * 2654435761u);
+		assert_int_equal(cgp_metrics_sample(f->mx.m, &s, &a), 0);
+	}
+	for (int k = 0; k < 2; k++) {
+		unsigned long r0 = runs;
+		struct client *c = get(f, k, req[k]);
+		size_t per = c->body.len / (c->chunks ? c->chunks : 1);
+
+		assert_int_equal(c->status, 200);
+		assert_int_equal(c->gzip, k == 1);
+		print_message("%s: %zu bytes (%zu plain) in %zu chunks (%zu bytes a chunk), %lu loop turns\n",
+			      k ? "gzip" : "plain", c->body.len, plain(c)->len, c->chunks, per, runs - r0);
+		/* the page whole: the per-cgroup families as one render gives them */
+		cgp_buf_clear(&want);
+		assert_int_equal(cgp_metrics_render(f->mx.m, NULL, &want), 0);
+		{
+			const char *agent = strnstr_(&want, "# HELP cgpulse_events_published_total");
+			size_t n = agent ? (size_t)(agent - (const char *)want.data) : 0;
+
+			assert_true(n > 1000000 && plain(c)->len > n);
+			assert_memory_equal(plain(c)->data, want.data, n);
+		}
+		/* every chunk but the last as large as libmicrohttpd's buffer allows (~16 KiB of its 32 KiB pool) */
+		assert_true(c->chunks >= 2);
+		assert_true(c->body.len / (c->chunks - 1) >= 12288);
+		assert_true(runs - r0 <= c->chunks + 8);
+	}
+	cgp_buf_free(&want);
+	fx_free(f);
+}
+
 int main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_healthz_and_errors),	  cmocka_unit_test(test_metrics_endpoint),
 	    cmocka_unit_test(test_events_since_and_live), cmocka_unit_test(test_gap_when_ring_moved_on),
 	    cmocka_unit_test(test_gzip_stream_flushed),	  cmocka_unit_test(test_slow_consumer),
+	    cmocka_unit_test(test_page_in_large_chunks),
 	};
 
 	if (argc > 1 && !strcmp(argv[1], "serve"))
