@@ -244,13 +244,12 @@ static void page_free(void *cls)
 static int page_fill(struct page *p)
 {
 	struct cgp_buf *raw = p->gzip ? &p->raw : &p->out;
+	size_t want = p->gzip ? GZIP_PIECE : PAGE_PIECE;
 	int err = 0;
 
 	while (!err && !cgp_buf_size(&p->out) && !(p->done && (!p->gzip || p->gzip_done))) {
 		if (!p->done) {
 			cgp_buf_clear(raw);
-			size_t want = p->gzip ? GZIP_PIECE : PAGE_PIECE;
-
 			err = p->m ? cgp_metrics_page_next(p->m, raw, want, &p->done)
 				   : cgp_cadvisor_page_next(p->c, raw, want, &p->done);
 		}
