@@ -2,14 +2,8 @@
 #include <math.h>
 #include "collect/runq_hist.h"
 
-void cgp_runq_slot_bounds(unsigned i, double *lo, double *hi)
+void cgp_runq_slot_bounds_wide(unsigned i, double *lo, double *hi)
 {
-	/* powers of two are exact doubles: the same values as ldexp(1.0, i), without a libm call per slot */
-	if (i < 64) {
-		*lo = i ? (double)(1ULL << (i - 1)) : 0.0;
-		*hi = (double)(1ULL << i);
-		return;
-	}
 	*lo = ldexp(1.0, i - 1);
 	*hi = ldexp(1.0, i);
 }

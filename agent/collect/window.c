@@ -99,6 +99,21 @@ static void memory_figures(struct cgp_sample *s, const struct cgp_cgroup_rec *r)
 		s->mem_events_oom_group_kill = r->mem_events[CGP_MEM_EV_OOM_GROUP_KILL];
 }
 
+/* The window's run-queue histogram and its count: one pass, the first window's branch out of the loop (10,000
+ * records a sweep). 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap. */
+static void runq_window(struct cgp_sample *s, const struct cgp_cgroup_rec *r, const struct cgp_totals *prev)
+{
+	uint64_t n = 0;
+
+	if (prev)
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
+			n += s->runq_hist_window[i] = (uint32_t)(r->runq_waits[i] - prev->runq[i]);
+	else
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
+			n += s->runq_hist_window[i] = r->runq_waits[i];
+	s->runq_waits_window = n;
+}
+
 void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cgp_cgroup_rec *r,
 		       const struct cgp_totals *prev, double cpu_limit_cores, double window_s, uint64_t now_ns,
 		       const struct cgp_node *node)
@@ -116,14 +131,13 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->cpu_cores = window_s > 0 ? (double)s->cpu_ns_window / (window_s * 1e9) : 0;
 	s->voluntary_switches = r->voluntary_switches;
 	s->involuntary_switches = r->involuntary_switches;
-	/* 32-bit counts from the kernel: the difference modulo 2^32 is right across a wrap */
-	for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
-		s->runq_hist_window[i] = (uint32_t)(r->runq_waits[i] - (prev ? prev->runq[i] : 0));
-	for (int i = 0; i < CGP_RUNQ_SLOTS; i++)
-		s->runq_waits_window += s->runq_hist_window[i];
-	cgp_runq_quantiles_us(s->runq_hist_window, CGP_RUNQ_SLOTS, s->runq_waits_window, runq_q, runq_at, 2);
-	s->runq_p50_us = runq_at[0];
-	s->runq_p99_us = runq_at[1];
+	runq_window(s, r, prev);
+	/* an empty window's quantiles are 0, as the memset left them */
+	if (s->runq_waits_window) {
+		cgp_runq_quantiles_us(s->runq_hist_window, CGP_RUNQ_SLOTS, s->runq_waits_window, runq_q, runq_at, 2);
+		s->runq_p50_us = runq_at[0];
+		s->runq_p99_us = runq_at[1];
+	}
 	s->has_mem = r->flags & CGP_REC_MEM;
 	s->mem_bytes = r->mem_bytes;
 	s->mem_limit_bytes = r->mem_limit_bytes;

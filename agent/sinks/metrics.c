@@ -431,19 +431,34 @@ static void put_runq(struct cgp_text *w, const struct cg *c, const struct le_bou
 	cgp_expo_series(w, STR("cgpulse_cgroup_runq_wait_seconds_count"), labels, STR(""), CGP_EXPO_COUNT, cum);
 }
 
-/* The cgroup's series of the step's family. */
-static void step_put(struct cgp_text *w, const struct step *s, const struct cg *c, const struct le_bounds *le)
+/* The steps' names and extra labels with their lengths: measured once per page, not twice per series. */
+struct step_strs {
+	struct cgp_str name[N_STEPS], extra[N_STEPS];
+};
+
+static void step_strs_make(struct step_strs *t)
 {
+	for (size_t i = 0; i < N_STEPS; i++) {
+		t->name[i] = CSTR(steps[i].name);
+		t->extra[i] = CSTR(steps[i].extra);
+	}
+}
+
+/* The cgroup's series of the step's family (steps[k]). */
+static void step_put(struct cgp_text *w, size_t k, const struct cg *c, const struct le_bounds *le,
+		     const struct step_strs *t)
+{
+	const struct step *s = &steps[k];
 	const char *p = (const char *)c + s->val_off;
 	const struct cgp_str labels = {c->labels, c->labels_len};
 
 	switch (s->put) {
 	case P_U64:
 	case P_MEM_LIMIT:
-		cgp_expo_series(w, CSTR(s->name), labels, CSTR(s->extra), CGP_EXPO_COUNT, *(const uint64_t *)p);
+		cgp_expo_series(w, t->name[k], labels, t->extra[k], CGP_EXPO_COUNT, *(const uint64_t *)p);
 		break;
 	case P_SECONDS:
-		cgp_expo_series(w, CSTR(s->name), labels, CSTR(s->extra), CGP_EXPO_SECONDS, *(const uint64_t *)p);
+		cgp_expo_series(w, t->name[k], labels, t->extra[k], CGP_EXPO_SECONDS, *(const uint64_t *)p);
 		break;
 	case P_CORES:
 		put_series_double(w, s->name, c, c->cpu_limit_cores);
@@ -452,8 +467,8 @@ static void step_put(struct cgp_text *w, const struct step *s, const struct cg *
 		put_runq(w, c, le);
 		break;
 	case P_SWITCHES:
-		cgp_expo_series(w, CSTR(s->name), labels, STR(",kind=\"voluntary\""), CGP_EXPO_COUNT, c->voluntary);
-		cgp_expo_series(w, CSTR(s->name), labels, STR(",kind=\"involuntary\""), CGP_EXPO_COUNT, c->involuntary);
+		cgp_expo_series(w, t->name[k], labels, STR(",kind=\"voluntary\""), CGP_EXPO_COUNT, c->voluntary);
+		cgp_expo_series(w, t->name[k], labels, STR(",kind=\"involuntary\""), CGP_EXPO_COUNT, c->involuntary);
 		break;
 	}
 }
@@ -789,6 +804,7 @@ struct cgp_metrics_page {
 	bool written;	/* steps[step]'s family has its HELP and TYPE */
 	bool done;
 	struct le_bounds le;
+	struct step_strs strs;
 };
 
 struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const struct cgp_http_stats *http)
@@ -803,6 +819,7 @@ struct cgp_metrics_page *cgp_metrics_page_new(const struct cgp_metrics *m, const
 		return NULL;
 	}
 	le_bounds_make(&p->le);
+	step_strs_make(&p->strs);
 	p->has_agent = m->has_agent;
 	p->agent = m->agent;
 	p->has_http = http != NULL;
@@ -848,7 +865,7 @@ int cgp_metrics_page_next(struct cgp_metrics_page *p, struct cgp_buf *out, size_
 			if (!p->written)
 				family(&w, s->name, s->type, s->help);
 			p->written = true;
-			step_put(&w, s, c, &p->le);
+			step_put(&w, p->step, c, &p->le, &p->strs);
 		}
 	}
 	*done = p->done;

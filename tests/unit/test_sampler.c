@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "collect/loader.h"
+#include "collect/runq_hist.h"
 #include "collect/sampler.h"
 #include "collect/window.h"
 
@@ -89,6 +90,43 @@ static void test_window_arithmetic(void **state)
 	/* no memory figures: no memory metric, rather than a made-up 0 % */
 	assert_false(s.has_mem);
 	assert_false(s.m[CGP_METRIC_MEM_PCT].known);
+}
+
+/* The run-queue window in one pass (each slot the difference modulo 2^32, or the totals in a first window), its
+ * count, and its p50/p99 exactly as cgp_runq_quantile_us gives them on the window's histogram; an empty window's
+ * quantiles 0 (no quantile computed for it). */
+static void test_runq_window_exact(void **state)
+{
+	uint64_t x = 0x9e3779b97f4a7c15ULL;
+
+	(void)state;
+	for (int round = 0; round < 2000; round++) {
+		struct cgp_cgroup_rec cur = rec(5, NS);
+		struct cgp_totals prev = {0};
+		bool first = round % 4 == 0, empty = round % 7 == 0;
+		uint64_t want_n = 0;
+		struct cgp_sample s;
+
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			prev.runq[i] = (uint32_t)x;
+			/* sparse windows, some slots wrapping past 2^32 */
+			cur.runq_waits[i] = empty || x % 3 ? prev.runq[i] : prev.runq[i] + (uint32_t)(x >> 40) % 50;
+		}
+		cgp_window_sample(&s, 5, &cur, first ? NULL : &prev, 0, 1.0, 2 * NS, &node);
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
+			uint32_t want = first ? cur.runq_waits[i] : (uint32_t)(cur.runq_waits[i] - prev.runq[i]);
+
+			assert_int_equal(s.runq_hist_window[i], want);
+			want_n += want;
+		}
+		assert_int_equal(s.runq_waits_window, want_n);
+		assert_true(s.runq_p50_us == cgp_runq_quantile_us(s.runq_hist_window, CGP_RUNQ_SLOTS, 0.50));
+		assert_true(s.runq_p99_us == cgp_runq_quantile_us(s.runq_hist_window, CGP_RUNQ_SLOTS, 0.99));
+		assert_true(s.m[CGP_METRIC_RUNQ_P99_US].known && s.m[CGP_METRIC_RUNQ_P99_US].value == s.runq_p99_us);
+		if (!want_n)
+			assert_true(s.runq_p50_us == 0 && s.runq_p99_us == 0);
+	}
 }
 
 static bool find(const struct cgp_sampler *sp, uint64_t id, struct cgp_sample *out)
@@ -298,9 +336,10 @@ static void test_sweep_ring_size(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_window_arithmetic),	 cmocka_unit_test(test_sweeps_and_gone),
-	    cmocka_unit_test(test_one_probe_per_record), cmocka_unit_test(test_memory_figures),
-	    cmocka_unit_test(test_cpu_figures),		 cmocka_unit_test(test_sweep_ring_size),
+	    cmocka_unit_test(test_window_arithmetic), cmocka_unit_test(test_runq_window_exact),
+	    cmocka_unit_test(test_sweeps_and_gone),   cmocka_unit_test(test_one_probe_per_record),
+	    cmocka_unit_test(test_memory_figures),    cmocka_unit_test(test_cpu_figures),
+	    cmocka_unit_test(test_sweep_ring_size),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
