@@ -84,6 +84,27 @@ static void test_order_ack_rewind(void **state)
 	cgp_spool_free(sp);
 }
 
+/* mark_sent hands out the queue the peek just found without looking again; a call between the two that changes the
+ * queues (here a push that drops the peeked sample) makes it look again, so the right event is handed out. */
+static void test_mark_after_peek_and_push(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new("me", 0, 2);
+	const struct cgp_spool_entry *e;
+	uint64_t got[4];
+
+	(void)state;
+	push(sp, 1, true, 20);
+	push(sp, 2, false, 20);
+	e = cgp_spool_peek_unsent(sp);
+	assert_int_equal(e->seq, 1);
+	push(sp, 3, false, 20);	 /* full: sample 1 goes */
+	cgp_spool_mark_sent(sp); /* hands out 2, the oldest unsent now */
+	assert_int_equal(cgp_spool_in_flight(sp), 1);
+	assert_int_equal(drain(sp, got, 4), 1);
+	assert_int_equal(got[0], 3);
+	cgp_spool_free(sp);
+}
+
 static void test_refusals(void **state)
 {
 	struct cgp_spool *sp = cgp_spool_new("me", 100, 0);
@@ -236,7 +257,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_order_ack_rewind),	     cmocka_unit_test(test_refusals),
 	    cmocka_unit_test(test_full_drops_samples_first), cmocka_unit_test(test_full_by_bytes),
-	    cmocka_unit_test(test_memory_is_what_it_holds),
+	    cmocka_unit_test(test_memory_is_what_it_holds),  cmocka_unit_test(test_mark_after_peek_and_push),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
