@@ -541,8 +541,12 @@ void cgp_spool_get_stats(const struct cgp_spool *sp, struct cgp_spool_stats *st)
 	st->events = sp->events;
 	st->bytes = sp->bytes;
 	st->mapped = 0;
+	st->spare = 0;
 	for (size_t i = 0; i < sp->ns; i++)
-		st->mapped += sp->s[i]->q[Q_SAMPLE].mapped + sp->s[i]->q[Q_OTHER].mapped;
+		for (int k = 0; k < Q_N; k++) {
+			st->mapped += sp->s[i]->q[k].mapped;
+			st->spare += sp->s[i]->q[k].spares * CGP_SQ_CHUNK;
+		}
 	st->instances = sp->ns;
 	st->last_seq = own(sp)->last_seq;
 	st->acked_seq = own(sp)->acked_seq;
