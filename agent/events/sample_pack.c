@@ -37,10 +37,18 @@ static inline uint8_t *varint(uint8_t *w, uint64_t v)
 	return w;
 }
 
-/* field numbers here are below 2048: a key is one or two bytes */
+/* field numbers here are below 2048: a key is one or two bytes, written as constants where field is one */
 static inline uint8_t *key(uint8_t *w, unsigned field, unsigned wt)
 {
-	return varint(w, (uint64_t)field << 3 | wt);
+	unsigned k = field << 3 | wt;
+
+	if (k < 0x80) {
+		*w = (uint8_t)k;
+		return w + 1;
+	}
+	w[0] = (uint8_t)(k | 0x80);
+	w[1] = (uint8_t)(k >> 7);
+	return w + 2;
 }
 
 static inline uint8_t *u64(uint8_t *w, unsigned field, uint64_t v)
@@ -149,7 +157,10 @@ static uint8_t *runq_hist(uint8_t *w, const uint64_t *h)
 {
 	size_t n = CGP_RUNQ_SLOTS, len = 0;
 
-	/* trailing empty slots carry nothing: left out (most windows touch only a few low slots) */
+	/* trailing empty slots carry nothing: left out (most windows touch only a few low slots), four looked at a time
+	 */
+	while (n >= 4 && !(h[n - 1] | h[n - 2] | h[n - 3] | h[n - 4]))
+		n -= 4;
 	while (n && !h[n - 1])
 		n--;
 	if (!n)
