@@ -226,6 +226,7 @@ static void test_memory_follows_what_is_held(void **state)
 /* A push copies into the ring's own buffer: no malloc per event (a malloc and a free per sample were most of what a
  * push cost). Only the index of slots is allocated, as it grows, and an event larger than the buffer's slack. */
 static unsigned long mallocs;
+#if HEAP_FIGURES_ARE_MALLOCS /* ASan's allocator stands in front of malloc's: counting there would bypass it */
 extern void *__libc_malloc(size_t n);
 
 void *malloc(size_t n)
@@ -233,6 +234,7 @@ void *malloc(size_t n)
 	mallocs++;
 	return __libc_malloc(n);
 }
+#endif
 
 static void test_no_malloc_per_event(void **state)
 {
@@ -243,6 +245,12 @@ static void test_no_malloc_per_event(void **state)
 
 	(void)state;
 	assert_non_null(r);
+	if (!HEAP_FIGURES_ARE_MALLOCS) {
+		cgp_event_ring_free(r);
+		printf(
+		    "# skipped under ASan: its allocator stands in front of malloc's, whose calls this test counts\n");
+		skip();
+	}
 	for (int i = 0; i < 20000; i++) /* past the index's largest size (the byte bound holds ~4,400 of these) */
 		push(r, ++seq, 240);
 	before = mallocs;
