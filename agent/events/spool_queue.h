@@ -43,8 +43,9 @@ struct cgp_sq {
 	size_t chunks, peak; /* chunks in the queue; the most since it was last down to one */
 };
 
-/* A queue whose rounds stay within this many chunks (512 KiB) keeps no spare: what it holds is what it maps. */
-#define CGP_SQ_SPARE_FROM 8
+/* A queue whose rounds stay within this many chunks (1 MiB: ~4,000 samples) keeps no spare: what it holds is what it
+ * maps. 1,000 containers take 4-5 chunks an interval, twice that when an ack comes an interval late. */
+#define CGP_SQ_SPARE_FROM 16
 
 /* What one record of len bytes of event costs in a queue. */
 static inline size_t cgp_sq_rec_size(size_t len)
