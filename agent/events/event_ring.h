@@ -21,6 +21,7 @@ struct cgp_event_ring_stats {
 	uint64_t last_seq;	/* newest ever pushed, 0 before the first push */
 	uint64_t evicted_total; /* pushed out to make room */
 	uint64_t evicted_upto;	/* highest seq pushed out, 0 when none */
+	size_t touched; /* pages of the event buffer written so far: its RSS (the whole ring once it went round) */
 };
 
 struct cgp_event_ring;
@@ -29,7 +30,8 @@ struct cgp_event_ring;
 struct cgp_event_ring *cgp_event_ring_new(size_t max_events, size_t max_bytes);
 void cgp_event_ring_free(struct cgp_event_ring *r);
 
-/* Copies one encoded event, evicting the oldest as needed. seq must be above every seq pushed before
+/* Copies one encoded event (into the ring's own buffer: no allocation per event), evicting the oldest as needed. seq
+ * must be above every seq pushed before
  * (-EINVAL); an event larger than max_bytes can never be held (-E2BIG: it counts as evicted, so a consumer
  * waiting for it gets a Gap); -ENOMEM. */
 int cgp_event_ring_push(struct cgp_event_ring *r, uint64_t seq, const void *data, size_t len);

@@ -22,8 +22,13 @@ int cgp_varint_get(const uint8_t *p, size_t n, uint64_t *v);
 /* Appends one frame (varint length + msg) to out. 0 or -ENOMEM. */
 int cgp_frame_append(struct cgp_buf *out, const void *msg, size_t len);
 
-/* zlib (RFC 1950) of in, appended to out. 0, -ENOMEM or -EIO. */
+/* zlib (RFC 1950) of in, appended to out. 0, -ENOMEM or -EIO. Its ~276 KiB of state is mapped for the call and
+ * unmapped after: nothing is held between calls. */
 int cgp_zlib_compress(const void *in, size_t len, int level, struct cgp_buf *out);
+/* The same, with the state kept in *state (NULL at first) for the next call, until cgp_zlib_release(state): for
+ * several streams in a row (a burst of batches), mapped and faulted in once instead of once a stream. */
+int cgp_zlib_compress_keep(const void *in, size_t len, int level, struct cgp_buf *out, void **state);
+void cgp_zlib_release(void **state);
 /* Inflates one complete zlib stream, appended to out; -EMSGSIZE when it would exceed max_out bytes
  * (a zlib bomb), -EBADMSG when corrupt or truncated or followed by trailing bytes, -ENOMEM. */
 int cgp_zlib_inflate(const void *in, size_t len, size_t max_out, struct cgp_buf *out);

@@ -119,7 +119,11 @@ void cgp_pub_sample(struct cgp_publisher *p, const struct cgp_sample *s, const s
 
 	p->published++;
 	cgp_buf_clear(&p->pb);
-	if (encoded(p, cgp_sample_pack(&m, s, a, &p->pb))) {
+	if (!p->sample_head_made) {
+		cgp_sample_head_init(&p->sample_head, p->node, p->instance_id);
+		p->sample_head_made = true;
+	}
+	if (encoded(p, cgp_sample_pack_head(&p->sample_head, m.seq, s, a, &p->pb))) {
 		deliver(p, true, false);
 		if (wants_json(p, true)) {
 			cgp_event_build_sample(&p->b, &m, s, a);

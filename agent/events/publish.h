@@ -13,6 +13,7 @@
 #include "collect/sample.h"
 #include "events/event_encode.h"
 #include "events/event_ring.h"
+#include "events/sample_pack.h"
 #include "events/spool.h"
 #include "lib/bytebuf.h"
 #include "names/attribution.h"
@@ -31,11 +32,13 @@ struct cgp_publisher {
 	bool urgent;		     /* an OOM kill, alert or report was spooled: the collector should send now */
 	uint64_t drops_reported_ns;  /* when the last Dropped event was published */
 	struct cgp_buf pb, js;
-	struct cgp_event_build b; /* large: kept here, not on the stack */
-	uint64_t published;	  /* events given a seq */
-	uint64_t spool_refused;	  /* not taken by the spool (counted by its own drop figures too) */
-	uint64_t ring_refused;	  /* not taken by the ring: streams get a Gap for them */
-	uint64_t encode_failed;	  /* out of memory encoding: the seq is lost to every sink, consumers see a gap */
+	struct cgp_event_build b;	    /* large: kept here, not on the stack */
+	struct cgp_sample_head sample_head; /* node and instance id as every Sample starts, made at the first */
+	bool sample_head_made;
+	uint64_t published;	/* events given a seq */
+	uint64_t spool_refused; /* not taken by the spool (counted by its own drop figures too) */
+	uint64_t ring_refused;	/* not taken by the ring: streams get a Gap for them */
+	uint64_t encode_failed; /* out of memory encoding: the seq is lost to every sink, consumers see a gap */
 };
 
 /* node NULL: $NODE_NAME, else the host name. */

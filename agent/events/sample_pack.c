@@ -9,6 +9,7 @@
 #include "events/sample_pack.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "lib/utf8.h"
@@ -36,10 +37,18 @@ static inline uint8_t *varint(uint8_t *w, uint64_t v)
 	return w;
 }
 
-/* field numbers here are below 2048: a key is one or two bytes */
+/* field numbers here are below 2048: a key is one or two bytes, written as constants where field is one */
 static inline uint8_t *key(uint8_t *w, unsigned field, unsigned wt)
 {
-	return varint(w, (uint64_t)field << 3 | wt);
+	unsigned k = field << 3 | wt;
+
+	if (k < 0x80) {
+		*w = (uint8_t)k;
+		return w + 1;
+	}
+	w[0] = (uint8_t)(k | 0x80);
+	w[1] = (uint8_t)(k >> 7);
+	return w + 2;
 }
 
 static inline uint8_t *u64(uint8_t *w, unsigned field, uint64_t v)
@@ -148,7 +157,10 @@ static uint8_t *runq_hist(uint8_t *w, const uint64_t *h)
 {
 	size_t n = CGP_RUNQ_SLOTS, len = 0;
 
-	/* trailing empty slots carry nothing: left out (most windows touch only a few low slots) */
+	/* trailing empty slots carry nothing: left out (most windows touch only a few low slots), four looked at a time
+	 */
+	while (n >= 4 && !(h[n - 1] | h[n - 2] | h[n - 3] | h[n - 4]))
+		n -= 4;
 	while (n && !h[n - 1])
 		n--;
 	if (!n)
@@ -268,32 +280,50 @@ static uint8_t *sample_body(uint8_t *w, const struct cgp_sample *s, struct text 
 #define SAMPLE_FIXED_MAX (1024 + CGP_RUNQ_SLOTS * 10)
 #define KEY_LEN_MAX	 (2 + 10)
 
-int cgp_sample_pack(const struct cgp_event_meta *m, const struct cgp_sample *s, const struct cgp_attribution *a,
-		    struct cgp_buf *out)
+void cgp_sample_head_init(struct cgp_sample_head *h, const char *node, const char *instance_id)
 {
 	struct fixed f;
-	struct text node, instance, path, at[ATTR_N];
+	struct text t;
+
+	f.used = 0;
+	t = text(&f, node);
+	h->node = t.s;
+	h->node_n = t.n;
+	t = text(&f, instance_id);
+	h->instance_id = t.s;
+	h->instance_id_n = t.n;
+	h->fixed_used = f.used;
+	memcpy(h->fixed, f.buf, f.used); /* where a sanitized one points: moved from f to h */
+	if ((uintptr_t)h->node - (uintptr_t)f.buf < sizeof(f.buf))
+		h->node = h->fixed + (h->node - f.buf);
+	if ((uintptr_t)h->instance_id - (uintptr_t)f.buf < sizeof(f.buf))
+		h->instance_id = h->fixed + (h->instance_id - f.buf);
+}
+
+int cgp_sample_pack_head(const struct cgp_sample_head *h, uint64_t seq, const struct cgp_sample *s,
+			 const struct cgp_attribution *a, struct cgp_buf *out)
+{
+	struct fixed f;
+	struct text path, at[ATTR_N];
 	size_t bound = SAMPLE_FIXED_MAX + 2 * KEY_LEN_MAX, body, hdr, guess;
 	bool someone;
 	uint8_t *w, *start, *b;
 
-	f.used = 0;
-	node = text(&f, m->node);
-	instance = text(&f, m->instance_id);
+	f.used = h->fixed_used; /* strings that are not UTF-8 are cut where the build would cut them */
 	path = text(&f, a->path);
 	attribution_texts(&f, a, at);
 	/* a cgroup that is nobody's container and no pod's carries no Attribution (nor the flat fields) */
 	someone = at[0].n || at[2].n || at[5].n || at[7].n;
-	bound += node.n + instance.n + path.n + 3 * KEY_LEN_MAX;
+	bound += h->node_n + h->instance_id_n + path.n + 3 * KEY_LEN_MAX;
 	if (someone)
 		for (int i = 0; i < ATTR_N; i++)
 			bound += 2 * (at[i].n + KEY_LEN_MAX);
 	start = w = cgp_buf_reserve(out, bound);
 	if (!w)
 		return -ENOMEM;
-	w = str(w, 1, node);
-	w = str(w, 2, instance);
-	w = u64(w, 3, m->seq);
+	w = str(w, 1, (struct text){h->node, h->node_n});
+	w = str(w, 2, (struct text){h->instance_id, h->instance_id_n});
+	w = u64(w, 3, seq);
 	w = u64(w, 4, s->ts_ns);
 	w = key(w, 5, WT_LEN);
 	/* the body goes past room for its length prefix at its longest (known from the bound), and is moved back
@@ -307,4 +337,13 @@ int cgp_sample_pack(const struct cgp_event_meta *m, const struct cgp_sample *s, 
 		memmove(w + hdr, b, body);
 	out->len += (size_t)(w + hdr + body - start);
 	return 0;
+}
+
+int cgp_sample_pack(const struct cgp_event_meta *m, const struct cgp_sample *s, const struct cgp_attribution *a,
+		    struct cgp_buf *out)
+{
+	struct cgp_sample_head h;
+
+	cgp_sample_head_init(&h, m->node, m->instance_id);
+	return cgp_sample_pack_head(&h, m->seq, s, a, out);
 }

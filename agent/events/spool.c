@@ -31,6 +31,7 @@ struct cgp_spool {
 	struct stream **s; /* oldest first; s[ns - 1] is ours */
 	size_t ns;
 	struct cgp_spool_entry peeked;
+	struct cgp_sq *peeked_q; /* the queue peeked from; forgotten by every call that changes the queues */
 	struct cgp_spool_stats st;
 	struct cgp_journal *j;
 	bool state_dirty, drops_dirty, reap;
@@ -326,6 +327,7 @@ int cgp_spool_open_dir(struct cgp_spool *sp, const char *dir, char *why, size_t 
 	struct stream *prev = NULL;
 	int err;
 
+	sp->peeked_q = NULL;
 	if (sp->max_bytes == SIZE_MAX)
 		return -EINVAL;
 	if (seg > (4u << 20))
@@ -377,6 +379,7 @@ int cgp_spool_push(struct cgp_spool *sp, uint64_t seq, bool is_sample, const voi
 	uint32_t seg = 0;
 	int err;
 
+	sp->peeked_q = NULL;
 	if (seq <= s->last_seq)
 		return -EINVAL;
 	if (cgp_sq_rec_size(len) > sp->max_bytes || disk > sp->max_bytes)
@@ -410,6 +413,7 @@ size_t cgp_spool_ack(struct cgp_spool *sp, const char *instance_id, uint64_t ack
 	struct stream *s = find(sp, instance_id);
 	size_t released = 0;
 
+	sp->peeked_q = NULL;
 	if (!s)
 		return 0;
 	if (acked_seq > s->acked_seq) {
@@ -433,6 +437,7 @@ size_t cgp_spool_ack(struct cgp_spool *sp, const char *instance_id, uint64_t ack
 
 void cgp_spool_rewind(struct cgp_spool *sp)
 {
+	sp->peeked_q = NULL;
 	for (size_t i = 0; i < sp->ns; i++)
 		for (int k = 0; k < Q_N; k++)
 			cgp_sq_rewind(&sp->s[i]->q[k]);
@@ -461,6 +466,7 @@ const struct cgp_spool_entry *cgp_spool_peek_unsent(struct cgp_spool *sp)
 	struct cgp_sq *q = next_queue(sp, &s);
 	struct cgp_sq_rec *r;
 
+	sp->peeked_q = q;
 	if (!q)
 		return NULL;
 	r = cgp_sq_unsent(q);
@@ -468,11 +474,13 @@ const struct cgp_spool_entry *cgp_spool_peek_unsent(struct cgp_spool *sp)
 	return &sp->peeked;
 }
 
+/* Right after a peek the queue is known: the two queues of every instance are not walked again per event. */
 void cgp_spool_mark_sent(struct cgp_spool *sp)
 {
 	struct stream *s;
-	struct cgp_sq *q = next_queue(sp, &s);
+	struct cgp_sq *q = sp->peeked_q ? sp->peeked_q : next_queue(sp, &s);
 
+	sp->peeked_q = NULL;
 	if (q)
 		cgp_sq_mark_sent(q);
 }
@@ -510,6 +518,7 @@ bool cgp_spool_has_drops(const struct cgp_spool *sp)
 
 bool cgp_spool_take_drops(struct cgp_spool *sp, struct cgp_spool_drops *out)
 {
+	sp->peeked_q = NULL;
 	for (size_t i = 0; i < sp->ns; i++) {
 		struct stream *s = sp->s[i];
 
@@ -532,8 +541,12 @@ void cgp_spool_get_stats(const struct cgp_spool *sp, struct cgp_spool_stats *st)
 	st->events = sp->events;
 	st->bytes = sp->bytes;
 	st->mapped = 0;
+	st->spare = 0;
 	for (size_t i = 0; i < sp->ns; i++)
-		st->mapped += sp->s[i]->q[Q_SAMPLE].mapped + sp->s[i]->q[Q_OTHER].mapped;
+		for (int k = 0; k < Q_N; k++) {
+			st->mapped += sp->s[i]->q[k].mapped;
+			st->spare += sp->s[i]->q[k].spares * CGP_SQ_CHUNK;
+		}
 	st->instances = sp->ns;
 	st->last_seq = own(sp)->last_seq;
 	st->acked_seq = own(sp)->acked_seq;
@@ -544,6 +557,7 @@ void cgp_spool_get_stats(const struct cgp_spool *sp, struct cgp_spool_stats *st)
 
 void cgp_spool_flush(struct cgp_spool *sp, uint64_t now_ns)
 {
+	sp->peeked_q = NULL;
 	if (!sp->j)
 		return;
 	if (cgp_journal_flush(sp->j) && !own(sp)->lost) {

@@ -35,6 +35,7 @@ struct cgp_spool_drops {
 struct cgp_spool_stats {
 	size_t events, bytes; /* held now (every instance); bytes as the bound counts them */
 	size_t mapped;	      /* memory the held events take */
+	size_t spare;	      /* emptied chunks kept for the next events (a queue of many chunks a round only) */
 	size_t instances;     /* instances with events held, ours included */
 	uint64_t pushed_total, acked_total;
 	uint64_t dropped_samples_total, dropped_others_total;

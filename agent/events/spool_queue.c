@@ -20,16 +20,22 @@ static size_t room(const struct cgp_sq_chunk *c)
 	return c->size - sizeof(*c) - c->used;
 }
 
-static struct cgp_sq_chunk *chunk_new(size_t need)
+static struct cgp_sq_chunk *chunk_new(struct cgp_sq *q, size_t need)
 {
 	size_t size = CGP_SQ_CHUNK;
 	struct cgp_sq_chunk *c;
 
 	if (need + sizeof(*c) > size)
 		size = (need + sizeof(*c) + 4095) & ~(size_t)4095;
-	c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (c == MAP_FAILED)
-		return NULL;
+	if (size == CGP_SQ_CHUNK && q->spare) {
+		c = q->spare;
+		q->spare = c->next;
+		q->spares--;
+	} else {
+		c = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (c == MAP_FAILED)
+			return NULL;
+	}
 	c->next = NULL;
 	c->size = size;
 	c->used = c->waste = 0;
@@ -68,11 +74,13 @@ int cgp_sq_push(struct cgp_sq *q, uint64_t seq, uint32_t seg, const void *data, 
 	if (!q->n && q->tail && room(q->tail) < size)
 		cgp_sq_free(q); /* an empty chunk too small for this record: the record gets one of its own */
 	if (!q->tail || room(q->tail) < size) {
-		struct cgp_sq_chunk *c = chunk_new(size);
+		struct cgp_sq_chunk *c = chunk_new(q, size);
 
 		if (!c)
 			return -ENOMEM;
 		q->mapped += c->size;
+		if (++q->chunks > q->peak)
+			q->peak = q->chunks;
 		if (q->tail) {
 			q->tail->waste = room(q->tail);
 			q->bytes += q->tail->waste;
@@ -99,6 +107,25 @@ int cgp_sq_push(struct cgp_sq *q, uint64_t seq, uint32_t seg, const void *data, 
 struct cgp_sq_rec *cgp_sq_head(const struct cgp_sq *q)
 {
 	return q->n ? rec_at((struct cgp_sq_pos){q->head, q->head_off}) : NULL;
+}
+
+static void trim_spares(struct cgp_sq *q)
+{
+	while (q->spares > q->spare_max) {
+		struct cgp_sq_chunk *c = q->spare;
+
+		q->spare = c->next;
+		q->spares--;
+		munmap(c, c->size);
+	}
+}
+
+/* Down to one chunk: the round that ends says how many spares the next may use. */
+static void end_round(struct cgp_sq *q)
+{
+	q->spare_max = q->peak > CGP_SQ_SPARE_FROM ? q->peak - CGP_SQ_SPARE_FROM : 0;
+	q->peak = 1;
+	trim_spares(q);
 }
 
 /* While records are held, (head, head_off) is the oldest one; an emptied head chunk is unmapped at once, except
@@ -128,7 +155,16 @@ void cgp_sq_pop(struct cgp_sq *q)
 		q->head_off = 0;
 		q->mapped -= c->size;
 		q->bytes -= c->waste;
-		munmap(c, c->size);
+		q->chunks--;
+		if (c->size == CGP_SQ_CHUNK && q->spares < q->spare_max) {
+			c->next = q->spare;
+			q->spare = c;
+			q->spares++;
+		} else {
+			munmap(c, c->size);
+		}
+		if (q->chunks == 1)
+			end_round(q);
 	} else {
 		q->head->used = 0;
 		q->head_off = 0;
@@ -168,5 +204,7 @@ void cgp_sq_free(struct cgp_sq *q)
 		q->head = c->next;
 		munmap(c, c->size);
 	}
+	q->spare_max = 0;
+	trim_spares(q);
 	memset(q, 0, sizeof(*q));
 }

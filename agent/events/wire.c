@@ -41,6 +41,12 @@ void cgp_batch_free(struct cgp_batch *b)
 {
 	cgp_buf_free(&b->body);
 	cgp_buf_free(&b->z);
+	cgp_batch_release(b);
+}
+
+void cgp_batch_release(struct cgp_batch *b)
+{
+	cgp_zlib_release(&b->zstate);
 }
 
 int cgp_batch_add(struct cgp_batch *b, const void *event, size_t len)
@@ -76,7 +82,7 @@ int cgp_batch_finish(struct cgp_batch *b, const char *instance_id, uint64_t base
 
 	if (zlevel > 0) {
 		cgp_buf_clear(&b->z);
-		err = cgp_zlib_compress(payload, n, zlevel, &b->z);
+		err = cgp_zlib_compress_keep(payload, n, zlevel, &b->z, &b->zstate);
 		if (err)
 			goto out;
 		payload = cgp_buf_head(&b->z);

@@ -16,6 +16,7 @@
 struct cgp_batch {
 	struct cgp_buf body;
 	struct cgp_buf z; /* compression scratch */
+	void *zstate;	  /* the compressor's state, kept from one batch to the next until cgp_batch_release */
 	size_t events;
 };
 
@@ -29,8 +30,10 @@ static inline size_t cgp_batch_bytes(const struct cgp_batch *b)
 	return cgp_buf_size(&b->body);
 }
 /* Appends one frame carrying the batch to out (Frame.batch_zlib when zlevel > 0, else Frame.batch), then
- * empties the batch. 0, -ENOMEM, -EIO. */
+ * empties the batch. 0, -ENOMEM, -EIO. The compressor's state (~276 KiB, mapped) is kept for the next batch. */
 int cgp_batch_finish(struct cgp_batch *b, const char *instance_id, uint64_t base_seq, int zlevel, struct cgp_buf *out);
+/* Gives the compressor's state back to the system: after a burst of batches (cgp_batch_free does too). */
+void cgp_batch_release(struct cgp_batch *b);
 
 /* Appends one frame carrying Ack{instance_id, acked_seq}. */
 int cgp_wire_append_ack(struct cgp_buf *out, const char *instance_id, uint64_t acked_seq);

@@ -231,9 +231,11 @@ static void switch_instance(struct cgp_cc *cc)
 
 /* Moves unsent spool events into batches while our buffer is empty and the socket keeps taking them. A batch
  * holds one instance's events: the spool hands out a previous instance's before ours. */
-static void pump(struct cgp_cc *cc)
+static void pump_batches(struct cgp_cc *cc)
 {
 	const struct cgp_spool_entry *e;
+	const char *batch_id =
+	    NULL; /* the spool's own string of the batch's instance: most events compare by address */
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {
@@ -244,11 +246,12 @@ static void pump(struct cgp_cc *cc)
 					switch_instance(cc);
 				return;
 			}
-			if (!cc->batch.events)
+			if (!cc->batch.events) {
 				snprintf(cc->batch_instance, sizeof(cc->batch_instance), "%s", e->instance_id);
-			else if (cc->batch.events >= cc->cfg.batch_max_events ||
-				 cgp_batch_bytes(&cc->batch) + e->len > cc->cfg.batch_max_bytes ||
-				 strcmp(e->instance_id, cc->batch_instance))
+				batch_id = e->instance_id;
+			} else if (cc->batch.events >= cc->cfg.batch_max_events ||
+				   cgp_batch_bytes(&cc->batch) + e->len > cc->cfg.batch_max_bytes ||
+				   (e->instance_id != batch_id && strcmp(e->instance_id, cc->batch_instance)))
 				break;
 			if (cgp_batch_add(&cc->batch, e->data, e->len))
 				goto nomem;
@@ -269,6 +272,14 @@ nomem:
 	/* the spool still has the events: a reconnect resends them */
 	cgp_batch_reset(&cc->batch);
 	fail(cc, "out of memory building a batch");
+}
+
+/* The batches of one turn share the compressor's state; it goes back to the system when the turn is done, so an
+ * agent whose interval fits one batch (1,024 events) holds nothing between intervals. */
+static void pump(struct cgp_cc *cc)
+{
+	pump_batches(cc);
+	cgp_batch_release(&cc->batch);
 }
 
 static bool awaiting_ack(const struct cgp_cc *cc)
