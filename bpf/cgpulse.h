@@ -90,42 +90,69 @@ enum cgp_mem_event {
 	CGP_MEM_EVENTS,
 };
 
+/* A whole record as the agent holds it. In the sweep_records ring a record carries only the blocks of fields the
+ * hierarchy its walk is on can fill, in this order (cgp_rec_bytes): the head; cgroup v2's (CPU, CPUTIME, PSI);
+ * the memory controller's (MEM); the cpu controller's (CPU_MAX). A v1 memory record is then 112 bytes, and a
+ * cgroup v2 one on a host whose memory and cpu controllers are on v1 hierarchies 232, not 376 each: the ring is
+ * written fresh each sweep, by the program and then read by the agent. */
 struct cgp_cgroup_rec {
 	__u64 cgroup_id;
 	__u32 flags;
 	__u32 level;
+	/* with CGP_REC_CPU: */
 	__u64 cpu_ns;
 	__u64 voluntary_switches;
 	__u64 involuntary_switches;
 	__u64 runq_delay_ns;
 	__u64 reclaim_ns;
 	__u64 reclaims;
-	__u64 mem_bytes;
-	__u64 mem_limit_bytes;		  /* 0: no limit */
-	__u64 oom_kills;		  /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
 	__u32 runq_waits[CGP_RUNQ_SLOTS]; /* low 32 bits of the totals: keeps a sweep's ring small */
-	__u64 cpu_quota_us;		  /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
-	__u64 cpu_period_us;		  /* CFS bandwidth period */
-	/* with CGP_REC_MEM: */
-	__u64 mem_swap_bytes;		  /* v2 memory.swap.current; v1 memory.memsw.usage - memory.usage */
-	__u64 mem_events[CGP_MEM_EVENTS]; /* the memcg's memory_events[] (memory.events, hierarchical) */
-	/* with CGP_REC_MEM_STAT (pages of the memcg's flushed stats, in bytes, hierarchical as memory.stat): */
-	__u64 mem_anon_bytes;	       /* anon (v1 total_rss) */
-	__u64 mem_file_bytes;	       /* file (v1 total_cache) */
-	__u64 mem_inactive_file_bytes; /* inactive_file (v1 total_inactive_file) */
-	/* with CGP_REC_CPU_MAX, the CFS bandwidth counters (cpu.stat): */
-	__u64 cpu_periods;	     /* nr_periods */
-	__u64 cpu_throttled_periods; /* nr_throttled */
-	__u64 cpu_throttled_ns;	     /* throttled_time (v2 prints it as throttled_usec) */
 	/* with CGP_REC_CPUTIME, the cgroup's own CPU time as cpu.stat has it before scaling (ns, hierarchical): */
 	__u64 cpu_rtime_ns; /* sum_exec_runtime: cpu.stat usage_usec */
 	__u64 cpu_utime_ns; /* tick-sampled user time; the agent scales user and system to add up to rtime, */
 	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
 	/* with CGP_REC_PSI: stall time, ns, total (cpu/memory/io.pressure total=, in µs there), by enum cgp_psi */
 	__u64 psi_ns[CGP_PSI_MAX];
-	/* with CGP_REC_CPU_MAX: */
+	/* with CGP_REC_MEM: */
+	__u64 mem_bytes;
+	__u64 mem_limit_bytes;		  /* 0: no limit */
+	__u64 oom_kills;		  /* the kernel's own count: memcg memory_events[MEMCG_OOM_KILL] */
+	__u64 mem_swap_bytes;		  /* v2 memory.swap.current; v1 memory.memsw.usage - memory.usage */
+	__u64 mem_events[CGP_MEM_EVENTS]; /* the memcg's memory_events[] (memory.events, hierarchical) */
+	/* and with CGP_REC_MEM_STAT (pages of the memcg's flushed stats, in bytes, hierarchical as memory.stat): */
+	__u64 mem_anon_bytes;	       /* anon (v1 total_rss) */
+	__u64 mem_file_bytes;	       /* file (v1 total_cache) */
+	__u64 mem_inactive_file_bytes; /* inactive_file (v1 total_inactive_file) */
+	/* with CGP_REC_CPU_MAX: the CFS bandwidth settings and counters (cpu.max / cpu.cfs_*, cpu.stat) */
+	__u64 cpu_quota_us;	     /* CFS bandwidth quota (cpu.max / cpu.cfs_quota_us); 0: no limit */
+	__u64 cpu_period_us;	     /* CFS bandwidth period */
+	__u64 cpu_periods;	     /* nr_periods */
+	__u64 cpu_throttled_periods; /* nr_throttled */
+	__u64 cpu_throttled_ns;	     /* throttled_time (v2 prints it as throttled_usec) */
 	__u64 cpu_shares; /* the task group's weight in cpu.shares units (v1 cpu.shares; v2 cpu.weight 100 = 1024) */
 };
+
+/* Which blocks a record in the ring carries (in its flags, beside enum cgp_rec_flags), and their bytes. A block
+ * is there whether or not its figures are (those have their own flags, and are 0 when absent). */
+enum cgp_rec_layout {
+	CGP_REC_HAS_V2 = 1 << 16,      /* cpu_ns .. psi_ns: a cgroup v2 walk's */
+	CGP_REC_HAS_MEM = 1 << 17,     /* mem_bytes .. mem_inactive_file_bytes: the hierarchy has memory */
+	CGP_REC_HAS_CPU_MAX = 1 << 18, /* cpu_quota_us .. cpu_shares: the hierarchy has cpu */
+	CGP_REC_LAYOUT = CGP_REC_HAS_V2 | CGP_REC_HAS_MEM | CGP_REC_HAS_CPU_MAX,
+};
+
+#define CGP_REC_HEAD_BYTES    16  /* cgroup_id, flags, level */
+#define CGP_REC_V2_BYTES      216 /* cpu_ns .. psi_ns */
+#define CGP_REC_MEM_BYTES     96  /* mem_bytes .. mem_inactive_file_bytes */
+#define CGP_REC_CPU_MAX_BYTES 48  /* cpu_quota_us .. cpu_shares */
+
+/* The bytes of a record with these flags in the sweep_records ring (without the ring's own 8-byte header). */
+static inline __u32 cgp_rec_bytes(__u32 flags)
+{
+	return CGP_REC_HEAD_BYTES + (flags & CGP_REC_HAS_V2 ? CGP_REC_V2_BYTES : 0) +
+	       (flags & CGP_REC_HAS_MEM ? CGP_REC_MEM_BYTES : 0) +
+	       (flags & CGP_REC_HAS_CPU_MAX ? CGP_REC_CPU_MAX_BYTES : 0);
+}
 
 #define CGP_PATH_LEN 256
 

@@ -5,7 +5,8 @@
  * the CPU limit from the task group's CFS bandwidth (whichever hierarchies carry the memory and cpu
  * controllers). The agent runs it with one read() and drains the ring, instead of reading several files per
  * cgroup, and limits come with every sweep at no extra cost. A walk with more records than the ring holds goes
- * on in further passes (bpf/sweep_pass.bpf.h). */
+ * on in further passes (bpf/sweep_pass.bpf.h). A record carries only the blocks of fields its hierarchy can fill
+ * (bpf/cgpulse.h, cgp_rec_bytes): the ring's lines are written fresh each sweep, here and again in the agent. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
@@ -32,6 +33,7 @@ bool iter_cpu_all = true;
  * root pointer, and the lines of subsys[] slots a controller the hierarchy lacks would leave NULL anyway. */
 bool walk_dfl;
 __u32 walk_ss_mask;
+__u32 walk_layout; /* the blocks its records carry (enum cgp_rec_layout) */
 
 static __always_inline bool walk_has(int ss_id)
 {
@@ -99,7 +101,7 @@ static __always_inline __u64 pages(long v)
 
 /* memory.events: the memcg's memory_events[] (ev). Which counters a v1 hierarchy or an older kernel lacks is for
  * the agent to say (flags), not a 0 here. */
-static __always_inline void take_mem_events(struct cgp_cgroup_rec *rec, const long *ev, int dfl)
+static __always_inline void take_mem_events(__u32 *flags, struct cgp_cgroup_rec *rec, const long *ev, int dfl)
 {
 	rec->mem_events[CGP_MEM_EV_HIGH] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_HIGH) & 15];
 	rec->mem_events[CGP_MEM_EV_MAX] = ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_MAX) & 15];
@@ -108,7 +110,7 @@ static __always_inline void take_mem_events(struct cgp_cgroup_rec *rec, const lo
 	if (cgp_has_oom_group_kill() && dfl) { /* v1 has no memory.oom.group */
 		rec->mem_events[CGP_MEM_EV_OOM_GROUP_KILL] =
 		    ev[bpf_core_enum_value(enum memcg_memory_event, MEMCG_OOM_GROUP_KILL) & 15];
-		rec->flags |= CGP_REC_MEM_GROUP_KILL;
+		*flags |= CGP_REC_MEM_GROUP_KILL;
 	}
 	rec->oom_kills = rec->mem_events[CGP_MEM_EV_OOM_KILL];
 }
@@ -128,7 +130,7 @@ static __always_inline __u32 mem_events_used(void)
 
 /* anon, file and inactive_file from the memcg's flushed stats (memory.stat's source; the agent has the kernel
  * flush them before the walk): the span of state[] from the lowest of the three to the highest, in one read. */
-static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, const struct memcg_vmstats *vm,
+static __always_inline void read_mem_stat(__u32 *flags, struct cgp_cgroup_rec *rec, const struct memcg_vmstats *vm,
 					  struct cgp_mem_scratch *sc)
 {
 	struct cgp_memcg_stat_idx ix;
@@ -149,13 +151,13 @@ static __always_inline void read_mem_stat(struct cgp_cgroup_rec *rec, const stru
 	rec->mem_inactive_file_bytes = pages(sc->state[(ix.inactive_file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
 	rec->mem_anon_bytes = pages(sc->state[(ix.anon - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
 	rec->mem_file_bytes = pages(sc->state[(ix.file - lo) & (CGP_MEMCG_STATE_CHUNK - 1)]);
-	rec->flags |= CGP_REC_MEM_STAT;
+	*flags |= CGP_REC_MEM_STAT;
 }
 
 /* The vmstats pointer and memory_events[] are neighbours in struct mem_cgroup (6.1 to 6.18): one read for both,
  * else two. */
-static __always_inline void read_mem_figures(struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg, int dfl,
-					     struct cgp_mem_scratch *sc)
+static __always_inline void read_mem_figures(__u32 *flags, struct cgp_cgroup_rec *rec, struct mem_cgroup *memcg,
+					     int dfl, struct cgp_mem_scratch *sc)
 {
 	__u32 vm_off = bpf_core_field_offset(struct mem_cgroup, vmstats);
 	__u32 ev_off = bpf_core_field_offset(struct mem_cgroup, memory_events);
@@ -179,11 +181,12 @@ static __always_inline void read_mem_figures(struct cgp_cgroup_rec *rec, struct 
 		if (bpf_probe_read_kernel(sc->events, ev_size, (void *)memcg + ev_off))
 			return;
 	}
-	take_mem_events(rec, sc->events, dfl);
-	read_mem_stat(rec, vm, sc);
+	take_mem_events(flags, rec, sc->events, dfl);
+	read_mem_stat(flags, rec, vm, sc);
 }
 
-static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
+/* flags: the record's; rec: where its memory block's fields are (see write_rec) */
+static __always_inline void read_mem(__u32 *flags, struct cgp_cgroup_rec *rec, struct cgroup *cgrp, int dfl)
 {
 	int memcg_id = bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id);
 	struct cgroup_subsys_state *css;
@@ -207,8 +210,8 @@ static __always_inline void read_mem(struct cgp_cgroup_rec *rec, struct cgroup *
 	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
 	swap = BPF_CORE_READ(memcg, swap.usage.counter);
 	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
-	read_mem_figures(rec, memcg, dfl, sc);
-	rec->flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
+	read_mem_figures(flags, rec, memcg, dfl, sc);
+	*flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
 /* nr_periods, nr_throttled (ints) and throttled_time sit together in cfs_bandwidth: one read for the three */
@@ -245,7 +248,8 @@ static __always_inline void read_cputime(struct cgp_cgroup_rec *rec, struct cgro
 	rec->flags |= CGP_REC_CPUTIME;
 }
 
-static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
+/* flags: the record's; rec: where its cpu block's fields are (see write_rec) */
+static __always_inline void read_cpu_max(__u32 *flags, struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
 {
 	int cpu_id = bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id);
 	struct cgroup_subsys_state *css;
@@ -264,7 +268,7 @@ static __always_inline void read_cpu_max(struct cgp_cgroup_rec *rec, struct cgro
 	shares = BPF_CORE_READ(tg, shares) >> 10; /* scale_load_down() on 64-bit: SCHED_FIXEDPOINT_SHIFT */
 	rec->cpu_shares = shares ? (shares < 2 ? 2 : shares) : 0;
 	read_bandwidth(rec, (void *)tg + bpf_core_field_offset(struct task_group, cfs_bandwidth));
-	rec->flags |= CGP_REC_CPU_MAX;
+	*flags |= CGP_REC_CPU_MAX;
 }
 
 /* A cgroup of a v1 hierarchy that carries the cpu controller but not memory, without a CPU quota: nothing of it
@@ -285,29 +289,19 @@ static __always_inline bool skip_v1_cpu(struct cgroup *cgrp)
 	return BPF_CORE_READ(tg, cfs_bandwidth.quota) == ~0ULL; /* RUNTIME_INF */
 }
 
-SEC("iter/cgroup")
-int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
+/* One record of the blocks layout names, written in place (a record is larger than what the stack should hold
+ * beside the reads' buffers). Each block's fields are reached through a view of the whole struct placed so that
+ * they land where the block sits in this record; layout is a constant at each call, so the offsets are. */
+static __always_inline int write_rec(struct bpf_iter__cgroup *ctx, struct cgroup *cgrp, const __u32 layout)
 {
-	struct cgroup *cgrp = ctx->cgroup;
+	const __u32 mem_at = CGP_REC_HEAD_BYTES + (layout & CGP_REC_HAS_V2 ? CGP_REC_V2_BYTES : 0);
+	const __u32 cpu_at = mem_at + (layout & CGP_REC_HAS_MEM ? CGP_REC_MEM_BYTES : 0);
 	struct cgp_cgroup_rec *rec;
-	int dfl;
+	int dfl = layout & CGP_REC_HAS_V2;
+	void *p;
 
-	if (!cgrp)
-		return 0;
-	if (ctx->meta->seq_num == 0) { /* the pass's first cgroup: every cgroup of the walk has its root */
-		walk_dfl = cgrp->root->hierarchy_id == 0;
-		walk_ss_mask = cgrp->root->subsys_mask;
-	}
-	if (sweep_skip) { /* a further pass: what the earlier ones wrote comes first */
-		if (cgp_pass_written_before(cgrp))
-			return 0;
-		sweep_skip = false;
-	}
-	if (!iter_cpu_all && skip_v1_cpu(cgrp))
-		return 0;
-	/* written in place: the record is larger than what the stack should hold beside the reads' buffers */
-	rec = bpf_ringbuf_reserve(&sweep_records, sizeof(*rec), 0);
-	if (!rec) {
+	p = bpf_ringbuf_reserve(&sweep_records, cgp_rec_bytes(layout), 0);
+	if (!p) {
 		/* full: stop here (1 ends the walk), the agent drains the ring and walks on from this cgroup */
 		if (sweep_written && cgp_pass_keep_place(cgrp)) {
 			sweep_stopped = true;
@@ -317,12 +311,13 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 		return 0;
 	}
 	sweep_written++;
-	__builtin_memset(rec, 0, sizeof(*rec));
+	__builtin_memset(p, 0, cgp_rec_bytes(layout));
+	rec = p;
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
-	dfl = walk_dfl;
 	rec->cgroup_id = cgrp->kn->id;
 	rec->level = cgrp->level;
-	if (dfl) {
+	rec->flags = layout;
+	if (dfl) {			     /* the cgroup v2 block sits where it does in the whole struct */
 		if (ctx->meta->seq_num == 0) /* the walk's first cgroup: per-CPU offsets and the clock, once */
 			cgp_psi_walk_start(iter_nr_cpus);
 		rec->flags |= CGP_REC_DFL;
@@ -332,9 +327,54 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 		if (cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
 			rec->flags |= CGP_REC_PSI;
 	}
-	read_mem(rec, cgrp, dfl);
-	read_cpu_max(rec, cgrp);
+	if (layout & CGP_REC_HAS_MEM)
+		read_mem(&rec->flags, p + mem_at - __builtin_offsetof(struct cgp_cgroup_rec, mem_bytes), cgrp, dfl);
+	if (layout & CGP_REC_HAS_CPU_MAX)
+		read_cpu_max(&rec->flags, p + cpu_at - __builtin_offsetof(struct cgp_cgroup_rec, cpu_quota_us), cgrp);
 	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
-	bpf_ringbuf_submit(rec, BPF_RB_NO_WAKEUP);
+	bpf_ringbuf_submit(p, BPF_RB_NO_WAKEUP);
 	return 0;
+}
+
+SEC("iter/cgroup")
+int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
+{
+	struct cgroup *cgrp = ctx->cgroup;
+
+	if (!cgrp)
+		return 0;
+	if (ctx->meta->seq_num == 0) { /* the pass's first cgroup: every cgroup of the walk has its root */
+		walk_dfl = cgrp->root->hierarchy_id == 0;
+		walk_ss_mask = cgrp->root->subsys_mask;
+		walk_layout =
+		    (walk_dfl ? CGP_REC_HAS_V2 : 0) |
+		    (walk_has(bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)) ? CGP_REC_HAS_MEM : 0) |
+		    (walk_has(bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)) ? CGP_REC_HAS_CPU_MAX : 0);
+	}
+	if (sweep_skip) { /* a further pass: what the earlier ones wrote comes first */
+		if (cgp_pass_written_before(cgrp))
+			return 0;
+		sweep_skip = false;
+	}
+	if (!iter_cpu_all && skip_v1_cpu(cgrp))
+		return 0;
+	/* one call a layout: each writes its own constant size */
+	switch (walk_layout) {
+	case CGP_REC_HAS_V2:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_V2);
+	case CGP_REC_HAS_V2 | CGP_REC_HAS_MEM:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_V2 | CGP_REC_HAS_MEM);
+	case CGP_REC_HAS_V2 | CGP_REC_HAS_CPU_MAX:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_V2 | CGP_REC_HAS_CPU_MAX);
+	case CGP_REC_HAS_V2 | CGP_REC_HAS_MEM | CGP_REC_HAS_CPU_MAX:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_V2 | CGP_REC_HAS_MEM | CGP_REC_HAS_CPU_MAX);
+	case CGP_REC_HAS_MEM:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_MEM);
+	case CGP_REC_HAS_CPU_MAX:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_CPU_MAX);
+	case CGP_REC_HAS_MEM | CGP_REC_HAS_CPU_MAX:
+		return write_rec(ctx, cgrp, CGP_REC_HAS_MEM | CGP_REC_HAS_CPU_MAX);
+	default: /* a v1 hierarchy with neither: nothing of it is read */
+		return write_rec(ctx, cgrp, 0);
+	}
 }

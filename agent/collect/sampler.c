@@ -11,6 +11,7 @@
 #include "cgpulse.skel.h"
 #include "collect/pressure.h"
 #include "collect/sampler.h"
+#include "collect/sweep_rec.h"
 #include "collect/window.h"
 #include "lib/clock.h"
 #include "lib/log.h"
@@ -91,10 +92,12 @@ static int collect(void *ctx, const void *data, size_t size)
 	struct cgp_sampler *sp = ctx;
 	struct cgp_cgroup_rec r;
 
-	if (size != sizeof(r))
+	if (!cgp_rec_unpack(data, size, &r)) {
+		sp->stats.bad_records++;
 		return 0;
-	memcpy(&r, data, sizeof(r));
+	}
 	sp->stats.records++;
+	sp->stats.record_bytes += size;
 	if (sp->swap_accounted == 1 && (r.flags & CGP_REC_MEM))
 		r.flags |= CGP_REC_SWAP; /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
 	return sp->take(sp, &r, sp->take_ctx);
@@ -538,6 +541,7 @@ void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t no
 	sp->last_mono_ns = now_mono_ns;
 	sp->gen++;
 	sp->stats.records = 0;
+	sp->stats.record_bytes = 0;
 	sp->stats.probes = 0;
 	sp->stats.passes = 0;
 	sp->stats.dup_records = 0;

@@ -30,6 +30,8 @@ typedef int (*cgp_take_fn)(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, con
 struct cgp_sampler_stats {
 	uint64_t sweeps;
 	uint64_t records;      /* iterator records read in the last sweep */
+	uint64_t record_bytes; /* their bytes in the ring (without its headers): each sized by what it holds */
+	uint64_t bad_records;  /* total records whose size did not match their flags (a mismatched BPF object) */
 	uint64_t probes;       /* lookups of per-cgroup state in the last sweep: at most one per record */
 	uint64_t passes;       /* iterator walks in the last sweep: one per hierarchy, more when the ring filled */
 	uint64_t dup_records;  /* cgroup v2 records of a cgroup already read in the last sweep (kept: the later) */

@@ -117,7 +117,8 @@ static uint64_t start(int kids, struct seen *s)
  * pass, so before any of the sweep's samples. */
 static void test_oom_between_passes(void **state)
 {
-	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8);
+	/* the most cgroup v2 records a pass holds: the smallest v2 record (memory and cpu on v1 hierarchies) */
+	size_t per_pass = CGP_SWEEP_RING_BYTES / (CGP_REC_HEAD_BYTES + CGP_REC_V2_BYTES + 8);
 	struct seen s = {0};
 	struct cgp_sample smp;
 	size_t it = 0;

@@ -99,17 +99,23 @@ static void make_kids(int n)
 			fail_msg("making cgroup %d of %d: %m", i, n);
 }
 
-/* The loader with the smallest ring, whatever the host's cgroups: the passes are what these tests are about. */
+/* A ring half the smallest the loader makes, whatever the host's cgroups: the passes are what these tests are
+ * about. */
+#define SMALL_RING (CGP_SWEEP_RING_BYTES / 2)
+/* The most cgroup v2 records a pass of it holds: records are sized by the blocks their hierarchy can fill, and a
+ * v2 one is smallest when memory and cpu are on v1 hierarchies (the head and the v2 block, + the ring's header) */
+#define V2_PER_PASS (SMALL_RING / (CGP_REC_HEAD_BYTES + CGP_REC_V2_BYTES + 8))
+
 static int open_small_ring(void)
 {
-	struct cgp_loader_opts lo = {.sweep_ring_bytes = CGP_SWEEP_RING_BYTES};
+	struct cgp_loader_opts lo = {.sweep_ring_bytes = SMALL_RING};
 
 	return fx_open_opts(&fx, &lo);
 }
 
 static void test_sweep_larger_than_ring(void **state)
 {
-	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8), busy[3];
+	size_t per_pass = V2_PER_PASS, busy[3];
 	int n = (int)(3 * per_pass + 7);
 	pid_t pid;
 
@@ -117,7 +123,7 @@ static void test_sweep_larger_than_ring(void **state)
 	busy[0] = 0, busy[1] = (size_t)n / 2, busy[2] = (size_t)n - 1; /* in the first, a middle and the last pass */
 	make_kids(n);
 	assert_int_equal(open_small_ring(), 0);
-	assert_int_equal(bpf_map__max_entries(fx.bpf.skel->maps.sweep_records), CGP_SWEEP_RING_BYTES);
+	assert_int_equal(bpf_map__max_entries(fx.bpf.skel->maps.sweep_records), SMALL_RING);
 	for (int b = 0; b < 3; b++) { /* CPU time is counted from attach on */
 		pid = cgt_spawn_cpu_burner(&kids[busy[b]], 0.1);
 		assert_true(pid > 0);
@@ -218,7 +224,7 @@ static bool swept(uint64_t id)
 
 static void test_place_kept_across_changes(void **state)
 {
-	size_t per_pass = CGP_SWEEP_RING_BYTES / (sizeof(struct cgp_cgroup_rec) + 8);
+	size_t per_pass = V2_PER_PASS;
 	struct churn c = {.n = (int)(2 * per_pass), .first = -1, .gone = 3};
 
 	(void)state;
