@@ -234,8 +234,8 @@ static void switch_instance(struct cgp_cc *cc)
 static void pump_batches(struct cgp_cc *cc)
 {
 	const struct cgp_spool_entry *e;
-	const char *batch_id =
-	    NULL; /* the spool's own string of the batch's instance: most events compare by address */
+	/* the spool's own string of the batch's instance: most events compare by address */
+	const char *batch_id = NULL;
 
 	while (cc->state == CC_CONNECTED && flush(cc) && !cgp_buf_size(&cc->out) && cgp_spool_peek_unsent(cc->sp)) {
 		while ((e = cgp_spool_peek_unsent(cc->sp))) {

@@ -955,6 +955,7 @@ static void test_page_in_large_chunks(void **state)
 		assert_true(runs - r0 <= c->chunks + 8);
 	}
 	cgp_buf_free(&want);
+	fx_free(f);
 }
 
 /* A gzip page is compressed in pieces of ~48 KiB, not 16: igzip copies a small input into its own buffer first (a
