@@ -1,14 +1,17 @@
 # SPDX-License-Identifier: GPL-2.0
 # Sourced by tools/bench/run.sh (uses its T, PIDS, OUT, B, helpers and clean-up): the peers section.
 # On the same N cgroups, each holding a sleeping process, one after the other in the same run:
-#   - cgpulse run at 1 s, as a node runs it: a collector attached, /metrics scraped every 15 s, gzip as Prometheus asks for it;
+#   - cgpulse run at 1 s, as a node runs it: deploy/daemonset.yaml's output flags, a collector attached, /metrics
+#     scraped every 15 s, gzip as Prometheus asks for it;
 #   - Netdata (Debian's 1.37), only its cgroups collector, at 1 s, health checks on, its own web API on loopback.
 # For each: CPU share over a window after both have settled, peak and current RSS, and how many of the N cgroups
 # it actually reported (cgpulse: its /metrics; Netdata: /api/v1/charts), so a peer that is misconfigured and
 # does nothing cannot win. cgpulse's run also gives the scale row: its sweep time (from its own /metrics) and OOM
 # kill → collector latency with N containers on the node.
 
-PEER_WINDOW=${BENCH_PEER_WINDOW:-20} # seconds of steady state measured for each
+PEER_WINDOW=${BENCH_PEER_WINDOW:-20} # seconds of steady state measured for Netdata
+# seconds measured for cgpulse: whole 15 s scrape periods (a 20 s window held one scrape in 20 s, not 1 in 15)
+CGP_WINDOW=${BENCH_CGPULSE_WINDOW:-60}
 ND=""                                # Netdata's pid while it runs (stopped by peers_cleanup)
 
 peers_cleanup() { # from run.sh's clean-up: Netdata's children and files go with it (its files live under $T)
@@ -38,6 +41,10 @@ netdata_ready() {
 
 # utime + stime + the children it waited for, in clock ticks (Netdata runs helper scripts as children)
 proc_ticks() { awk '{ print $14 + $15 + $16 + $17 }' "/proc/$1/stat" 2>/dev/null; }
+# CPU time of all of a process's threads in ns (schedstat's run time: exact, where utime + stime come in 10 ms
+# ticks, ±0.05% of a core over a 20 s window, a tenth of the 1,000-container target)
+proc_run_ns() { cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { if (NR) print s }'; }
+now_ns() { date +%s%N; }
 proc_kib() { awk -v k="$2" '$1 == k ":" { print $2 }' "/proc/$1/status" 2>/dev/null; } # PID VmHWM|VmRSS
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -158,23 +165,24 @@ stamped_collector() {
 # "cpu_share_pct hwm_mib rss_mib reported sweep_ms" to $T/pc_res$N and the collector's stamped lines to
 # $T/big_stamped$N (run in this shell, not $(...), so that its processes are in PIDS for the clean-up)
 peer_cgpulse() {
-	local n=$1 pp=$2 port agent coll cst t1 t2 hz i s0 c0 s1 c1 hwm rss
-	hz=$(getconf CLK_TCK)
+	local n=$1 pp=$2 port agent coll cst t1 t2 w1 w2 i s0 c0 s1 c1 hwm rss
 	stamped_collector pc
 	coll=$SC_COLL cst=$SC_STAMP
 	port=$(free_port)
-	"$OUT/cgpulse" run --no-pin --json --interval 1 --max-cgroups $((n + 2000)) --http "127.0.0.1:$port" \
-		--collector "127.0.0.1:$(cat "$T/pc.port")" >/dev/null 2>"$T/pc.agent.err" &
+	# the output flags deploy/daemonset.yaml gives it: a JSON log of the events, samples only to the collector
+	# and /metrics (stdout is /dev/null here, which the agent does not format for anyway)
+	"$OUT/cgpulse" run --no-pin --json --stdout=events --interval 1 --max-cgroups $((n + 2000)) \
+		--http "127.0.0.1:$port" --collector "127.0.0.1:$(cat "$T/pc.port")" >/dev/null 2>"$T/pc.agent.err" &
 	agent=$!
 	PIDS+=("$agent")
 	sleep "$STEADY_AFTER" # start-up and the cgroups' first 30 s (container re-checks) are not the running cost
 	curl -s --max-time 10 "http://127.0.0.1:$port/metrics" -o "$T/pc.m0"
-	t1=$(proc_ticks "$agent")
-	for ((i = 0; i < PEER_WINDOW; i++)); do
+	t1=$(proc_run_ns "$agent") w1=$(now_ns)
+	for ((i = 0; i < CGP_WINDOW; i++)); do
 		sleep 1
 		((i % 15 == 14)) && curl -s --compressed --max-time 10 "http://127.0.0.1:$port/metrics" -o /dev/null
 	done
-	t2=$(proc_ticks "$agent")
+	t2=$(proc_run_ns "$agent") w2=$(now_ns) # the window as it passed: a scrape lengthens the loop
 	curl -s --max-time 10 "http://127.0.0.1:$port/metrics" -o "$T/pc.m1"
 	# OOM kills in the OOM cgroup while the N containers are there: kernel's mark_victim → line at the collector
 	for ((i = 0; i < OOM_KILLS / 2; i++)); do oom_once; sleep 0.1; done
@@ -188,10 +196,10 @@ peer_cgpulse() {
 	s0=$(metric "$T/pc.m0" cgpulse_sweep_duration_seconds_sum) c0=$(metric "$T/pc.m0" cgpulse_sweep_duration_seconds_count)
 	s1=$(metric "$T/pc.m1" cgpulse_sweep_duration_seconds_sum) c1=$(metric "$T/pc.m1" cgpulse_sweep_duration_seconds_count)
 	[ -n "$t1" ] && [ -n "$t2" ] && [ -n "$hwm" ] || { echo "n/a n/a n/a 0 n/a" >"$T/pc_res$n"; return; }
-	awk -v a="$t1" -v b="$t2" -v hz="$hz" -v w="$PEER_WINDOW" -v h="$hwm" -v r="$rss" -v k="$(cgpulse_count "$T/pc.m1" "$pp")" \
+	awk -v a="$t1" -v b="$t2" -v w1="$w1" -v w2="$w2" -v h="$hwm" -v r="$rss" -v k="$(cgpulse_count "$T/pc.m1" "$pp")" \
 		-v s0="$s0" -v s1="$s1" -v c0="$c0" -v c1="$c1" 'BEGIN {
 		sw = (c1 > c0) ? sprintf("%.1f", (s1 - s0) / (c1 - c0) * 1000) : "n/a"
-		printf "%.2f %.1f %.1f %d %s\n", (b - a) / hz / w * 100, h / 1024, r / 1024, k, sw }' >"$T/pc_res$n"
+		printf "%.2f %.1f %.1f %d %s\n", (b - a) / (w2 - w1) * 100, h / 1024, r / 1024, k, sw }' >"$T/pc_res$n"
 }
 
 # peer_netdata N POP_PID: writes "cpu_share_pct hwm_mib rss_mib reported alarms settle_s" to $T/nd_res$N
@@ -237,7 +245,7 @@ NETDATA_DEFAULT_CAP=1000
 
 peers_section() {
 	local n pp c_cpu c_hwm c_rss c_k c_sw n_cpu n_hwm n_rss n_k n_al n_settle
-	section "6. Peers: the same N cgroups, each holding a sleeper; cgpulse, then Netdata, ${PEER_WINDOW} s windows after settling"
+	section "6. Peers: the same N cgroups, each holding a sleeper; cgpulse (${CGP_WINDOW} s), then Netdata (${PEER_WINDOW} s), windows after settling"
 	row "what" "cgpulse | Netdata 1.37 (cgroups only, 1 s, health on)" "cgpulse cheaper by"
 	if ! netdata_ready; then
 		row "Netdata" "n/a" "not installed and apt-get install netdata-core failed"

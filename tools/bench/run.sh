@@ -44,7 +44,8 @@
 #     and OOM kill → collector latency with the N containers there.
 #   Environment: BENCH_REPS (default 5), BENCH_ROUNDS (ping-pong round trips, default 100000), BENCH_QUICK=1
 #   (fewer and shorter runs, for trying the harness out), BENCH_SECTIONS (default "kernel sweep oom ingest spool peers":
-#   run some only, e.g. one per locked run on a shared machine), BENCH_PEER_WINDOW (seconds measured, default 20).
+#   run some only, e.g. one per locked run on a shared machine), BENCH_PEER_WINDOW (seconds Netdata is measured, default 20), BENCH_CGPULSE_WINDOW
+#   (seconds cgpulse is measured there, default 60: four whole scrape periods; its CPU from schedstat, in ns).
 set -uo pipefail
 
 OUT=${1:-build}
@@ -53,7 +54,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 REPS=${BENCH_REPS:-5}
 ROUNDS=${BENCH_ROUNDS:-100000}
 SIZES="1000 10000"
-PEER_SIZES="1000 10000"
+PEER_SIZES=${BENCH_PEER_SIZES:-"1000 10000"} # BENCH_PEER_SIZES: e.g. "1000" alone
 # which sections run (each under ~10 minutes on its own, for a shared machine): kernel sweep oom ingest spool peers
 SECTIONS=" ${BENCH_SECTIONS:-kernel sweep oom ingest spool peers} "
 want() { [[ $SECTIONS == *" $1 "* ]]; }
@@ -65,7 +66,7 @@ OOM_KILLS=50
 STEADY_AFTER=32
 if [ "${BENCH_QUICK:-0}" = 1 ]; then
 	REPS=3 ROUNDS=50000 SIZES="1000" PEER_SIZES="1000" FOOT_1S=10 FOOT_10S=20 OOM_KILLS=10
-	BENCH_PEER_WINDOW=${BENCH_PEER_WINDOW:-10}
+	BENCH_PEER_WINDOW=${BENCH_PEER_WINDOW:-10} BENCH_CGPULSE_WINDOW=${BENCH_CGPULSE_WINDOW:-15}
 fi
 LOAD_CPU=$(($(nproc) > 1 ? 1 : 0)) # the ping-pong's CPU; the harness itself mostly runs on CPU 0
 
