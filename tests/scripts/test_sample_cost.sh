@@ -4,15 +4,15 @@
 # real agent on 200 cgroups of its own (and whatever else the host has), one steady sweep from the kernel's ring
 # records to each cgroup's sample (cgp_sampler_sweep + cgp_sampler_next, inclusive, per sample). Each ring
 # record is unpacked once, into its cgroup's store (no copy of the whole record), its blocks copied inline, and
-# the sample's metrics measured without clearing them twice: 1,846 instructions a sample before at 10,000
-# cgroups. MAX_PER_SAMPLE overrides the bound; AGENT=path measures another binary.
+# the sample's metrics measured without clearing them twice. Here 1,704 instructions a sample before, 1,504 after
+# (1,823 and 1,628 at 10,000 cgroups). MAX_PER_SAMPLE overrides the bound; AGENT=path measures another binary.
 set -u
 cd "$(dirname "$0")/../.."
 . tests/lib/cgtest.sh
 B=${CGP_BUILD:-build}
 A=${AGENT:-$B/cgpulse}
 N=200
-MAX=${MAX_PER_SAMPLE:-1700}
+MAX=${MAX_PER_SAMPLE:-1600}
 tmp=$(mktemp -d)
 kids=()
 cleanup() {
