@@ -107,10 +107,15 @@ static void throttled(struct cgp_measure *m, const struct cgp_sample *s, double 
 
 void cgp_measure_sample(struct cgp_sample *s, const struct cgp_node *node)
 {
+	memset(s->m, 0, sizeof(s->m));
+	cgp_measure_zeroed(s, node);
+}
+
+void cgp_measure_zeroed(struct cgp_sample *s, const struct cgp_node *node)
+{
 	struct cgp_measure *m = s->m;
 	double mem_limit = s->has_mem ? (double)s->mem_limit_bytes : 0;
 
-	memset(s->m, 0, sizeof(s->m));
 	share(&m[CGP_METRIC_CPU_PCT], s->cpu_cores, s->cpu_limit_cores, node->cpus);
 	if (s->has_mem)
 		share(&m[CGP_METRIC_MEM_PCT], (double)s->mem_bytes, mem_limit, (double)node->mem_bytes);

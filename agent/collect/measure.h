@@ -48,6 +48,8 @@ struct cgp_oom_event;
 /* Fills s->m[] from the sample's figures. A limit above the node's size counts as no limit (cgroup v1 reports
  * "unlimited" as a huge number). */
 void cgp_measure_sample(struct cgp_sample *s, const struct cgp_node *node);
+/* The same, for a sample whose m[] is all zero already (cgp_window_sample's: it clears the whole sample first). */
+void cgp_measure_zeroed(struct cgp_sample *s, const struct cgp_node *node);
 /* An OOM kill as the oom_kills metric: value 1, against the limit the kill hit (the node's when none). */
 void cgp_measure_oom(const struct cgp_oom_event *e, const struct cgp_node *node, struct cgp_measure *out);
 /* The node as this machine reports it (sysconf, sysinfo). */

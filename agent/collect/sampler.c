@@ -86,21 +86,27 @@ static void *probe(struct cgp_sampler *sp, const struct cgp_idmap *m, uint64_t i
 }
 
 /* Each record of the walk running now goes straight to the per-cgroup state (sp->take): no hierarchy's records
- * are gathered first (that buffer was as large as the largest hierarchy, ~0.4 MB at 1,000 cgroups). */
+ * are gathered first (that buffer was as large as the largest hierarchy, ~0.4 MB at 1,000 cgroups). The ring's
+ * bytes go on as they are: a cgroup v2 record is unpacked once, into its cgroup's store, not into a copy first. */
 static int collect(void *ctx, const void *data, size_t size)
 {
 	struct cgp_sampler *sp = ctx;
-	struct cgp_cgroup_rec r;
 
-	if (!cgp_rec_unpack(data, size, &r)) {
+	if (!cgp_rec_valid(data, size)) {
 		sp->stats.bad_records++;
 		return 0;
 	}
 	sp->stats.records++;
 	sp->stats.record_bytes += size;
-	if (sp->swap_accounted == 1 && (r.flags & CGP_REC_MEM))
-		r.flags |= CGP_REC_SWAP; /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
-	return sp->take(sp, &r, sp->take_ctx);
+	return sp->take(sp, data, size, sp->take_ctx);
+}
+
+/* A record as unpacked from the ring, with what the kernel side cannot tell. */
+static void unpack(const struct cgp_sampler *sp, const void *data, size_t size, struct cgp_cgroup_rec *r)
+{
+	cgp_rec_unpack(data, size, r);
+	if (sp->swap_accounted == 1 && (r->flags & CGP_REC_MEM))
+		r->flags |= CGP_REC_SWAP; /* the kernel side cannot tell an unaccounted swap's 0 from a real one */
 }
 
 int cgp_sampler_init(struct cgp_sampler *sp, struct cgp_bpf *bpf)
@@ -376,15 +382,17 @@ static void take_v1(struct cgp_cg *cg, const struct cgp_cgroup_rec *r)
 	}
 }
 
-static int take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *r)
+/* The cgroup's state, ready for this sweep's record: the last sweep's totals moved on into prev. NULL: out of
+ * memory. */
+static struct cgp_cg *cg_for(struct cgp_sampler *sp, uint64_t cgroup_id)
 {
-	struct cgp_cg *cg = probe(sp, &sp->cgs, r->cgroup_id);
+	struct cgp_cg *cg = probe(sp, &sp->cgs, cgroup_id);
 
 	if (!cg) {
 		cg = calloc(1, sizeof(*cg));
-		if (!cg || cgp_idmap_put(&sp->cgs, r->cgroup_id, cg)) {
+		if (!cg || cgp_idmap_put(&sp->cgs, cgroup_id, cg)) {
 			free(cg);
-			return -ENOMEM;
+			return NULL;
 		}
 		sp->cgs_added++;
 	} else if (cg->gen != sp->gen) {
@@ -394,12 +402,27 @@ static int take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *r)
 	} else {
 		sp->stats.dup_records++; /* a pass wrote it again (bpf/sweep_pass.bpf.h): the later one counts */
 	}
-	cg->cur = *r;
+	return cg;
+}
+
+/* cg->cur holds this sweep's record now. */
+static void took_v2(struct cgp_sampler *sp, struct cgp_cg *cg)
+{
 	cg->gen = sp->gen;
-	if (cg->has_v1_cpu && !(r->flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
+	if (cg->has_v1_cpu && !(cg->cur.flags & CGP_REC_CPU_MAX)) /* a walk that leaves it out keeps these */
 		with_v1_cpu(cg);
-	if (r->flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
-		cg->cpu_limit_cores = cpu_limit(r);
+	if (cg->cur.flags & CGP_REC_CPU_MAX) /* pure v2: the limit comes with every record */
+		cg->cpu_limit_cores = cpu_limit(&cg->cur);
+}
+
+static int take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *r)
+{
+	struct cgp_cg *cg = cg_for(sp, r->cgroup_id);
+
+	if (!cg)
+		return -ENOMEM;
+	cg->cur = *r;
+	took_v2(sp, cg);
 	return 0;
 }
 
@@ -435,12 +458,23 @@ static void root_pressure(struct cgp_sampler *sp, struct cgp_cgroup_rec *r)
 		cgp_info("reading /proc/pressure: %s (the root cgroup's pressure is left out)", strerror(-err));
 }
 
-static int take_v2_rec(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx)
+/* The ring's record unpacked straight into its cgroup's store: one write of it, and no copy (cgp_totals_of has
+ * read the last sweep's record there first). */
+static int take_v2_rec(struct cgp_sampler *sp, const void *data, size_t size, const void *ctx)
 {
+	uint64_t id;
+	struct cgp_cg *cg;
+
 	(void)ctx;
-	if (r->cgroup_id == sp->bpf->fs.v2_root_id)
-		root_pressure(sp, r);
-	return take_v2(sp, r);
+	memcpy(&id, data, sizeof(id)); /* the head's cgroup_id */
+	cg = cg_for(sp, id);
+	if (!cg)
+		return -ENOMEM;
+	unpack(sp, data, size, &cg->cur);
+	if (id == sp->bpf->fs.v2_root_id)
+		root_pressure(sp, &cg->cur);
+	took_v2(sp, cg);
+	return 0;
 }
 
 static int read_v2(struct cgp_sampler *sp)
@@ -448,11 +482,13 @@ static int read_v2(struct cgp_sampler *sp)
 	return read_iter(sp, sp->bpf->iter_v2, take_v2_rec, NULL);
 }
 
-static int take_v1_rec(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx)
+static int take_v1_rec(struct cgp_sampler *sp, const void *data, size_t size, const void *ctx)
 {
 	const struct v1h *h = ctx;
+	struct cgp_cgroup_rec rec, *r = &rec;
 	struct cgp_cg *cg;
 
+	unpack(sp, data, size, r);
 	if (!(r->flags & (CGP_REC_MEM | CGP_REC_CPU_MAX)))
 		return 0;
 	if (r->cpu_quota_us)

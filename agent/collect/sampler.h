@@ -24,8 +24,9 @@
 #include "lib/idmap.h"
 
 struct cgp_sampler;
-/* Where each record of the walk running now goes (a copy, the sampler's to amend): 0 or -errno. */
-typedef int (*cgp_take_fn)(struct cgp_sampler *sp, struct cgp_cgroup_rec *r, const void *ctx);
+/* Where each record of the walk running now goes: its ring bytes (size checked against its flags, collect/sweep_rec.h),
+ * for the take to unpack where it keeps them. 0 or -errno. */
+typedef int (*cgp_take_fn)(struct cgp_sampler *sp, const void *data, size_t size, const void *ctx);
 
 struct cgp_sampler_stats {
 	uint64_t sweeps;

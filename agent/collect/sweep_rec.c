@@ -24,27 +24,33 @@ _Static_assert(offsetof(struct cgp_cgroup_rec, cpu_quota_us) - offsetof(struct c
 _Static_assert(sizeof(struct cgp_cgroup_rec) - offsetof(struct cgp_cgroup_rec, cpu_quota_us) == CGP_REC_CPU_MAX_BYTES,
 	       "cpu block");
 
+/* One block: copied when the record carries it, else zeroed. Inline with each block's constant length, so that
+ * the copies are a few vector moves and not a call each (20,000 records a sweep at 10,000 cgroups). */
+static inline const unsigned char *block(const unsigned char *p, __u32 flags, __u32 flag, void *to, size_t len)
+{
+	if (!(flags & flag)) {
+		memset(to, 0, len);
+		return p;
+	}
+	memcpy(to, p, len);
+	return p + len;
+}
+
 bool cgp_rec_unpack(const void *data, size_t len, struct cgp_cgroup_rec *r)
 {
 	const unsigned char *p = data;
 	__u32 flags;
 
-	if (len < CGP_REC_HEAD_BYTES)
+	if (!cgp_rec_valid(data, len))
 		return false;
 	memcpy(&flags, p + offsetof(struct cgp_cgroup_rec, flags), sizeof(flags));
-	if (len != cgp_rec_bytes(flags))
-		return false;
 	memcpy(r, p, CGP_REC_HEAD_BYTES);
 	r->flags &= ~(__u32)CGP_REC_LAYOUT;
 	p += CGP_REC_HEAD_BYTES;
-	for (size_t i = 0; i < sizeof(blocks) / sizeof(blocks[0]); i++) {
-		if (flags & blocks[i].flag) {
-			memcpy((char *)r + blocks[i].off, p, blocks[i].len);
-			p += blocks[i].len;
-		} else {
-			memset((char *)r + blocks[i].off, 0, blocks[i].len);
-		}
-	}
+	/* blocks[]' order, each length a constant */
+	p = block(p, flags, CGP_REC_HAS_V2, &r->cpu_ns, CGP_REC_V2_BYTES);
+	p = block(p, flags, CGP_REC_HAS_MEM, &r->mem_bytes, CGP_REC_MEM_BYTES);
+	block(p, flags, CGP_REC_HAS_CPU_MAX, &r->cpu_quota_us, CGP_REC_CPU_MAX_BYTES);
 	return true;
 }
 

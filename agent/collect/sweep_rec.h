@@ -6,8 +6,20 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 #include <linux/types.h>
 #include "cgpulse.h"
+
+/* Whether len is what the record's flags say it holds (the layout cgp_rec_unpack reads). */
+static inline bool cgp_rec_valid(const void *data, size_t len)
+{
+	__u32 flags;
+
+	if (len < CGP_REC_HEAD_BYTES)
+		return false;
+	memcpy(&flags, (const char *)data + offsetof(struct cgp_cgroup_rec, flags), sizeof(flags));
+	return len == cgp_rec_bytes(flags);
+}
 
 /* False (r untouched) when len is not what the record's flags say it holds. r's flags lose the layout bits. */
 bool cgp_rec_unpack(const void *data, size_t len, struct cgp_cgroup_rec *r);

@@ -151,5 +151,5 @@ void cgp_window_sample(struct cgp_sample *s, uint64_t cgroup_id, const struct cg
 	s->cpu_limit_cores = cpu_limit_cores;
 	cpu_figures(s, r, prev);
 	psi_figures(s, r, prev);
-	cgp_measure_sample(s, node);
+	cgp_measure_zeroed(s, node); /* s->m[] is zero from the memset above */
 }
