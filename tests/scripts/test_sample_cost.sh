@@ -25,6 +25,8 @@ fail() { echo "FAIL: $*"; tail -5 "$tmp/err"; exit 1; }
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: needs root"; exit 77; }
 command -v valgrind >/dev/null || { echo "SKIP: valgrind is not installed (make deps)"; exit 77; }
 command -v callgrind_annotate >/dev/null || { echo "SKIP: no callgrind_annotate"; exit 77; }
+# an AddressSanitizer build maps its shadow memory where valgrind cannot follow, and counts its own checks
+grep -q __asan_init "$A" && { echo "SKIP: $A is an AddressSanitizer build (valgrind cannot run it)"; exit 77; }
 
 cgt_make cost || fail "cannot make the test's cgroup"
 for i in $(seq "$N"); do
