@@ -211,17 +211,30 @@ static uint64_t round_to(const struct scaled *sc, int p, bool *reads_back)
 	return q;
 }
 
-size_t cgp_fmt_double(char out[CGP_FMT_DOUBLE_MAX], double v)
+size_t cgp_fmt_double_expo_slow(char out[CGP_FMT_DOUBLE_MAX], double v)
+{
+	int n = snprintf(out, CGP_FMT_DOUBLE_MAX, "%.15g", v);
+
+	if (strtod(out, NULL) != v)
+		n = snprintf(out, CGP_FMT_DOUBLE_MAX, "%.17g", v);
+	return (size_t)n;
+}
+
+/* The shortest of the precisions from 15 to 17 (every one, or without 16) that reads back. */
+static size_t fmt(char out[CGP_FMT_DOUBLE_MAX], double v, bool with16)
 {
 	struct scaled sc;
 
 	if (!scale(v, &sc))
-		return cgp_fmt_double_slow(out, v);
+		return with16 ? cgp_fmt_double_slow(out, v) : cgp_fmt_double_expo_slow(out, v);
 	for (int p = 15; p <= 17; p++) {
 		bool back;
-		uint64_t q = round_to(&sc, p, &back);
+		uint64_t q;
 		int x = sc.x;
 
+		if (p == 16 && !with16)
+			continue;
+		q = round_to(&sc, p, &back);
 		if (p < 17 && !back)
 			continue;
 		if (q == pow10_u64[p]) { /* 9.99… rounded up to 10.0… */
@@ -231,4 +244,14 @@ size_t cgp_fmt_double(char out[CGP_FMT_DOUBLE_MAX], double v)
 		return format_g(out, v < 0, q, p, x);
 	}
 	return cgp_fmt_double_slow(out, v); /* not reached: p = 17 always formats */
+}
+
+size_t cgp_fmt_double(char out[CGP_FMT_DOUBLE_MAX], double v)
+{
+	return fmt(out, v, true);
+}
+
+size_t cgp_fmt_double_expo(char out[CGP_FMT_DOUBLE_MAX], double v)
+{
+	return fmt(out, v, false);
 }
