@@ -27,6 +27,14 @@ size_t cgp_expo_seconds(char *p, uint64_t ns)
 	return n + (size_t)last + 1;
 }
 
+/* Room for n more bytes: at the end of a buffer that has it (a page's piece, reserved once), without a call. */
+static inline char *room(struct cgp_buf *b, size_t n)
+{
+	if (!b->off && b->cap - b->len >= n)
+		return (char *)b->data + b->len;
+	return (char *)cgp_buf_reserve(b, n);
+}
+
 void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, struct cgp_str extra,
 		     enum cgp_expo_unit unit, uint64_t v)
 {
@@ -35,7 +43,7 @@ void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str lab
 
 	if (w->err)
 		return;
-	p = (char *)cgp_buf_reserve(w->b, n);
+	p = room(w->b, n);
 	if (!p) {
 		w->err = -ENOMEM;
 		return;
@@ -62,7 +70,7 @@ void cgp_expo_series_double(struct cgp_text *w, struct cgp_str name, struct cgp_
 
 	if (w->err)
 		return;
-	p = (char *)cgp_buf_reserve(w->b, name.len + labels.len + 4 + CGP_FMT_DOUBLE_MAX);
+	p = room(w->b, name.len + labels.len + 4 + CGP_FMT_DOUBLE_MAX);
 	if (!p) {
 		w->err = -ENOMEM;
 		return;

@@ -846,15 +846,19 @@ int cgp_metrics_page_next(struct cgp_metrics_page *p, struct cgp_buf *out, size_
 			if (p->step == N_STEPS || !steps[p->step].cont)
 				p->written = false;
 		} else {
+			/* the step's cgroups in a run, its constants hoisted, until the piece is full */
 			const struct step *s = &steps[p->step];
-			const struct cg *c = &p->v[p->i++];
 
-			if (!step_has(s, c))
-				continue;
-			if (!p->written)
-				family(&w, s->name, s->type, s->help);
-			p->written = true;
-			step_put(&w, p->step, c, &p->le, &p->strs);
+			while (p->i < p->n && !w.err && out->len - start < want) {
+				const struct cg *c = &p->v[p->i++];
+
+				if (!step_has(s, c))
+					continue;
+				if (!p->written)
+					family(&w, s->name, s->type, s->help);
+				p->written = true;
+				step_put(&w, p->step, c, &p->le, &p->strs);
+			}
 		}
 	}
 	*done = p->done;
