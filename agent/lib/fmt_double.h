@@ -15,4 +15,10 @@ size_t cgp_fmt_double(char out[CGP_FMT_DOUBLE_MAX], double v);
 /* The definition itself (the snprintf + strtod loop), for the fallback and for tests. */
 size_t cgp_fmt_double_slow(char out[CGP_FMT_DOUBLE_MAX], double v);
 
+/* The shortest of "%.15g" and "%.17g" (never 16 digits) that reads back as v: the text the Prometheus exposition
+ * (sinks/metrics.c) has always written; integer arithmetic over the same range, the definition beyond it. */
+size_t cgp_fmt_double_expo(char out[CGP_FMT_DOUBLE_MAX], double v);
+/* Its definition: "%.15g", and "%.17g" when strtod does not read that back as v. */
+size_t cgp_fmt_double_expo_slow(char out[CGP_FMT_DOUBLE_MAX], double v);
+
 #endif

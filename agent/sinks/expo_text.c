@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "lib/fmt_double.h"
 #include "lib/fmt_u64.h"
 #include "sinks/expo_text.h"
 
@@ -26,6 +27,14 @@ size_t cgp_expo_seconds(char *p, uint64_t ns)
 	return n + (size_t)last + 1;
 }
 
+/* Room for n more bytes: at the end of a buffer that has it (a page's piece, reserved once), without a call. */
+static inline char *room(struct cgp_buf *b, size_t n)
+{
+	if (!b->off && b->cap - b->len >= n)
+		return (char *)b->data + b->len;
+	return (char *)cgp_buf_reserve(b, n);
+}
+
 void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, struct cgp_str extra,
 		     enum cgp_expo_unit unit, uint64_t v)
 {
@@ -34,7 +43,7 @@ void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str lab
 
 	if (w->err)
 		return;
-	p = (char *)cgp_buf_reserve(w->b, n);
+	p = room(w->b, n);
 	if (!p) {
 		w->err = -ENOMEM;
 		return;
@@ -50,6 +59,30 @@ void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str lab
 	p[n++] = '}';
 	p[n++] = ' ';
 	n += unit == CGP_EXPO_SECONDS ? cgp_expo_seconds(p + n, v) : cgp_fmt_u64(p + n, v);
+	p[n++] = '\n';
+	w->b->len += n;
+}
+
+void cgp_expo_series_double(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, double v)
+{
+	char *p;
+	size_t n;
+
+	if (w->err)
+		return;
+	p = room(w->b, name.len + labels.len + 4 + CGP_FMT_DOUBLE_MAX);
+	if (!p) {
+		w->err = -ENOMEM;
+		return;
+	}
+	memcpy(p, name.s, name.len);
+	n = name.len;
+	p[n++] = '{';
+	memcpy(p + n, labels.s, labels.len);
+	n += labels.len;
+	p[n++] = '}';
+	p[n++] = ' ';
+	n += cgp_fmt_double_expo(p + n, v); /* its NUL is overwritten by the newline */
 	p[n++] = '\n';
 	w->b->len += n;
 }

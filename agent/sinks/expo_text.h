@@ -28,4 +28,7 @@ size_t cgp_expo_seconds(char *p, uint64_t ns);
 void cgp_expo_series(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, struct cgp_str extra,
 		     enum cgp_expo_unit unit, uint64_t v);
 
+/* Appends "name{labels} v\n", v as the shortest of %.15g / %.17g that reads back (lib/fmt_double.h). */
+void cgp_expo_series_double(struct cgp_text *w, struct cgp_str name, struct cgp_str labels, double v);
+
 #endif

@@ -37,10 +37,13 @@
 #define STREAM_BLOCK 16384 /* libmicrohttpd's buffer for one chunk of a stream */
 #define STREAM_BATCH 65536 /* event bytes taken from the ring per refill: one gzip flush per batch */
 #define PAGE_PIECE   16384 /* metrics text written per refill of a page */
-/* with gzip: igzip copies a small input into its own buffer (a 77 MB page at 10,000 cgroups was copied ~3x over in
- * 16 KiB pieces; ~15% of the page's compression time); 48 KiB and a piece's overshoot (one cgroup's histogram, or
- * the agent's own families, ~12 KiB) stay within a 64 KiB buffer, below malloc's mmap threshold */
-#define GZIP_PIECE   49152
+/* with gzip: igzip copies each call's input into its own window buffer, ~64 KiB of it whatever the input's size
+ * (32 KiB in, then the 32 KiB history moved down): 16 KiB pieces copied a page ~3x over, 48 KiB pieces ~2.3x (at
+ * 10,000 cgroups ~190 MB of copying an 82 MB scrape, a third of its callgrind instructions); 512 KiB pieces copy
+ * an eighth of it. The piece's buffer (and its overshoot: one cgroup's histogram, or the agent's own families,
+ * ~12 KiB) is reserved once per page; above malloc's mmap threshold, it goes back to the system with the page. */
+#define GZIP_PIECE   (512 * 1024)
+#define GZIP_SPARE   (32 * 1024)
 #define EVENTS_TYPE  "application/vnd.google.protobuf; proto=cgpulse.v1.Event; encoding=delimited"
 #define METRICS_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -253,8 +256,13 @@ static int page_fill(struct page *p, size_t want)
 		size_t piece = p->gzip ? GZIP_PIECE : want - cgp_buf_size(&p->out);
 
 		if (!p->done) {
-			if (p->gzip)
+			if (p->gzip) {
 				cgp_buf_clear(raw);
+				if (!cgp_buf_reserve(raw, GZIP_PIECE + GZIP_SPARE)) { /* once: the pieces reuse it */
+					err = -ENOMEM;
+					break;
+				}
+			}
 			err = p->m ? cgp_metrics_page_next(p->m, raw, piece, &p->done)
 				   : cgp_cadvisor_page_next(p->c, raw, piece, &p->done);
 		}

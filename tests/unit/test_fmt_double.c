@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The integer formatting of doubles must give, byte for byte, the text of its definition (glibc's "%.15g",
- * "%.16g", "%.17g" with strtod reading it back): random doubles over every exponent, the figures a sample
- * carries (ratios of counters), exact decimal ties, powers of two, and the edges of each decimal decade. */
+ * "%.16g", "%.17g" with strtod reading it back; for the exposition's variant "%.15g", else "%.17g"): random doubles
+ * over every exponent, the figures a sample carries (ratios of counters), exact decimal ties, powers of two, and the
+ * edges of each decimal decade. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -40,6 +41,13 @@ static void check(double v)
 	n = cgp_fmt_double(got, v);
 	if (n != (size_t)wn || strcmp(got, want))
 		fail_msg("%a: got \"%s\" (%zu), want \"%s\"", v, got, n, want);
+	/* the exposition's: 15 digits, else 17 (never 16) */
+	wn = snprintf(want, sizeof(want), "%.15g", v);
+	if (strtod(want, NULL) != v)
+		wn = snprintf(want, sizeof(want), "%.17g", v);
+	n = cgp_fmt_double_expo(got, v);
+	if (n != (size_t)wn || strcmp(got, want))
+		fail_msg("%a (expo): got \"%s\" (%zu), want \"%s\"", v, got, n, want);
 }
 
 static void test_random_bits(void **state)
@@ -124,6 +132,15 @@ static void test_edges(void **state)
 	check(-0.0);
 	check(1e-5);
 	check(9.99999999999999e-5);
+	check(0.7999999999999999); /* 16 digits read back: the two definitions differ */
+	{
+		char a[CGP_FMT_DOUBLE_MAX], b[CGP_FMT_DOUBLE_MAX];
+
+		cgp_fmt_double(a, 0.1 + 0.7);
+		cgp_fmt_double_expo(b, 0.1 + 0.7);
+		assert_string_equal(a, "0.7999999999999999");
+		assert_string_equal(b, "0.79999999999999993");
+	}
 }
 
 int main(void)
