@@ -18,10 +18,10 @@
 #include "sinks/metrics.h"
 
 /* the pages main's code (288877f) rendered from this store */
-#define METRICS_LEN  771060
-#define METRICS_FNV  0x820f43e6ac9612d0ULL
-#define CADVISOR_LEN 244236
-#define CADVISOR_FNV 0xf3620276b1b45b4eULL
+#define METRICS_LEN  747368
+#define METRICS_FNV  0x973ac2c74a42374fULL
+#define CADVISOR_LEN 225923
+#define CADVISOR_FNV 0x463595a838619a26ULL
 
 static uint64_t rng;
 
@@ -36,18 +36,22 @@ static uint64_t next(void)
 /* a double of one of the kinds a sample carries: ratios of counters, exact binary fractions, any bits */
 static double some_double(void)
 {
-	uint64_t bits;
+	uint64_t bits, a;
 	double d;
 
+	/* one draw a statement: the order of two calls in one expression is the compiler's to choose */
 	switch (next() % 6) {
 	case 0:
-		return (double)(next() % 400000 + 1) / (double)(next() % 100000 + 1000);
+		a = next() % 400000 + 1;
+		return (double)a / (double)(next() % 100000 + 1000);
 	case 1:
 		return (double)(next() % 1000000) / 1e6;
 	case 2:
-		return (double)(next() % (1u << 20)) / (double)(1ULL << (next() % 40));
+		a = next() % (1u << 20);
+		return (double)a / (double)(1ULL << (next() % 40));
 	case 3:
-		bits = (next() & ((1ULL << 52) - 1)) | ((uint64_t)(1023 - 20 + next() % 60) << 52);
+		bits = next() & ((1ULL << 52) - 1);
+		bits |= (uint64_t)(1023 - 20 + next() % 60) << 52;
 		memcpy(&d, &bits, sizeof(d));
 		return d;
 	case 4:
@@ -55,6 +59,14 @@ static double some_double(void)
 	default:
 		return 0.1 * (double)(next() % 100);
 	}
+}
+
+/* a draw shifted right by base plus a second draw's share of span bits, drawn in this order */
+static uint64_t shifted(unsigned base, unsigned span)
+{
+	uint64_t v = next();
+
+	return v >> (base + next() % span);
 }
 
 static void fill(struct cgp_metrics *m, struct cgp_cadvisor *c, int sweep)
@@ -67,45 +79,47 @@ static void fill(struct cgp_metrics *m, struct cgp_cadvisor *c, int sweep)
 		struct cgp_attribution a = cgp_attribution_unknown;
 		struct cgp_sample s = {
 		    .cgroup_id = 1000 + (uint64_t)i * 7919 % 600, /* not in id order */
-		    .cpu_ns_total = next() >> (next() % 64),
-		    .cpu_limit_cores = next() % 3 ? some_double() : 0,
-		    .has_mem = next() % 5 != 0,
-		    .mem_bytes = next() >> (next() % 64),
-		    .mem_limit_bytes = next() % 2 ? next() >> 20 : 0,
-		    .oom_kills = next() % 4,
-		    .voluntary_switches = next() >> 30,
-		    .involuntary_switches = next() >> 40,
-		    .has_mem_stat = next() % 2,
-		    .mem_working_set_bytes = next() >> 20,
-		    .mem_inactive_file_bytes = next() >> 20,
-		    .mem_anon_bytes = next() >> 20,
-		    .mem_file_bytes = next() >> 20,
-		    .has_swap = next() % 2,
-		    .mem_swap_bytes = next() >> 25,
-		    .has_mem_events = next() % 2,
-		    .mem_events_max = next() % 100,
-		    .mem_events_oom = next() % 10,
-		    .has_mem_events_high = next() % 2,
-		    .mem_events_high = next() % 1000,
-		    .has_mem_events_oom_group_kill = next() % 2,
-		    .mem_events_oom_group_kill = next() % 3,
-		    .has_cpu_bandwidth = next() % 2,
-		    .cpu_periods = next() >> 40,
-		    .cpu_throttled_periods = next() >> 45,
-		    .cpu_throttled_ns = next() >> (next() % 64),
-		    .has_cpu_user_system = next() % 2,
-		    .cpu_user_ns = next() >> (next() % 64),
-		    .cpu_system_ns = (next() >> 30) * 1000,
-		    .has_psi = next() % 3 != 0,
-		    .has_cpu_spec = next() % 2,
-		    .cpu_quota_us = next() % 2 ? next() % 400000 : 0,
 		    .cpu_period_us = 100000,
 		};
 
+		/* a statement a field, in this order: the order of an initializer list's draws is the compiler's */
+		s.cpu_ns_total = shifted(0, 64);
+		s.cpu_limit_cores = next() % 3 ? some_double() : 0;
+		s.has_mem = next() % 5 != 0;
+		s.mem_bytes = shifted(0, 64);
+		s.mem_limit_bytes = next() % 2 ? next() >> 20 : 0;
+		s.oom_kills = next() % 4;
+		s.voluntary_switches = next() >> 30;
+		s.involuntary_switches = next() >> 40;
+		s.has_mem_stat = next() % 2;
+		s.mem_working_set_bytes = next() >> 20;
+		s.mem_inactive_file_bytes = next() >> 20;
+		s.mem_anon_bytes = next() >> 20;
+		s.mem_file_bytes = next() >> 20;
+		s.has_swap = next() % 2;
+		s.mem_swap_bytes = next() >> 25;
+		s.has_mem_events = next() % 2;
+		s.mem_events_max = next() % 100;
+		s.mem_events_oom = next() % 10;
+		s.has_mem_events_high = next() % 2;
+		s.mem_events_high = next() % 1000;
+		s.has_mem_events_oom_group_kill = next() % 2;
+		s.mem_events_oom_group_kill = next() % 3;
+		s.has_cpu_bandwidth = next() % 2;
+		s.cpu_periods = next() >> 40;
+		s.cpu_throttled_periods = next() >> 45;
+		s.cpu_throttled_ns = shifted(0, 64);
+		s.has_cpu_user_system = next() % 2;
+		s.cpu_user_ns = shifted(0, 64);
+		s.cpu_system_ns = (next() >> 30) * 1000;
+		s.has_psi = next() % 3 != 0;
+		s.has_cpu_spec = next() % 2;
+		s.cpu_quota_us = next() % 2 ? next() % 400000 : 0;
+
 		for (unsigned k = 0; k < CGP_RUNQ_SLOTS; k++)
-			s.runq_hist_window[k] = next() % 3 ? 0 : next() >> (40 + next() % 24);
+			s.runq_hist_window[k] = next() % 3 ? 0 : shifted(40, 24);
 		for (unsigned k = 0; k < CGP_PSI_MAX; k++)
-			s.psi_total_ns[k] = next() >> (next() % 64);
+			s.psi_total_ns[k] = shifted(0, 64);
 		snprintf(id, sizeof(id), "%064llx", (unsigned long long)s.cgroup_id);
 		snprintf(path, sizeof(path), "/kubepods/pod%u/cri-containerd-%s.scope", i % 7, id);
 		a.path = path;
