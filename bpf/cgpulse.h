@@ -29,6 +29,13 @@ struct cgp_runq {
 	__u64 waits[CGP_RUNQ_SLOTS];
 };
 
+/* Where a cgroup found its slot in the last cgroup2 walk (slot_hint map, by its place in the walk; not pinned). */
+struct cgp_slot_hint {
+	__u64 cgroup_id;
+	__u32 slot;
+	__u32 pad;
+};
+
 /* Task-local state: what the kernel's own per-task counters were when the task was last switched out,
  * and which cgroup slot the task was last charged to (so the hot path needs no hash lookup). */
 struct cgp_task {

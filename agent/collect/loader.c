@@ -118,7 +118,8 @@ uint32_t cgp_sweep_ring_bytes(uint64_t cgroups, uint32_t max_cgroups)
 static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
 	struct cgpulse_bpf *s = b->skel;
-	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots};
+	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots,
+				  s->maps.slot_hint};
 	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *m;
 	char path[512];

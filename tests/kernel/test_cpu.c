@@ -7,12 +7,16 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <unistd.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "agentfx.h"
+#include "cgpulse.skel.h"
 #include "cgtest.h"
 
 static struct agentfx fx;
@@ -249,6 +253,106 @@ static void test_cpu_user_system(void **state)
 	cgt_destroy(&a);
 }
 
+/* The maps' own figures of one cgroup, read from userspace: its slot, the sum over CPUs of the per-CPU copies it
+ * owns (and on how many CPUs it owns one), its run-queue histogram. */
+struct map_sums {
+	uint32_t slot;
+	int owned_cpus;
+	struct cgp_cpu sum;
+	struct cgp_runq runq;
+};
+
+static void read_map_sums(uint64_t id, struct map_sums *m)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct cgp_cpu *per;
+
+	memset(m, 0, sizeof(*m));
+	assert_true(ncpu > 0);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.cgroup_slot), &id, &m->slot), 0);
+	per = calloc(ncpu, sizeof(*per)); /* 56 bytes: already a multiple of 8, as the kernel lays copies out */
+	assert_non_null(per);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.cgroup_cpu), &m->slot, per), 0);
+	for (int c = 0; c < ncpu; c++) {
+		if (per[c].cgroup_id != id)
+			continue;
+		m->owned_cpus++;
+		m->sum.cpu_ns += per[c].cpu_ns;
+		m->sum.voluntary_switches += per[c].voluntary_switches;
+		m->sum.involuntary_switches += per[c].involuntary_switches;
+		m->sum.reclaim_ns += per[c].reclaim_ns;
+		m->sum.reclaims += per[c].reclaims;
+	}
+	free(per);
+	assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.cgroup_runq), &m->slot, &m->runq), 0);
+	assert_true(m->runq.cgroup_id == id);
+}
+
+static void assert_sample_is_map_sums(const struct cgp_sample *s, const struct map_sums *m)
+{
+	assert_true(s->cpu_ns_total == m->sum.cpu_ns);
+	assert_true(s->voluntary_switches == m->sum.voluntary_switches);
+	assert_true(s->involuntary_switches == m->sum.involuntary_switches);
+	assert_true(s->reclaim_ns_total == m->sum.reclaim_ns);
+	assert_true(s->reclaims_total == m->sum.reclaims);
+}
+
+/* The sweep reads the per-CPU copies at their per-CPU addresses and finds a cgroup's slot by its place in the walk
+ * (bpf/sweep.bpf.c): its figures are, to the unit, the sums userspace gets from the maps through the kernel's own
+ * per-CPU lookup, for a cgroup whose tasks ran on every CPU and waited for one another; on the walk that took the
+ * slot from the hash and on the next, which takes it from the hint; and the hint holds the cgroup's slot. */
+static void test_cpu_record_is_map_sums(void **state)
+{
+	int ncpu = libbpf_num_possible_cpus(), hits = 0, misses = 0;
+	const struct cgp_sample *s;
+	struct cgp_slot_hint h;
+	struct map_sums m;
+	pid_t pids[8];
+	int n = 0;
+
+	(void)state;
+	assert_int_equal(cgt_create(&a, "mapsums"), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	/* two burners on each of the first CPUs (up to 4): run-queue waits and preemptions on each */
+	for (int c = 0; c < ncpu && c < 4; c++)
+		for (int k = 0; k < 2; k++)
+			pids[n++] = cgt_spawn_burner(&a, c, 0.2);
+	for (int i = 0; i < n; i++)
+		assert_int_equal(cgt_wait(pids[i], NULL), 0);
+	/* the cgroup is empty now: its figures stand still */
+	read_map_sums(a.id, &m);
+	printf("# map sums: slot %u, copies on %d of %d CPUs, %.4f s, %llu+%llu switches\n", m.slot, m.owned_cpus, ncpu,
+	       m.sum.cpu_ns / 1e9, (unsigned long long)m.sum.voluntary_switches,
+	       (unsigned long long)m.sum.involuntary_switches);
+	assert_true(m.owned_cpus >= (ncpu < 4 ? ncpu : 4));
+	assert_true(m.sum.cpu_ns > 0 && m.sum.involuntary_switches > 0);
+	for (int pass = 0; pass < 2; pass++) {
+		uint64_t waits = 0;
+
+		assert_int_equal(fx_sweep(&fx), 0);
+		s = fx_find(&fx, a.id);
+		assert_non_null(s);
+		assert_sample_is_map_sums(s, &m);
+		/* the window after the burn holds the whole histogram; the next one nothing */
+		for (int i = 0; i < CGP_RUNQ_SLOTS; i++) {
+			assert_int_equal(s->runq_hist_window[i], pass ? 0 : (uint32_t)m.runq.waits[i]);
+			waits += m.runq.waits[i];
+		}
+		assert_true(waits > 0);
+	}
+	/* the hint: this cgroup's slot at exactly one place */
+	for (uint32_t pos = 0; pos < fx.bpf.max_cgroups; pos++) {
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.slot_hint), &pos, &h), 0);
+		if (h.cgroup_id == a.id) {
+			hits++;
+			misses += h.slot != m.slot;
+		}
+	}
+	assert_int_equal(hits, 1);
+	assert_int_equal(misses, 0);
+	cgt_destroy(&a);
+}
+
 /* After every test, passed or failed: a failed assertion leaves the test before its own cgt_destroy, and the next
  * test's cgt_create would reuse the struct and lose the cgroup. */
 static int destroy_cgroups(void **state)
@@ -267,6 +371,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_cpu_every_interval_pinned, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_cpu_throttled, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_cpu_user_system, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_cpu_record_is_map_sums, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())
