@@ -29,11 +29,14 @@ struct cgp_runq {
 	__u64 waits[CGP_RUNQ_SLOTS];
 };
 
-/* Where a cgroup found its slot in the last cgroup2 walk (slot_hint map, by its place in the walk; not pinned). */
-struct cgp_slot_hint {
+/* What the sweep learnt of a cgroup, kept in the id_hint map by its place in the walk (not pinned): its cgroup id
+ * and CPU slot, valid only while serial names the same cgroup (bpf/sweep_hint.bpf.h). */
+#define CGP_HINT_KINDS 2 /* kinds of walk kept: cgroup2, a v1 hierarchy with the memory controller */
+struct cgp_id_hint {
+	__u64 serial;
 	__u64 cgroup_id;
 	__u32 slot;
-	__u32 pad;
+	__u32 has_slot;
 };
 
 /* Task-local state: what the kernel's own per-task counters were when the task was last switched out,

@@ -16,6 +16,7 @@
 #include "core_fixes.bpf.h"
 #include "psi.bpf.h"
 #include "sweep_pass.bpf.h"
+#include "sweep_hint.bpf.h"
 
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
@@ -60,56 +61,15 @@ struct {
 	__type(value, struct cgp_mem_scratch);
 } mem_scratch SEC(".maps");
 
-/* Where each cgroup of the last cgroup2 walk found its slot, by its place in the walk: the walk meets cgroups in
- * the same order each sweep, so this is read in order, page after page, where cgroup_slot's hash sends each
- * lookup to a bucket and an element on pages of their own (measured at 1,000 cgroups, 1 s apart: the CPU block
- * ~460 ns a record with the hash, ~210-320 ns with this; TLB and cache misses). A hint is only taken for a cgroup still
- * online whose slot's run-queue entry names it (cgp_slot_alloc writes the owner there first; a slot changes owner only
- * after rmdir, which takes the cgroup offline first): else the hash, as before. Not pinned: a hint is only as old as
- * this agent. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CGP_MAX_CGROUPS);
-	__type(key, __u32);
-	__type(value, struct cgp_slot_hint);
-} slot_hint SEC(".maps");
-
-__u32 walk_pos; /* the record's place in this cgroup2 walk, over its passes */
-
-/* The cgroup's slot and its run-queue entry, or NULL when it has no slot. */
-static __always_inline struct cgp_runq *slot_of(struct cgroup *cgrp, __u64 id, __u32 *slot)
+static __always_inline void read_cpu(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, __u64 id,
+				     struct cgp_id_hint *h)
 {
-	__u32 pos = walk_pos++, *s;
-	struct cgp_slot_hint *h = bpf_map_lookup_elem(&slot_hint, &pos);
-	struct cgp_runq *r;
-
-	if (h && h->cgroup_id == id && (cgrp->self.flags & CSS_ONLINE)) {
-		*slot = h->slot;
-		r = bpf_map_lookup_elem(&cgroup_runq, slot);
-		if (r && r->cgroup_id == id)
-			return r;
-	}
-	s = bpf_map_lookup_elem(&cgroup_slot, &id); /* id: a map key must be on the stack (6.1) */
-	if (!s)
-		return NULL;
-	*slot = *s;
-	r = bpf_map_lookup_elem(&cgroup_runq, slot); /* an inlined, bounds-checked lookup: slot < max_entries */
-	if (r && h) {
-		h->cgroup_id = id;
-		h->slot = *slot;
-	}
-	return r;
-}
-
-static __always_inline void read_cpu(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
-{
-	__u64 id = rec->cgroup_id;
 	__u64 cpu_ns = 0, vol = 0, invol = 0, delay = 0, rc_ns = 0, rcs = 0;
 	struct cgp_runq *r;
 	struct cgp_cpu *c;
 	__u32 slot;
 
-	r = slot_of(cgrp, id, &slot);
+	r = cgp_hint_slot(cgrp, id, h, &slot);
 	if (!r)
 		return;
 	for (__u32 cpu = 0; cpu < CGP_MAX_CPUS && cpu < iter_nr_cpus; cpu++) {
@@ -345,6 +305,8 @@ static __always_inline int write_rec(struct bpf_iter__cgroup *ctx, struct cgroup
 	const __u32 cpu_at = mem_at + (layout & CGP_REC_HAS_MEM ? CGP_REC_MEM_BYTES : 0);
 	struct cgp_cgroup_rec *rec;
 	int dfl = layout & CGP_REC_HAS_V2;
+	struct cgp_id_hint *h;
+	__u64 id;
 	void *p;
 
 	p = bpf_ringbuf_reserve(&sweep_records, cgp_rec_bytes(layout), 0);
@@ -361,16 +323,15 @@ static __always_inline int write_rec(struct bpf_iter__cgroup *ctx, struct cgroup
 	__builtin_memset(p, 0, cgp_rec_bytes(layout));
 	rec = p;
 	/* ctx->cgroup is a trusted BTF pointer: direct reads, no probe-read helper calls */
-	rec->cgroup_id = cgrp->kn->id;
+	h = cgp_hint_id(cgrp, dfl ? CGP_HINT_DFL : layout & CGP_REC_HAS_MEM ? CGP_HINT_V1MEM : CGP_HINT_NONE, &id);
+	rec->cgroup_id = id;
 	rec->level = cgrp->level;
 	rec->flags = layout;
-	if (dfl) {			       /* the cgroup v2 block sits where it does in the whole struct */
-		if (ctx->meta->seq_num == 0) { /* the walk's first cgroup: per-CPU offsets and the clock, once */
+	if (dfl) {			     /* the cgroup v2 block sits where it does in the whole struct */
+		if (ctx->meta->seq_num == 0) /* the walk's first cgroup: per-CPU offsets and the clock, once */
 			cgp_psi_walk_start(iter_nr_cpus);
-			walk_pos = 0;
-		}
 		rec->flags |= CGP_REC_DFL;
-		read_cpu(rec, cgrp);
+		read_cpu(rec, cgrp, id, h);
 		read_cputime(rec, cgrp);
 		/* not for the root: its pressure is the whole system's (/proc/pressure, which the agent reads) */
 		if (cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
@@ -400,6 +361,8 @@ int cgp_cg_stats(struct bpf_iter__cgroup *ctx)
 		    (walk_has(bpf_core_enum_value(enum cgroup_subsys_id, memory_cgrp_id)) ? CGP_REC_HAS_MEM : 0) |
 		    (walk_has(bpf_core_enum_value(enum cgroup_subsys_id, cpu_cgrp_id)) ? CGP_REC_HAS_CPU_MAX : 0);
 	}
+	if (ctx->meta->seq_num == 0 && !sweep_skip) /* the walk's first pass */
+		cgp_hint_walk_start();
 	if (sweep_skip) { /* a further pass: what the earlier ones wrote comes first */
 		if (cgp_pass_written_before(cgrp))
 			return 0;

@@ -118,8 +118,7 @@ uint32_t cgp_sweep_ring_bytes(uint64_t cgroups, uint32_t max_cgroups)
 static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 {
 	struct cgpulse_bpf *s = b->skel;
-	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots,
-				  s->maps.slot_hint};
+	struct bpf_map *maps[] = {s->maps.cgroup_slot, s->maps.cgroup_cpu, s->maps.cgroup_runq, s->maps.free_slots};
 	long page = sysconf(_SC_PAGESIZE);
 	struct bpf_map *m;
 	char path[512];
@@ -128,6 +127,10 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 	for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
 		if (bpf_map__set_max_entries(maps[i], b->max_cgroups))
 			return -EINVAL;
+	/* the sweep's hints, by css id, one span a kind of walk (bpf/sweep_hint.bpf.h) */
+	s->rodata->iter_hint_span = b->max_cgroups;
+	if (bpf_map__set_max_entries(s->maps.id_hint, CGP_HINT_KINDS * b->max_cgroups))
+		return -EINVAL;
 	/* A walk that does not fit goes on in further passes, each walking again past what the earlier ones wrote
 	 * (bpf/sweep_pass.bpf.h): at 10,000 cgroups, 8 passes a hierarchy visited 4.5x the cgroups and doubled the
 	 * sweep's kernel time. So the ring holds the cgroups there are at load (the 512 KiB floor up to ~1,360:

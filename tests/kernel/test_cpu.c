@@ -297,15 +297,16 @@ static void assert_sample_is_map_sums(const struct cgp_sample *s, const struct m
 	assert_true(s->reclaims_total == m->sum.reclaims);
 }
 
-/* The sweep reads the per-CPU copies at their per-CPU addresses and finds a cgroup's slot by its place in the walk
- * (bpf/sweep.bpf.c): its figures are, to the unit, the sums userspace gets from the maps through the kernel's own
- * per-CPU lookup, for a cgroup whose tasks ran on every CPU and waited for one another; on the walk that took the
- * slot from the hash and on the next, which takes it from the hint; and the hint holds the cgroup's slot. */
+/* The sweep sums a cgroup's per-CPU copies in the program and finds its slot through the hint the last walk left
+ * (bpf/sweep_hint.bpf.h): its figures are, to the unit, the sums userspace gets from the maps through the
+ * kernel's own per-CPU lookup, for a cgroup whose tasks ran on every CPU and waited for one another; on the walk
+ * that took the slot from the hash and on the next, which takes it from the hint; and the hint holds the cgroup's
+ * slot. */
 static void test_cpu_record_is_map_sums(void **state)
 {
 	int ncpu = libbpf_num_possible_cpus(), hits = 0, misses = 0;
 	const struct cgp_sample *s;
-	struct cgp_slot_hint h;
+	struct cgp_id_hint h;
 	struct map_sums m;
 	pid_t pids[8];
 	int n = 0;
@@ -340,12 +341,12 @@ static void test_cpu_record_is_map_sums(void **state)
 		}
 		assert_true(waits > 0);
 	}
-	/* the hint: this cgroup's slot at exactly one place */
+	/* the hint: this cgroup and its slot at exactly one place of the cgroup2 walk's span */
 	for (uint32_t pos = 0; pos < fx.bpf.max_cgroups; pos++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.slot_hint), &pos, &h), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(fx.bpf.skel->maps.id_hint), &pos, &h), 0);
 		if (h.cgroup_id == a.id) {
 			hits++;
-			misses += h.slot != m.slot;
+			misses += !h.has_slot || h.slot != m.slot;
 		}
 	}
 	assert_int_equal(hits, 1);
