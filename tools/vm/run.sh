@@ -65,7 +65,7 @@ for series in "$@"; do
 		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
 		# where the kernel says it was stuck: the first report with its stack
 		tr -d '\r' <"$klog" |
-			grep -a -m 1 -A 60 -E 'soft lockup|blocked for more than|stalls on CPU|NMI backtrace|BUG:|Oops' |
+			grep -a -m 1 -A 60 -E 'soft lockup|blocked for more than|stalls? on CPU|NMI backtrace|BUG:|Oops' |
 			sed 's/^/    kernel: /'
 		fail=$((fail + 1))
 		continue
