@@ -13,7 +13,12 @@ timeout_s=${CGP_VM_TIMEOUT:-300}
 mkdir -p "$vm/kernels" "$vm/logs"
 # KVM only where a KVM module is really loaded: on these machines /dev/kvm can exist with no usable KVM behind it
 # (QEMU aborts or crawls on a stock kernel), and TCG is proven to work everywhere.
-accel=tcg
+# TCG in one thread for both vCPUs: with a thread each (MTTCG, QEMU 7.2), a vCPU now and then kept running a
+# translation of kernel text another vCPU had just patched (a tracepoint attached or detached: text_poke_bp). It
+# looped on a stale int3 in __schedule with interrupts off, the int3 handler finding the int3 gone and sending
+# it back to the same instruction, while the patching vCPU waited for it in on_each_cpu: a soft lockup in the
+# test that attached (Debian 6.1; the one "Oops: int3" in __schedule seen on 6.12 looks the same).
+accel=tcg,thread=single
 if [ -w /dev/kvm ] && { [ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ]; }; then
 	accel=kvm
 fi
@@ -22,9 +27,15 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 1
 fi
 
+# a hang leaves a trace in the kernel's log: every CPU's backtrace with a soft lockup, a hung task reported after
+# 60 s (not 120: the timeout would come first); init's hang watch asks for them when a test runs too long
+# CGP_VM_APPEND: more of the guest's command line, e.g. "CGP_VM_TESTS=test_sweep_passes,test_pressure
+# CGP_VM_REPEAT=8" (tools/vm/init)
+watchdog="sysctl.kernel.softlockup_all_cpu_backtrace=1 sysctl.kernel.hung_task_timeout_secs=60"
+
 pass=0 fail=0 skip=0
 for series in "$@"; do
-	log=$vm/logs/$series.log
+	log=$vm/logs/$series.log klog=$vm/logs/$series.kernel.log # init's lines (ttyS1), the kernel's (ttyS0)
 	start=$(date +%s)
 	if ! kernel=$("$here/fetch-kernel.sh" "$series" "$vm/kernels"); then
 		echo "test-vm: $series: FAILED: could not fetch the kernel (see above)"
@@ -38,8 +49,9 @@ for series in "$@"; do
 	# turn a guest crash into a QEMU exit instead of a hang until the timeout
 	timeout -k 5 "$timeout_s" qemu-system-x86_64 -accel "$accel" -cpu max -m 1G -smp 2 -kernel "$kernel" -initrd "$initrd" \
 		-drive "file=$vm/scratch.img,format=raw,if=none,id=scratch" -device nvme,drive=scratch,serial=cgpscratch \
-		-append "console=ttyS0 quiet panic=-1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all" \
-		-nographic -no-reboot -nic none -serial stdio -monitor none -display none </dev/null >"$log" 2>&1
+		-append "console=ttyS0 quiet panic=-1 systemd.unified_cgroup_hierarchy=1 cgroup_no_v1=all $watchdog ${CGP_VM_APPEND:-}" \
+		-nographic -no-reboot -nic none -serial stdio -serial "file:$log" -monitor none -display none \
+		</dev/null >"$klog" 2>&1
 	rc=$?
 	secs=$(($(date +%s) - start))
 	tr -d '\r' <"$log" | grep -a '^CGPVM: test' | sed "s/^CGPVM: test/  $series:/"
@@ -49,8 +61,12 @@ for series in "$@"; do
 	if [ -z "$sum" ]; then
 		why="no summary from the guest"
 		[ "$rc" -eq 124 ] && why="timed out after ${timeout_s}s"
-		echo "test-vm: $series ($(basename "$kernel")): FAILED: $why (qemu exit $rc), console log: $log"
+		echo "test-vm: $series ($(basename "$kernel")): FAILED: $why (qemu exit $rc), logs: $log $klog"
 		tail -n 30 "$log" | tr -d '\r' | sed 's/^/    /'
+		# where the kernel says it was stuck: the first report with its stack
+		tr -d '\r' <"$klog" |
+			grep -a -m 1 -A 60 -E 'soft lockup|blocked for more than|stalls? on CPU|NMI backtrace|BUG:|Oops' |
+			sed 's/^/    kernel: /'
 		fail=$((fail + 1))
 		continue
 	fi
