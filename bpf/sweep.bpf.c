@@ -61,8 +61,7 @@ struct {
 	__type(value, struct cgp_mem_scratch);
 } mem_scratch SEC(".maps");
 
-static __always_inline void read_cpu(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, __u64 id,
-				     struct cgp_id_hint *h)
+static __always_inline void read_cpu(struct cgp_cgroup_rec *rec, struct cgroup *cgrp, __u64 id, struct cgp_id_hint *h)
 {
 	__u64 cpu_ns = 0, vol = 0, invol = 0, delay = 0, rc_ns = 0, rcs = 0;
 	struct cgp_runq *r;

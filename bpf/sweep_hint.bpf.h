@@ -28,7 +28,7 @@ __u32 hint_place; /* the record's place in this walk, over its passes (cgp_hint_
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, CGP_HINT_KINDS * CGP_MAX_CGROUPS);
+	__uint(max_entries, CGP_HINT_KINDS *CGP_MAX_CGROUPS);
 	__type(key, __u32);
 	__type(value, struct cgp_id_hint);
 } id_hint SEC(".maps");
@@ -65,8 +65,7 @@ static __always_inline struct cgp_id_hint *cgp_hint_id(struct cgroup *cgrp, cons
 }
 
 /* The cgroup's CPU slot and its run-queue entry, or NULL when it has none. */
-static __always_inline struct cgp_runq *cgp_hint_slot(struct cgroup *cgrp, __u64 id, struct cgp_id_hint *h,
-						      __u32 *slot)
+static __always_inline struct cgp_runq *cgp_hint_slot(struct cgroup *cgrp, __u64 id, struct cgp_id_hint *h, __u32 *slot)
 {
 	struct cgp_runq *r;
 	__u32 *s;
