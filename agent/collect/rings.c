@@ -112,6 +112,9 @@ int cgp_rings_fd(const struct cgp_rings *r)
 
 int cgp_rings_consume(struct cgp_rings *r)
 {
+	/* taken again each time: the wall clock can be stepped (NTP's first sync after boot, an operator), and an
+	 * event's wall time is its boot time plus the offset as it is now, not as it was at start */
+	r->boot_to_wall_ns = (int64_t)cgp_clock_ns(CLOCK_REALTIME) - (int64_t)cgp_clock_ns(CLOCK_BOOTTIME);
 	/* never opened (start-up failed): each ring reads as empty */
 	for (int i = 0; i < 2; i++) {
 		int64_t n = cgp_ringbuf_consume(&r->ring[i]);

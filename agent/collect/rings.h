@@ -40,7 +40,7 @@ struct cgp_rings {
 	int ep;			    /* epoll over both */
 	bool open;
 	struct cgp_rings_visitor v;
-	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME at start */
+	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME, taken at each consume */
 	struct cgp_rings_stats stats;
 };
 

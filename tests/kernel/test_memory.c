@@ -127,6 +127,65 @@ static void on_oom(struct cgp_oom_event *e, void *ctx)
 	o->n++;
 }
 
+static int64_t stepped_ns; /* how far this test has stepped the wall clock (undone by the teardown) */
+
+static void step_wall_clock(int64_t ns)
+{
+	struct timespec t;
+	int64_t v;
+
+	assert_int_equal(clock_gettime(CLOCK_REALTIME, &t), 0);
+	v = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + ns;
+	t.tv_sec = v / 1000000000;
+	t.tv_nsec = v % 1000000000;
+	assert_int_equal(clock_settime(CLOCK_REALTIME, &t), 0);
+	stepped_ns += ns;
+}
+
+static int64_t wall_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+/* The wall clock stepped after the agent started (NTP's first sync after boot does it): an OOM event's time is
+ * still the kill's on the wall clock as it reads now, between the readings taken around it. */
+static void test_oom_time_after_clock_step(void **state)
+{
+	struct oom_seen seen = {};
+	int64_t t0, t1, ts = 0;
+	int status, mine = 0;
+	pid_t pid;
+
+	(void)state;
+	assert_int_equal(cgt_create(&cg, "oomclock"), 0);
+	assert_int_equal(cgt_set_mem_limit(&cg, 20ULL << 20), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	assert_int_equal(fx_consume(&fx), 0);
+	step_wall_clock(3000000000LL);
+	fx.oom = on_oom;
+	fx.oom_ctx = &seen;
+	t0 = wall_ns();
+	pid = cgt_spawn_toucher(&cg, 64ULL << 20, -1);
+	assert_int_equal(cgt_wait(pid, &status), 0);
+	assert_int_equal(fx_consume(&fx), 0);
+	t1 = wall_ns();
+	fx.oom = NULL;
+	step_wall_clock(-stepped_ns);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	for (int i = 0; i < seen.n && i < 8; i++)
+		if (seen.ev[i].cgroup_id == cg.id) {
+			mine++;
+			ts = (int64_t)seen.ev[i].ts_ns;
+		}
+	assert_int_equal(mine, 1);
+	printf("# oom after a 3 s clock step: %.3f ms after the reading before it, %.3f ms before the one after\n",
+	       (ts - t0) / 1e6, (t1 - ts) / 1e6);
+	assert_true(ts >= t0 && ts <= t1);
+}
+
 /* A process exceeding 20 MiB: exactly one OOM event for that cgroup and victim, and oom_kills equals the
  * kernel's own counter. */
 static void test_oom_kill_reported_once(void **state)
@@ -321,6 +380,17 @@ static void test_sweep_one_probe_per_record(void **state)
 static int destroy_cgroups(void **state)
 {
 	(void)state;
+	if (stepped_ns) { /* a failed assertion left the wall clock stepped: put it back */
+		struct timespec t;
+		int64_t v;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		v = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec - stepped_ns;
+		t.tv_sec = v / 1000000000;
+		t.tv_nsec = v % 1000000000;
+		if (!clock_settime(CLOCK_REALTIME, &t))
+			stepped_ns = 0;
+	}
 	cgt_destroy(&cg);
 	return 0;
 }
@@ -330,6 +400,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_memory_matches_kernel, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_oom_kill_reported_once, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_oom_time_after_clock_step, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_page_cache_working_set, destroy_cgroups),
 	    cmocka_unit_test_teardown(test_sweep_one_probe_per_record, destroy_cgroups),
 	};
