@@ -242,8 +242,9 @@ static void test_cpu_user_system(void **state)
 	assert_int_equal(s->cpu_periods, cgt_cpu_stat(&a, "nr_periods"));
 	assert_true(user != UINT64_MAX && sys != UINT64_MAX);
 	assert_true(usage > 1100000000ULL);
-	/* both kinds really happened (the tick samples saw them) */
-	assert_true(user > 400000000ULL && sys > 400000000ULL);
+	/* both kinds really happened (the tick samples saw them). The kernel's split of a 0.6 + 0.6 s burner is its
+	 * tick samples scaled to the run time: under ASan on a loaded 2-CPU machine it read 0.82 / 0.38 s */
+	assert_true(user > 250000000ULL && sys > 250000000ULL);
 	assert_true(fabs((double)s->cpu_user_ns - (double)user) < 0.02 * usage);
 	assert_true(fabs((double)s->cpu_system_ns - (double)sys) < 0.02 * usage);
 	/* user + system is the kernel's run time, to its microsecond */
