@@ -3,6 +3,7 @@
  * counters per cgroup against the kernel's own files, and the OOM ring-buffer event. */
 #include <stdarg.h>
 #include <stddef.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -129,17 +130,21 @@ static void on_oom(struct cgp_oom_event *e, void *ctx)
 
 static int64_t stepped_ns; /* how far this test has stepped the wall clock (undone by the teardown) */
 
-static void step_wall_clock(int64_t ns)
+/* Steps the wall clock by ns and keeps count; 0, or -errno. */
+static int step_wall_clock(int64_t ns)
 {
 	struct timespec t;
 	int64_t v;
 
-	assert_int_equal(clock_gettime(CLOCK_REALTIME, &t), 0);
+	if (clock_gettime(CLOCK_REALTIME, &t))
+		return -errno;
 	v = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec + ns;
 	t.tv_sec = v / 1000000000;
 	t.tv_nsec = v % 1000000000;
-	assert_int_equal(clock_settime(CLOCK_REALTIME, &t), 0);
+	if (clock_settime(CLOCK_REALTIME, &t))
+		return -errno;
 	stepped_ns += ns;
+	return 0;
 }
 
 static int64_t wall_ns(void)
@@ -164,7 +169,7 @@ static void test_oom_time_after_clock_step(void **state)
 	assert_int_equal(cgt_set_mem_limit(&cg, 20ULL << 20), 0);
 	assert_int_equal(fx_sweep(&fx), 0);
 	assert_int_equal(fx_consume(&fx), 0);
-	step_wall_clock(3000000000LL);
+	assert_int_equal(step_wall_clock(3000000000LL), 0);
 	fx.oom = on_oom;
 	fx.oom_ctx = &seen;
 	t0 = wall_ns();
@@ -173,7 +178,7 @@ static void test_oom_time_after_clock_step(void **state)
 	assert_int_equal(fx_consume(&fx), 0);
 	t1 = wall_ns();
 	fx.oom = NULL;
-	step_wall_clock(-stepped_ns);
+	assert_int_equal(step_wall_clock(-stepped_ns), 0);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	for (int i = 0; i < seen.n && i < 8; i++)
 		if (seen.ev[i].cgroup_id == cg.id) {
@@ -380,17 +385,8 @@ static void test_sweep_one_probe_per_record(void **state)
 static int destroy_cgroups(void **state)
 {
 	(void)state;
-	if (stepped_ns) { /* a failed assertion left the wall clock stepped: put it back */
-		struct timespec t;
-		int64_t v;
-
-		clock_gettime(CLOCK_REALTIME, &t);
-		v = (int64_t)t.tv_sec * 1000000000 + t.tv_nsec - stepped_ns;
-		t.tv_sec = v / 1000000000;
-		t.tv_nsec = v % 1000000000;
-		if (!clock_settime(CLOCK_REALTIME, &t))
-			stepped_ns = 0;
-	}
+	if (stepped_ns) /* a failed assertion left the wall clock stepped: put it back */
+		step_wall_clock(-stepped_ns);
 	cgt_destroy(&cg);
 	return 0;
 }

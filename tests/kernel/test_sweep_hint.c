@@ -88,7 +88,7 @@ static void test_hint_used_only_under_its_serial(void **state)
 	assert_true(h.has_slot && h.slot == was_b.slot);
 }
 
-static void test_ids_through_css_id_reuse(void **state)
+static void test_ids_through_reused_places(void **state)
 {
 	int64_t last = -1, at;
 	struct cgp_id_hint h;
@@ -141,7 +141,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_teardown(test_hint_used_only_under_its_serial, destroy_cgroups),
-	    cmocka_unit_test_teardown(test_ids_through_css_id_reuse, destroy_cgroups),
+	    cmocka_unit_test_teardown(test_ids_through_reused_places, destroy_cgroups),
 	};
 
 	if (!cgt_can_run())
