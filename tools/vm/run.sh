@@ -75,6 +75,11 @@ for series in "$@"; do
 	s=$(echo "$sum" | sed -n 's/.* skipped=\([0-9]*\).*/\1/p')
 	pass=$((pass + p)) fail=$((fail + f)) skip=$((skip + s))
 	echo "test-vm: ${sum#CGPVM: summary } (${secs}s, console log: $log)"
+	# a failed test's own lines (its figures and the assertion that failed), so that a CI log says which
+	[ "$f" -eq 0 ] || tr -d '\r' <"$log" | awk '
+		/^\[ RUN      \]/ { n = 0 }
+		{ if (n < 40) buf[n++] = $0 }
+		/^\[  FAILED  \] test_/ && buf[0] ~ /^\[ RUN/ { for (i = 0; i < n; i++) print "    " buf[i]; buf[0] = "" }'
 done
 rm -f "$vm/scratch.img"
 echo "$pass passed, $fail failed, $skip skipped"
