@@ -285,6 +285,7 @@ static void update_counters(struct run_ctx *r, bool progs)
 	}
 	memcpy(c.records_lost, r->sp.stats.drops, sizeof(c.records_lost));
 	c.ring_records_malformed = r->rings.stats.malformed;
+	c.ring_records_repeated = r->rings.stats.repeated;
 	c.oom_events = r->rings.stats.oom_events;
 	c.cgroups_tracked = r->sp.stats.cgroups;
 	c.cgroups_gone = r->sp.stats.cgroups_gone;

@@ -57,6 +57,10 @@ static int on_cgroup(void *ctx, const void *data, size_t len)
 		r->stats.malformed++;
 		return 0;
 	}
+	if (cgp_ring_repeat(&r->repeats, c.cgroup_id, c.kind, ((const struct cgp_cgroup_event *)data)->ts_boot_ns)) {
+		r->stats.repeated++;
+		return 0;
+	}
 	r->stats.cgroup_events++;
 	if (r->v.cgroup)
 		r->v.cgroup(&c, r->v.ctx);
@@ -70,6 +74,11 @@ static int on_oom(void *ctx, const void *data, size_t len)
 
 	if (!cgp_ring_decode_oom(data, len, r->boot_to_wall_ns, &e)) {
 		r->stats.malformed++;
+		return 0;
+	}
+	if (cgp_ring_repeat(&r->repeats, (uint64_t)e.pid << 32 | e.tgid, e.cgroup_id,
+			    ((const struct cgp_oom_rec *)data)->ts_boot_ns)) {
+		r->stats.repeated++;
 		return 0;
 	}
 	r->stats.oom_events++;

@@ -12,6 +12,7 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
+#include "collect/ring_repeats.h"
 #include "collect/ringbuf.h"
 #include "collect/sample.h"
 
@@ -33,6 +34,7 @@ struct cgp_rings_visitor {
 struct cgp_rings_stats {
 	uint64_t oom_events, cgroup_events;
 	uint64_t malformed; /* records of the wrong size: skipped */
+	uint64_t repeated;  /* second copies of a record across a restart on kept pins (collect/ring_repeats.h) */
 };
 
 struct cgp_rings {
@@ -42,6 +44,7 @@ struct cgp_rings {
 	struct cgp_rings_visitor v;
 	int64_t boot_to_wall_ns; /* CLOCK_REALTIME - CLOCK_BOOTTIME, taken at each consume */
 	struct cgp_rings_stats stats;
+	struct cgp_ring_repeats repeats;
 };
 
 int cgp_rings_open(struct cgp_rings *r, const struct cgp_bpf *b, const struct cgp_rings_visitor *v);

@@ -688,6 +688,10 @@ static void render_agent(struct cgp_text *w, const struct cgp_agent_counters *c)
 				c->records_lost[k]);
 	counter(w, "cgpulse_kernel_ring_records_malformed_total",
 		"Records from the kernel's event rings of the wrong size or kind: skipped.", c->ring_records_malformed);
+	counter(w, "cgpulse_kernel_ring_records_repeated_total",
+		"Records from the kernel's event rings that repeat one already read (for a moment after a restart on "
+		"kept pins both agents' programs record each event): skipped.",
+		c->ring_records_repeated);
 	counter(w, "cgpulse_oom_events_total", "OOM kills read from the kernel's ring.", c->oom_events);
 	gauge(w, "cgpulse_cgroups_tracked", "Cgroups the agent tracks.", c->cgroups_tracked);
 	counter(w, "cgpulse_cgroups_gone_total", "Cgroups forgotten because they disappeared.", c->cgroups_gone);

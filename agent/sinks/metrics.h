@@ -45,6 +45,7 @@ struct cgp_agent_counters {
 	uint64_t collector_batches;	     /* batches sent, resends included */
 	uint64_t records_lost[CGP_DROP_MAX]; /* the kernel side's drops map, by enum cgp_drop */
 	uint64_t ring_records_malformed;     /* kernel ring records of the wrong size, skipped */
+	uint64_t ring_records_repeated;	     /* second copies of a kernel ring record (a restart's overlap), skipped */
 	uint64_t oom_events;		     /* OOM kills read from the kernel's ring */
 	uint64_t cgroups_tracked;
 	uint64_t cgroups_gone;		    /* cgroups forgotten because they disappeared */

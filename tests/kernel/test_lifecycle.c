@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
-/* Idle time, removed cgroups, pinned maps readable with bpftool, and counters kept across an agent restart. */
+/* Idle time, removed cgroups, pinned maps readable with bpftool, counters kept across an agent restart, and each
+ * ring record read once while two agents' programs overlap. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <cmocka.h>
@@ -199,6 +201,61 @@ static void test_pinned_maps_readable_and_kept(void **state)
 	cgt_destroy(&cg);
 }
 
+static void count_victim(struct cgp_oom_event *e, void *ctx)
+{
+	pid_t *victim = ctx;
+
+	if (e->pid == (uint32_t)victim[0] && e->cgroup_id == cg.id)
+		victim[1]++;
+}
+
+/* Two agents' programs on the same pins at once, as for a moment across a restart with --keep-pins: the new agent
+ * takes the old one's link pins away and attaches its own, and the kernel releases a link whose last reference
+ * was a pin through a workqueue. Here the first agent still holds its links, so the overlap lasts the whole test:
+ * each record is written twice into the pinned rings, the OOM kill is read once, and every second copy is
+ * counted, for the cgroup's mkdir and rmdir as for the kill. */
+static void test_overlap_reads_each_record_once(void **state)
+{
+	struct cgp_loader_opts lo = {0};
+	struct cgp_rings_stats before, after;
+	struct cgp_bpf second;
+	pid_t victim[2] = {0, 0}; /* the victim's pid, how often its kill was read */
+	uint64_t read;
+	int status;
+
+	(void)state;
+	snprintf(pin_dir, sizeof(pin_dir), "/sys/fs/bpf/cgpulse-test-%d", getpid());
+	assert_int_equal(fx_open(&fx, pin_dir), 0);
+	lo.pin_dir = pin_dir;
+	assert_int_equal(cgp_bpf_open(&second, &lo), 0);
+	assert_int_equal(fx_consume(&fx), 0);
+	before = fx.rings.stats;
+	fx.oom = count_victim;
+	fx.oom_ctx = victim;
+	assert_int_equal(cgt_create(&cg, "overlap"), 0);
+	assert_int_equal(cgt_set_mem_limit(&cg, 20ULL << 20), 0);
+	victim[0] = cgt_spawn_toucher(&cg, 64ULL << 20, -1);
+	assert_true(victim[0] > 0);
+	assert_int_equal(cgt_wait(victim[0], &status), 0);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	cgt_destroy(&cg);
+	assert_int_equal(fx_consume(&fx), 0);
+	after = fx.rings.stats;
+	fx.oom = NULL;
+	cgp_bpf_close(&second, false); /* its link pins stay: the teardown's unpin takes them with the rest */
+	read = (after.cgroup_events - before.cgroup_events) + (after.oom_events - before.oom_events);
+	printf("# overlap: %llu records read (%llu cgroup, %llu oom), %llu second copies skipped; the victim's kill "
+	       "read %d times\n",
+	       (unsigned long long)read, (unsigned long long)(after.cgroup_events - before.cgroup_events),
+	       (unsigned long long)(after.oom_events - before.oom_events),
+	       (unsigned long long)(after.repeated - before.repeated), victim[1]);
+	assert_int_equal(victim[1], 1);
+	assert_true(after.cgroup_events - before.cgroup_events >= 2); /* our mkdir and rmdir, at least */
+	/* both programs saw everything in between: each record read has its copy skipped */
+	assert_int_equal(after.repeated - before.repeated, read);
+	assert_int_equal(after.malformed, before.malformed);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -206,6 +263,7 @@ int main(void)
 	    cmocka_unit_test_teardown(test_removed_cgroup_entries_gone, teardown),
 	    cmocka_unit_test_teardown(test_sweep_sees_every_cgroup, teardown),
 	    cmocka_unit_test_teardown(test_pinned_maps_readable_and_kept, teardown),
+	    cmocka_unit_test_teardown(test_overlap_reads_each_record_once, teardown),
 	};
 
 	if (!cgt_can_run())
