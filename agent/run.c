@@ -174,6 +174,8 @@ static int sweep(struct run_ctx *r, bool publish)
 		cgp_engine_cgroup_gone(r->engine, id, r->sp.now_ns, on_alert, r);
 		cgp_names_rmdir(&r->names, id, r->sp.now_ns); /* a tombstone, if the rmdir event did not come first */
 	}
+	if (r->cc && publish) /* sent SEND_EVERY_SAMPLES at a time: one compressor mapping for them all */
+		cgp_cc_burst(r->cc, true);
 	while (publish && cgp_sampler_next(&r->sp, &it, &s)) {
 		/* names are read late (runtimes write their state after making the cgroup): asked every sweep */
 		const struct cgp_cgname *n = cgp_names_get(&r->names, s.cgroup_id, s.ts_ns);
@@ -191,6 +193,8 @@ static int sweep(struct run_ctx *r, bool publish)
 		if (r->cc && ++published % SEND_EVERY_SAMPLES == 0)
 			send_now(r);
 	}
+	if (r->cc && publish)
+		cgp_cc_burst(r->cc, false);
 	if (publish) { /* names were asked for every cgroup just now: the starts that waited for them go out */
 		announce_started(r, 0, r->sp.now_ns);
 		/* a rule's state for a cgroup no sweep sees any more (its rmdir record lost) is let go */

@@ -44,9 +44,10 @@ struct cgp_cc_stats {
 	uint64_t resolve_timeouts; /* lookups of the collector's name given up (counted in connect_failures too) */
 	uint64_t batches_sent, events_sent, bytes_sent; /* resends included */
 	uint64_t acks;
-	uint64_t acks_unknown; /* Acks naming an instance the spool no longer holds (a late duplicate) */
-	uint64_t acked_seq;    /* the last Ack's */
-	char last_error[128];  /* why the last connection ended or failed; "" if none */
+	uint64_t acks_unknown;	  /* Acks naming an instance the spool no longer holds (a late duplicate) */
+	uint64_t acked_seq;	  /* the last Ack's */
+	uint64_t compressor_maps; /* times the compressor's state was mapped (once a burst: cgp_cc_burst) */
+	char last_error[128];	  /* why the last connection ended or failed; "" if none */
 };
 
 struct cgp_cc;
@@ -67,6 +68,9 @@ void cgp_cc_handle(struct cgp_cc *cc, uint32_t events);
 int cgp_cc_tick(struct cgp_cc *cc);
 /* New events in the spool: batch and send what the socket takes now. */
 void cgp_cc_kick(struct cgp_cc *cc);
+/* The caller is making a burst of events and sends them as it goes (a sweep's publishing): the compressor's state
+ * stays mapped from one send to the next until the burst is over (on false) and everything is sent. */
+void cgp_cc_burst(struct cgp_cc *cc, bool on);
 
 void cgp_cc_get_stats(const struct cgp_cc *cc, struct cgp_cc_stats *st);
 

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* The collector client against an in-process collector on 127.0.0.1 (real sockets, the real dedup): delivery
  * and acks, resend after a lost connection, drops reported once the collector is back, a collector that stops
- * acknowledging, and one that speaks garbage. */
+ * acknowledging, one that speaks garbage, and the compressor's state mapped once a burst. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -440,6 +440,52 @@ static void test_previous_instance_first(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* Sends while a burst is made (the agent's sweep publishes 1,024 samples at a time) map the compressor's state
+ * once for the whole burst, and it is given back when the burst is over; without a burst each send maps it. */
+static void test_burst_maps_compressor_once(void **state)
+{
+	struct cgp_spool *sp = cgp_spool_new(INSTANCE, 0, 1000);
+	struct cgp_cc_cfg cfg = {.batch_max_events = 16, .zlevel = 1};
+	struct cgp_cc_stats st;
+	uint64_t seq = 1, first;
+	struct cgp_cc *cc;
+	int epfd = epoll_create1(0);
+
+	(void)state;
+	server_listen(0);
+	cfg.addr = addr;
+	cc = cgp_cc_new(&cfg, sp);
+	assert_non_null(cc);
+	push(sp, seq++, true);
+	assert_true(run_until(cc, epfd, spool_empty, sp)); /* connected, one batch sent and acknowledged */
+	cgp_cc_get_stats(cc, &st);
+	first = st.compressor_maps;
+	assert_int_equal(first, 1);
+	cgp_cc_burst(cc, true);
+	for (int send = 0; send < 4; send++) {
+		for (int i = 0; i < 20; i++)
+			push(sp, seq++, true);
+		cgp_cc_kick(cc);
+		assert_true(run_until(cc, epfd, spool_empty, sp));
+	}
+	cgp_cc_burst(cc, false);
+	cgp_cc_get_stats(cc, &st);
+	assert_int_equal(st.batches_sent, 1 + 4 * 2); /* 20 events are two batches of 16 at most */
+	assert_int_equal(st.compressor_maps, first + 1);
+	for (int send = 0; send < 3; send++) {
+		for (int i = 0; i < 20; i++)
+			push(sp, seq++, true);
+		cgp_cc_kick(cc);
+		assert_true(run_until(cc, epfd, spool_empty, sp));
+	}
+	cgp_cc_get_stats(cc, &st);
+	assert_int_equal(st.compressor_maps, first + 1 + 3);
+	assert_int_equal(srv.n_received, seq - 1);
+	cgp_cc_free(cc);
+	cgp_spool_free(sp);
+	close(epfd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -448,6 +494,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_drops_reported_when_back, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_silent_or_garbage_collector, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_previous_instance_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_burst_maps_compressor_once, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
