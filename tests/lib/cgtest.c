@@ -657,6 +657,16 @@ void cgt_scratch_done(const char *path)
 		unlink(path);
 }
 
+pid_t cgt_oom_kill(const struct cgt *cg)
+{
+	pid_t pid = cgt_spawn_toucher(cg, 64ULL << 20, -1);
+	int st;
+
+	if (pid <= 0 || cgt_wait(pid, &st))
+		return -1;
+	return WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL ? pid : -1;
+}
+
 int cgt_wait(pid_t pid, int *status)
 {
 	int st = 0;

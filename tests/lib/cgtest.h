@@ -57,6 +57,9 @@ pid_t cgt_spawn_cpu_burner(const struct cgt *cg, double cpu_seconds);  /* until 
 /* Burns user_s seconds of CPU in user mode, then sys_s in the kernel (reading /dev/zero), then exits. */
 pid_t cgt_spawn_user_sys_burner(const struct cgt *cg, double user_s, double sys_s);
 pid_t cgt_spawn_toucher(const struct cgt *cg, uint64_t bytes, int ready_fd); /* writes 1 byte when done, waits */
+/* A real OOM kill in cg, whose memory limit must be under 64 MiB: a process touching 64 MiB there, waited for. Its
+ * pid when the kernel killed it (SIGKILL), else -1. */
+pid_t cgt_oom_kill(const struct cgt *cg);
 /* Reads `bytes` of the file (or block device) at path through the page cache, then as the toucher. */
 pid_t cgt_spawn_reader(const struct cgt *cg, const char *path, uint64_t bytes, int ready_fd);
 /* Reads `bytes` of it over and over for `seconds` (a cgroup a little smaller than it keeps reclaiming and
