@@ -123,7 +123,7 @@ static void trim_spares(struct cgp_sq *q)
 /* Down to one chunk: the round that ends says how many spares the next may use. */
 static void end_round(struct cgp_sq *q)
 {
-	q->spare_max = q->peak > CGP_SQ_SPARE_FROM ? q->peak - CGP_SQ_SPARE_FROM : 0;
+	q->spare_max = q->peak > CGP_SQ_SPARE_FROM ? q->peak - 1 : 0; /* all but the one the queue keeps */
 	q->peak = 1;
 	trim_spares(q);
 }

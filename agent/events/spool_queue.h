@@ -36,8 +36,8 @@ struct cgp_sq {
 	struct cgp_sq_pos cur; /* the next record to send */
 	size_t sent;	       /* records [head, cur) were handed out since the last rewind */
 	/* Emptied chunks kept for the next records instead of unmapped and mapped again (16 page faults each), but
-	 * only on a queue that goes through many chunks between two moments it is down to one (an interval's samples
-	 * of thousands of containers, acked): up to that peak less CGP_SQ_SPARE_FROM, as the last such round set. */
+	 * only on a queue that goes through more than CGP_SQ_SPARE_FROM chunks between two moments it is down to one
+	 * (an interval's samples of thousands of containers, acked): as many as the last such round used. */
 	struct cgp_sq_chunk *spare;
 	size_t spares, spare_max;
 	size_t chunks, peak; /* chunks in the queue; the most since it was last down to one */

@@ -130,11 +130,17 @@ static void common_base(const char *a, const char *b, char *out, size_t len)
 	snprintf(out, len, "%.*s", (int)last, a);
 }
 
+static int make(struct cgt *cg, const struct cgp_cgroupfs *fs);
+
 int cgt_create(struct cgt *cg, const char *name)
+{
+	return cgt_create_in(cg, NULL, name);
+}
+
+int cgt_create_in(struct cgt *cg, const struct cgt *parent, const char *name)
 {
 	struct cgp_cgroupfs fs;
 	char own_v2[200] = "/", own_mem[200] = "/", base[200];
-	struct stat st;
 	int err;
 
 	memset(cg, 0, sizeof(*cg));
@@ -143,6 +149,12 @@ int cgt_create(struct cgt *cg, const char *name)
 		return err;
 	cgp_cgroupfs_close(&fs);
 	cg->hybrid = fs.hybrid;
+	if (parent) {
+		if (snprintf(cg->rel, sizeof(cg->rel), "%.400s/cgpulse-test-%.64s-%d", parent->rel, name, getpid()) >=
+		    (int)sizeof(cg->rel))
+			return -ENAMETOOLONG;
+		return make(cg, &fs);
+	}
 	own_path(NULL, own_v2, sizeof(own_v2));
 	if (fs.hybrid)
 		own_path("memory", own_mem, sizeof(own_mem));
@@ -150,10 +162,19 @@ int cgt_create(struct cgt *cg, const char *name)
 		snprintf(own_mem, sizeof(own_mem), "%s", own_v2);
 	common_base(own_v2, own_mem, base, sizeof(base));
 	snprintf(cg->rel, sizeof(cg->rel), "%s/cgpulse-test-%s-%d", strcmp(base, "/") ? base : "", name, getpid());
-	snprintf(cg->v2, sizeof(cg->v2), "%s%s", fs.v2_mount, cg->rel);
-	snprintf(cg->mem, sizeof(cg->mem), "%s%s", fs.mem_mount, cg->rel);
-	if (fs.cpu_mount[0] && strcmp(fs.cpu_mount, fs.mem_mount))
-		snprintf(cg->cpu, sizeof(cg->cpu), "%s%s", fs.cpu_mount, cg->rel);
+	return make(cg, &fs);
+}
+
+/* The cgroup at cg->rel in every hierarchy, registered for removal at exit. */
+static int make(struct cgt *cg, const struct cgp_cgroupfs *fs)
+{
+	struct stat st;
+	int err;
+
+	snprintf(cg->v2, sizeof(cg->v2), "%s%s", fs->v2_mount, cg->rel);
+	snprintf(cg->mem, sizeof(cg->mem), "%s%s", fs->mem_mount, cg->rel);
+	if (fs->cpu_mount[0] && strcmp(fs->cpu_mount, fs->mem_mount))
+		snprintf(cg->cpu, sizeof(cg->cpu), "%s%s", fs->cpu_mount, cg->rel);
 	if (mkdir(cg->v2, 0755) && errno != EEXIST)
 		return -errno;
 	if (cg->hybrid && mkdir(cg->mem, 0755) && errno != EEXIST) {
@@ -315,6 +336,7 @@ int cgt_destroy(struct cgt *cg)
 
 void cgt_cleanup_all(void)
 {
+	/* in any order: a parent's removal takes its children's directories first (rmdir_children) */
 	for (int i = 0; i < CGT_MAX; i++)
 		if (live[i])
 			cgt_destroy(live[i]);
