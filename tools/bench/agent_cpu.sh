@@ -82,6 +82,7 @@ PY
 }
 
 echo "agent CPU at $N containers: ${W} s after ${WARM} s, $ROUNDS rounds; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+[ -x "$POPB/bench/calib" ] && echo "machine speed, ns (tools/bench/calib.c): $("$POPB/bench/calib")"
 for ((r = 1; r <= ROUNDS; r++)); do
 	for b in "$@"; do
 		one "$b" || exit 1

@@ -6,7 +6,7 @@ BENCH_OUT  := $(OUT)/bench
 # the top Makefile's full flag set (warnings as errors, -MMD, include paths), whichever name it has
 BENCH_CFLAGS = $(if $(ALL_CFLAGS),$(ALL_CFLAGS),$(CFLAGS))
 BENCH_BPF  := empty ablate
-BENCH_BINS := $(BENCH_OUT)/pingpong $(BENCH_OUT)/empty_load $(BENCH_OUT)/ablate_load $(BENCH_OUT)/cgpbench \
+BENCH_BINS := $(BENCH_OUT)/pingpong $(BENCH_OUT)/calib $(BENCH_OUT)/empty_load $(BENCH_OUT)/ablate_load $(BENCH_OUT)/cgpbench \
 	      $(BENCH_OUT)/enginebench $(BENCH_OUT)/renderbench
 
 bench: $(BENCH_BINS)
@@ -31,7 +31,7 @@ $(BENCH_OUT)/%.o: tools/bench/%.c | $(patsubst %,$(BENCH_OUT)/%.skel.h,$(BENCH_B
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) -I$(BENCH_OUT) -c $< -o $@
 
-$(BENCH_OUT)/pingpong: $(BENCH_OUT)/pingpong.o
+$(BENCH_OUT)/pingpong $(BENCH_OUT)/calib: $(BENCH_OUT)/%: $(BENCH_OUT)/%.o
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(BENCH_CFLAGS) $(LDFLAGS) $^ -o $@
 

@@ -75,7 +75,7 @@ die() {
 	exit 1
 }
 [ "$(id -u)" -eq 0 ] || die "needs root (BPF, cgroups, kernel.bpf_stats_enabled)"
-for t in bpftool "$B/pingpong" "$B/empty_load" "$B/cgpbench" "$OUT/cgpulse"; do
+for t in bpftool "$B/pingpong" "$B/calib" "$B/empty_load" "$B/cgpbench" "$OUT/cgpulse"; do
 	command -v "$t" >/dev/null || [ -x "$t" ] || die "missing $t (run 'make bench')"
 done
 
@@ -230,6 +230,18 @@ CPU_MODEL=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
 printf 'cgpulse benchmark  %s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')"
 printf 'machine: %s, %s CPUs, %s MiB RAM; kernel %s\n' "${CPU_MODEL:-unknown CPU}" "$(nproc)" \
 	"$(awk '/MemTotal/ { printf "%d", $2 / 1024 }' /proc/meminfo)" "$(uname -r)"
+# the machine's speed at what the agent's CPU is made of (tools/bench/calib.c), and the mitigations that tax
+# kernel entry and return: figures from two machines compare only beside these
+mitigations() {
+	local v f sep=''
+	for f in spec_rstack_overflow retbleed spectre_v2; do
+		v=$(cut -d';' -f1 "/sys/devices/system/cpu/vulnerabilities/$f" 2>/dev/null) || continue
+		printf '%s%s: %s' "$sep" "$f" "$v"
+		sep='; '
+	done
+}
+printf 'machine speed, ns (medians of 5): %s; %s\n' "$("$B/calib" 2>/dev/null || echo 'not measured')" \
+	"$(mitigations)"
 printf 'tools: %s, %s, cgroups %s; load average at start %s\n' "$(bpftool version | head -1)" \
 	"$(bpftrace --version 2>/dev/null || echo 'no bpftrace')" "$([ "$HYBRID" = 1 ] && echo 'v1/v2 hybrid' || echo v2)" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)"
