@@ -74,7 +74,7 @@ enum cgp_rec_flags {
 	CGP_REC_MEM_STAT = 1 << 5, /* mem_anon/file/inactive_file_bytes read (the kernel's memcg stats layout known) */
 	CGP_REC_MEM_GROUP_KILL = 1 << 6, /* the kernel counts oom_group_kill (mem_events[CGP_MEM_EV_OOM_GROUP_KILL]) */
 	CGP_REC_SWAP = 1 << 7,		 /* set by the agent, not the kernel side: swap is accounted (mem_swap_bytes) */
-	CGP_REC_CPUTIME = 1 << 8,	 /* cpu_rtime/utime/stime_ns: the cgroup's base stats, flushed or read fresh */
+	CGP_REC_CPUTIME = 1 << 8,	 /* cpu_rtime/utime/stime_ns read from the cgroup's flushed base stats */
 	CGP_REC_PSI = 1 << 9,		 /* psi_ns: PSI is on for this cgroup */
 };
 
@@ -103,7 +103,7 @@ enum cgp_mem_event {
 /* A whole record as the agent holds it. In the sweep_records ring a record carries only the blocks of fields the
  * hierarchy its walk is on can fill, in this order (cgp_rec_bytes): the head; cgroup v2's (CPU, CPUTIME, PSI);
  * the memory controller's (MEM); the cpu controller's (CPU_MAX). A v1 memory record is then 112 bytes, and a
- * cgroup v2 one on a host whose memory and cpu controllers are on v1 hierarchies 256, not 400 each: the ring is
+ * cgroup v2 one on a host whose memory and cpu controllers are on v1 hierarchies 232, not 376 each: the ring is
  * written fresh each sweep, by the program and then read by the agent. */
 struct cgp_cgroup_rec {
 	__u64 cgroup_id;
@@ -121,11 +121,6 @@ struct cgp_cgroup_rec {
 	__u64 cpu_rtime_ns; /* sum_exec_runtime: cpu.stat usage_usec */
 	__u64 cpu_utime_ns; /* tick-sampled user time; the agent scales user and system to add up to rtime, */
 	__u64 cpu_stime_ns; /* as the kernel's cputime_adjust() does for cpu.stat user_usec / system_usec */
-	/* what of the three above is the cgroup's own time not yet flushed (its per-CPU base stats since the last
-	 * flush): the sweep adds it to the cgroup's own figures, and the agent to its ancestors' (a flush would) */
-	__u64 cpu_pend_rtime_ns;
-	__u64 cpu_pend_utime_ns;
-	__u64 cpu_pend_stime_ns;
 	/* with CGP_REC_PSI: stall time, ns, total (cpu/memory/io.pressure total=, in µs there), by enum cgp_psi */
 	__u64 psi_ns[CGP_PSI_MAX];
 	/* with CGP_REC_MEM: */
@@ -157,7 +152,7 @@ enum cgp_rec_layout {
 };
 
 #define CGP_REC_HEAD_BYTES    16  /* cgroup_id, flags, level */
-#define CGP_REC_V2_BYTES      240 /* cpu_ns .. psi_ns */
+#define CGP_REC_V2_BYTES      216 /* cpu_ns .. psi_ns */
 #define CGP_REC_MEM_BYTES     96  /* mem_bytes .. mem_inactive_file_bytes */
 #define CGP_REC_CPU_MAX_BYTES 48  /* cpu_quota_us .. cpu_shares */
 

@@ -84,42 +84,6 @@ static __always_inline bool cgp_memcg_stat_index(struct cgp_memcg_stat_idx *ix)
 extern void cgroup_rstat_flush(struct cgroup *cgrp) __ksym __weak;
 extern void css_rstat_flush(struct cgroup_subsys_state *css) __ksym __weak;
 
-/* The base stats' per-CPU copies (what a flush folds into cgroup.bstat): struct cgroup_rstat_cpu, reached by
- * cgroup->rstat_cpu, until "cgroup: separate rstat for bpf cgroups" split the rstat tree per subsystem (v6.16;
- * hash not confirmed here), struct cgroup_rstat_base_cpu by cgroup->rstat_base_cpu since. Both keep bstat, the
- * CPU's running totals, and last_bstat, the part of them the last flush took. */
-struct cgroup_rstat_cpu___old {
-	struct cgroup_base_stat bstat;
-	struct cgroup_base_stat last_bstat;
-};
-struct cgroup___old {
-	struct cgroup_rstat_cpu___old *rstat_cpu;
-};
-
-/* Where a cgroup's per-CPU base stats are: the per-CPU area as a plain address (pcpu), and the offsets of bstat
- * and last_bstat in it; false when this kernel's layout is neither of the two known. */
-static __always_inline bool cgp_base_stat_pcpu(struct cgroup *cgrp, __u64 *pcpu, __u32 *bstat, __u32 *last)
-{
-	struct cgroup___old *old = (void *)cgrp;
-
-	if (bpf_core_field_exists(struct cgroup, rstat_base_cpu) &&
-	    bpf_core_field_exists(struct cgroup_rstat_base_cpu, last_bstat)) {
-		*bstat = bpf_core_field_offset(struct cgroup_rstat_base_cpu, bstat);
-		*last = bpf_core_field_offset(struct cgroup_rstat_base_cpu, last_bstat);
-		return !bpf_probe_read_kernel(pcpu, sizeof(*pcpu),
-					      __builtin_preserve_access_index(&cgrp->rstat_base_cpu)) &&
-		       *pcpu;
-	}
-	if (bpf_core_field_exists(struct cgroup___old, rstat_cpu) &&
-	    bpf_core_field_exists(struct cgroup_rstat_cpu___old, last_bstat)) {
-		*bstat = bpf_core_field_offset(struct cgroup_rstat_cpu___old, bstat);
-		*last = bpf_core_field_offset(struct cgroup_rstat_cpu___old, last_bstat);
-		return !bpf_probe_read_kernel(pcpu, sizeof(*pcpu), __builtin_preserve_access_index(&old->rstat_cpu)) &&
-		       *pcpu;
-	}
-	return false;
-}
-
 /* MEMCG_OOM_GROUP_KILL: "mm/memcg: add oom_group_kill memory event" (v5.16; hash not confirmed here). An
  * older kernel has no such counter: its value is absent, never 0. */
 static __always_inline bool cgp_has_oom_group_kill(void)

@@ -23,9 +23,6 @@ const volatile __u32 iter_nr_cpus = 1;
 /* Set by the agent when it has the kernel flush the cgroups' base stats before each walk (bpf/flush.bpf.c):
  * without a flush they can be arbitrarily old, so user and system time are then left absent. */
 const volatile bool iter_cputime_flushed = false;
-/* Set instead when this kernel's per-CPU base stats are readable (cgp_base_stat_pcpu): each cgroup's time not yet
- * flushed is read from them, and no flush is needed (read_cputime). */
-const volatile bool iter_cputime_pending = false;
 /* Set by the agent before each walk of a v1 cpu hierarchy (hybrid hosts): when false, only the cgroups with a CPU
  * quota are written, those whose throttling can move; the others' figures cannot move without a quota, and come
  * with every walk that has it true (every 10th sweep, and when cgroups appeared). */
@@ -245,56 +242,16 @@ static __always_inline void read_bandwidth(struct cgp_cgroup_rec *rec, void *cfs
 	rec->cpu_throttled_ns = buf[(tt / 8) & 3];
 }
 
-/* User and system time as cpu.stat has them (not for the root: its cpu.stat is the whole system's): the
- * flushed totals, then the cgroup's own time not yet flushed, read after them so that a flush between the two
- * reads can only leave time out, never count it twice (the agent never reports a total going backwards). The
- * pending time is each CPU's bstat less what the last flush took of it (last_bstat), the delta a flush folds in;
- * the agent adds each cgroup's to its ancestors', as a flush would. */
+/* User and system time as cpu.stat has them (not for the root: its cpu.stat is the whole system's). */
 static __always_inline void read_cputime(struct cgp_cgroup_rec *rec, struct cgroup *cgrp)
 {
-	__u32 st = bpf_core_field_offset(struct cgroup_base_stat, cputime.stime);
-	__u32 ut = bpf_core_field_offset(struct cgroup_base_stat, cputime.utime);
-	__u32 rt = bpf_core_field_offset(struct cgroup_base_stat, cputime.sum_exec_runtime);
-	__u64 pcpu = 0, r = 0, u = 0, s = 0;
-	__u32 bstat = 0, last = 0, gap, size, zero = 0;
-	struct cgp_psi_scratch *sc;
-	__u8 *b;
-
-	if (!(iter_cputime_flushed || iter_cputime_pending) || !cgrp->level)
+	if (!iter_cputime_flushed || !cgrp->level)
 		return;
 	/* a trusted pointer: direct reads */
 	rec->cpu_rtime_ns = cgrp->bstat.cputime.sum_exec_runtime;
 	rec->cpu_utime_ns = cgrp->bstat.cputime.utime;
 	rec->cpu_stime_ns = cgrp->bstat.cputime.stime;
 	rec->flags |= CGP_REC_CPUTIME;
-	if (!iter_cputime_pending || !cgp_base_stat_pcpu(cgrp, &pcpu, &bstat, &last) || last < bstat)
-		return;
-	/* the copies go through the PSI scratch slot: too large for the stack here */
-	sc = bpf_map_lookup_elem(&psi_scratch, &zero);
-	if (!sc)
-		return;
-	b = sc->groupc;
-	gap = last - bstat;
-	/* from bstat to the end of the last of the three in last_bstat */
-	size = (gap + max_u32(max_u32(st, ut), rt) + 8) & 0xff; /* bounded for the verifier; checked here */
-	if (size > CGP_PSI_CPU_READ)
-		return;
-/* one field of the copy; 64-bit stores: no torn values without the seqcount (a no-op on 64-bit kernels) */
-#define AT(o) (*(__u64 *)(b + ((o) & (CGP_PSI_CPU_READ - 8))))
-	for (__u32 cpu = 0; cpu < CGP_MAX_CPUS && cpu < iter_nr_cpus; cpu++) {
-		if (!cgp_cpu_off[cpu] || bpf_probe_read_kernel(b, size, (void *)(pcpu + cgp_cpu_off[cpu] + bstat)))
-			continue;
-		r += AT(rt) - AT(gap + rt);
-		u += AT(ut) - AT(gap + ut);
-		s += AT(st) - AT(gap + st);
-	}
-#undef AT
-	rec->cpu_pend_rtime_ns = r;
-	rec->cpu_pend_utime_ns = u;
-	rec->cpu_pend_stime_ns = s;
-	rec->cpu_rtime_ns += r;
-	rec->cpu_utime_ns += u;
-	rec->cpu_stime_ns += s;
 }
 
 /* flags: the record's; rec: where its cpu block's fields are (see write_rec) */

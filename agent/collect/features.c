@@ -12,7 +12,7 @@ static const struct btf_type *named(const struct btf *b, const char *name, int k
 	return id > 0 ? btf__type_by_id(b, id) : NULL;
 }
 
-bool cgp_btf_has_member(const struct btf *b, const char *type, const char *member)
+static bool has_member(const struct btf *b, const char *type, const char *member)
 {
 	const struct btf_type *t = named(b, type, BTF_KIND_STRUCT);
 	const struct btf_member *m;
@@ -43,8 +43,8 @@ static bool has_enumerator(const struct btf *b, const char *type, const char *va
 void cgp_features_check(const struct btf *vmlinux, struct cgp_features *f)
 {
 	memset(f, 0, sizeof(*f));
-	f->memcg_stats = cgp_btf_has_member(vmlinux, "mem_cgroup", "vmstats") &&
-			 cgp_btf_has_member(vmlinux, "memcg_vmstats", "state") &&
+	f->memcg_stats = has_member(vmlinux, "mem_cgroup", "vmstats") &&
+			 has_member(vmlinux, "memcg_vmstats", "state") &&
 			 has_enumerator(vmlinux, "memcg_stat_item", "MEMCG_NR_STAT");
 	if (!f->memcg_stats)
 		cgp_info("figure absent on this kernel: working set, anon, file, inactive_file (its memcg statistics "
@@ -52,7 +52,7 @@ void cgp_features_check(const struct btf *vmlinux, struct cgp_features *f)
 	f->oom_group_kill = has_enumerator(vmlinux, "memcg_memory_event", "MEMCG_OOM_GROUP_KILL");
 	if (!f->oom_group_kill)
 		cgp_info("figure absent on this kernel: memory.events oom_group_kill (kernels since 5.16)");
-	f->psi = access("/proc/pressure/cpu", R_OK) == 0 && cgp_btf_has_member(vmlinux, "cgroup", "psi");
+	f->psi = access("/proc/pressure/cpu", R_OK) == 0 && has_member(vmlinux, "cgroup", "psi");
 	if (!f->psi)
 		cgp_info("figure absent on this kernel: pressure (PSI is off: no /proc/pressure; boot with psi=1)");
 }

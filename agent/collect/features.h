@@ -15,8 +15,6 @@ struct cgp_features {
 	bool psi;	     /* pressure stall information is on (/proc/pressure exists) */
 };
 
-/* The kernel's BTF has struct type with a member of that name. */
-bool cgp_btf_has_member(const struct btf *b, const char *type, const char *member);
 /* Fills f from the kernel's BTF and logs one line per figure it lacks. */
 void cgp_features_check(const struct btf *vmlinux, struct cgp_features *f);
 

@@ -160,7 +160,6 @@ static int set_sizes(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 struct btf_facts {
 	bool read; /* false: no kernel BTF was readable */
 	bool victim_task, css_flush, cgrp_flush, reclaim_tps;
-	bool base_stat_pcpu; /* the base stats' per-CPU copies have a layout bpf/core_fixes.bpf.h knows */
 	struct cgp_features features;
 };
 
@@ -170,36 +169,26 @@ static void read_facts(const struct btf *vmlinux, struct btf_facts *f)
 	f->victim_task = mark_victim_passes_task(vmlinux);
 	f->css_flush = btf__find_by_name_kind(vmlinux, "css_rstat_flush", BTF_KIND_FUNC) > 0;
 	f->cgrp_flush = btf__find_by_name_kind(vmlinux, "cgroup_rstat_flush", BTF_KIND_FUNC) > 0;
-	f->base_stat_pcpu = (cgp_btf_has_member(vmlinux, "cgroup", "rstat_base_cpu") &&
-			     cgp_btf_has_member(vmlinux, "cgroup_rstat_base_cpu", "last_bstat")) ||
-			    (cgp_btf_has_member(vmlinux, "cgroup", "rstat_cpu") &&
-			     cgp_btf_has_member(vmlinux, "cgroup_rstat_cpu", "last_bstat"));
 	f->reclaim_tps = kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_begin") &&
 			 kernel_has_tp(vmlinux, "mm_vmscan_memcg_reclaim_end");
 	cgp_features_check(vmlinux, &f->features);
 }
 
-/* User and system time: read fresh from the cgroups' per-CPU base stats where their layout is known (no flush:
- * at 10,000 cgroups whose tasks all ran, the flush of the whole tree took 7.7 ms a sweep, while each cgroup's own
- * pending time is two cache lines more of the walk), else by the rstat flush before each sweep (bpf/flush.bpf.c),
- * the program whose kfunc this kernel has, or not at all. */
-static void choose_cputime(struct cgp_bpf *b, const struct btf_facts *f, bool want_flush)
+/* The rstat flush before each sweep (bpf/flush.bpf.c): the program whose kfunc this kernel has, or none. */
+static void choose_flush(struct cgp_bpf *b, const struct btf_facts *f)
 {
 	struct cgpulse_bpf *s = b->skel;
-	bool pending = f->base_stat_pcpu && !want_flush;
-	bool css = !pending && f->css_flush, cgrp = !pending && !css && f->cgrp_flush;
+	bool css = f->css_flush, cgrp = !css && f->cgrp_flush;
 
 	bpf_program__set_autoload(s->progs.cgp_flush_css, css);
 	bpf_program__set_autoload(s->progs.cgp_flush_cgrp, cgrp);
 	b->flush_prog = css ? s->progs.cgp_flush_css : cgrp ? s->progs.cgp_flush_cgrp : NULL;
 	s->rodata->iter_cputime_flushed = b->flush_prog != NULL;
-	s->rodata->iter_cputime_pending = pending;
-	b->cputime_pending = pending;
-	if (!b->flush_prog && !pending)
+	if (!b->flush_prog)
 		skip(b, "cgp_flush", "no rstat flush kfunc on this kernel: user and system time not measured");
 }
 
-static void choose_programs(struct cgp_bpf *b, const struct btf_facts *f, const struct cgp_loader_opts *o)
+static void choose_programs(struct cgp_bpf *b, const struct btf_facts *f)
 {
 	struct cgpulse_bpf *s = b->skel;
 
@@ -214,7 +203,7 @@ static void choose_programs(struct cgp_bpf *b, const struct btf_facts *f, const 
 		bpf_program__set_autoload(s->progs.cgp_oom_victim, false);
 		skip(b, "cgp_oom_victim", "mark_victim passes a pid on this kernel, using tracepoint/oom/mark_victim");
 	}
-	choose_cputime(b, f, o->cputime_flush);
+	choose_flush(b, f);
 	if (!f->reclaim_tps) {
 		bpf_program__set_autoload(s->progs.cgp_reclaim_in, false);
 		bpf_program__set_autoload(s->progs.cgp_reclaim_out, false);
@@ -455,7 +444,7 @@ int cgp_bpf_open(struct cgp_bpf *b, const struct cgp_loader_opts *o)
 				read_facts(v, &facts);
 			btf__free(v);
 		}
-		choose_programs(b, &facts, o);
+		choose_programs(b, &facts);
 		err = load(b, attempt ? -1 : slim_fd);
 		if (!err || !b->btf_slim)
 			break;

@@ -19,7 +19,6 @@ struct cgp_loader_opts {
 	uint32_t max_cgroups;	   /* size of the per-cgroup maps */
 	bool full_btf;		   /* load against the whole kernel BTF, not the slim copy (collect/btf_slim.h) */
 	uint32_t sweep_ring_bytes; /* size of the sweep_records ring; 0: by the cgroups there are at load */
-	bool cputime_flush;	   /* user and system time by the rstat flush, where they could be read fresh */
 };
 
 #define CGP_MAX_PROGS 16
@@ -44,7 +43,6 @@ struct cgp_bpf {
 	struct bpf_link *iter_cpu;	/* over the v1 cpu hierarchy when it is a mount of its own, else NULL */
 	struct bpf_link *iter_flush;	/* the rstat flush on the cgroup2 root alone, else NULL (bpf/flush.bpf.c) */
 	struct bpf_program *flush_prog; /* the flush variant this kernel has, or NULL */
-	bool cputime_pending;		/* user and system time read fresh, with no flush (loader.c choose_cputime) */
 	char pin_dir[256];		/* "" when not pinned */
 	int nr_cpus;
 	uint32_t max_cgroups;

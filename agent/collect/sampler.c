@@ -138,7 +138,6 @@ void cgp_sampler_free(struct cgp_sampler *sp)
 	cgp_buf_free(&sp->births);
 	cgp_ringbuf_close(&sp->rb);
 	cgp_buf_free(&sp->gone_ids);
-	cgp_pending_up_free(&sp->up);
 	sp->gone = NULL;
 	sp->n_gone = 0;
 }
@@ -419,17 +418,12 @@ static void took_v2(struct cgp_sampler *sp, struct cgp_cg *cg)
 static int take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *r)
 {
 	struct cgp_cg *cg = cg_for(sp, r->cgroup_id);
-	struct cgp_cgroup_rec old;
-	bool again;
 
 	if (!cg)
 		return -ENOMEM;
-	again = cg->gen == sp->gen;
-	if (again)
-		old = cg->cur;
 	cg->cur = *r;
 	took_v2(sp, cg);
-	return cgp_pending_up_take(&sp->up, &cg->cur, again ? &old : NULL);
+	return 0;
 }
 
 int cgp_sampler_take_v2(struct cgp_sampler *sp, const struct cgp_cgroup_rec *recs, size_t n)
@@ -468,24 +462,19 @@ static void root_pressure(struct cgp_sampler *sp, struct cgp_cgroup_rec *r)
  * read the last sweep's record there first). */
 static int take_v2_rec(struct cgp_sampler *sp, const void *data, size_t size, const void *ctx)
 {
-	struct cgp_cgroup_rec old;
-	struct cgp_cg *cg;
-	bool again;
 	uint64_t id;
+	struct cgp_cg *cg;
 
 	(void)ctx;
 	memcpy(&id, data, sizeof(id)); /* the head's cgroup_id */
 	cg = cg_for(sp, id);
 	if (!cg)
 		return -ENOMEM;
-	again = cg->gen == sp->gen;
-	if (again)
-		old = cg->cur;
 	unpack(sp, data, size, &cg->cur);
 	if (id == sp->bpf->fs.v2_root_id)
 		root_pressure(sp, &cg->cur);
 	took_v2(sp, cg);
-	return cgp_pending_up_take(&sp->up, &cg->cur, again ? &old : NULL);
+	return 0;
 }
 
 static int read_v2(struct cgp_sampler *sp)
@@ -587,7 +576,6 @@ void cgp_sampler_begin(struct cgp_sampler *sp, uint64_t now_mono_ns, uint64_t no
 	sp->window_s = sp->last_mono_ns ? (double)(now_mono_ns - sp->last_mono_ns) / 1e9 : 0;
 	sp->last_mono_ns = now_mono_ns;
 	sp->gen++;
-	cgp_pending_up_reset(&sp->up);
 	sp->stats.records = 0;
 	sp->stats.record_bytes = 0;
 	sp->stats.probes = 0;

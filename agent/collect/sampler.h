@@ -16,7 +16,6 @@
 #include <linux/types.h>
 #include "cgpulse.h"
 #include "collect/loader.h"
-#include "collect/pending_up.h"
 #include "collect/ringbuf.h"
 #include "collect/rings.h"
 #include "collect/running.h"
@@ -68,9 +67,8 @@ struct cgp_sampler {
 	struct cgp_ringbuf rb; /* drains sweep_records, record by record, into take */
 	cgp_take_fn take;
 	const void *take_ctx;
-	struct cgp_pending_up up; /* the v2 walk's ancestors, for the time each cgroup has not had flushed */
-	struct cgp_buf gone_ids;  /* the uint64_t ids of the cgroups that disappeared in the last sweep */
-	const uint64_t *gone;	  /* into gone_ids */
+	struct cgp_buf gone_ids; /* the uint64_t ids of the cgroups that disappeared in the last sweep */
+	const uint64_t *gone;	 /* into gone_ids */
 	size_t n_gone;
 	struct cgp_sampler_stats stats;
 	/* The kernel's event rings (NULL: none), read between the sweep's steps and passes and every

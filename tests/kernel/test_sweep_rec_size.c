@@ -2,7 +2,7 @@
 /* The sweep's records are sized by the blocks of fields their hierarchy can fill (bpf/cgpulse.h, cgp_rec_bytes):
  * every record the real program writes is exactly the bytes its layout bits say, a cgroup v2 record carries the
  * memory and cpu blocks only when those controllers are on cgroup v2, and a v1 memory record is the head and the
- * memory block (112 bytes, not the whole 400). The figures in them are the kernel's (the exactness tests). */
+ * memory block (112 bytes, not the whole 376). The figures in them are the kernel's (the exactness tests). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>

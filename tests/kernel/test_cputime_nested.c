@@ -1,8 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
-/* User and system time of nested cgroups against cpu.stat, with no flush before the sweep: each cgroup's time not
- * yet flushed is read from its per-CPU base stats and added to its ancestors' (collect/pending_up.h). cpu.stat is
- * read only after the sweep (reading it flushes), so the sweep saw the burners' time unflushed. The flush the
- * agent falls back to on a kernel whose layout is not known gives the same figures. */
+/* User and system time of nested cgroups against cpu.stat: a parent's figures hold its children's, which reach it
+ * only by the rstat flush the agent runs before each sweep (bpf/flush.bpf.c). cpu.stat is read only after the
+ * sweep (reading it flushes), so nothing but the agent's own flush folded the burners' time into the parents'. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,7 +15,7 @@
 #include "agentfx.h"
 #include "cgtest.h"
 
-static struct agentfx fx, fx_flush;
+static struct agentfx fx;
 static struct cgt top, mid, leaf, other;
 
 static int setup(void **state)
@@ -40,7 +39,6 @@ static int after(void **state)
 	cgt_destroy(&mid);
 	cgt_destroy(&other);
 	cgt_destroy(&top);
-	fx_close(&fx_flush);
 	return 0;
 }
 
@@ -72,7 +70,7 @@ static void check(const struct agentfx *f, const struct cgt *cg, const char *wha
  * children have controllers); a user + system burner in leaf and a CPU burner in other, both waited for. */
 static void make_tree_and_burn(struct agentfx *f)
 {
-	assert_int_equal(cgt_create(&top, "fresh-top"), 0);
+	assert_int_equal(cgt_create(&top, "nested-top"), 0);
 	assert_int_equal(cgt_create_in(&mid, &top, "mid"), 0);
 	assert_int_equal(cgt_create_in(&leaf, &mid, "leaf"), 0);
 	assert_int_equal(cgt_create_in(&other, &top, "other"), 0);
@@ -93,40 +91,23 @@ static void burn_sweep_check(struct agentfx *f)
 	check(f, &top, "top", 750000000ULL, cgt_cpu_usage_ns(&mid) + cgt_cpu_usage_ns(&other));
 }
 
-/* The fresh reading: no flush iterator at all, and every level's figures the kernel's. */
-static void test_nested_without_flush(void **state)
+/* Every level's figures the kernel's, the parents' holding their children's and no more. */
+static void test_nested_user_system(void **state)
 {
 	(void)state;
-	printf("# user and system time read fresh: %s; flush iterator %s\n", fx.bpf.cputime_pending ? "yes" : "no",
-	       fx.bpf.iter_flush ? "attached" : "none");
-	/* every kernel cgpulse supports (6.1 to 6.18) has a layout it knows */
-	assert_true(fx.bpf.cputime_pending);
-	assert_null(fx.bpf.iter_flush);
+	assert_non_null(fx.bpf.iter_flush); /* every kernel cgpulse supports (6.1 to 6.18) has the flush kfunc */
 	burn_sweep_check(&fx);
-}
-
-/* The fallback: the rstat flush before each sweep (a second agent's objects, asked for it). */
-static void test_nested_with_flush(void **state)
-{
-	struct cgp_loader_opts lo = {.cputime_flush = true};
-
-	(void)state;
-	assert_int_equal(fx_open_opts(&fx_flush, &lo), 0);
-	assert_false(fx_flush.bpf.cputime_pending);
-	assert_non_null(fx_flush.bpf.iter_flush);
-	burn_sweep_check(&fx_flush);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_teardown(test_nested_without_flush, after),
-	    cmocka_unit_test_teardown(test_nested_with_flush, after),
+	    cmocka_unit_test_teardown(test_nested_user_system, after),
 	};
 
 	if (!cgt_can_run()) {
 		printf("# skipped: needs root, BPF and cgroups\n");
 		return 0;
 	}
-	return cmocka_run_group_tests_name("kernel_cputime_fresh", tests, setup, teardown);
+	return cmocka_run_group_tests_name("kernel_cputime_nested", tests, setup, teardown);
 }
