@@ -20,7 +20,7 @@ struct cgt {
 
 /* Creates the cgroup in the v2 hierarchy and, on hybrid hosts, in the v1 memory hierarchy. */
 int cgt_create(struct cgt *cg, const char *name);
-/* The same, as a child of parent (made by either), in every hierarchy: destroy it before its parent. */
+/* The same, as a child of parent (made by either), in every hierarchy; destroying the parent removes it too. */
 int cgt_create_in(struct cgt *cg, const struct cgt *parent, const char *name);
 /* Moves pid into the cgroup in every hierarchy. */
 int cgt_enter(const struct cgt *cg, pid_t pid);
