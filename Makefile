@@ -159,8 +159,8 @@ test-faults-long: tests-build
 
 test-asan:
 	$(Q)$(MAKE) --no-print-directory OUT=build-asan \
-		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
-		LDFLAGS="-fsanitize=address,undefined" tests-build
+		CFLAGS="-g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined,float-cast-overflow" tests-build
 	$(Q)ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run.sh build-asan
 
 # `make fuzz FUZZ_SECONDS=N`: each harness N seconds (clang 14, libFuzzer + ASan + UBSan), starting from its

@@ -14,27 +14,58 @@
 #include "lib/fmt_u64.h"
 #include "lib/utf8.h"
 
+/* The writer: a cursor into out's spare room, one bounds check per piece; the buffer grows only when a piece
+ * does not fit (most lines never grow it: room() asks for ROOM_STEP at a time). Keys are literals, so with the
+ * put_ helpers inlined their lengths are constants. */
+#define ROOM_STEP 2048
+
 struct w {
 	struct cgp_buf *out;
+	char *p, *end; /* the cursor, and the end of out's room; out->len is set at the end (done()) */
 	bool failed;
 	bool first;
 };
 
-static void raw(struct w *w, const char *s, size_t n)
+static __attribute__((noinline)) char *grow(struct w *w, size_t n)
 {
-	if (!w->failed && cgp_buf_append(w->out, s, n))
+	char *d;
+
+	if (w->failed)
+		return NULL;
+	w->out->len = (size_t)((uint8_t *)w->p - w->out->data);
+	d = (char *)cgp_buf_reserve(w->out, n > ROOM_STEP ? n : ROOM_STEP);
+	if (!d) {
 		w->failed = true;
+		return NULL;
+	}
+	w->p = d;
+	w->end = (char *)w->out->data + w->out->cap;
+	return d;
 }
 
-static void key(struct w *w, const char *k)
+/* Room for n bytes at the cursor, or NULL (out of memory: the line is dropped by cgp_event_json_append). */
+static inline char *room(struct w *w, size_t n)
+{
+	return (size_t)(w->end - w->p) >= n ? w->p : grow(w, n);
+}
+
+static inline __attribute__((always_inline)) void raw(struct w *w, const char *s, size_t n)
+{
+	char *p = room(w, n);
+
+	if (p) {
+		memcpy(p, s, n);
+		w->p = p + n;
+	}
+}
+
+static inline __attribute__((always_inline)) void key(struct w *w, const char *k)
 {
 	size_t n = strlen(k);
-	char *p = (char *)cgp_buf_reserve(w->out, n + 4);
+	char *p = room(w, n + 4);
 
-	if (!p) {
-		w->failed = true;
+	if (!p)
 		return;
-	}
 	if (!w->first)
 		*p++ = ',';
 	w->first = false;
@@ -43,14 +74,24 @@ static void key(struct w *w, const char *k)
 	p += n;
 	*p++ = '"';
 	*p++ = ':';
-	w->out->len = (size_t)((uint8_t *)p - w->out->data);
+	w->p = p;
+}
+
+/* Whether any of a word's eight bytes is '"', '\\' or below 0x20: exact as a yes or no (the classic "has a zero byte"
+ * test, on the word xor each byte sought, and its "has a byte below n" form). */
+static inline bool needs_escape(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101ULL, highs = 0x8080808080808080ULL;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+
+	return (((q - ones) & ~q) | ((b - ones) & ~b) | ((x - ones * 0x20) & ~x)) & highs;
 }
 
 static void text(struct w *w, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
 	size_t n = s ? strlen(s) : 0;
-	char *fixed = NULL;
+	char *fixed = NULL, *p;
 
 	if (!cgp_utf8_valid(s, n)) {
 		/* a foreign sender's string: JSON must be UTF-8, so show the bad bytes as '?' */
@@ -63,16 +104,27 @@ static void text(struct w *w, const char *s)
 		s = fixed;
 	}
 	/* worst case: every byte becomes \u00XX */
-	char *p = (char *)cgp_buf_reserve(w->out, 6 * n + 2);
-
+	p = room(w, 6 * n + 2);
 	if (!p) {
-		w->failed = true;
 		free(fixed);
 		return;
 	}
 	*p++ = '"';
 	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
+		unsigned char c;
+
+		if (!(i & 7) && i + 8 <= n) { /* eight plain bytes are copied as one word */
+			uint64_t x;
+
+			memcpy(&x, s + i, 8);
+			if (!needs_escape(x)) {
+				memcpy(p, &x, 8);
+				p += 8;
+				i += 7;
+				continue;
+			}
+		}
+		c = (unsigned char)s[i];
 
 		if (c == '"' || c == '\\') {
 			*p++ = '\\';
@@ -87,15 +139,16 @@ static void text(struct w *w, const char *s)
 		}
 	}
 	*p++ = '"';
-	w->out->len = (size_t)((uint8_t *)p - w->out->data);
+	w->p = p;
 	free(fixed);
 }
 
 static void u64(struct w *w, uint64_t v)
 {
-	char b[CGP_FMT_U64_MAX];
+	char *p = room(w, CGP_FMT_U64_MAX);
 
-	raw(w, b, cgp_fmt_u64(b, v));
+	if (p)
+		w->p = p + cgp_fmt_u64(p, v);
 }
 
 static void i64(struct w *w, int64_t v)
@@ -111,46 +164,50 @@ static void i64(struct w *w, int64_t v)
 /* The shortest text that reads back as the same double; integral values keep a ".0" so they stay reals. */
 static void real(struct w *w, double v)
 {
-	char b[CGP_FMT_DOUBLE_MAX];
+	char *p;
 
 	if (!isfinite(v)) {
 		raw(w, "null", 4); /* JSON has no NaN or infinity */
 		return;
 	}
-	if (v == (double)(int64_t)v && fabs(v) < 9007199254740992.0) {
+	if (fabs(v) < 9007199254740992.0 && v == (double)(int64_t)v) { /* the range first: a larger cast is undefined */
 		i64(w, (int64_t)v);
 		raw(w, ".0", 2);
 		return;
 	}
-	raw(w, b, cgp_fmt_double(b, v));
+	p = room(w, CGP_FMT_DOUBLE_MAX); /* cgp_fmt_double writes a NUL after the text: the cursor stays before it */
+	if (p)
+		w->p = p + cgp_fmt_double(p, v);
 }
 
-static void put_u64(struct w *w, const char *k, uint64_t v)
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE void put_u64(struct w *w, const char *k, uint64_t v)
 {
 	key(w, k);
 	u64(w, v);
 }
 
-static void put_real(struct w *w, const char *k, double v)
+INLINE void put_real(struct w *w, const char *k, double v)
 {
 	key(w, k);
 	real(w, v);
 }
 
-static void put_str(struct w *w, const char *k, const char *v)
+INLINE void put_str(struct w *w, const char *k, const char *v)
 {
 	key(w, k);
 	text(w, v);
 }
 
-static void put_bool(struct w *w, const char *k, bool v)
+INLINE void put_bool(struct w *w, const char *k, bool v)
 {
 	key(w, k);
 	raw(w, v ? "true" : "false", v ? 4 : 5);
 }
 
 /* A figure the kernel may lack: null when it does, never a made-up 0. */
-static void put_known_u64(struct w *w, const char *k, bool known, uint64_t v)
+INLINE void put_known_u64(struct w *w, const char *k, bool known, uint64_t v)
 {
 	key(w, k);
 	if (known)
@@ -159,7 +216,7 @@ static void put_known_u64(struct w *w, const char *k, bool known, uint64_t v)
 		raw(w, "null", 4);
 }
 
-static void put_known_real(struct w *w, const char *k, bool known, double v)
+INLINE void put_known_real(struct w *w, const char *k, bool known, double v)
 {
 	key(w, k);
 	if (known)
@@ -169,7 +226,7 @@ static void put_known_real(struct w *w, const char *k, bool known, double v)
 }
 
 /* Attribution keys only when known, so a plain cgroup's line stays short. */
-static void put_opt(struct w *w, const char *k, const char *v)
+INLINE void put_opt(struct w *w, const char *k, const char *v)
 {
 	if (v && *v)
 		put_str(w, k, v);
@@ -383,11 +440,17 @@ static const char *type_name(const Cgpulse__V1__Event *ev)
 int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct cgp_buf *out)
 {
 	const char *type = type_name(ev);
-	size_t start = out->len;
 	struct w w = {.out = out, .first = true};
+	size_t start;
 
 	if (!type)
 		return -EINVAL;
+	/* the first reserve may slide out's live bytes down (bytebuf.h): the line starts where they end then */
+	w.p = (char *)cgp_buf_reserve(out, ROOM_STEP);
+	if (!w.p)
+		return -ENOMEM;
+	start = out->len;
+	w.end = (char *)out->data + out->cap;
 	raw(&w, "{", 1);
 	put_str(&w, "type", type);
 	if (flags & CGP_JSON_ENVELOPE) {
@@ -469,6 +532,7 @@ int cgp_event_json_append(const Cgpulse__V1__Event *ev, unsigned flags, struct c
 		out->len = start;
 		return -ENOMEM;
 	}
+	out->len = (size_t)((uint8_t *)w.p - out->data);
 	return 0;
 }
 

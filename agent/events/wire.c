@@ -201,15 +201,32 @@ static void batch_free(struct cgp_wire_batch *b)
 {
 	if (!b)
 		return;
-	for (size_t i = 0; i < b->n_events; i++)
-		cgpulse__v1__event__free_unpacked(b->events[i], NULL);
+	cgp_arena_free(&b->mem); /* every event's memory */
 	free(b->events);
 	free(b->raw);
 	free(b);
 }
 
+/* protobuf-c's allocator over the batch's arena: one bump a field, and nothing to walk when the batch goes (a
+ * malloc and a free a field were a quarter of the collector's instructions a sample event) */
+static void *arena_alloc(void *a, size_t n)
+{
+	return cgp_arena_alloc(a, n);
+}
+
+static void arena_free(void *a, void *p)
+{
+	(void)a; /* let go with the whole batch */
+	(void)p;
+}
+
+/* Room for the events of a typical batch (each ~1.5 KiB unpacked) in a few chunks, under malloc's mmap
+ * threshold so that a chunk is recycled from the heap, not mapped and faulted in again. */
+#define BATCH_ARENA_CHUNK (64 * 1024 - 64)
+
 static int batch_add_event(struct cgp_wire_batch *b, const uint8_t *data, size_t len)
 {
+	ProtobufCAllocator pa = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &b->mem};
 	Cgpulse__V1__Event *ev;
 
 	if (b->n_events == b->cap) {
@@ -226,7 +243,7 @@ static int batch_add_event(struct cgp_wire_batch *b, const uint8_t *data, size_t
 		b->raw = raw;
 		b->cap = cap;
 	}
-	ev = cgpulse__v1__event__unpack(NULL, len, data);
+	ev = cgpulse__v1__event__unpack(&pa, len, data);
 	if (!ev)
 		return -EBADMSG;
 	b->events[b->n_events] = ev;
@@ -249,6 +266,7 @@ static int batch_decode(const uint8_t *p, size_t len, struct cgp_wire_batch **ou
 	*out = NULL;
 	if (!b)
 		return -ENOMEM;
+	cgp_arena_init(&b->mem, BATCH_ARENA_CHUNK);
 	while ((r = pb_next_field(&p, end, &f)) > 0) {
 		if (f.number == 1 && f.wire_type == WT_LEN) /* events */
 			r = batch_add_event(b, f.data, f.len);

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/arena.h"
 #include "lib/bytebuf.h"
 #include "cgpulse/v1/event.pb-c.h"
 
@@ -56,6 +57,7 @@ struct cgp_wire_batch {
 	Cgpulse__V1__Event **events;
 	struct cgp_wire_raw *raw; /* raw[i] is events[i] as sent */
 	size_t cap;		  /* room in events and raw */
+	struct cgp_arena mem;	  /* the unpacked events' memory: let go as one with the batch */
 	char id[];		  /* instance_id's storage */
 };
 

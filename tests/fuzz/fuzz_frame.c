@@ -1,11 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 /* libFuzzer: the collector's side of the wire (agent/events/frame.c, wire.c), which tools/collector/ runs on
  * every byte an agent (or anyone) sends: the incremental frame decoder fed in chunks whose sizes come from the
- * input, and cgp_wire_decode on every frame it yields (zlib batches included, inflate bounded). */
+ * input, and cgp_wire_decode on every frame it yields (zlib batches included, inflate bounded); each event it
+ * accepts is then written as the JSON line the collector stores (events/event_json.c), which must parse. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "events/event_json.h"
 #include "events/frame.h"
 #include "events/wire.h"
 
@@ -15,7 +17,7 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct cgp_frame_decoder d;
-	struct cgp_buf scratch = CGP_BUF_INIT;
+	struct cgp_buf scratch = CGP_BUF_INIT, line = CGP_BUF_INIT;
 	size_t pos = 1, chunk;
 	int rc = 0;
 
@@ -42,9 +44,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (!!m.batch + !!m.ack + !!m.hello != 1) /* exactly one of them */
 					abort();
 				if (m.batch)
-					for (size_t i = 0; i < m.batch->n_events; i++)
-						if (!m.batch->events[i] || m.batch->raw[i].len > len + MAX_INFLATE)
+					for (size_t i = 0; i < m.batch->n_events; i++) {
+						const Cgpulse__V1__Event *ev = m.batch->events[i];
+						json_t *j;
+
+						if (!ev || m.batch->raw[i].len > len + MAX_INFLATE)
 							abort();
+						cgp_buf_clear(&line);
+						if (cgp_event_json_append(ev, CGP_JSON_ENVELOPE, &line))
+							continue; /* no body: the collector refuses the batch */
+						j = json_loadb((const char *)cgp_buf_head(&line), cgp_buf_size(&line),
+							       0, NULL);
+						if (!j)
+							abort(); /* the collector would store a line nobody can read */
+						json_decref(j);
+					}
 			} else if (!why[0]) {
 				abort(); /* every refusal says why */
 			}
@@ -55,5 +69,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		cgp_frame_decoder_finish(&d);
 	cgp_frame_decoder_free(&d);
 	cgp_buf_free(&scratch);
+	cgp_buf_free(&line);
 	return 0;
 }

@@ -264,6 +264,97 @@ static void test_invalid_utf8_from_wire(void **state)
 	json_decref(j);
 }
 
+/* One string's JSON text, read back by jansson: what the writer put between the quotes. */
+static char *path_through_json(const char *path, struct cgp_buf *b)
+{
+	Cgpulse__V1__Event ev = CGPULSE__V1__EVENT__INIT;
+	Cgpulse__V1__CgroupStarted cs = CGPULSE__V1__CGROUP_STARTED__INIT;
+	json_t *j;
+	char *out;
+	size_t at = cgp_buf_size(b);
+
+	cs.path = (char *)path;
+	ev.body_case = CGPULSE__V1__EVENT__BODY_CGROUP_STARTED;
+	ev.cgroup_started = &cs;
+	assert_int_equal(cgp_event_json_append(&ev, 0, b), 0);
+	j = json_loadb((const char *)cgp_buf_head(b) + at, cgp_buf_size(b) - at, 0, NULL);
+	assert_non_null(j);
+	out = strdup(json_string_value(json_object_get(j, "path")));
+	json_decref(j);
+	return out;
+}
+
+/* Plain bytes go eight at a time, the rest one by one: every byte that must be escaped, at every place in and
+ * around a word, comes back as it was, and so do the bytes just beside the escaped ranges. */
+static void test_escapes_at_every_place(void **state)
+{
+	static const char specials[] = {'"', '\\', '\n', 0x01, 0x1f, 0x20, '!', '#', '[', ']', 0x7f};
+	struct cgp_buf b = CGP_BUF_INIT;
+	char s[40];
+
+	(void)state;
+	for (size_t len = 1; len < sizeof(s); len++)
+		for (size_t at = 0; at < len; at++)
+			for (size_t k = 0; k < sizeof(specials); k++) {
+				char *back;
+
+				memset(s, 'a' + (int)(len % 26), len);
+				s[len] = 0;
+				s[at] = specials[k];
+				if (k % 2) /* and a quote at a second place, elsewhere in the string */
+					s[len - 1 - (at * 7) % len] = '"';
+				cgp_buf_clear(&b);
+				back = path_through_json(s, &b);
+				assert_string_equal(back, s);
+				free(back);
+			}
+	cgp_buf_free(&b);
+}
+
+/* A line longer than the writer's step grows the buffer as it goes, after bytes already consumed from its front
+ * (a socket buffer): the line starts where the live bytes end and is whole. */
+static void test_long_line_after_consumed_bytes(void **state)
+{
+	struct cgp_buf b = CGP_BUF_INIT;
+	size_t n = 20000;
+	char *path = malloc(n + 1), *back;
+
+	(void)state;
+	for (size_t i = 0; i < n; i++)
+		path[i] = i % 97 == 3 ? '"' : (char)('a' + i % 26);
+	path[n] = 0;
+	assert_int_equal(cgp_buf_append(&b, "0123456789", 10), 0);
+	cgp_buf_consume(&b, 4); /* "456789" live, 4 bytes consumed before them */
+	back = path_through_json(path, &b);
+	assert_string_equal(back, path);
+	assert_memory_equal(cgp_buf_head(&b), "456789{", 7);
+	free(back);
+	free(path);
+	cgp_buf_free(&b);
+}
+
+/* A foreign sender's figure past 2^63 is written as a real (its integral test must not cast it first: undefined,
+ * and refused by UBSan in `make test`), and reads back as itself. */
+static void test_huge_reals(void **state)
+{
+	static const double v[] = {8.00353e+115, -1e300, 9223372036854775808.0, 4503599627370497.0};
+	Cgpulse__V1__Event ev = CGPULSE__V1__EVENT__INIT;
+	Cgpulse__V1__Sample s = CGPULSE__V1__SAMPLE__INIT;
+
+	(void)state;
+	ev.body_case = CGPULSE__V1__EVENT__BODY_SAMPLE;
+	ev.sample = &s;
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		json_t *j;
+
+		s.cpu_cores = v[i];
+		j = cgp_event_json(&ev, 0);
+		assert_non_null(j);
+		assert_true(json_real_value(json_object_get(j, "cpu_cores")) == v[i]);
+		json_decref(j);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -271,6 +362,9 @@ int main(void)
 	    cmocka_unit_test(test_oom_keys),
 	    cmocka_unit_test(test_alert_and_others),
 	    cmocka_unit_test(test_invalid_utf8_from_wire),
+	    cmocka_unit_test(test_escapes_at_every_place),
+	    cmocka_unit_test(test_long_line_after_consumed_bytes),
+	    cmocka_unit_test(test_huge_reals),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
