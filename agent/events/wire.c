@@ -2,6 +2,7 @@
 /* Collector protocol messages, assembled and walked by hand in protobuf's wire format where that saves a copy, a
  * re-encode or a second pass, and unpacked with protobuf-c where fields are needed (each Event, an Ack). */
 #include "events/wire.h"
+#include "events/pb_unpack.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -207,26 +208,15 @@ static void batch_free(struct cgp_wire_batch *b)
 	free(b);
 }
 
-/* protobuf-c's allocator over the batch's arena: one bump a field, and nothing to walk when the batch goes (a
- * malloc and a free a field were a quarter of the collector's instructions a sample event) */
-static void *arena_alloc(void *a, size_t n)
-{
-	return cgp_arena_alloc(a, n);
-}
-
-static void arena_free(void *a, void *p)
-{
-	(void)a; /* let go with the whole batch */
-	(void)p;
-}
-
 /* Room for the events of a typical batch (each ~1.5 KiB unpacked) in a few chunks, under malloc's mmap
  * threshold so that a chunk is recycled from the heap, not mapped and faulted in again. */
 #define BATCH_ARENA_CHUNK (64 * 1024 - 64)
 
 static int batch_add_event(struct cgp_wire_batch *b, const uint8_t *data, size_t len)
 {
-	ProtobufCAllocator pa = {.alloc = arena_alloc, .free = arena_free, .allocator_data = &b->mem};
+	/* one bump a field, and nothing to walk when the batch goes (a malloc and a free a field were a quarter of the
+	 * collector's instructions a sample event) */
+	ProtobufCAllocator pa = cgp_pb_arena_allocator(&b->mem);
 	Cgpulse__V1__Event *ev;
 
 	if (b->n_events == b->cap) {
@@ -243,7 +233,10 @@ static int batch_add_event(struct cgp_wire_batch *b, const uint8_t *data, size_t
 		b->raw = raw;
 		b->cap = cap;
 	}
-	ev = cgpulse__v1__event__unpack(&pa, len, data);
+	/* the shapes the agent sends in one pass; anything else by protobuf-c's rules (pb_unpack.h) */
+	ev = (Cgpulse__V1__Event *)cgp_pb_unpack(&cgpulse__v1__event__descriptor, data, len, &pa);
+	if (!ev)
+		ev = cgpulse__v1__event__unpack(&pa, len, data);
 	if (!ev)
 		return -EBADMSG;
 	b->events[b->n_events] = ev;

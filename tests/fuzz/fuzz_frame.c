@@ -2,16 +2,53 @@
 /* libFuzzer: the collector's side of the wire (agent/events/frame.c, wire.c), which tools/collector/ runs on
  * every byte an agent (or anyone) sends: the incremental frame decoder fed in chunks whose sizes come from the
  * input, and cgp_wire_decode on every frame it yields (zlib batches included, inflate bounded); each event it
- * accepts is then written as the JSON line the collector stores (events/event_json.c), which must parse. */
+ * accepts is then written as the JSON line the collector stores (events/event_json.c), which must parse, and
+ * unpacked by protobuf-c as well: where the one-pass unpack (events/pb_unpack.c) took the bytes, both must pack
+ * to the same bytes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "events/event_json.h"
 #include "events/frame.h"
+#include "events/pb_unpack.h"
 #include "events/wire.h"
 
-#define MAX_FRAME   (1u << 20)
+#define MAX_FRAME (1u << 20)
+
+/* The one-pass unpack and protobuf-c's agree on raw: both refuse it, or what each made packs to the same bytes
+ * (the fast one may also leave it to protobuf-c: NULL). */
+static void same_as_protobuf_c(const struct cgp_wire_raw *raw)
+{
+	struct cgp_arena mem;
+	ProtobufCAllocator pa = cgp_pb_arena_allocator(&mem);
+	ProtobufCMessage *fast;
+	Cgpulse__V1__Event *slow;
+
+	cgp_arena_init(&mem, 1 << 16);
+	fast = cgp_pb_unpack(&cgpulse__v1__event__descriptor, raw->data, raw->len, &pa);
+	slow = cgpulse__v1__event__unpack(NULL, raw->len, raw->data);
+	if (fast) {
+		size_t n;
+		uint8_t *a, *b;
+
+		if (!slow)
+			abort(); /* taken here, refused by protobuf-c */
+		n = protobuf_c_message_get_packed_size(fast);
+		if (n != protobuf_c_message_get_packed_size(&slow->base))
+			abort();
+		a = malloc(n + 1);
+		b = malloc(n + 1);
+		if (!a || !b || protobuf_c_message_pack(fast, a) != n || protobuf_c_message_pack(&slow->base, b) != n ||
+		    memcmp(a, b, n))
+			abort();
+		free(a);
+		free(b);
+	}
+	if (slow)
+		cgpulse__v1__event__free_unpacked(slow, NULL);
+	cgp_arena_free(&mem);
+}
 #define MAX_INFLATE (4u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,6 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
+	{ /* the input itself as an Event, for the two unpacks (events in frames come only from valid batches) */
+		struct cgp_wire_raw whole = {data + 1, size - 1};
+
+		same_as_protobuf_c(&whole);
+	}
 	chunk = (size_t)data[0] % 64 + 1; /* how the bytes arrive: 1 to 64 at a time */
 	cgp_frame_decoder_init(&d, MAX_FRAME);
 	while (pos < size && rc >= 0) {
@@ -50,6 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 						if (!ev || m.batch->raw[i].len > len + MAX_INFLATE)
 							abort();
+						same_as_protobuf_c(&m.batch->raw[i]);
 						cgp_buf_clear(&line);
 						if (cgp_event_json_append(ev, CGP_JSON_ENVELOPE, &line))
 							continue; /* no body: the collector refuses the batch */
