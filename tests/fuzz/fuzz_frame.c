@@ -8,13 +8,52 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 
 #include "events/event_json.h"
 #include "events/frame.h"
 #include "events/pb_unpack.h"
 #include "events/wire.h"
 
-#define MAX_FRAME (1u << 20)
+#define MAX_FRAME   (1u << 20)
+#define MAX_INFLATE (4u << 20)
+
+/* zlib's inflate, the reference for igzip's (events/frame.c): 0 and the bytes in out, or -1 */
+static int zlib_inflate(const uint8_t *in, size_t len, size_t max_out, struct cgp_buf *out)
+{
+	z_stream zs = {0};
+	int zr;
+
+	if (inflateInit(&zs) != Z_OK)
+		abort();
+	zs.next_in = (Bytef *)in;
+	zs.avail_in = (uInt)len;
+	do {
+		uint8_t *w = cgp_buf_reserve(out, 65536);
+
+		if (!w)
+			abort();
+		zs.next_out = w;
+		zs.avail_out = 65536;
+		zr = inflate(&zs, Z_NO_FLUSH);
+		out->len += 65536 - zs.avail_out;
+	} while (zr == Z_OK && cgp_buf_size(out) <= max_out && !(zs.avail_in == 0 && zs.avail_out != 0));
+	inflateEnd(&zs);
+	return zr == Z_STREAM_END && !zs.avail_in && cgp_buf_size(out) <= max_out ? 0 : -1;
+}
+
+/* igzip and zlib agree on the input as a zlib stream: both refuse it, or both give the same bytes. */
+static void inflate_same_as_zlib(const uint8_t *in, size_t len)
+{
+	struct cgp_buf a = CGP_BUF_INIT, b = CGP_BUF_INIT;
+	int ra = cgp_zlib_inflate(in, len, MAX_INFLATE, &a), rb = zlib_inflate(in, len, MAX_INFLATE, &b);
+
+	if ((ra == 0) != (rb == 0) || (ra == 0 && (cgp_buf_size(&a) != cgp_buf_size(&b) ||
+						   memcmp(cgp_buf_head(&a), cgp_buf_head(&b), cgp_buf_size(&a)))))
+		abort();
+	cgp_buf_free(&a);
+	cgp_buf_free(&b);
+}
 
 /* The one-pass unpack and protobuf-c's agree on raw: both refuse it, or what each made packs to the same bytes
  * (the fast one may also leave it to protobuf-c: NULL). */
@@ -49,7 +88,6 @@ static void same_as_protobuf_c(const struct cgp_wire_raw *raw)
 		cgpulse__v1__event__free_unpacked(slow, NULL);
 	cgp_arena_free(&mem);
 }
-#define MAX_INFLATE (4u << 20)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -64,6 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct cgp_wire_raw whole = {data + 1, size - 1};
 
 		same_as_protobuf_c(&whole);
+		inflate_same_as_zlib(data + 1, size - 1);
 	}
 	chunk = (size_t)data[0] % 64 + 1; /* how the bytes arrive: 1 to 64 at a time */
 	cgp_frame_decoder_init(&d, MAX_FRAME);
