@@ -639,6 +639,9 @@ if want ingest; then
 		rm -f "$T/ing.jsonl"
 	done
 	row "collector ingest, events per CPU second" "$(summ "$T/ingest")" "4 simulated agents, zlib batches, JSONL out, fdatasync per turn (target ≥ 200,000)"
+	# the same work in instructions, which do not move with the machine (tools/bench/collector_cost.sh)
+	row "collector, instructions an event" "$(tools/bench/collector_cost.sh "$OUT" 5000 2>&1 | sed -n 's/.*instructions\/event //p')" \
+		"callgrind, 4 × 5,000 loadgen sample events to JSONL (45,800 before 2026-11-29)"
 	# bytes per sample event on the wire, from a real agent's stream
 	"$OUT/cgpulse" run --no-pin --interval 0.5 --iterations 4 --http 127.0.0.1:0 >/dev/null 2>"$T/sz.err" &
 	SZ=$!
