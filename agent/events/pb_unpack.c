@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2, WT_I32 = 5 };
+enum { WT_VARINT = 0, WT_I64 = 1, WT_LEN = 2 }; /* the wire types of the proto's fields (no 32-bit ones) */
 
 #define MAX_DEPTH  8   /* Event → Sample → Attribution is 3 */
 #define MAX_FIELDS 128 /* fields a message may have for the seen-once check (Sample has ~80) */

@@ -66,37 +66,27 @@ static void check(const struct agentfx *f, const struct cgt *cg, const char *wha
 	assert_true(fabs((double)s->cpu_system_ns - (double)sys) < 0.02 * usage);
 }
 
-/* top/mid/leaf and top/other, each new (tasks only in leaves: cgroup v2 keeps them out of a cgroup whose
- * children have controllers); a user + system burner in leaf and a CPU burner in other, both waited for. */
-static void make_tree_and_burn(struct agentfx *f)
-{
-	assert_int_equal(cgt_create(&top, "nested-top"), 0);
-	assert_int_equal(cgt_create_in(&mid, &top, "mid"), 0);
-	assert_int_equal(cgt_create_in(&leaf, &mid, "leaf"), 0);
-	assert_int_equal(cgt_create_in(&other, &top, "other"), 0);
-	assert_int_equal(fx_sweep(f), 0); /* each seen at 0 first */
-	assert_int_equal(cgt_wait(cgt_spawn_user_sys_burner(&leaf, 0.3, 0.3), NULL), 0);
-	assert_int_equal(cgt_wait(cgt_spawn_cpu_burner(&other, 0.2), NULL), 0);
-}
-
-/* The tree burned, one sweep, then every level against its cpu.stat, read only now (a read flushes). */
-static void burn_sweep_check(struct agentfx *f)
-{
-	make_tree_and_burn(f);
-	assert_int_equal(fx_sweep(f), 0);
-	check(f, &leaf, "leaf", 550000000ULL, 0);
-	check(f, &mid, "mid", 550000000ULL, 0);
-	check(f, &other, "other", 150000000ULL, 0);
-	/* all of it, and its children's sum: nothing of one counted in the other */
-	check(f, &top, "top", 750000000ULL, cgt_cpu_usage_ns(&mid) + cgt_cpu_usage_ns(&other));
-}
-
-/* Every level's figures the kernel's, the parents' holding their children's and no more. */
+/* top/mid/leaf and top/other, each new (tasks only in leaves: cgroup v2 keeps them out of a cgroup whose children
+ * have controllers); a user + system burner in leaf and a CPU burner in other, both waited for; one sweep, then
+ * every level against its cpu.stat, read only now (a read flushes): the kernel's figures, the parents' holding
+ * their children's and no more. */
 static void test_nested_user_system(void **state)
 {
 	(void)state;
 	assert_non_null(fx.bpf.iter_flush); /* every kernel cgpulse supports (6.1 to 6.18) has the flush kfunc */
-	burn_sweep_check(&fx);
+	assert_int_equal(cgt_create(&top, "nested-top"), 0);
+	assert_int_equal(cgt_create_in(&mid, &top, "mid"), 0);
+	assert_int_equal(cgt_create_in(&leaf, &mid, "leaf"), 0);
+	assert_int_equal(cgt_create_in(&other, &top, "other"), 0);
+	assert_int_equal(fx_sweep(&fx), 0); /* each seen at 0 first */
+	assert_int_equal(cgt_wait(cgt_spawn_user_sys_burner(&leaf, 0.3, 0.3), NULL), 0);
+	assert_int_equal(cgt_wait(cgt_spawn_cpu_burner(&other, 0.2), NULL), 0);
+	assert_int_equal(fx_sweep(&fx), 0);
+	check(&fx, &leaf, "leaf", 550000000ULL, 0);
+	check(&fx, &mid, "mid", 550000000ULL, 0);
+	check(&fx, &other, "other", 150000000ULL, 0);
+	/* all of it, and its children's sum: nothing of one counted in the other */
+	check(&fx, &top, "top", 750000000ULL, cgt_cpu_usage_ns(&mid) + cgt_cpu_usage_ns(&other));
 }
 
 int main(void)
