@@ -18,8 +18,10 @@ if [ "$suite" = faults ]; then
 else
 	for t in "$out"/tests/test_*; do
 		[ -x "$t" ] || continue
+		t0=$SECONDS
 		CGP_BUILD="$out" "$t" 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
+		echo "[ TIME     ] $t $((SECONDS - t0)) s" # where the suite's minutes go
 		p=$(sed -n 's/.*\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 		f=$(sed -n 's/.*\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 		s=$(sed -n 's/.*\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
@@ -31,12 +33,14 @@ fi
 for s in $scripts; do
 	[ -x "$s" ] || continue
 	echo "[ SCRIPT   ] $s"
+	t0=$SECONDS
 	if [ -n "$limit" ]; then
 		CGP_BUILD="$out" timeout -k 10 "$limit" "$s"
 	else
 		CGP_BUILD="$out" "$s"
 	fi
 	rc=$?
+	echo "[ TIME     ] $s $((SECONDS - t0)) s"
 	case $rc in
 	0) pass=$((pass + 1)); echo "[       OK ] $s" ;;
 	77) skip=$((skip + 1)); echo "[  SKIPPED ] $s" ;;
@@ -44,5 +48,6 @@ for s in $scripts; do
 	*) fail=$((fail + 1)); echo "[  FAILED  ] $s (exit $rc)" ;;
 	esac
 done
+echo "[ TIME     ] the whole suite $SECONDS s"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ]
