@@ -23,7 +23,8 @@ WARN     := -Wall -Wextra -Werror
 CFLAGS   ?= -g -O2
 ALL_CFLAGS = $(CFLAGS) $(WARN) -MMD -MP -D_GNU_SOURCE -Iagent -Ibpf -Itools -Itests/lib -I$(OUT) -I$(OUT)/proto
 LDLIBS   := -lbpf -lelf -lz -lyaml -ljansson -lprotobuf-c -lmicrohttpd -lisal -lgnutls -lseccomp -lm
-BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
+# BPF_EXTRA: defines for a bench's variant build (tools/bench/sweep_split.sh), empty otherwise
+BPF_CFLAGS := $(BPF_EXTRA) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -I$(dir $(VMLINUX)) -Ibpf $(WARN) \
 	-Wno-unused-parameter -Wno-missing-field-initializers -MMD -MP
 
 PROTO_SRCS := $(sort $(wildcard proto/cgpulse/v1/*.proto))

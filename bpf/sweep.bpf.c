@@ -18,6 +18,20 @@
 #include "sweep_pass.bpf.h"
 #include "sweep_hint.bpf.h"
 
+/* What a record's figures cost, for tools/bench/sweep_split.sh only: built with -DCGP_SWEEP_LEAVE_OUT=mask, the
+ * sweep leaves out those reads (the record keeps its size), and the bench compares the iterator's run time per
+ * record. 0 in every real build: the tests below fold away. */
+#ifndef CGP_SWEEP_LEAVE_OUT
+#define CGP_SWEEP_LEAVE_OUT 0
+#endif
+#define LEAVE_OUT(piece)  (CGP_SWEEP_LEAVE_OUT & (piece))
+#define CGP_LEAVE_PSI	  1  /* pressure: cgp_psi_read */
+#define CGP_LEAVE_CPU	  2  /* the per-CPU figures of bpf/cpu.bpf.c's maps: read_cpu */
+#define CGP_LEAVE_CPUTIME 4  /* user and system time: read_cputime */
+#define CGP_LEAVE_MEMFIG  8  /* memory.events and memory.stat's figures: read_mem_figures */
+#define CGP_LEAVE_MEM	  16 /* all of memory: read_mem */
+#define CGP_LEAVE_CPU_MAX 32 /* the CPU limit and bandwidth: read_cpu_max */
+
 const volatile __u64 iter_page_size = 4096;
 const volatile __u32 iter_nr_cpus = 1;
 /* Set by the agent when it has the kernel flush the cgroups' base stats before each walk (bpf/flush.bpf.c):
@@ -216,7 +230,8 @@ static __always_inline void read_mem(__u32 *flags, struct cgp_cgroup_rec *rec, s
 	/* one union: the swap counter on v2 (memory.swap.current), memory + swap on v1 (memory.memsw.usage) */
 	swap = BPF_CORE_READ(memcg, swap.usage.counter);
 	rec->mem_swap_bytes = pages(dfl ? swap : swap - usage);
-	read_mem_figures(flags, rec, memcg, dfl, sc);
+	if (!LEAVE_OUT(CGP_LEAVE_MEMFIG))
+		read_mem_figures(flags, rec, memcg, dfl, sc);
 	*flags |= CGP_REC_MEM | (dfl ? 0 : CGP_REC_MEM_V1);
 }
 
@@ -330,15 +345,17 @@ static __always_inline int write_rec(struct bpf_iter__cgroup *ctx, struct cgroup
 		if (ctx->meta->seq_num == 0) /* the walk's first cgroup: per-CPU offsets and the clock, once */
 			cgp_psi_walk_start(iter_nr_cpus);
 		rec->flags |= CGP_REC_DFL;
-		read_cpu(rec, cgrp, id, h);
-		read_cputime(rec, cgrp);
+		if (!LEAVE_OUT(CGP_LEAVE_CPU))
+			read_cpu(rec, cgrp, id, h);
+		if (!LEAVE_OUT(CGP_LEAVE_CPUTIME))
+			read_cputime(rec, cgrp);
 		/* not for the root: its pressure is the whole system's (/proc/pressure, which the agent reads) */
-		if (cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
+		if (!LEAVE_OUT(CGP_LEAVE_PSI) && cgrp->level && cgp_psi_read(cgrp, iter_nr_cpus, rec->psi_ns))
 			rec->flags |= CGP_REC_PSI;
 	}
-	if (layout & CGP_REC_HAS_MEM)
+	if (layout & CGP_REC_HAS_MEM && !LEAVE_OUT(CGP_LEAVE_MEM))
 		read_mem(&rec->flags, p + mem_at - __builtin_offsetof(struct cgp_cgroup_rec, mem_bytes), cgrp, dfl);
-	if (layout & CGP_REC_HAS_CPU_MAX)
+	if (layout & CGP_REC_HAS_CPU_MAX && !LEAVE_OUT(CGP_LEAVE_CPU_MAX))
 		read_cpu_max(&rec->flags, p + cpu_at - __builtin_offsetof(struct cgp_cgroup_rec, cpu_quota_us), cgrp);
 	/* no wakeup: the agent drains the ring itself as soon as the walk returns */
 	bpf_ringbuf_submit(p, BPF_RB_NO_WAKEUP);

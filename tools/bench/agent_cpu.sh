@@ -16,13 +16,13 @@ WARM=${WARM:-50}
 ROUNDS=${ROUNDS:-2}
 POPB=$1
 T=$(mktemp -d)
-agent="" coll="" pop="" pf=""
+. "$(dirname "$0")/lib.sh"
+agent="" coll=""
 stop_all() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
 	[ -n "$coll" ] && kill "$coll" 2>/dev/null && wait "$coll" 2>/dev/null
-	[ -n "$pf" ] && exec {pf}>&-
-	[ -n "$pop" ] && wait "$pop" 2>/dev/null
-	agent="" coll="" pop="" pf=""
+	populate_stop
+	agent="" coll=""
 }
 cleanup() {
 	stop_all
@@ -34,13 +34,7 @@ trap 'exit 130' INT TERM PIPE
 
 one() { # BUILD: one measurement
 	local b=$1 u0 s0 u1 s1 hz
-	rm -f "$T/pop.in" "$T/pop.out"
-	mkfifo "$T/pop.in"
-	"$POPB/bench/cgpbench" populate --n "$N" --procs "$N" <"$T/pop.in" >"$T/pop.out" 2>&1 &
-	pop=$!
-	exec {pf}>"$T/pop.in"
-	for _ in $(seq 300); do grep -q ready "$T/pop.out" && break; sleep 1; done
-	grep -q ready "$T/pop.out" || { echo "populate failed: $(cat "$T/pop.out")" >&2; return 1; }
+	populate_start "$POPB/bench/cgpbench" "$T" "$N" || return 1
 	"$b/cgpulse-collector" --listen 127.0.0.1:24799 --out "$T/coll.jsonl" >"$T/coll.log" 2>&1 &
 	coll=$!
 	sleep 0.5

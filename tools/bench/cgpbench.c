@@ -11,9 +11,10 @@
  *                                 /cgpulse-test-bench-PID, with P sleeping processes spread over them (and a CPU
  *                                 limit of Q µs per 100 ms each, as containers with limits have); print
  *                                 "ready ..."; remove everything at stdin EOF or SIGTERM
- *   sweep [--reps R] [--max-cgroups N] [--settle S] [--ring-bytes B]
+ *   sweep [--reps R] [--max-cgroups N] [--settle S] [--ring-bytes B] [--iter-only 1]
  *                                 time cgpulse sweeps against reading the same figures from cgroupfs files
- *                                 (cpu.stat, memory.stat, memory.events, swap, limits, *.pressure)
+ *                                 (cpu.stat, memory.stat, memory.events, swap, limits, *.pressure); with
+ *                                 --iter-only 1 only the iterator program's run time per record
  *   cgtop [--reps R] [--iters K]  CPU time of one systemd-cgtop refresh over the same tree
  *   churn --n N                   create N cgroups, run a short task in each, remove them (cgroup_rmdir load)
  *   stamp                         copy stdin to stdout, each line prefixed with CLOCK_REALTIME ns at arrival */
@@ -616,6 +617,8 @@ static int cmd_sweep(int argc, char **argv)
 	int reps = atoi(opt(argc, argv, "--reps", "5"));
 	double settle = atof(opt(argc, argv, "--settle", "1.5"));
 	double steady = atof(opt(argc, argv, "--steady-after", "0"));
+	/* only the iterator program's run time per record (tools/bench/sweep_split.sh): no files, no timed phases */
+	bool iter_only = atoi(opt(argc, argv, "--iter-only", "0"));
 	struct cgp_loader_opts lo = {.pin_dir = NULL,
 				     .max_cgroups = atol(opt(argc, argv, "--max-cgroups", "16384")),
 				     .sweep_ring_bytes = atol(opt(argc, argv, "--ring-bytes", "0"))};
@@ -642,13 +645,14 @@ static int cmd_sweep(int argc, char **argv)
 	printf("first_sweep_ns=%" PRIu64 "\n", now_ns(CLOCK_MONOTONIC) - t0);
 	printf("cgroups=%zu records=%" PRIu64 "\n", ps.n, sp.stats.records);
 	t0 = now_ns(CLOCK_MONOTONIC);
-	read_files(&ps);
+	if (!iter_only)
+		read_files(&ps);
 	printf("files_first_ns=%" PRIu64 "\n", now_ns(CLOCK_MONOTONIC) - t0);
 	/* right after the first sweep: the cgroups are new to the agent, which may still be classifying them */
-	if (!err)
+	if (!err && !iter_only)
 		err = timed_phase(&sp, &ps, reps, "");
 	/* and once they are no longer new to it (the agent re-checks new cgroups for container state for a while) */
-	if (!err && steady > 0) {
+	if (!err && !iter_only && steady > 0) {
 		while (!stop && now_ns(CLOCK_MONOTONIC) - first < (uint64_t)(steady * 1e9))
 			usleep(100000);
 		err = timed_phase(&sp, &ps, reps, "steady_");

@@ -11,23 +11,18 @@ set -u
 B=${1:-build}
 N=${2:-1000}
 T=$(mktemp -d)
-agent= coll= pop= pf=
+. "$(dirname "$0")/lib.sh"
+agent= coll=
 cleanup() {
 	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
 	[ -n "$coll" ] && kill "$coll" 2>/dev/null && wait "$coll" 2>/dev/null
-	[ -n "$pf" ] && exec {pf}>&- # populate removes its cgroups when its stdin closes
-	[ -n "$pop" ] && wait "$pop" 2>/dev/null
+	populate_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM PIPE
 mem() { grep -E "${2:-VmHWM|VmRSS|RssAnon|RssFile|RssShmem}" /proc/$1/status | tr -s ' \n' ' '; }
-mkfifo "$T/pop.in"
-"$B/bench/cgpbench" populate --n "$N" --procs "$N" <"$T/pop.in" >"$T/pop.out" 2>&1 &
-pop=$!
-exec {pf}>"$T/pop.in"
-for _ in $(seq 120); do grep -q ready "$T/pop.out" && break; sleep 1; done
-grep -q ready "$T/pop.out" || { echo "populate did not get ready: $(cat "$T/pop.out")" >&2; exit 1; }
+populate_start "$B/bench/cgpbench" "$T" "$N" || exit 1
 "$B/cgpulse-collector" --listen 127.0.0.1:24799 --out "$T/coll.jsonl" >"$T/coll.log" 2>&1 &
 coll=$!
 sleep 0.5

@@ -12,21 +12,16 @@ N=${2:-1000}
 IT=${3:-12}
 A=${AGENT:-$B/cgpulse}
 T=$(mktemp -d)
-POP=""
+. "$(dirname "$0")/lib.sh"
 CP=""
 cleanup() {
 	[ -n "$CP" ] && kill "$CP" 2>/dev/null && wait "$CP" 2>/dev/null
-	[ -n "${PF:-}" ] && exec {PF}>&-
-	[ -n "$POP" ] && wait "$POP" 2>/dev/null
+	populate_stop
 	rm -rf "$T"
 }
 trap cleanup EXIT
 command -v valgrind >/dev/null || { echo "publish_cost: valgrind is not installed" >&2; exit 77; }
-mkfifo "$T/pop.in"
-"$B/bench/cgpbench" populate --n "$N" --procs "$N" <"$T/pop.in" >"$T/pop.out" 2>&1 &
-POP=$!
-exec {PF}>"$T/pop.in"
-for _ in $(seq 120); do grep -q ready "$T/pop.out" && break; sleep 1; done
+populate_start "$B/bench/cgpbench" "$T" "$N" || exit 1
 "$B/cgpulse-collector" --listen 127.0.0.1:24897 --out "$T/coll.jsonl" >"$T/coll.log" 2>&1 &
 CP=$!
 sleep 0.5
