@@ -93,10 +93,15 @@ boot() { # SERIES KERNEL: boots one kernel, writes its report lines and a last "
 	echo "result $p $f $s"
 }
 
+# an interrupted run takes its boots with it (background jobs of a script ignore SIGINT; timeout passes the TERM on
+# to its QEMU)
+trap 'trap - INT TERM; kill 0' INT TERM
+echo "test-vm: booting$fetched (side by side; progress in $vm/logs/SERIES.log)" | sed 's/=[^ ]*//g'
 for sk in $fetched; do
 	boot "${sk%%=*}" "${sk#*=}" >"$vm/logs/${sk%%=*}.report" 2>&1 &
 done
 wait
+trap - INT TERM
 
 pass=0 fail=0 skip=0
 for series in "$@"; do
