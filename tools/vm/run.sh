@@ -93,12 +93,14 @@ boot() { # SERIES KERNEL: boots one kernel, writes its report lines and a last "
 	echo "result $p $f $s"
 }
 
-# an interrupted run takes its boots with it (background jobs of a script ignore SIGINT; timeout passes the TERM on
-# to its QEMU)
-trap 'trap - INT TERM; kill 0' INT TERM
+# An interrupted run takes its boots with it: a script's background jobs ignore SIGINT, and each timeout (a child
+# of its boot) is in a process group of its own, so it is told by name; it passes the TERM on to its QEMU.
+boots=
+trap 'trap - INT TERM; for b in $boots; do pkill -TERM -P "$b"; done; kill 0' INT TERM
 echo "test-vm: booting$fetched (side by side; progress in $vm/logs/SERIES.log)" | sed 's/=[^ ]*//g'
 for sk in $fetched; do
 	boot "${sk%%=*}" "${sk#*=}" >"$vm/logs/${sk%%=*}.report" 2>&1 &
+	boots="$boots $!"
 done
 wait
 trap - INT TERM
