@@ -3,14 +3,15 @@
 # What each of a sweep record's figures costs in the kernel: the sweep's iterator program built again with one
 # piece left out at a time (bpf/sweep.bpf.c, CGP_SWEEP_LEAVE_OUT), each variant's run time per record measured
 # by bpf_stats (cgpbench sweep --iter-only) on one tree of N cgroups each holding a sleeper (default 10,000: the
-# figures are cache misses, which a small tree hides), variants alternating ROUNDS times (default 5). A piece's
-# cost is the whole program's time per record less the variant's. On a hybrid host a cgroup gives a cgroup2
-# record (CPU, user/system, pressure) and a v1 memory record (memory) a sweep, so a piece's cost in the records
-# that carry it is about twice its share of the average. Builds the variants under BUILD/split (~15 minutes on
-# 2 cores: each is a whole build, the skeleton being in the agent's library).
+# figures are cache misses, which a small tree hides; a run is 3 sweeps, so at 1,000 ask for more ROUNDS),
+# variants alternating ROUNDS times (default 5). A piece's cost is the whole program's time per record less the
+# variant's. On a hybrid host a cgroup gives a cgroup2 record (CPU, user/system, pressure) and a v1 memory record
+# (memory) a sweep, so a piece's cost in the records that carry it is about twice its share of the average. Builds
+# the variants under BUILD/split (~15 minutes on 2 cores: each is a whole build, the skeleton being in the agent's
+# library).
 # Run as root under the kernel lock: flock /tmp/cgpulse-kernel.lock tools/bench/sweep_split.sh [BUILD] [N]
 set -u
-B=${1:-build}
+B=$(realpath -m "${1:-build}") # absolute: the variants are built from the top folder (make -C)
 N=${2:-10000}
 ROUNDS=${ROUNDS:-5}
 # name and CGP_SWEEP_LEAVE_OUT mask (bpf/sweep.bpf.c's CGP_LEAVE_*)
