@@ -6,7 +6,8 @@
 # each takes a slot that is then reused. Afterwards: the agent's RSS grew by a bounded amount, every slot handed
 # out is either held by a live cgroup or back in free_slots (the maps do not grow with the churn), and no cgroup
 # was charged with another's time: what the agent reported for each is at most what the kernel counted for it
-# (cpu.stat usage_usec, read just before its removal; 200 µs of leeway), the burners' ~20 ms included.
+# (cpu.stat usage_usec, read 0.1 s after its process was reaped, just before its removal; 200 µs of leeway), the
+# burners' ~20 ms included.
 set -u
 cd "$(dirname "$0")/../.."
 FAULT_LOGS="agent.err churn.err"
@@ -41,13 +42,30 @@ v2, mem, parent, duration, out = sys.argv[1], sys.argv[2], sys.argv[3], float(sy
 rate, life = 10000 / 60.0, 1.5
 dirs = [d for d in (v2, mem) if d]
 log = open(out, "w")
-alive = []  # (removal time, name, pid, inode)
+alive = []  # (kill time, name, pid, inode)
+dying = []  # (removal time, name, inode)
 start, made, stop = time.time(), 0, [False]
 signal.signal(signal.SIGTERM, lambda *a: stop.__setitem__(0, True))
 
-def remove(name, pid, ino):
+# asleep and off its CPU (tests/lib/cgtest.c's off_cpu says why "S" alone is not enough): reading
+# /proc/PID/syscall waits until the task's switch-out is done, and fails if it woke meanwhile
+def off_cpu(pid):
+    if open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "S":
+        return False
+    try:
+        open("/proc/%d/syscall" % pid).read()
+    except OSError:
+        return False
+    return True
+
+# waitpid returns at exit_notify, before the dead task's last switch: the rest of its exit is charged then, by the
+# kernel and by the agent alike, so the kernel's count is read a while later
+def kill(when, name, pid, ino):
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
+    dying.append((when + 0.1, name, ino))
+
+def remove(name, ino):
     usage = 0
     for l in open("%s%s/cpu.stat" % (v2, name)):
         if l.startswith("usage_usec"):
@@ -64,7 +82,9 @@ def remove(name, pid, ino):
 while not stop[0] and time.time() - start < duration:
     now = time.time()
     while alive and alive[0][0] <= now:
-        remove(*alive.pop(0)[1:])
+        kill(now, *alive.pop(0)[1:])
+    while dying and dying[0][0] <= now:
+        remove(*dying.pop(0)[1:])
     if made < (now - start) * rate:
         name = "%s/c%06d" % (parent, made)
         for d in dirs:
@@ -77,7 +97,7 @@ while not stop[0] and time.time() - start < duration:
                                          "exec sleep 5" % burn], os.environ,
                              file_actions=[(os.POSIX_SPAWN_DUP2, r, 0), (os.POSIX_SPAWN_CLOSE, w)])
         os.close(r)
-        while open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()[0] != "S":
+        while not off_cpu(pid):
             time.sleep(0.0002)
         for d in dirs:
             with open(d + name + "/cgroup.procs", "w") as f:
@@ -89,7 +109,10 @@ while not stop[0] and time.time() - start < duration:
     else:
         time.sleep(0.002)
 for a in alive:
-    remove(*a[1:])
+    kill(time.time(), *a[1:])
+time.sleep(0.1)
+for d in dying:
+    remove(*d[1:])
 log.close()
 print("made %d" % made, file=sys.stderr)
 PY
@@ -155,7 +178,7 @@ if made < 10000 * duration / 60 * 0.9:
     print("note: the machine made %.0f cgroups a minute, below the 10,000 aimed at" % (made * 60.0 / duration))
 assert made >= 3000 * duration / 60, "churn too slow to test anything: %d cgroups in %d s" % (made, duration)
 assert len(seen) > made / 3, "few cgroups sampled"
-assert not over, over[:5]
+assert not over, "charged more than the kernel counted (inode, agent ns, kernel usage_usec): %s" % over[:5]
 assert burners
 assert nxt == held + free, "slots lost"
 assert nxt < 1000, "slots not reused"

@@ -467,6 +467,20 @@ static char proc_state(pid_t pid)
 	return r && r[1] == ' ' ? r[2] : 0;
 }
 
+/* Whether the child is asleep and off its CPU, its switch-out done. "S" alone is not enough: a task sets it just
+ * before it calls schedule(), and a move then charges its fork and exec (~1 ms) to the new cgroup (a CI run did).
+ * /proc/PID/syscall of a sleeping task waits until it is inactive (wait_task_inactive: off the CPU, the switch and
+ * its tracepoint behind it), and fails if it woke meanwhile. */
+static int off_cpu(pid_t pid)
+{
+	char p[64], buf[256];
+
+	if (proc_state(pid) != 'S')
+		return 0;
+	snprintf(p, sizeof(p), "/proc/%d", pid);
+	return read_file(p, "syscall", buf, sizeof(buf)) == 0;
+}
+
 /* fork(), and move the child into cg while it sleeps: returns the pid in the parent, 0 in the child (already
  * in cg). A task that moves itself carries the CPU time it used since it last left a CPU into the new cgroup
  * (cgpulse charges at switch-out), while the kernel splits that time at the move: ~2 ms of fork and
@@ -489,7 +503,7 @@ static pid_t fork_into(const struct cgt *cg)
 	}
 	close(go[0]);
 	if (pid > 0) {
-		for (int i = 0; i < 25000 && proc_state(pid) != 'S'; i++) /* blocked in read(), off the CPU */
+		for (int i = 0; i < 25000 && !off_cpu(pid); i++) /* blocked in read(), off the CPU */
 			usleep(200);
 		if (cgt_enter(cg, pid) == 0 && write(go[1], "x", 1) != 1)
 			kill(pid, SIGKILL);
