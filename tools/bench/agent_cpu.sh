@@ -17,12 +17,9 @@ ROUNDS=${ROUNDS:-2}
 POPB=$1
 T=$(mktemp -d)
 . "$(dirname "$0")/lib.sh"
-agent="" coll=""
 stop_all() {
-	[ -n "$agent" ] && kill "$agent" 2>/dev/null && wait "$agent" 2>/dev/null
-	[ -n "$coll" ] && kill "$coll" 2>/dev/null && wait "$coll" 2>/dev/null
+	node_stop
 	populate_stop
-	agent="" coll=""
 }
 cleanup() {
 	stop_all
@@ -35,21 +32,16 @@ trap 'exit 130' INT TERM PIPE
 one() { # BUILD: one measurement
 	local b=$1 u0 s0 u1 s1 hz
 	populate_start "$POPB/bench/cgpbench" "$T" "$N" || return 1
-	"$b/cgpulse-collector" --listen 127.0.0.1:24799 --out "$T/coll.jsonl" >"$T/coll.log" 2>&1 &
-	coll=$!
-	sleep 0.5
-	"$b/cgpulse" run --no-pin --json --stdout=events --http 127.0.0.1:24798 --collector 127.0.0.1:24799 \
-		>/dev/null 2>"$T/agent.err" &
-	agent=$!
+	node_start "$b" "$T"
 	sleep "$WARM"
 	sysctl -qw kernel.bpf_stats_enabled=1
-	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$agent/stat")
+	read -r u0 s0 < <(awk '{print $14, $15}' "/proc/$AGENT/stat")
 	bpftool -j prog show >"$T/p0.json"
 	for _ in $(seq $((W / 15))); do
 		curl -s --compressed http://127.0.0.1:24798/metrics -o /dev/null
 		sleep 15
 	done
-	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$agent/stat")
+	read -r u1 s1 < <(awk '{print $14, $15}' "/proc/$AGENT/stat")
 	bpftool -j prog show >"$T/p1.json"
 	sysctl -qw kernel.bpf_stats_enabled=0
 	hz=$(getconf CLK_TCK)

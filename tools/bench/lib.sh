@@ -27,3 +27,23 @@ populate_stop() {
 	[ -n "${POP:-}" ] && wait "$POP" 2>/dev/null
 	POP="" POP_FD=""
 }
+
+# node_start BUILD DIR: what a DaemonSet's agent has around it, from BUILD: its collector on 127.0.0.1:24799
+# and its agent with the DaemonSet's output flags (events as JSON lines on stdout, thrown away here; /metrics on
+# 127.0.0.1:24798); sets AGENT and COLL
+node_start() {
+	local b=$1 dir=$2
+	"$b/cgpulse-collector" --listen 127.0.0.1:24799 --out "$dir/coll.jsonl" >"$dir/coll.log" 2>&1 &
+	COLL=$!
+	sleep 0.5
+	"$b/cgpulse" run --no-pin --json --stdout=events --http 127.0.0.1:24798 --collector 127.0.0.1:24799 \
+		>/dev/null 2>"$dir/agent.err" &
+	AGENT=$!
+}
+
+# node_stop: stops what node_start started
+node_stop() {
+	[ -n "${AGENT:-}" ] && kill "$AGENT" 2>/dev/null && wait "$AGENT" 2>/dev/null
+	[ -n "${COLL:-}" ] && kill "$COLL" 2>/dev/null && wait "$COLL" 2>/dev/null
+	AGENT="" COLL=""
+}
