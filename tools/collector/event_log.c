@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,33 @@ static void remember(struct cgp_dedup *d, const char *instance, uint64_t seq)
 		cgp_dedup_add(in, seq);
 }
 
+/* A stored line as JSON. A number past int64 (a uint64 figure from an agent, or from anyone) is valid JSON that
+ * jansson refuses as an integer: such a line is read again with its numbers as reals, which keeps instance_id
+ * and a seq up to 2^53 exact. */
+static json_t *load_line(const char *p, size_t n)
+{
+	json_t *j = json_loadb(p, n, 0, NULL);
+
+	return j ? j : json_loadb(p, n, JSON_DECODE_INT_AS_REAL, NULL);
+}
+
+static bool seq_of(const json_t *v, uint64_t *seq)
+{
+	double d;
+
+	if (json_is_integer(v) && json_integer_value(v) >= 0) {
+		*seq = (uint64_t)json_integer_value(v);
+		return true;
+	}
+	if (!json_is_real(v))
+		return false;
+	d = json_real_value(v);
+	if (!(d >= 0 && d <= 9007199254740992.0) || d != (double)(uint64_t)d) /* 2^53 */
+		return false;
+	*seq = (uint64_t)d;
+	return true;
+}
+
 /* Returns the length of the valid prefix. */
 static size_t replay_jsonl(const struct cgp_buf *b, struct cgp_dedup *d, struct cgp_event_log_replay *r)
 {
@@ -71,11 +100,12 @@ static size_t replay_jsonl(const struct cgp_buf *b, struct cgp_dedup *d, struct 
 
 		if (!nl)
 			break; /* the last line was cut short */
-		json_t *j = json_loadb(p, (size_t)(nl - p), 0, NULL);
-		json_t *id = json_object_get(j, "instance_id"), *seq = json_object_get(j, "seq");
+		json_t *j = load_line(p, (size_t)(nl - p));
+		json_t *id = json_object_get(j, "instance_id");
+		uint64_t seq;
 
-		if (json_is_string(id) && json_is_integer(seq)) {
-			remember(d, json_string_value(id), (uint64_t)json_integer_value(seq));
+		if (json_is_string(id) && seq_of(json_object_get(j, "seq"), &seq)) {
+			remember(d, json_string_value(id), seq);
 			r->records++;
 		} else {
 			r->skipped++;
